@@ -1,0 +1,27 @@
+import { type Command, Option } from 'commander';
+import { logLevels } from '../config/schema.js';
+
+/**
+ * The flags shared by `serve` and the offline commands. No flag has a commander default: an
+ * absent flag lets the config file and the environment show through (defaults < file < env < flags).
+ */
+export function addStoreOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'YAML config file (env ASSISTD_CONFIG)')
+    .option('--data-dir <dir>', 'data directory (env ASSISTD_DATA_DIR; default ./data)');
+}
+
+export function addServeOptions(command: Command): Command {
+  return addStoreOptions(command)
+    .option('--host <address>', 'address to listen on (env ASSISTD_HOST; default 127.0.0.1)')
+    .option('--port <port>', 'port to listen on (env ASSISTD_PORT; default 18789)')
+    .option('--model-path <path>', 'local GGUF model file or folder (env ASSISTD_MODEL_PATH)')
+    .option('--model-endpoint <url>', 'OpenAI-compatible endpoint base URL (env MODEL_ENDPOINT)')
+    .option('--upstream-model <name>', "the endpoint's model name (env ASSISTD_UPSTREAM_MODEL; default: its first listed)")
+    .option('--default-model <id>', 'model used when a request names none (env ASSISTD_DEFAULT_MODEL)')
+    .option('--api-key <key>', "the endpoint's API key (env API_KEY; prefer --api-key-file)")
+    .option('--api-key-file <file>', "file holding the endpoint's API key (env API_KEY_FILE)")
+    .addOption(
+      new Option('--log-level <level>', 'log level (env ASSISTD_LOG_LEVEL; default info)').choices(logLevels),
+    );
+}

@@ -1,0 +1,44 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { StartupError } from '../providers/index.js';
+import { UsageError, processIo, type CliIo } from './io.js';
+import { serveCommand } from './serve.js';
+import { tokensCommand } from './tokens.js';
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('assistd')
+    .description('a self-hosted AI assistant server')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  program.addCommand(serveCommand(io));
+  program.addCommand(tokensCommand(io));
+  return program;
+}
+
+/**
+ * Runs the CLI and returns its exit code: 0 on success, 2 for a problem the user can fix
+ * (bad flags, bad config, a missing model path), 1 for anything else.
+ */
+export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const program = buildProgram(io);
+  program.exitOverride();
+  for (const command of program.commands) command.exitOverride();
+  for (const command of program.commands.flatMap((c) => c.commands)) command.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof UsageError) {
+      io.stderr(`assistd: ${error.message}\n`);
+      return error.exitCode;
+    }
+    if (error instanceof ConfigError || error instanceof StartupError) {
+      io.stderr(`assistd: ${error.message}\n`);
+      return 2;
+    }
+    io.stderr(`assistd: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,40 @@
+import { Command } from 'commander';
+import { loadConfig, type ConfigFlags } from '../config/load.js';
+import { createLogger } from '../logger.js';
+import { startServer } from '../server.js';
+import { addServeOptions } from './config-options.js';
+import { UsageError, type CliIo } from './io.js';
+
+/** `assistd serve` (also installed as `init-service`): run the service until SIGTERM or SIGINT. */
+export function serveCommand(io: CliIo): Command {
+  const command = new Command('serve').description(
+    'run the chat service (the init-service command is the same as this)',
+  );
+  addServeOptions(command).action(async (flags: ConfigFlags) => {
+    const config = loadConfig({ flags, env: io.env, cwd: io.cwd });
+    const logger = createLogger(config.log_level);
+    if (flags.apiKey !== undefined) {
+      logger.warn('--api-key leaves the key visible in the process list; prefer --api-key-file or API_KEY_FILE');
+    }
+    let server;
+    try {
+      server = await startServer({ config, logger, announce: io.stdout });
+    } catch (error) {
+      logger.flush();
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new UsageError(`cannot listen on ${config.host}:${config.port}: the port is already in use`);
+      }
+      throw error;
+    }
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    // A second signal means "now": skip the drain.
+    const force = () => process.exit(1);
+    process.once('SIGTERM', force);
+    process.once('SIGINT', force);
+    await server.shutdown(signal);
+  });
+  return command;
+}

@@ -1,0 +1,195 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+
+/** A configuration problem the operator must fix; the CLI prints it and exits with code 2. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Values given on the command line; absent means "not given", so lower layers show through. */
+export interface ConfigFlags {
+  config?: string;
+  host?: string;
+  port?: string;
+  dataDir?: string;
+  logLevel?: string;
+  modelPath?: string;
+  modelEndpoint?: string;
+  apiKey?: string;
+  apiKeyFile?: string;
+  defaultModel?: string;
+  upstreamModel?: string;
+}
+
+export interface LoadConfigOptions {
+  flags?: ConfigFlags;
+  /** The process environment; this module is the only reader of it. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Directory that relative paths on the command line and in env are resolved against. */
+  cwd?: string;
+  /** Read `api_key_file` (default true); offline commands that never call the model skip it. */
+  readSecrets?: boolean;
+}
+
+type Layer = Record<string, unknown>;
+
+/**
+ * Environment variables and the config keys they set. `MODEL_ENDPOINT`, `API_KEY` and
+ * `API_KEY_FILE` are the names the deployment runbook uses; the rest carry the `ASSISTD_` prefix.
+ */
+const envKeys: ReadonlyArray<readonly [string, string]> = [
+  ['ASSISTD_HOST', 'host'],
+  ['ASSISTD_PORT', 'port'],
+  ['ASSISTD_DATA_DIR', 'data_dir'],
+  ['ASSISTD_LOG_LEVEL', 'log_level'],
+  ['ASSISTD_DEFAULT_MODEL', 'default_model'],
+  ['ASSISTD_MODEL_PATH', 'model_path'],
+  ['ASSISTD_UPSTREAM_MODEL', 'upstream.model'],
+  ['MODEL_ENDPOINT', 'model_endpoint'],
+  ['API_KEY', 'api_key'],
+  ['API_KEY_FILE', 'api_key_file'],
+];
+
+const flagKeys: ReadonlyArray<readonly [keyof ConfigFlags, string]> = [
+  ['host', 'host'],
+  ['port', 'port'],
+  ['dataDir', 'data_dir'],
+  ['logLevel', 'log_level'],
+  ['defaultModel', 'default_model'],
+  ['modelPath', 'model_path'],
+  ['upstreamModel', 'upstream.model'],
+  ['modelEndpoint', 'model_endpoint'],
+  ['apiKey', 'api_key'],
+  ['apiKeyFile', 'api_key_file'],
+];
+
+/**
+ * Loads the configuration: defaults < config file (YAML) < environment < flags.
+ * Reads the API key file, resolves paths and returns a deep-frozen object.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
+  const env = options.env ?? {};
+  const flags = options.flags ?? {};
+  const cwd = options.cwd ?? process.cwd();
+
+  const configPath = flags.config ?? nonEmpty(env.ASSISTD_CONFIG);
+  const layers: Layer[] = [];
+  if (configPath !== undefined) layers.push(readConfigFile(resolve(cwd, configPath)));
+  layers.push(layerFrom(envKeys.map(([name, key]) => [key, nonEmpty(env[name])])));
+  layers.push(layerFrom(flagKeys.map(([name, key]) => [key, flags[name]])));
+
+  const merged: Layer = {};
+  for (const layer of layers) mergeLayer(merged, layer);
+
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const where = configPath === undefined ? '' : ` (config file ${configPath})`;
+    throw new ConfigError(`invalid configuration${where}:\n${z.prettifyError(parsed.error)}`);
+  }
+  const config = parsed.data;
+  config.data_dir = resolve(cwd, config.data_dir);
+  if (config.model_path !== undefined) config.model_path = resolve(cwd, config.model_path);
+  if (config.api_key_file !== undefined) config.api_key_file = resolve(cwd, config.api_key_file);
+  if (options.readSecrets !== false && config.api_key === undefined && config.api_key_file !== undefined) {
+    config.api_key = readSecretFile(config.api_key_file);
+  }
+  return deepFreeze(config);
+}
+
+function readConfigFile(path: string): Layer {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${describeFsError(error)}`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid YAML: ${(error as Error).message}`);
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`config file ${path} must hold a mapping of settings`);
+  }
+  return value as Layer;
+}
+
+function readSecretFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read api_key_file ${path}: ${describeFsError(error)}`);
+  }
+  const secret = text.trim();
+  if (secret === '') throw new ConfigError(`api_key_file ${path} is empty`);
+  return secret;
+}
+
+/** Builds a nested layer from dotted keys; numeric settings given as text become numbers. */
+function layerFrom(entries: ReadonlyArray<readonly [string, string | undefined]>): Layer {
+  const layer: Layer = {};
+  for (const [key, raw] of entries) {
+    if (raw === undefined) continue;
+    const value = key === 'port' && /^\d+$/.test(raw) ? Number(raw) : raw;
+    const parts = key.split('.');
+    let target = layer;
+    for (const part of parts.slice(0, -1)) {
+      target[part] ??= {};
+      target = target[part] as Layer;
+    }
+    target[parts.at(-1)!] = value;
+  }
+  return layer;
+}
+
+/**
+ * Merges `source` into `target`. The API key and its file are one setting: a layer that sets
+ * either replaces both from lower layers, so `--api-key-file` overrides an `API_KEY` from env.
+ */
+function mergeLayer(target: Layer, source: Layer): void {
+  if ('api_key' in source || 'api_key_file' in source) {
+    delete target.api_key;
+    delete target.api_key_file;
+  }
+  for (const [key, value] of Object.entries(source)) {
+    const existing = target[key];
+    if (isPlainObject(value) && isPlainObject(existing)) {
+      mergeLayer(existing, value);
+    } else {
+      target[key] = isPlainObject(value) ? structuredClone(value) : value;
+    }
+  }
+}
+
+function isPlainObject(value: unknown): value is Layer {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a directory';
+  return code ?? String(error);
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

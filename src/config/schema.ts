@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/** Log levels accepted by `--log-level` and `log_level`. */
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const upstreamSchema = z.strictObject({
+  /**
+   * Model name sent to the endpoint and listed in /v1/models. When unset, the first model the
+   * endpoint lists at GET /v1/models is used.
+   */
+  model: z.string().min(1).optional(),
+  /** Context window of the endpoint's model, in tokens (endpoints do not report it). */
+  context_window: z.int().min(256).default(8192),
+  /** Whether the endpoint's model accepts `image_url` content parts. */
+  accepts_images: z.boolean().default(false),
+  /** Keep-alive connections kept to the endpoint. */
+  max_connections: z.int().min(1).max(4096).default(128),
+  /** TCP + TLS connect timeout, in milliseconds. */
+  connect_timeout_ms: z.int().min(1).default(5_000),
+  /** Time allowed until the response headers arrive, in milliseconds. */
+  first_byte_timeout_ms: z.int().min(1).default(60_000),
+  /** Longest silence allowed between two chunks of a response body, in milliseconds. */
+  idle_timeout_ms: z.int().min(1).default(30_000),
+  /** Retries of a retryable failure (408, 409, 429, 5xx, connection errors) before the first byte. */
+  max_retries: z.int().min(0).max(10).default(2),
+  /** First retry delay in milliseconds; doubles each retry, with full jitter. */
+  retry_base_delay_ms: z.int().min(0).default(250),
+  /** Longest wait before one retry; a Retry-After longer than this is returned to the client. */
+  retry_max_delay_ms: z.int().min(0).default(8_000),
+  /** Hosts the endpoint may resolve to even though they look like cloud metadata services. */
+  allow_hosts: z.array(z.string().min(1)).default([]),
+});
+
+const contextCacheSchema = z.strictObject({
+  /** How long a conversation's context stays cached after its last use, in seconds. */
+  ttl_seconds: z.int().min(1).default(1800),
+  /** Most conversations kept. */
+  max_entries: z.int().min(1).default(10_000),
+  /** Most bytes of message text kept, across all entries. */
+  max_bytes: z.int().min(1024).default(64 * 1024 * 1024),
+});
+
+const dialogSchema = z.strictObject({
+  /** Tokens reserved for the answer when a request does not set max_tokens. */
+  default_max_tokens: z.int().min(1).default(1024),
+});
+
+const limitsSchema = z.strictObject({
+  /** Largest request body accepted, in bytes (413 above). */
+  body_bytes: z.int().min(1024).default(1024 * 1024),
+});
+
+export const configSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.int().min(0).max(65535).default(18789),
+  data_dir: z.string().min(1).default('./data'),
+  log_level: z.enum(logLevels).default('info'),
+  /** Model used when a request names none; see `resolveDefaultModel`. */
+  default_model: z.string().min(1).optional(),
+  /** A local GGUF model file or a folder holding one. */
+  model_path: z.string().min(1).optional(),
+  /** Base URL of an OpenAI-compatible endpoint, e.g. https://api.example.com or …/v1. */
+  model_endpoint: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** The endpoint's API key. Secret: pass it by file, env or flag, never in a committed config. */
+  api_key: z.string().min(1).optional(),
+  /** File holding the endpoint's API key (read once at start, surrounding whitespace trimmed). */
+  api_key_file: z.string().min(1).optional(),
+  upstream: upstreamSchema.prefault({}),
+  context_cache: contextCacheSchema.prefault({}),
+  dialog: dialogSchema.prefault({}),
+  limits: limitsSchema.prefault({}),
+  /** Seconds that in-flight requests get to finish after SIGTERM before they are cut. */
+  shutdown_grace_seconds: z.number().min(0).max(3600).default(25),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,53 @@
+import type { ChatMessage } from '../providers/types.js';
+import { replyPrimingTokens } from './token-estimate.js';
+
+/** A message with its token count. */
+export interface CountedMessage {
+  message: ChatMessage;
+  tokens: number;
+}
+
+export interface PromptInput {
+  system: CountedMessage | undefined;
+  /** Stored history, oldest first. */
+  history: readonly CountedMessage[];
+  /** History messages already left in the store (not loaded). */
+  olderCount: number;
+  /** The request's new messages, oldest first; always kept. */
+  fresh: readonly CountedMessage[];
+  /** Tokens the prompt may use: the context window minus the answer's reserve. */
+  budgetTokens: number;
+}
+
+export type PromptResult =
+  | { fits: true; messages: ChatMessage[]; promptTokens: number; omittedMessages: number }
+  | { fits: false; requiredTokens: number };
+
+/**
+ * Builds a prompt within the token budget: the system prompt and the new messages are always
+ * kept; history fills what is left from the newest message backwards, so the oldest turns are
+ * the first to go. The result says how many stored messages were left out.
+ */
+export function buildPrompt(input: PromptInput): PromptResult {
+  let used = replyPrimingTokens + (input.system?.tokens ?? 0);
+  for (const counted of input.fresh) used += counted.tokens;
+  if (used > input.budgetTokens) return { fits: false, requiredTokens: used };
+
+  let firstKept = input.history.length;
+  while (firstKept > 0) {
+    const candidate = input.history[firstKept - 1]!;
+    if (used + candidate.tokens > input.budgetTokens) break;
+    used += candidate.tokens;
+    firstKept--;
+  }
+  const messages: ChatMessage[] = [];
+  if (input.system) messages.push(input.system.message);
+  for (const counted of input.history.slice(firstKept)) messages.push(counted.message);
+  for (const counted of input.fresh) messages.push(counted.message);
+  return {
+    fits: true,
+    messages,
+    promptTokens: used,
+    omittedMessages: input.olderCount + firstKept,
+  };
+}

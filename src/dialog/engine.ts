@@ -1,0 +1,228 @@
+import type { Logger } from 'pino';
+import { AppError } from '../errors.js';
+import type { ModelRegistry } from '../providers/registry.js';
+import type { ChatMessage, ChatModel, ContentPart } from '../providers/types.js';
+import type { Principal } from '../security/tokens.js';
+import type { ConversationRecord, ConversationStore, MessageRecord } from '../storage/types.js';
+import type { Clock, IdGenerator } from '../util/ids.js';
+import { buildPrompt, type CountedMessage } from './context.js';
+import type { CachedContext, ContextCache } from './context-cache.js';
+import { estimateTextTokens, messageTokens } from './token-estimate.js';
+import { Turn } from './turn.js';
+
+export interface DialogEngineOptions {
+  store: ConversationStore;
+  cache: ContextCache;
+  models: ModelRegistry;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+  /** Tokens reserved for the answer when a request does not set `max_tokens`. */
+  defaultMaxTokens: number;
+}
+
+/** What a caller asks of one chat turn, already validated for shape. */
+export interface TurnInput {
+  principal: Principal;
+  conversationId?: string | undefined;
+  model?: string | undefined;
+  messages: readonly ChatMessage[];
+  temperature?: number | undefined;
+  topP?: number | undefined;
+  maxTokens?: number | undefined;
+  stop?: readonly string[] | undefined;
+}
+
+/**
+ * The dialog engine: loads a conversation's context (cache first, store on a miss), fits it with
+ * the new messages into the model's window, and hands back a `Turn` that runs the model and stores
+ * the result. One turn per conversation runs at a time.
+ */
+export class DialogEngine {
+  private readonly busy = new Set<string>();
+  private readonly shutdown = new AbortController();
+
+  constructor(readonly options: DialogEngineOptions) {}
+
+  /** Aborted when the server stops waiting for in-flight turns. */
+  get shutdownSignal(): AbortSignal {
+    return this.shutdown.signal;
+  }
+
+  /** Cuts every running turn short; partial answers are stored as incomplete. */
+  abortAll(): void {
+    this.shutdown.abort();
+  }
+
+  async prepare(input: TurnInput): Promise<Turn> {
+    const { system, fresh } = splitMessages(input.messages);
+    const conversationId = input.conversationId ?? this.options.ids('conv');
+    const isNew = input.conversationId === undefined;
+    if (!isNew) {
+      if (this.busy.has(conversationId)) throw new AppError('conversation_busy');
+    }
+    this.busy.add(conversationId);
+    try {
+      const cached = isNew ? undefined : this.options.cache.get(conversationId);
+      const existing = isNew
+        ? undefined
+        : await this.loadConversation(input.principal, conversationId, cached);
+      const model = this.resolveModel(input.model, existing);
+      checkContent(fresh, model);
+      const context = existing && (await this.loadContext(input.principal, existing, model, cached));
+      const count = (text: string) => (model.countTokens ?? estimateTextTokens)(text);
+      const systemPrompt = system ?? context?.conversation.systemPrompt;
+      const systemMessage: ChatMessage | undefined =
+        systemPrompt === undefined ? undefined : { role: 'system', content: systemPrompt };
+      const freshCounted = fresh.map((message) => ({ message, tokens: messageTokens(message, count) }));
+      const maxTokens = input.maxTokens ?? this.options.defaultMaxTokens;
+      const prompt = buildPrompt({
+        system: systemMessage && { message: systemMessage, tokens: messageTokens(systemMessage, count) },
+        history: (context?.messages ?? []).map((record) => toCounted(record, model)),
+        olderCount: context?.olderCount ?? 0,
+        fresh: freshCounted,
+        budgetTokens: model.capabilities.contextWindow - maxTokens,
+      });
+      if (!prompt.fits) {
+        throw new AppError(
+          'context_length_exceeded',
+          `The new messages need about ${prompt.requiredTokens} tokens, but model "${model.id}" has a ` +
+            `${model.capabilities.contextWindow}-token window and ${maxTokens} are reserved for the answer.`,
+          { param: 'messages' },
+        );
+      }
+      return new Turn(this, {
+        id: this.options.ids('chat'),
+        principal: input.principal,
+        conversationId,
+        conversation: context?.conversation,
+        context,
+        title: isNew ? titleFrom(fresh) : undefined,
+        systemPrompt: system,
+        model,
+        fresh: freshCounted,
+        request: {
+          messages: prompt.messages,
+          temperature: input.temperature,
+          topP: input.topP,
+          maxTokens: input.maxTokens,
+          stop: input.stop,
+        },
+        promptTokens: prompt.promptTokens,
+        omittedMessages: prompt.omittedMessages,
+        countText: count,
+      });
+    } catch (error) {
+      this.busy.delete(conversationId);
+      throw error;
+    }
+  }
+
+  /** Called by a `Turn` when it has finished. */
+  release(conversationId: string): void {
+    this.busy.delete(conversationId);
+  }
+
+  private async loadConversation(
+    principal: Principal,
+    id: string,
+    cached: CachedContext | undefined,
+  ): Promise<ConversationRecord> {
+    if (cached && cached.conversation.principal === principal.name) return cached.conversation;
+    const conversation = await this.options.store.getConversation(principal.name, id);
+    if (!conversation) throw new AppError('conversation_not_found', undefined, { param: 'conversation_id' });
+    return conversation;
+  }
+
+  private resolveModel(requested: string | undefined, conversation: ConversationRecord | undefined) {
+    if (requested !== undefined) return this.options.models.resolve(requested);
+    // A follow-up keeps its conversation's model while that model is still offered.
+    const previous = conversation?.model;
+    if (previous !== undefined && this.options.models.list().some((m) => m.id === previous && m.available)) {
+      return this.options.models.resolve(previous);
+    }
+    return this.options.models.resolve(undefined);
+  }
+
+  private async loadContext(
+    principal: Principal,
+    conversation: ConversationRecord,
+    model: ChatModel,
+    cached: CachedContext | undefined,
+  ): Promise<CachedContext> {
+    const budget = model.capabilities.contextWindow;
+    const usable =
+      cached &&
+      cached.conversation.principal === principal.name &&
+      (cached.budgetTokens >= budget || cached.olderCount === 0);
+    if (usable) return cached;
+    const loaded = await this.options.store.loadContext(principal.name, conversation.id, budget);
+    if (!loaded) throw new AppError('conversation_not_found', undefined, { param: 'conversation_id' });
+    const entry = { ...loaded, budgetTokens: budget };
+    this.options.cache.set(conversation.id, entry);
+    return entry;
+  }
+}
+
+/** System messages become the conversation's system prompt; the rest are the turn's messages. */
+function splitMessages(messages: readonly ChatMessage[]) {
+  const systemTexts: string[] = [];
+  const fresh: ChatMessage[] = [];
+  messages.forEach((message, index) => {
+    if (message.role !== 'system') {
+      fresh.push(message);
+      return;
+    }
+    if (typeof message.content === 'string') {
+      systemTexts.push(message.content);
+    } else if (message.content.every((part) => part.type === 'text')) {
+      systemTexts.push(message.content.map((part) => (part as { text: string }).text).join(''));
+    } else {
+      throw new AppError('unsupported_content', 'A system message can only hold text.', {
+        param: `messages[${index}].content`,
+      });
+    }
+  });
+  const last = fresh.at(-1);
+  if (!last) {
+    throw new AppError('invalid_request', 'messages must hold at least one user message.', { param: 'messages' });
+  }
+  if (last.role !== 'user') {
+    throw new AppError('invalid_request', 'The last message must have role "user".', { param: 'messages' });
+  }
+  return { system: systemTexts.length > 0 ? systemTexts.join('\n\n') : undefined, fresh };
+}
+
+function checkContent(fresh: readonly ChatMessage[], model: ChatModel): void {
+  if (model.capabilities.images) return;
+  fresh.forEach((message, index) => {
+    if (typeof message.content !== 'string' && message.content.some((part) => part.type === 'image_url')) {
+      throw new AppError('unsupported_content', `Model "${model.id}" does not accept images.`, {
+        param: `messages[${index}].content`,
+      });
+    }
+  });
+}
+
+/** History for a model without image input keeps the text of messages that had images. */
+function toCounted(record: MessageRecord, model: ChatModel): CountedMessage {
+  let content = record.content;
+  if (!model.capabilities.images && typeof content !== 'string') {
+    content = content.filter((part): part is ContentPart => part.type === 'text');
+  }
+  return { message: { role: record.role, content }, tokens: record.tokens };
+}
+
+function titleFrom(messages: readonly ChatMessage[]): string {
+  const first = messages.find((message) => message.role === 'user');
+  const text =
+    first === undefined
+      ? ''
+      : typeof first.content === 'string'
+        ? first.content
+        : first.content.map((part) => (part.type === 'text' ? part.text : '')).join(' ');
+  const collapsed = text.replace(/\s+/g, ' ').trim();
+  if (collapsed === '') return 'New conversation';
+  const chars = [...collapsed];
+  return chars.length <= 80 ? collapsed : `${chars.slice(0, 79).join('')}…`;
+}

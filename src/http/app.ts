@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { ContextCache } from '../dialog/context-cache.js';
+import type { DialogEngine } from '../dialog/engine.js';
+import { AppError } from '../errors.js';
+import type { ModelRegistry } from '../providers/registry.js';
+import type { TokenVerifier } from '../security/tokens.js';
+import type { Store } from '../storage/types.js';
+import type { Clock, IdGenerator } from '../util/ids.js';
+import { registerAuth } from './plugins/auth.js';
+import { registerErrorHandler } from './plugins/error-handler.js';
+import { chatRoutes } from './routes/chat.js';
+import { conversationRoutes } from './routes/conversations.js';
+import { healthRoutes } from './routes/health.js';
+import { openaiRoutes } from './routes/openai.js';
+
+/** Shared, mutable process state the HTTP layer reads. */
+export interface Lifecycle {
+  /** Set on SIGTERM: readiness fails and new work is refused while in-flight work drains. */
+  draining: boolean;
+}
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  logger: Logger;
+  store: Store;
+  models: ModelRegistry;
+  engine: DialogEngine;
+  cache: ContextCache;
+  verifier: TokenVerifier;
+  clock: Clock;
+  ids: IdGenerator;
+  lifecycle: Lifecycle;
+}
+
+/** A caller's request id is kept when it is short and plain; otherwise a new one is made. */
+const requestIdPattern = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+/** Builds the HTTP application without listening (tests use `inject` or listen on port 0). */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const bodyLimit = deps.config.limits.body_bytes;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // One log line per request, written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    return503OnClosing: false,
+    routerOptions: { ignoreTrailingSlash: true },
+    genReqId: (request) => {
+      const header = request.headers['x-request-id'];
+      return typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
+    },
+  });
+
+  // Bodies are JSON whatever their declared type: `curl -d` sends form-encoded headers.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new AppError('invalid_json'), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (deps.lifecycle.draining && request.routeOptions.config.public !== true) {
+      reply.header('connection', 'close');
+      throw new AppError('shutting_down');
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        principal: request.principal?.name,
+      },
+      'request',
+    );
+  });
+
+  registerErrorHandler(app, bodyLimit);
+  registerAuth(app, deps.verifier);
+  healthRoutes(app, deps);
+  chatRoutes(app, deps);
+  openaiRoutes(app, deps);
+  conversationRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,27 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Principal, TokenVerifier } from '../../security/tokens.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | undefined;
+  }
+  interface FastifyContextConfig {
+    /** Serve without a bearer token (health and readiness only). */
+    public?: boolean;
+  }
+}
+
+/** Every route needs `Authorization: Bearer <token>` unless its config says `public: true`. */
+export function registerAuth(app: FastifyInstance, verifier: TokenVerifier): void {
+  app.decorateRequest('principal', undefined);
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.public === true) return;
+    request.principal = await verifier.verify(request.headers.authorization);
+  });
+}
+
+/** The authenticated caller; routes only run after the auth hook set it. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new Error('route reached without authentication');
+  return request.principal;
+}

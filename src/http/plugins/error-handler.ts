@@ -1,0 +1,38 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { AppError, errorBody } from '../../errors.js';
+import { ProviderError } from '../../providers/provider-error.js';
+
+/** Maps anything thrown in a request to a registered error; 5xx details stay in the log. */
+export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): void {
+  app.setErrorHandler((thrown, request, reply) => {
+    const error = toAppError(thrown, bodyLimit);
+    if (error.status >= 500) {
+      request.log.error({ err: thrown, code: error.code }, 'request failed');
+    } else {
+      request.log.debug({ code: error.code, param: error.param }, error.message);
+    }
+    void reply.status(error.status).headers(error.headers).send(errorBody(error));
+  });
+
+  app.setNotFoundHandler((request) => {
+    const path = request.url.split('?')[0] ?? '';
+    throw new AppError('route_not_found', `No route ${request.method} ${path.slice(0, 200)}.`);
+  });
+}
+
+function toAppError(thrown: unknown, bodyLimit: number): AppError {
+  if (thrown instanceof AppError) return thrown;
+  if (thrown instanceof ProviderError) return thrown.toAppError();
+  const fastifyError = thrown as Partial<FastifyError>;
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('body_too_large', `The request body is larger than ${bodyLimit} bytes.`);
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError('invalid_request', 'The Content-Length header does not match the body.');
+  }
+  const status = fastifyError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new AppError('invalid_request', fastifyError.message ?? 'The request is invalid.');
+  }
+  return new AppError('internal_error', undefined, { cause: thrown });
+}

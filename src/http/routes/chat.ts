@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../app.js';
+import { principalOf } from '../plugins/auth.js';
+import { chatBodySchema, stopList } from '../schemas.js';
+import { abortOnClientClose, chatEvents, sendEventStream, startStream, usageBody } from '../sse.js';
+import { parseBody } from '../validate.js';
+
+/** `POST /v1/chat`: one turn of a server-side conversation. */
+export function chatRoutes(app: FastifyInstance, deps: AppDeps): void {
+  app.post('/v1/chat', async (request, reply) => {
+    const body = parseBody(chatBodySchema, request.body);
+    const turn = await deps.engine.prepare({
+      principal: principalOf(request),
+      conversationId: body.conversation_id,
+      model: body.model,
+      messages: body.messages,
+      temperature: body.temperature,
+      topP: body.top_p,
+      maxTokens: body.max_tokens,
+      stop: stopList(body.stop),
+    });
+    const controller = abortOnClientClose(reply);
+    reply.header('x-assistd-omitted-messages', String(turn.omittedMessages));
+
+    if (body.stream === true) {
+      const parts = await startStream(turn.stream(controller.signal));
+      const info = {
+        id: turn.id,
+        conversationId: turn.conversationId,
+        model: turn.modelId,
+        omittedMessages: turn.omittedMessages,
+      };
+      return sendEventStream(reply, chatEvents(info, parts));
+    }
+
+    const result = await turn.generate(controller.signal);
+    return {
+      id: turn.id,
+      object: 'chat.turn',
+      conversation_id: turn.conversationId,
+      model: turn.modelId,
+      message: { role: 'assistant', content: result.text },
+      finish_reason: result.finishReason,
+      usage: usageBody(result.usage),
+      omitted_messages: turn.omittedMessages,
+    };
+  });
+}

@@ -1,0 +1,101 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../../errors.js';
+import type { ConversationCursor, ConversationRecord } from '../../storage/types.js';
+import type { AppDeps } from '../app.js';
+import { principalOf } from '../plugins/auth.js';
+import { parseBody, parseValue } from '../validate.js';
+
+const listQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: z.string().max(512).optional(),
+});
+const idParamsSchema = z.strictObject({ id: z.string().min(1).max(128) });
+const renameBodySchema = z.strictObject({ title: z.string().trim().min(1).max(200) });
+
+/** The caller's conversations. Another principal's conversation is a 404, never a 403. */
+export function conversationRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const store = deps.store.conversations;
+
+  app.get('/v1/conversations', async (request) => {
+    const query = parseValue(listQuerySchema, request.query);
+    const after = query.after === undefined ? undefined : decodeCursor(query.after);
+    const page = await store.listConversations(principalOf(request).name, { limit: query.limit, after });
+    const last = page.items.at(-1);
+    return {
+      object: 'list',
+      data: page.items.map(conversationBody),
+      has_more: page.hasMore,
+      next_cursor: page.hasMore && last ? encodeCursor(last) : null,
+    };
+  });
+
+  app.get('/v1/conversations/:id', async (request) => {
+    const { id } = parseValue(idParamsSchema, request.params);
+    const principal = principalOf(request).name;
+    const [conversation, messages] = await Promise.all([
+      store.getConversation(principal, id),
+      store.listMessages(principal, id),
+    ]);
+    if (!conversation || !messages) throw notFound();
+    return {
+      ...conversationBody(conversation),
+      system_prompt: conversation.systemPrompt ?? null,
+      messages: messages.map((message) => ({
+        id: message.id,
+        role: message.role,
+        content: message.content,
+        created_at: seconds(message.createdAt),
+        incomplete: message.incomplete,
+      })),
+    };
+  });
+
+  app.patch('/v1/conversations/:id', async (request) => {
+    const { id } = parseValue(idParamsSchema, request.params);
+    const { title } = parseBody(renameBodySchema, request.body);
+    const renamed = await store.renameConversation(principalOf(request).name, id, title, deps.clock());
+    if (!renamed) throw notFound();
+    deps.cache.delete(id);
+    return conversationBody(renamed);
+  });
+
+  app.delete('/v1/conversations/:id', async (request) => {
+    const { id } = parseValue(idParamsSchema, request.params);
+    const deleted = await store.deleteConversation(principalOf(request).name, id);
+    if (!deleted) throw notFound();
+    deps.cache.delete(id);
+    return { id, object: 'conversation.deleted', deleted: true };
+  });
+}
+
+function conversationBody(conversation: ConversationRecord) {
+  return {
+    id: conversation.id,
+    object: 'conversation',
+    title: conversation.title,
+    model: conversation.model,
+    created_at: seconds(conversation.createdAt),
+    updated_at: seconds(conversation.updatedAt),
+    message_count: conversation.messageCount,
+  };
+}
+
+function notFound(): AppError {
+  return new AppError('conversation_not_found');
+}
+
+function seconds(milliseconds: number): number {
+  return Math.floor(milliseconds / 1000);
+}
+
+/** Cursors are opaque to clients: base64url of `updatedAt:id`. */
+function encodeCursor(conversation: ConversationRecord): string {
+  return Buffer.from(`${conversation.updatedAt}:${conversation.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): ConversationCursor {
+  const match = /^(\d{1,15}):(.{1,128})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw new AppError('invalid_request', 'after: not a cursor this server issued.', { param: 'after' });
+  return { updatedAt: Number(match[1]), id: match[2]! };
+}

@@ -1,0 +1,129 @@
+import { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+import { errorBody } from '../errors.js';
+import type { FinishReason, StreamPart, Usage } from '../providers/types.js';
+
+/** One server-sent event. JSON never holds a raw newline, so one `data:` line is enough. */
+export function sseEvent(data: unknown, event?: string): string {
+  const payload = typeof data === 'string' ? data : JSON.stringify(data);
+  return event === undefined ? `data: ${payload}\n\n` : `event: ${event}\ndata: ${payload}\n\n`;
+}
+
+/** Aborts when the client goes away before the response has been fully sent. */
+export function abortOnClientClose(reply: FastifyReply): AbortController {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller;
+}
+
+/** Sends a stream of SSE text; the generator is closed (and cleans up) if the client leaves. */
+export function sendEventStream(reply: FastifyReply, events: AsyncIterable<string>): FastifyReply {
+  return reply
+    .header('content-type', 'text/event-stream; charset=utf-8')
+    .header('cache-control', 'no-cache, no-transform')
+    .header('x-accel-buffering', 'no')
+    .send(Readable.from(events, { objectMode: false }));
+}
+
+/** Pulls the first part before anything is sent, so an early failure is still an HTTP error. */
+export async function startStream(parts: AsyncIterable<StreamPart>) {
+  const iterator = parts[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  async function* all(): AsyncGenerator<StreamPart> {
+    try {
+      if (first.done !== true) yield first.value;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done === true) return;
+        yield next.value;
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  }
+  return all();
+}
+
+export interface ChatStreamInfo {
+  id: string;
+  conversationId: string;
+  model: string;
+  omittedMessages: number;
+}
+
+/**
+ * `/v1/chat` events: `start` (ids), `delta` (text), then `done` (finish reason and usage) or
+ * `error` (the OpenAI error shape).
+ */
+export async function* chatEvents(info: ChatStreamInfo, parts: AsyncIterable<StreamPart>) {
+  yield sseEvent({ id: info.id, conversation_id: info.conversationId, model: info.model }, 'start');
+  for await (const part of parts) {
+    if (part.type === 'text-delta') {
+      yield sseEvent({ content: part.text }, 'delta');
+    } else if (part.type === 'finish') {
+      yield sseEvent(
+        {
+          id: info.id,
+          conversation_id: info.conversationId,
+          model: info.model,
+          finish_reason: part.finishReason,
+          usage: usageBody(part.usage),
+          omitted_messages: info.omittedMessages,
+        },
+        'done',
+      );
+    } else {
+      yield sseEvent(errorBody(part.error), 'error');
+    }
+  }
+}
+
+export interface CompletionStreamInfo {
+  id: string;
+  created: number;
+  model: string;
+  includeUsage: boolean;
+}
+
+/** OpenAI `chat.completion.chunk` events, ending with `[DONE]` (not after an error). */
+export async function* completionEvents(info: CompletionStreamInfo, parts: AsyncIterable<StreamPart>) {
+  const chunk = (delta: object, finishReason: FinishReason | null) => ({
+    id: info.id,
+    object: 'chat.completion.chunk',
+    created: info.created,
+    model: info.model,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    ...(info.includeUsage ? { usage: null } : {}),
+  });
+  yield sseEvent(chunk({ role: 'assistant', content: '' }, null));
+  for await (const part of parts) {
+    if (part.type === 'text-delta') {
+      yield sseEvent(chunk({ content: part.text }, null));
+    } else if (part.type === 'finish') {
+      yield sseEvent(chunk({}, part.finishReason));
+      if (info.includeUsage) {
+        yield sseEvent({
+          id: info.id,
+          object: 'chat.completion.chunk',
+          created: info.created,
+          model: info.model,
+          choices: [],
+          usage: usageBody(part.usage),
+        });
+      }
+      yield sseEvent('[DONE]');
+    } else {
+      yield sseEvent(errorBody(part.error));
+    }
+  }
+}
+
+export function usageBody(usage: Usage | undefined) {
+  return {
+    prompt_tokens: usage?.promptTokens ?? 0,
+    completion_tokens: usage?.completionTokens ?? 0,
+    total_tokens: usage?.totalTokens ?? 0,
+  };
+}

@@ -1,0 +1,84 @@
+import type { AppError } from '../errors.js';
+
+export type Role = 'system' | 'user' | 'assistant';
+
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+
+export interface ImagePart {
+  type: 'image_url';
+  image_url: { url: string; detail?: 'auto' | 'low' | 'high' | undefined };
+}
+
+export type ContentPart = TextPart | ImagePart;
+
+/** A message body: plain text, or parts when it carries images. */
+export type MessageContent = string | ContentPart[];
+
+export interface ChatMessage {
+  role: Role;
+  content: MessageContent;
+}
+
+/** One request to a model, already stripped of everything the gateway handles itself. */
+export interface ChatRequest {
+  messages: readonly ChatMessage[];
+  temperature?: number | undefined;
+  topP?: number | undefined;
+  maxTokens?: number | undefined;
+  stop?: readonly string[] | undefined;
+  seed?: number | undefined;
+  presencePenalty?: number | undefined;
+  frequencyPenalty?: number | undefined;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+/** Why generation ended. `error` and `abort` mark an answer that is incomplete. */
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'error' | 'abort';
+
+/** What a model stream yields, in order: text deltas, then exactly one `finish` or `error`. */
+export type StreamPart =
+  | { type: 'text-delta'; text: string }
+  | { type: 'finish'; finishReason: FinishReason; usage: Usage | undefined }
+  | { type: 'error'; error: AppError };
+
+export interface GenerateResult {
+  text: string;
+  finishReason: FinishReason;
+  usage: Usage | undefined;
+}
+
+export interface ModelCapabilities {
+  /** Accepts `image_url` content parts. */
+  images: boolean;
+  /** Context window in tokens. */
+  contextWindow: number;
+}
+
+/** Result of a readiness probe. */
+export type ModelHealth = { ok: true } | { ok: false; reason: string };
+
+/**
+ * A model the service can talk to. `stream` throws (a `ProviderError` or `AppError`) when it fails
+ * before yielding anything, so the caller can still answer with an HTTP error status; once it has
+ * yielded a part, failures arrive as an `error` part.
+ */
+export interface ChatModel {
+  readonly id: string;
+  /** Provider name, e.g. `openai-compatible`; shown as `owned_by` in /v1/models. */
+  readonly provider: string;
+  readonly capabilities: ModelCapabilities;
+  /** Exact token count of a text when the provider has the model's tokenizer. */
+  countTokens?(text: string): number;
+  generate(request: ChatRequest, signal: AbortSignal): Promise<GenerateResult>;
+  stream(request: ChatRequest, signal: AbortSignal): AsyncIterable<StreamPart>;
+  check(signal: AbortSignal): Promise<ModelHealth>;
+  close(): Promise<void>;
+}

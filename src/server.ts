@@ -1,0 +1,157 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import type { Config } from './config/schema.js';
+import { ContextCache } from './dialog/context-cache.js';
+import { DialogEngine } from './dialog/engine.js';
+import { buildApp, type Lifecycle } from './http/app.js';
+import { buildModels } from './providers/index.js';
+import { mintToken, TokenVerifier } from './security/tokens.js';
+import { openSqliteStore } from './storage/sqlite/store.js';
+import type { Store } from './storage/types.js';
+import { randomId, type Clock, type IdGenerator } from './util/ids.js';
+
+/** Lifetime of the administrator token made on first start. */
+export const bootstrapTokenTtlMs = 90 * 86_400_000;
+
+export interface StartServerOptions {
+  config: Readonly<Config>;
+  logger: Logger;
+  /** Shows the first administrator token to the operator (stdout in the CLI). */
+  announce: (text: string) => void;
+  clock?: Clock;
+  ids?: IdGenerator;
+  /** Replaces the model endpoint's connection pool (tests). */
+  dispatcher?: Dispatcher;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  /** `http://host:port` actually bound (port 0 picks a free one). */
+  url: string;
+  lifecycle: Lifecycle;
+  /** Drains and stops; resolves when everything is closed. Safe to call twice. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/** Opens the data dir, builds every dependency, and listens. */
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const { config, logger } = options;
+  const clock = options.clock ?? Date.now;
+  const ids = options.ids ?? randomId;
+
+  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  const store = openSqliteStore({ path: join(config.data_dir, 'assistd.db') });
+  try {
+    await createBootstrapToken(store, clock, options.announce, logger);
+    const models = await buildModels({ config, logger, ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) });
+    const cache = new ContextCache({
+      ttlMs: config.context_cache.ttl_seconds * 1000,
+      maxEntries: config.context_cache.max_entries,
+      maxBytes: config.context_cache.max_bytes,
+    });
+    const engine = new DialogEngine({
+      store: store.conversations,
+      cache,
+      models,
+      clock,
+      ids,
+      logger,
+      defaultMaxTokens: config.dialog.default_max_tokens,
+    });
+    const lifecycle: Lifecycle = { draining: false };
+    const app = buildApp({
+      config,
+      logger,
+      store,
+      models,
+      engine,
+      cache,
+      verifier: new TokenVerifier(store.tokens, clock),
+      clock,
+      ids,
+      lifecycle,
+    });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${host}:${port}`;
+    logger.info({ url, models: models.list().map((m) => m.id), default_model: models.defaultId }, 'assistd listening');
+
+    let closing: Promise<void> | undefined;
+    const shutdown = (reason: string) => {
+      closing ??= drain({ app, engine, lifecycle, logger, reason, graceMs: config.shutdown_grace_seconds * 1000 }).finally(
+        async () => {
+          await models.close();
+          await store.close();
+          logger.info('assistd stopped');
+          logger.flush();
+        },
+      );
+      return closing;
+    };
+    return { app, url, lifecycle, shutdown };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+async function createBootstrapToken(
+  store: Store,
+  clock: Clock,
+  announce: (text: string) => void,
+  logger: Logger,
+): Promise<void> {
+  const issued = mintToken({ principal: 'admin', admin: true, ttlMs: bootstrapTokenTtlMs, now: clock() });
+  if (!(await store.tokens.insertBootstrapToken(issued.record))) return;
+  const expires = new Date(issued.record.expiresAt!).toISOString();
+  announce(
+    [
+      '',
+      'assistd: created the first administrator token (principal "admin", expires ' + expires + ').',
+      'It is shown only this once; keep it somewhere safe:',
+      '',
+      `    ${issued.token}`,
+      '',
+      'More tokens: assistd tokens issue --principal NAME [--ttl 30d]',
+      '',
+    ].join('\n'),
+  );
+  logger.info({ token_id: issued.record.id }, 'created the first administrator token');
+}
+
+interface DrainOptions {
+  app: FastifyInstance;
+  engine: DialogEngine;
+  lifecycle: Lifecycle;
+  logger: Logger;
+  reason: string;
+  graceMs: number;
+}
+
+/**
+ * Graceful stop: readiness fails at once, the listener closes, in-flight requests and streams
+ * get `graceMs` to finish (then they are cut and partial answers stored as incomplete), and
+ * keep-alive sockets are closed as soon as they go idle.
+ */
+async function drain({ app, engine, lifecycle, logger, reason, graceMs }: DrainOptions): Promise<void> {
+  lifecycle.draining = true;
+  logger.info({ reason, grace_ms: graceMs }, 'draining');
+  const server = app.server;
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  const deadline = setTimeout(() => {
+    logger.warn('grace period over: cutting in-flight requests');
+    engine.abortAll();
+    setTimeout(() => server.closeAllConnections(), 1000).unref();
+  }, graceMs);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(deadline);
+  }
+}

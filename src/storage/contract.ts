@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewMessage, Store, TokenRecord, TurnRecord } from './types.js';
+
+/**
+ * The behaviour every `Store` implementation must have. Each implementation's test calls
+ * `runContract` with a factory that returns a fresh, empty store.
+ */
+export function runContract(name: string, makeStore: () => Promise<Store>): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    let counter = 0;
+    const id = (prefix: string) => `${prefix}_${(++counter).toString().padStart(6, '0')}`;
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const message = (role: NewMessage['role'], content: NewMessage['content'], tokens = 5): NewMessage => ({
+      id: id('msg'),
+      role,
+      content,
+      tokens,
+      incomplete: false,
+    });
+
+    const firstTurn = (conversationId: string, principal: string, at: number): TurnRecord => ({
+      conversationId,
+      principal,
+      create: { title: `title of ${conversationId}` },
+      model: 'model-a',
+      messages: [message('user', 'hello'), message('assistant', 'hi there')],
+      at,
+    });
+
+    it('creates a conversation with its first turn and reads it back', async () => {
+      expect(await store.conversations.appendTurn(firstTurn('conv_a', 'alice', 1000))).toBe(true);
+      const conversation = await store.conversations.getConversation('alice', 'conv_a');
+      expect(conversation).toMatchObject({
+        id: 'conv_a',
+        principal: 'alice',
+        title: 'title of conv_a',
+        model: 'model-a',
+        createdAt: 1000,
+        updatedAt: 1000,
+        messageCount: 2,
+        systemPrompt: undefined,
+      });
+      const messages = await store.conversations.listMessages('alice', 'conv_a');
+      expect(messages?.map((m) => [m.seq, m.role, m.content, m.incomplete])).toEqual([
+        [1, 'user', 'hello', false],
+        [2, 'assistant', 'hi there', false],
+      ]);
+    });
+
+    it('appends later turns in order and updates the system prompt and model', async () => {
+      await store.conversations.appendTurn(firstTurn('conv_b', 'alice', 1000));
+      const appended = await store.conversations.appendTurn({
+        conversationId: 'conv_b',
+        principal: 'alice',
+        systemPrompt: 'be brief',
+        model: 'model-b',
+        messages: [
+          message('user', [
+            { type: 'text', text: 'look' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } },
+          ]),
+          { ...message('assistant', 'partial'), incomplete: true },
+        ],
+        at: 2000,
+      });
+      expect(appended).toBe(true);
+      const conversation = await store.conversations.getConversation('alice', 'conv_b');
+      expect(conversation).toMatchObject({ systemPrompt: 'be brief', model: 'model-b', updatedAt: 2000, messageCount: 4 });
+      const messages = (await store.conversations.listMessages('alice', 'conv_b'))!;
+      expect(messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+      expect(messages[2]!.content).toEqual([
+        { type: 'text', text: 'look' },
+        { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } },
+      ]);
+      expect(messages[3]!.incomplete).toBe(true);
+    });
+
+    it("hides another principal's conversation as if it did not exist", async () => {
+      await store.conversations.appendTurn(firstTurn('conv_c', 'alice', 1000));
+      expect(await store.conversations.getConversation('bob', 'conv_c')).toBeUndefined();
+      expect(await store.conversations.listMessages('bob', 'conv_c')).toBeUndefined();
+      expect(await store.conversations.loadContext('bob', 'conv_c', 1000)).toBeUndefined();
+      expect(await store.conversations.renameConversation('bob', 'conv_c', 'x', 5)).toBeUndefined();
+      expect(await store.conversations.deleteConversation('bob', 'conv_c')).toBe(false);
+      expect((await store.conversations.listConversations('bob', { limit: 10 })).items).toEqual([]);
+      const appended = await store.conversations.appendTurn({
+        ...firstTurn('conv_c', 'bob', 2000),
+        create: undefined,
+      });
+      expect(appended).toBe(false);
+      expect((await store.conversations.getConversation('alice', 'conv_c'))!.messageCount).toBe(2);
+    });
+
+    it('refuses a turn for a conversation deleted meanwhile, writing nothing', async () => {
+      await store.conversations.appendTurn(firstTurn('conv_d', 'alice', 1000));
+      expect(await store.conversations.deleteConversation('alice', 'conv_d')).toBe(true);
+      const appended = await store.conversations.appendTurn({ ...firstTurn('conv_d', 'alice', 2000), create: undefined });
+      expect(appended).toBe(false);
+      expect(await store.conversations.getConversation('alice', 'conv_d')).toBeUndefined();
+      expect(await store.conversations.listMessages('alice', 'conv_d')).toBeUndefined();
+    });
+
+    it('writes a turn all or nothing', async () => {
+      await store.conversations.appendTurn(firstTurn('conv_e', 'alice', 1000));
+      const duplicate = message('user', 'again');
+      await expect(
+        store.conversations.appendTurn({
+          conversationId: 'conv_e',
+          principal: 'alice',
+          model: 'model-a',
+          messages: [duplicate, { ...message('assistant', 'x'), id: duplicate.id }],
+          at: 3000,
+        }),
+      ).rejects.toThrow();
+      const conversation = await store.conversations.getConversation('alice', 'conv_e');
+      expect(conversation).toMatchObject({ messageCount: 2, updatedAt: 1000 });
+      expect(await store.conversations.listMessages('alice', 'conv_e')).toHaveLength(2);
+    });
+
+    it('loads the newest messages that fit a token budget', async () => {
+      await store.conversations.appendTurn(firstTurn('conv_f', 'alice', 1000));
+      for (let turn = 0; turn < 4; turn++) {
+        await store.conversations.appendTurn({
+          conversationId: 'conv_f',
+          principal: 'alice',
+          model: 'model-a',
+          messages: [message('user', `q${turn}`, 10), message('assistant', `a${turn}`, 10)],
+          at: 2000 + turn,
+        });
+      }
+      const context = (await store.conversations.loadContext('alice', 'conv_f', 35))!;
+      expect(context.messages.map((m) => m.content)).toEqual(['a2', 'q3', 'a3']);
+      expect(context.olderCount).toBe(7);
+      const all = (await store.conversations.loadContext('alice', 'conv_f', 10_000))!;
+      expect(all.messages).toHaveLength(10);
+      expect(all.olderCount).toBe(0);
+      const none = (await store.conversations.loadContext('alice', 'conv_f', 1))!;
+      expect(none.messages).toEqual([]);
+      expect(none.olderCount).toBe(10);
+    });
+
+    it('lists conversations newest first, page by page', async () => {
+      for (let index = 0; index < 5; index++) {
+        await store.conversations.appendTurn(firstTurn(`conv_p${index}`, 'carol', 1000 + index));
+      }
+      // Same timestamp: the id breaks the tie, so paging never skips or repeats.
+      await store.conversations.appendTurn(firstTurn('conv_p9', 'carol', 1004));
+      await store.conversations.appendTurn(firstTurn('conv_other', 'dave', 5000));
+      const first = await store.conversations.listConversations('carol', { limit: 4 });
+      expect(first.items.map((c) => c.id)).toEqual(['conv_p9', 'conv_p4', 'conv_p3', 'conv_p2']);
+      expect(first.hasMore).toBe(true);
+      const last = first.items.at(-1)!;
+      const second = await store.conversations.listConversations('carol', {
+        limit: 4,
+        after: { updatedAt: last.updatedAt, id: last.id },
+      });
+      expect(second.items.map((c) => c.id)).toEqual(['conv_p1', 'conv_p0']);
+      expect(second.hasMore).toBe(false);
+    });
+
+    it('renames and deletes', async () => {
+      await store.conversations.appendTurn(firstTurn('conv_r', 'alice', 1000));
+      const renamed = await store.conversations.renameConversation('alice', 'conv_r', 'New name', 4000);
+      expect(renamed).toMatchObject({ title: 'New name', updatedAt: 4000 });
+      expect(await store.conversations.deleteConversation('alice', 'conv_r')).toBe(true);
+      expect(await store.conversations.deleteConversation('alice', 'conv_r')).toBe(false);
+      expect(await store.conversations.renameConversation('alice', 'conv_r', 'x', 5000)).toBeUndefined();
+    });
+
+    it('stores tokens by id and creates the bootstrap token only once', async () => {
+      const token = (admin: boolean): TokenRecord => ({
+        id: id('tok'),
+        principal: admin ? 'admin' : 'user',
+        secretHash: randomBytes(32),
+        admin,
+        createdAt: 1000,
+        expiresAt: admin ? undefined : 9000,
+      });
+      const user = token(false);
+      await store.tokens.insertToken(user);
+      expect(await store.tokens.findToken(user.id)).toEqual(user);
+      expect(await store.tokens.findToken('missing')).toBeUndefined();
+      const bootstrap = token(true);
+      expect(await store.tokens.insertBootstrapToken(bootstrap)).toBe(true);
+      expect(await store.tokens.insertBootstrapToken(token(true))).toBe(false);
+      expect(await store.tokens.findToken(bootstrap.id)).toEqual(bootstrap);
+    });
+
+    it('answers the readiness check', async () => {
+      await expect(store.check()).resolves.toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runContract } from '../contract.js';
+import { migrations } from './migrations.js';
+import { openSqliteStore } from './store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'assistd-sqlite-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let files = 0;
+runContract('sqlite', () => Promise.resolve(openSqliteStore({ path: join(dir, `contract-${++files}.db`) })));
+
+describe('sqlite migrations', () => {
+  it('records each migration once and survives reopening', async () => {
+    const path = join(dir, 'reopen.db');
+    await openSqliteStore({ path }).close();
+    await openSqliteStore({ path }).close();
+    const db = new Database(path);
+    const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all();
+    expect(versions).toEqual(migrations.map((m) => ({ version: m.version })));
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
+
+  it('refuses a database written by a newer version', async () => {
+    const path = join(dir, 'newer.db');
+    await openSqliteStore({ path }).close();
+    const db = new Database(path);
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, ?, 0)').run('future');
+    db.close();
+    expect(() => openSqliteStore({ path })).toThrow(/schema is version 999/);
+  });
+
+  it('keeps a committed turn when another process opened the same file', async () => {
+    const path = join(dir, 'shared.db');
+    const first = openSqliteStore({ path });
+    const second = openSqliteStore({ path });
+    await first.conversations.appendTurn({
+      conversationId: 'conv_x',
+      principal: 'p',
+      create: { title: 't' },
+      model: 'm',
+      messages: [{ id: 'msg_1', role: 'user', content: 'hi', tokens: 1, incomplete: false }],
+      at: 1,
+    });
+    expect((await second.conversations.getConversation('p', 'conv_x'))?.messageCount).toBe(1);
+    await first.close();
+    await second.close();
+  });
+});
