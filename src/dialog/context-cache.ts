@@ -46,6 +46,8 @@ export class ContextCache {
       sizeCalculation: (entry) => Math.max(1, entrySize(entry)),
       ttl: options.ttlMs,
       updateAgeOnGet: true,
+      // Read the clock on every check (the default caches it for 1 ms, which an injected clock defeats).
+      ttlResolution: 0,
       ...(clock ? { perf: { now: clock } } : {}),
       dispose: (_value, _key, reason) => {
         if (reason === 'evict') this.evictions++;

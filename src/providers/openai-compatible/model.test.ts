@@ -1,0 +1,301 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { eventually, FakeUpstream, fixture, sseEvents } from '../../../test/support/fake-upstream.js';
+import { AppError } from '../../errors.js';
+import { ProviderError } from '../provider-error.js';
+import type { ChatRequest, StreamPart } from '../types.js';
+import { discoverModelName, OpenAICompatibleModel, type OpenAICompatibleOptions } from './model.js';
+
+const apiKey = 'sk-test-SECRETKEY-123';
+const request: ChatRequest = { messages: [{ role: 'user', content: '你好' }], temperature: 0.7 };
+let upstream: FakeUpstream;
+let logText = '';
+
+const logger = pino(
+  { level: 'debug' },
+  new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logText += chunk.toString();
+      callback();
+    },
+  }),
+);
+
+function model(overrides: Partial<OpenAICompatibleOptions> = {}): OpenAICompatibleModel {
+  return new OpenAICompatibleModel({
+    url: upstream.url,
+    apiKey,
+    modelName: 'gpt-4o-mini',
+    maxConnections: 4,
+    connectTimeoutMs: 1000,
+    firstByteTimeoutMs: 2000,
+    idleTimeoutMs: 2000,
+    allowHosts: [],
+    capabilities: { images: false, contextWindow: 8192 },
+    retry: { maxRetries: 2, baseDelayMs: 10, maxDelayMs: 2000, random: () => 0.5 },
+    logger,
+    ...overrides,
+  });
+}
+
+async function collect(parts: AsyncIterable<StreamPart>): Promise<StreamPart[]> {
+  const all: StreamPart[] = [];
+  for await (const part of parts) all.push(part);
+  return all;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ProviderError) return error;
+    throw error;
+  }
+  throw new Error('expected a ProviderError');
+}
+
+const signal = () => new AbortController().signal;
+
+beforeAll(async () => {
+  upstream = await FakeUpstream.start();
+});
+afterAll(async () => {
+  await upstream.close();
+});
+beforeEach(() => {
+  upstream.reset();
+});
+
+describe('openai-compatible provider: answers', () => {
+  it('sends the request with the key and parses a recorded completion', async () => {
+    const result = await model().generate(request, signal());
+    expect(result).toEqual({
+      text: '你好！有什么可以帮你的吗？',
+      finishReason: 'stop',
+      usage: { promptTokens: 9, completionTokens: 10, totalTokens: 19 },
+    });
+    const sent = upstream.chatRequests[0]!;
+    expect(sent.url).toBe('/v1/chat/completions');
+    expect(sent.headers.authorization).toBe(`Bearer ${apiKey}`);
+    expect(sent.body).toEqual({ model: 'gpt-4o-mini', messages: request.messages, temperature: 0.7, stream: false });
+  });
+
+  it('streams a recorded OpenAI stream part by part, with usage', async () => {
+    const parts = await collect(model().stream(request, signal()));
+    expect(parts).toEqual([
+      { type: 'text-delta', text: '你好' },
+      { type: 'text-delta', text: '！有什么' },
+      { type: 'text-delta', text: '可以帮你的吗？' },
+      { type: 'finish', finishReason: 'stop', usage: { promptTokens: 9, completionTokens: 10, totalTokens: 19 } },
+    ]);
+    expect(upstream.chatRequests[0]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+  });
+
+  it('reads a CRLF stream with comments and no usage chunk', async () => {
+    upstream.enqueue({ kind: 'sse', fixture: 'stream-no-usage.sse' });
+    const parts = await collect(model().stream(request, signal()));
+    expect(parts).toEqual([
+      { type: 'text-delta', text: 'Hello' },
+      { type: 'text-delta', text: ' there' },
+      { type: 'finish', finishReason: 'length', usage: undefined },
+    ]);
+  });
+
+  it('reuses kept-alive connections across calls', async () => {
+    const before = upstream.connections;
+    const provider = model();
+    for (let index = 0; index < 10; index++) await provider.generate(request, signal());
+    expect(upstream.connections - before).toBeLessThanOrEqual(2);
+    await provider.close();
+  });
+
+  it('appends /v1 only when the endpoint has no path', async () => {
+    await model({ url: `${upstream.url}/openai/v1` }).generate(request, signal());
+    expect(upstream.chatRequests[0]!.url).toBe('/openai/v1/chat/completions');
+  });
+
+  it('discovers the first model the endpoint lists', async () => {
+    const name = await discoverModelName(
+      { url: upstream.url, apiKey, maxConnections: 1, connectTimeoutMs: 1000, firstByteTimeoutMs: 1000, idleTimeoutMs: 1000, allowHosts: [] },
+      signal(),
+    );
+    expect(name).toBe('gpt-4o-mini');
+  });
+});
+
+describe('openai-compatible provider: failures before the first byte are retried', () => {
+  it('retries a 500 and then succeeds', async () => {
+    upstream.enqueue({ kind: 'json', status: 500, fixture: 'error-500.json' });
+    const result = await model().generate(request, signal());
+    expect(result.text).toContain('你好');
+    expect(upstream.chatRequests).toHaveLength(2);
+  });
+
+  it('retries a connection reset and a stream that breaks before its first token', async () => {
+    upstream.enqueue({ kind: 'reset' }, { kind: 'sse', fixture: 'stream.sse', cutAfter: 1 });
+    const parts = await collect(model().stream(request, signal()));
+    expect(parts.map((part) => part.type)).toEqual(['text-delta', 'text-delta', 'text-delta', 'finish']);
+    expect(upstream.chatRequests).toHaveLength(3);
+  });
+
+  it('waits what Retry-After asks for', async () => {
+    upstream.enqueue({ kind: 'json', status: 429, fixture: 'error-429.json', headers: { 'retry-after': '1' } });
+    const started = Date.now();
+    await model().generate(request, signal());
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(upstream.chatRequests).toHaveLength(2);
+  });
+
+  it('returns a 429 at once when Retry-After is longer than the retry ceiling', async () => {
+    upstream.enqueue({ kind: 'json', status: 429, fixture: 'error-429.json', headers: { 'retry-after': '120' } });
+    const error = await rejection(model().generate(request, signal()));
+    const appError = error.toAppError();
+    expect(appError.code).toBe('upstream_rate_limited');
+    expect(appError.status).toBe(429);
+    expect(appError.headers['retry-after']).toBe('120');
+    expect(upstream.chatRequests).toHaveLength(1);
+  });
+
+  it('gives up after max_retries', async () => {
+    upstream.enqueue(
+      { kind: 'json', status: 503, body: {} },
+      { kind: 'json', status: 502, body: {} },
+      { kind: 'json', status: 500, body: {} },
+    );
+    const error = await rejection(model().generate(request, signal()));
+    expect(error.toAppError()).toMatchObject({ code: 'upstream_error', status: 502 });
+    expect(upstream.chatRequests).toHaveLength(3);
+  });
+
+  it('does not retry a 400, and shows its message without the key', async () => {
+    upstream.enqueue({ kind: 'json', status: 400, fixture: 'error-400-context.json' });
+    const error = await rejection(model().generate(request, signal()));
+    const appError = error.toAppError();
+    expect(appError).toMatchObject({ code: 'upstream_rejected_request', status: 400 });
+    expect(appError.message).toContain("maximum context length is 128000 tokens");
+    expect(upstream.chatRequests).toHaveLength(1);
+  });
+
+  it('maps a refused key to a 502 that never shows the key', async () => {
+    upstream.enqueue({ kind: 'json', status: 401, fixture: 'error-401.json' });
+    const error = await rejection(model().generate(request, signal()));
+    const appError = error.toAppError();
+    expect(appError).toMatchObject({ code: 'upstream_auth_failed', status: 502 });
+    expect(JSON.stringify({ message: appError.message, body: error.body, upstream: error.upstreamMessage })).not.toContain(apiKey);
+  });
+
+  it('times out waiting for the first byte', async () => {
+    upstream.enqueue({ kind: 'hang' }, { kind: 'hang' });
+    const error = await rejection(
+      model({ firstByteTimeoutMs: 200, retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 10, random: () => 0 } }).generate(
+        request,
+        signal(),
+      ),
+    );
+    expect(error.toAppError()).toMatchObject({ code: 'upstream_timeout', status: 504 });
+    expect(upstream.chatRequests).toHaveLength(2);
+  });
+
+  it('fails to connect with a clear error', async () => {
+    const error = await rejection(
+      model({ url: 'http://127.0.0.1:9', retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 10, random: () => 0 } }).generate(
+        request,
+        signal(),
+      ),
+    );
+    expect(error.failure).toBe('connect');
+    expect(error.toAppError().message).toBe('Could not connect to the model endpoint.');
+  });
+
+  it('rejects a stream that is malformed from the start', async () => {
+    upstream.enqueue({ kind: 'sse', fixture: 'malformed-start.sse' });
+    const error = await rejection(collect(model().stream(request, signal())));
+    expect(error.toAppError()).toMatchObject({ code: 'upstream_bad_response', status: 502 });
+    expect(upstream.chatRequests).toHaveLength(1);
+  });
+
+  it('rejects a completion without choices', async () => {
+    upstream.enqueue({ kind: 'json', body: { id: 'x', choices: [] } });
+    const error = await rejection(model().generate(request, signal()));
+    expect(error.failure).toBe('malformed');
+  });
+});
+
+describe('openai-compatible provider: failures after the first byte end the stream', () => {
+  it('reports a reset midway as an error part and does not retry', async () => {
+    upstream.enqueue({ kind: 'sse', fixture: 'stream.sse', cutAfter: 3 });
+    const parts = await collect(model().stream(request, signal()));
+    expect(parts.slice(0, 2)).toEqual([
+      { type: 'text-delta', text: '你好' },
+      { type: 'text-delta', text: '！有什么' },
+    ]);
+    const last = parts.at(-1)!;
+    expect(last.type).toBe('error');
+    expect((last as { error: AppError }).error.code).toBe('upstream_error');
+    expect(upstream.chatRequests).toHaveLength(1);
+  });
+
+  it('reports malformed data midway', async () => {
+    upstream.enqueue({ kind: 'sse', fixture: 'malformed-midway.sse' });
+    const parts = await collect(model().stream(request, signal()));
+    expect(parts.map((part) => part.type)).toEqual(['text-delta', 'text-delta', 'error']);
+    expect((parts[2] as { error: AppError }).error.code).toBe('upstream_bad_response');
+  });
+
+  it('times out when the stream goes idle', async () => {
+    upstream.enqueue({ kind: 'sse', fixture: 'stream.sse', stallAfter: 2 });
+    const parts = await collect(model({ idleTimeoutMs: 200 }).stream(request, signal()));
+    expect(parts.map((part) => part.type)).toEqual(['text-delta', 'error']);
+    expect((parts[1] as { error: AppError }).error.code).toBe('upstream_timeout');
+  });
+
+  it('reports a stream that ends without finishing', async () => {
+    const events = sseEvents(fixture('stream.sse')).slice(0, 3);
+    upstream.enqueue({ kind: 'sse', events });
+    const parts = await collect(model().stream(request, signal()));
+    expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'upstream_bad_response' } });
+  });
+
+  it('aborts the upstream call when the caller aborts', async () => {
+    upstream.enqueue({ kind: 'sse', fixture: 'stream.sse', gapMs: 300 });
+    const controller = new AbortController();
+    const parts: StreamPart[] = [];
+    for await (const part of model().stream(request, controller.signal)) {
+      parts.push(part);
+      if (part.type === 'text-delta') controller.abort();
+    }
+    expect(parts[0]).toEqual({ type: 'text-delta', text: '你好' });
+    await eventually(() => upstream.chatRequests[0]!.clientClosed);
+  });
+
+  it('stops reading when the consumer stops early', async () => {
+    upstream.enqueue({ kind: 'sse', fixture: 'stream.sse', gapMs: 200 });
+    for await (const part of model().stream(request, signal())) {
+      expect(part.type).toBe('text-delta');
+      break;
+    }
+    await eventually(() => upstream.chatRequests[0]!.clientClosed);
+  });
+});
+
+describe('openai-compatible provider: readiness and hygiene', () => {
+  it('is ready when the endpoint answers, and says why not otherwise', async () => {
+    expect(await model().check(signal())).toEqual({ ok: true });
+    upstream.modelsBehaviour = { kind: 'json', status: 401, fixture: 'error-401.json' };
+    expect(await model().check(signal())).toEqual({ ok: false, reason: 'the model endpoint refuses the configured API key' });
+    const down = await model({ url: 'http://127.0.0.1:9' }).check(signal());
+    expect(down.ok).toBe(false);
+  });
+
+  it('refuses a cloud metadata endpoint unless allow-listed', () => {
+    expect(() => model({ url: 'http://169.254.169.254/v1' })).toThrow(/metadata/);
+    expect(() => model({ url: 'http://metadata.google.internal' })).toThrow(/metadata/);
+    expect(() => model({ url: 'http://169.254.169.254/v1', allowHosts: ['169.254.169.254'] })).not.toThrow();
+  });
+
+  it('never logs the API key', () => {
+    expect(logText).toContain('retrying model call');
+    expect(logText).not.toContain(apiKey);
+  });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../errors.js';
+import { openSqliteStore } from '../storage/sqlite/store.js';
+import { parseDuration } from '../util/duration.js';
+import { mintToken, TokenVerifier } from './tokens.js';
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof AppError) return error.code;
+    throw error;
+  }
+  return 'accepted';
+}
+
+describe('bearer tokens', () => {
+  const store = openSqliteStore({ path: ':memory:' });
+  let now = 1_000_000;
+  const verifier = new TokenVerifier(store.tokens, () => now);
+
+  it('accepts an issued token and names its principal', async () => {
+    const issued = mintToken({ principal: 'alice@example.com', ttlMs: 60_000, now });
+    await store.tokens.insertToken(issued.record);
+    expect(issued.token).toMatch(/^asd_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    await expect(verifier.verify(`Bearer ${issued.token}`)).resolves.toEqual({
+      name: 'alice@example.com',
+      admin: false,
+      tokenId: issued.record.id,
+    });
+    await expect(verifier.verify(`bearer  ${issued.token}`)).resolves.toMatchObject({ name: 'alice@example.com' });
+  });
+
+  it('stores only a hash of the secret', async () => {
+    const issued = mintToken({ principal: 'bob', now });
+    await store.tokens.insertToken(issued.record);
+    const secret = issued.token.split('_').slice(2).join('_');
+    const record = await store.tokens.findToken(issued.record.id);
+    expect(record?.secretHash.toString('hex')).not.toContain(Buffer.from(secret).toString('hex'));
+    expect(record?.secretHash).toHaveLength(32);
+  });
+
+  it('refuses missing, malformed, unknown, altered and expired tokens', async () => {
+    const issued = mintToken({ principal: 'carol', ttlMs: 1000, now });
+    await store.tokens.insertToken(issued.record);
+    const altered = issued.token.slice(0, -1) + (issued.token.endsWith('A') ? 'B' : 'A');
+    const unknown = mintToken({ principal: 'carol', now }).token;
+    expect(await codeOf(verifier.verify(undefined))).toBe('missing_token');
+    expect(await codeOf(verifier.verify(''))).toBe('missing_token');
+    expect(await codeOf(verifier.verify(`Basic ${issued.token}`))).toBe('invalid_token');
+    expect(await codeOf(verifier.verify('Bearer nonsense'))).toBe('invalid_token');
+    expect(await codeOf(verifier.verify(`Bearer ${unknown}`))).toBe('invalid_token');
+    expect(await codeOf(verifier.verify(`Bearer ${altered}`))).toBe('invalid_token');
+    expect(await codeOf(verifier.verify(`Bearer ${issued.token}`))).toBe('accepted');
+    now += 1000;
+    expect(await codeOf(verifier.verify(`Bearer ${issued.token}`))).toBe('expired_token');
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['90s', 90_000],
+    ['15m', 900_000],
+    ['12h', 43_200_000],
+    ['30d', 2_592_000_000],
+    ['2w', 1_209_600_000],
+  ])('parses %s', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each(['', '30', 'd', '0d', '-1d', '1.5h', '30 days', '9999999d'])('rejects %j', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+});

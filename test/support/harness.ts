@@ -1,0 +1,136 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { configSchema, type ConfigInput } from '../../src/config/schema.js';
+import { createLogger } from '../../src/logger.js';
+import { mintToken } from '../../src/security/tokens.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { openSqliteStore } from '../../src/storage/sqlite/store.js';
+import { FakeUpstream } from './fake-upstream.js';
+
+export const testApiKey = 'sk-test-SECRETKEY-123';
+
+export interface HarnessOptions {
+  /** Config on top of the test defaults (an endpoint at the fake upstream, port 0). */
+  config?: Partial<ConfigInput>;
+  /** Leave the model endpoint out. */
+  noEndpoint?: boolean;
+  upstream?: FakeUpstream;
+}
+
+/** A real server on 127.0.0.1:0 with a temp data dir, a fake upstream and captured logs. */
+export class Harness {
+  adminToken = '';
+  private readonly tokens = new Map<string, string>();
+
+  private constructor(
+    readonly server: RunningServer,
+    readonly upstream: FakeUpstream,
+    readonly dataDir: string,
+    private readonly ownsUpstream: boolean,
+    private readonly captured: { text: string },
+  ) {}
+
+  static async start(options: HarnessOptions = {}): Promise<Harness> {
+    const upstream = options.upstream ?? (await FakeUpstream.start());
+    const dataDir = mkdtempSync(join(tmpdir(), 'assistd-test-'));
+    const config = configSchema.parse({
+      port: 0,
+      data_dir: dataDir,
+      log_level: 'debug',
+      shutdown_grace_seconds: 2,
+      ...(options.noEndpoint ? {} : { model_endpoint: upstream.url, api_key: testApiKey }),
+      ...options.config,
+      upstream: { model: 'gpt-4o-mini', retry_base_delay_ms: 1, ...options.config?.upstream },
+    });
+    const captured = { text: '' };
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        captured.text += chunk.toString();
+        callback();
+      },
+    });
+    let announced = '';
+    const server = await startServer({
+      config,
+      logger: createLogger('debug', sink),
+      announce: (text) => {
+        announced += text;
+      },
+    });
+    const harness = new Harness(server, upstream, dataDir, options.upstream === undefined, captured);
+    harness.adminToken = /asd_\S+/.exec(announced)?.[0] ?? '';
+    return harness;
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  /** Everything logged so far. */
+  logs(): string {
+    return this.captured.text;
+  }
+
+  /** A token for `principal`, issued offline against the same data dir as the running server. */
+  async token(principal: string): Promise<string> {
+    const existing = this.tokens.get(principal);
+    if (existing) return existing;
+    const store = openSqliteStore({ path: join(this.dataDir, 'assistd.db') });
+    const issued = mintToken({ principal, ttlMs: 3_600_000, now: Date.now() });
+    await store.tokens.insertToken(issued.record);
+    await store.close();
+    this.tokens.set(principal, issued.token);
+    return issued.token;
+  }
+
+  /** `fetch` against the server, as `principal` (admin when omitted, none with `null`). */
+  async request(
+    path: string,
+    init: { method?: string; body?: unknown; principal?: string | null; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { ...init.headers };
+    if (init.principal !== null) {
+      headers.authorization = `Bearer ${init.principal === undefined ? this.adminToken : await this.token(init.principal)}`;
+    }
+    let body: string | undefined;
+    if (init.body !== undefined) {
+      body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    return fetch(`${this.url}${path}`, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+  }
+
+  /** The JSON body and status of a request. */
+  async json<T = Record<string, unknown>>(
+    path: string,
+    init: Parameters<Harness['request']>[1] = {},
+  ): Promise<{ status: number; body: T; headers: Headers }> {
+    const response = await this.request(path, init);
+    return { status: response.status, body: (await response.json()) as T, headers: response.headers };
+  }
+
+  async close(): Promise<void> {
+    await this.server.shutdown('test done');
+    if (this.ownsUpstream) await this.upstream.close();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Parses an SSE response body into `[event, data]` pairs. */
+export async function readEvents(response: Response): Promise<Array<{ event: string; data: string }>> {
+  const text = await response.text();
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim() !== '')
+    .map((block) => {
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        if (line.startsWith('data: ')) data.push(line.slice(6));
+      }
+      return { event, data: data.join('\n') };
+    });
+}
