@@ -46,7 +46,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const store = openSqliteStore({ path: join(config.data_dir, 'assistd.db') });
   try {
     await createBootstrapToken(store, clock, options.announce, logger);
-    const models = await buildModels({ config, logger, ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) });
+    const models = await buildModels({
+      config,
+      logger,
+      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    });
     const cache = new ContextCache({
       ttlMs: config.context_cache.ttl_seconds * 1000,
       maxEntries: config.context_cache.max_entries,
@@ -61,7 +65,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger,
       defaultMaxTokens: config.dialog.default_max_tokens,
     });
-    const lifecycle: Lifecycle = { draining: false };
+    const lifecycle: Lifecycle = { draining: false, inFlight: 0 };
     const app = buildApp({
       config,
       logger,
@@ -79,18 +83,26 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
-    logger.info({ url, models: models.list().map((m) => m.id), default_model: models.defaultId }, 'assistd listening');
+    logger.info(
+      { url, models: models.list().map((m) => m.id), default_model: models.defaultId },
+      'assistd listening',
+    );
 
     let closing: Promise<void> | undefined;
     const shutdown = (reason: string) => {
-      closing ??= drain({ app, engine, lifecycle, logger, reason, graceMs: config.shutdown_grace_seconds * 1000 }).finally(
-        async () => {
-          await models.close();
-          await store.close();
-          logger.info('assistd stopped');
-          logger.flush();
-        },
-      );
+      closing ??= drain({
+        app,
+        engine,
+        lifecycle,
+        logger,
+        reason,
+        graceMs: config.shutdown_grace_seconds * 1000,
+      }).finally(async () => {
+        await models.close();
+        await store.close();
+        logger.info('assistd stopped');
+        logger.flush();
+      });
       return closing;
     };
     return { app, url, lifecycle, shutdown };
@@ -106,13 +118,20 @@ async function createBootstrapToken(
   announce: (text: string) => void,
   logger: Logger,
 ): Promise<void> {
-  const issued = mintToken({ principal: 'admin', admin: true, ttlMs: bootstrapTokenTtlMs, now: clock() });
+  const issued = mintToken({
+    principal: 'admin',
+    admin: true,
+    ttlMs: bootstrapTokenTtlMs,
+    now: clock(),
+  });
   if (!(await store.tokens.insertBootstrapToken(issued.record))) return;
   const expires = new Date(issued.record.expiresAt!).toISOString();
   announce(
     [
       '',
-      'assistd: created the first administrator token (principal "admin", expires ' + expires + ').',
+      'assistd: created the first administrator token (principal "admin", expires ' +
+        expires +
+        ').',
       'It is shown only this once; keep it somewhere safe:',
       '',
       `    ${issued.token}`,
@@ -134,24 +153,44 @@ interface DrainOptions {
 }
 
 /**
- * Graceful stop: readiness fails at once, the listener closes, in-flight requests and streams
- * get `graceMs` to finish (then they are cut and partial answers stored as incomplete), and
- * keep-alive sockets are closed as soon as they go idle.
+ * Graceful stop: readiness answers 503 at once and new work is refused with 503 while the
+ * listener stays open (so load balancers see the pod leave instead of refused connections);
+ * in-flight requests and streams get `graceMs` to finish, then they are cut (partial answers are
+ * stored as incomplete). Idle keep-alive sockets are closed as soon as they go idle.
  */
-async function drain({ app, engine, lifecycle, logger, reason, graceMs }: DrainOptions): Promise<void> {
+async function drain({
+  app,
+  engine,
+  lifecycle,
+  logger,
+  reason,
+  graceMs,
+}: DrainOptions): Promise<void> {
   lifecycle.draining = true;
-  logger.info({ reason, grace_ms: graceMs }, 'draining');
+  logger.info({ reason, grace_ms: graceMs, in_flight: lifecycle.inFlight }, 'draining');
   const server = app.server;
   const sweep = setInterval(() => server.closeIdleConnections(), 100);
-  const deadline = setTimeout(() => {
-    logger.warn('grace period over: cutting in-flight requests');
-    engine.abortAll();
-    setTimeout(() => server.closeAllConnections(), 1000).unref();
-  }, graceMs);
   try {
+    if (!(await settled(lifecycle, graceMs))) {
+      logger.warn(
+        { in_flight: lifecycle.inFlight },
+        'grace period over: cutting in-flight requests',
+      );
+      engine.abortAll();
+      if (!(await settled(lifecycle, 2000))) server.closeAllConnections();
+    }
     await app.close();
   } finally {
     clearInterval(sweep);
-    clearTimeout(deadline);
   }
+}
+
+/** Waits until no request is in flight; false when `timeoutMs` passed first. */
+async function settled(lifecycle: Lifecycle, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (lifecycle.inFlight > 0) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return true;
 }

@@ -17,11 +17,19 @@ export function addServeOptions(command: Command): Command {
     .option('--port <port>', 'port to listen on (env ASSISTD_PORT; default 18789)')
     .option('--model-path <path>', 'local GGUF model file or folder (env ASSISTD_MODEL_PATH)')
     .option('--model-endpoint <url>', 'OpenAI-compatible endpoint base URL (env MODEL_ENDPOINT)')
-    .option('--upstream-model <name>', "the endpoint's model name (env ASSISTD_UPSTREAM_MODEL; default: its first listed)")
-    .option('--default-model <id>', 'model used when a request names none (env ASSISTD_DEFAULT_MODEL)')
+    .option(
+      '--upstream-model <name>',
+      "the endpoint's model name (env ASSISTD_UPSTREAM_MODEL; default: its first listed)",
+    )
+    .option(
+      '--default-model <id>',
+      'model used when a request names none (env ASSISTD_DEFAULT_MODEL)',
+    )
     .option('--api-key <key>', "the endpoint's API key (env API_KEY; prefer --api-key-file)")
     .option('--api-key-file <file>', "file holding the endpoint's API key (env API_KEY_FILE)")
     .addOption(
-      new Option('--log-level <level>', 'log level (env ASSISTD_LOG_LEVEL; default info)').choices(logLevels),
+      new Option('--log-level <level>', 'log level (env ASSISTD_LOG_LEVEL; default info)').choices(
+        logLevels,
+      ),
     );
 }

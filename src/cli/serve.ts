@@ -14,7 +14,9 @@ export function serveCommand(io: CliIo): Command {
     const config = loadConfig({ flags, env: io.env, cwd: io.cwd });
     const logger = createLogger(config.log_level);
     if (flags.apiKey !== undefined) {
-      logger.warn('--api-key leaves the key visible in the process list; prefer --api-key-file or API_KEY_FILE');
+      logger.warn(
+        '--api-key leaves the key visible in the process list; prefer --api-key-file or API_KEY_FILE',
+      );
     }
     let server;
     try {
@@ -22,7 +24,9 @@ export function serveCommand(io: CliIo): Command {
     } catch (error) {
       logger.flush();
       if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        throw new UsageError(`cannot listen on ${config.host}:${config.port}: the port is already in use`);
+        throw new UsageError(
+          `cannot listen on ${config.host}:${config.port}: the port is already in use`,
+        );
       }
       throw error;
     }

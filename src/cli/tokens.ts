@@ -18,7 +18,9 @@ const principalPattern = /^[^\s\p{Cc}][^\p{Cc}]{0,199}$/u;
 
 /** `assistd tokens …`: manage bearer tokens offline, against the same data dir as the server. */
 export function tokensCommand(io: CliIo): Command {
-  const tokens = new Command('tokens').description('manage bearer tokens (works while the server runs)');
+  const tokens = new Command('tokens').description(
+    'manage bearer tokens (works while the server runs)',
+  );
   addStoreOptions(
     tokens
       .command('issue')
@@ -28,7 +30,9 @@ export function tokensCommand(io: CliIo): Command {
       .option('--admin', 'mark the token as an administrator token'),
   ).action(async (flags: IssueFlags) => {
     if (!principalPattern.test(flags.principal)) {
-      throw new UsageError('--principal must be 1–200 characters without control characters or a leading space');
+      throw new UsageError(
+        '--principal must be 1–200 characters without control characters or a leading space',
+      );
     }
     const ttlMs = flags.ttl === 'never' ? undefined : parseDuration(flags.ttl);
     if (flags.ttl !== 'never' && ttlMs === undefined) {
@@ -38,9 +42,17 @@ export function tokensCommand(io: CliIo): Command {
     mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
     const store = openSqliteStore({ path: join(config.data_dir, 'assistd.db') });
     try {
-      const issued = mintToken({ principal: flags.principal, admin: flags.admin === true, ttlMs, now: Date.now() });
+      const issued = mintToken({
+        principal: flags.principal,
+        admin: flags.admin === true,
+        ttlMs,
+        now: Date.now(),
+      });
       await store.tokens.insertToken(issued.record);
-      const expires = issued.record.expiresAt === undefined ? 'never' : new Date(issued.record.expiresAt).toISOString();
+      const expires =
+        issued.record.expiresAt === undefined
+          ? 'never'
+          : new Date(issued.record.expiresAt).toISOString();
       io.stderr(`issued token ${issued.record.id} for "${flags.principal}" (expires ${expires})\n`);
       io.stdout(`${issued.token}\n`);
     } finally {

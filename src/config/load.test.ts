@@ -28,10 +28,17 @@ describe('configuration loading', () => {
   });
 
   it('layers defaults < file < env < flags', () => {
-    const config = file('layers.yaml', 'port: 1000\nhost: 0.0.0.0\nlog_level: debug\nupstream:\n  context_window: 4096\n');
+    const config = file(
+      'layers.yaml',
+      'port: 1000\nhost: 0.0.0.0\nlog_level: debug\nupstream:\n  context_window: 4096\n',
+    );
     const loaded = loadConfig({
       flags: { config, port: '3000' },
-      env: { ASSISTD_PORT: '2000', ASSISTD_LOG_LEVEL: 'warn', MODEL_ENDPOINT: 'https://api.example.com' },
+      env: {
+        ASSISTD_PORT: '2000',
+        ASSISTD_LOG_LEVEL: 'warn',
+        MODEL_ENDPOINT: 'https://api.example.com',
+      },
       cwd: dir,
     });
     expect(loaded).toMatchObject({
@@ -46,8 +53,12 @@ describe('configuration loading', () => {
   it('reads the API key from a file, and a higher layer replaces a lower one', () => {
     const keyFile = file('key.txt', '  sk-from-file\n');
     expect(loadConfig({ env: { API_KEY_FILE: keyFile } }).api_key).toBe('sk-from-file');
-    expect(loadConfig({ env: { API_KEY: 'sk-env' }, flags: { apiKeyFile: keyFile } }).api_key).toBe('sk-from-file');
-    expect(loadConfig({ env: { API_KEY_FILE: keyFile }, flags: { apiKey: 'sk-flag' } }).api_key).toBe('sk-flag');
+    expect(loadConfig({ env: { API_KEY: 'sk-env' }, flags: { apiKeyFile: keyFile } }).api_key).toBe(
+      'sk-from-file',
+    );
+    expect(
+      loadConfig({ env: { API_KEY_FILE: keyFile }, flags: { apiKey: 'sk-flag' } }).api_key,
+    ).toBe('sk-flag');
   });
 
   it('takes ASSISTD_CONFIG as the config file', () => {
@@ -68,8 +79,12 @@ describe('configuration loading', () => {
   });
 
   it('names a missing config or key file', () => {
-    expect(() => loadConfig({ flags: { config: join(dir, 'nope.yaml') } })).toThrow(/cannot read config file .*nope.yaml: no such file/);
-    expect(() => loadConfig({ env: { API_KEY_FILE: join(dir, 'nokey') } })).toThrow(/cannot read api_key_file .*nokey/);
+    expect(() => loadConfig({ flags: { config: join(dir, 'nope.yaml') } })).toThrow(
+      /cannot read config file .*nope.yaml: no such file/,
+    );
+    expect(() => loadConfig({ env: { API_KEY_FILE: join(dir, 'nokey') } })).toThrow(
+      /cannot read api_key_file .*nokey/,
+    );
     expect(() => loadConfig({ env: { API_KEY_FILE: file('empty', '\n') } })).toThrow(/is empty/);
   });
 

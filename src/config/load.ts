@@ -96,7 +96,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   config.data_dir = resolve(cwd, config.data_dir);
   if (config.model_path !== undefined) config.model_path = resolve(cwd, config.model_path);
   if (config.api_key_file !== undefined) config.api_key_file = resolve(cwd, config.api_key_file);
-  if (options.readSecrets !== false && config.api_key === undefined && config.api_key_file !== undefined) {
+  if (
+    options.readSecrets !== false &&
+    config.api_key === undefined &&
+    config.api_key_file !== undefined
+  ) {
     config.api_key = readSecretFile(config.api_key_file);
   }
   return deepFreeze(config);

@@ -37,7 +37,10 @@ const contextCacheSchema = z.strictObject({
   /** Most conversations kept. */
   max_entries: z.int().min(1).default(10_000),
   /** Most bytes of message text kept, across all entries. */
-  max_bytes: z.int().min(1024).default(64 * 1024 * 1024),
+  max_bytes: z
+    .int()
+    .min(1024)
+    .default(64 * 1024 * 1024),
 });
 
 const dialogSchema = z.strictObject({
@@ -47,7 +50,10 @@ const dialogSchema = z.strictObject({
 
 const limitsSchema = z.strictObject({
   /** Largest request body accepted, in bytes (413 above). */
-  body_bytes: z.int().min(1024).default(1024 * 1024),
+  body_bytes: z
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
 });
 
 export const configSchema = z.strictObject({

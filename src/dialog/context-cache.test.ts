@@ -14,7 +14,16 @@ function entry(id: string, text: string): CachedContext {
     createdAt: 0,
   };
   return {
-    conversation: { id, principal: 'p', title: 't', model: 'm', systemPrompt: undefined, createdAt: 0, updatedAt: 0, messageCount: 1 },
+    conversation: {
+      id,
+      principal: 'p',
+      title: 't',
+      model: 'm',
+      systemPrompt: undefined,
+      createdAt: 0,
+      updatedAt: 0,
+      messageCount: 1,
+    },
     messages: [message],
     olderCount: 0,
     budgetTokens: 100,
@@ -32,7 +41,12 @@ describe('context cache', () => {
 
   it('expires an entry after the TTL since its last use', () => {
     let now = 1_000_000;
-    const cache = new ContextCache({ ttlMs: 1_800_000, maxEntries: 10, maxBytes: 1_000_000, clock: () => now });
+    const cache = new ContextCache({
+      ttlMs: 1_800_000,
+      maxEntries: 10,
+      maxBytes: 1_000_000,
+      clock: () => now,
+    });
     cache.set('a', entry('a', 'hello'));
     now += 1_000_000;
     expect(cache.get('a')).toBeDefined(); // use resets the clock

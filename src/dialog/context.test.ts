@@ -44,7 +44,12 @@ describe('prompt building', () => {
       budgetTokens: 3 + 5 + 10 + 25,
     });
     if (!result.fits) throw new Error('expected a prompt');
-    expect(result.messages.map((message) => message.content)).toEqual(['be brief', 'q2', 'a2', 'q3']);
+    expect(result.messages.map((message) => message.content)).toEqual([
+      'be brief',
+      'q2',
+      'a2',
+      'q3',
+    ]);
     expect(result.omittedMessages).toBe(6 + 2);
     expect(result.promptTokens).toBeLessThanOrEqual(43);
   });

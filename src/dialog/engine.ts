@@ -69,15 +69,22 @@ export class DialogEngine {
         : await this.loadConversation(input.principal, conversationId, cached);
       const model = this.resolveModel(input.model, existing);
       checkContent(fresh, model);
-      const context = existing && (await this.loadContext(input.principal, existing, model, cached));
+      const context =
+        existing && (await this.loadContext(input.principal, existing, model, cached));
       const count = (text: string) => (model.countTokens ?? estimateTextTokens)(text);
       const systemPrompt = system ?? context?.conversation.systemPrompt;
       const systemMessage: ChatMessage | undefined =
         systemPrompt === undefined ? undefined : { role: 'system', content: systemPrompt };
-      const freshCounted = fresh.map((message) => ({ message, tokens: messageTokens(message, count) }));
+      const freshCounted = fresh.map((message) => ({
+        message,
+        tokens: messageTokens(message, count),
+      }));
       const maxTokens = input.maxTokens ?? this.options.defaultMaxTokens;
       const prompt = buildPrompt({
-        system: systemMessage && { message: systemMessage, tokens: messageTokens(systemMessage, count) },
+        system: systemMessage && {
+          message: systemMessage,
+          tokens: messageTokens(systemMessage, count),
+        },
         history: (context?.messages ?? []).map((record) => toCounted(record, model)),
         olderCount: context?.olderCount ?? 0,
         fresh: freshCounted,
@@ -130,15 +137,22 @@ export class DialogEngine {
   ): Promise<ConversationRecord> {
     if (cached && cached.conversation.principal === principal.name) return cached.conversation;
     const conversation = await this.options.store.getConversation(principal.name, id);
-    if (!conversation) throw new AppError('conversation_not_found', undefined, { param: 'conversation_id' });
+    if (!conversation)
+      throw new AppError('conversation_not_found', undefined, { param: 'conversation_id' });
     return conversation;
   }
 
-  private resolveModel(requested: string | undefined, conversation: ConversationRecord | undefined) {
+  private resolveModel(
+    requested: string | undefined,
+    conversation: ConversationRecord | undefined,
+  ) {
     if (requested !== undefined) return this.options.models.resolve(requested);
     // A follow-up keeps its conversation's model while that model is still offered.
     const previous = conversation?.model;
-    if (previous !== undefined && this.options.models.list().some((m) => m.id === previous && m.available)) {
+    if (
+      previous !== undefined &&
+      this.options.models.list().some((m) => m.id === previous && m.available)
+    ) {
       return this.options.models.resolve(previous);
     }
     return this.options.models.resolve(undefined);
@@ -157,7 +171,8 @@ export class DialogEngine {
       (cached.budgetTokens >= budget || cached.olderCount === 0);
     if (usable) return cached;
     const loaded = await this.options.store.loadContext(principal.name, conversation.id, budget);
-    if (!loaded) throw new AppError('conversation_not_found', undefined, { param: 'conversation_id' });
+    if (!loaded)
+      throw new AppError('conversation_not_found', undefined, { param: 'conversation_id' });
     const entry = { ...loaded, budgetTokens: budget };
     this.options.cache.set(conversation.id, entry);
     return entry;
@@ -185,10 +200,14 @@ function splitMessages(messages: readonly ChatMessage[]) {
   });
   const last = fresh.at(-1);
   if (!last) {
-    throw new AppError('invalid_request', 'messages must hold at least one user message.', { param: 'messages' });
+    throw new AppError('invalid_request', 'messages must hold at least one user message.', {
+      param: 'messages',
+    });
   }
   if (last.role !== 'user') {
-    throw new AppError('invalid_request', 'The last message must have role "user".', { param: 'messages' });
+    throw new AppError('invalid_request', 'The last message must have role "user".', {
+      param: 'messages',
+    });
   }
   return { system: systemTexts.length > 0 ? systemTexts.join('\n\n') : undefined, fresh };
 }
@@ -196,7 +215,10 @@ function splitMessages(messages: readonly ChatMessage[]) {
 function checkContent(fresh: readonly ChatMessage[], model: ChatModel): void {
   if (model.capabilities.images) return;
   fresh.forEach((message, index) => {
-    if (typeof message.content !== 'string' && message.content.some((part) => part.type === 'image_url')) {
+    if (
+      typeof message.content !== 'string' &&
+      message.content.some((part) => part.type === 'image_url')
+    ) {
       throw new AppError('unsupported_content', `Model "${model.id}" does not accept images.`, {
         param: `messages[${index}].content`,
       });

@@ -23,16 +23,28 @@ const code = `export async function* readSseData(body: AsyncIterable<Uint8Array>
 const samples: Record<string, string> = {
   english: english.repeat(20),
   code: code.repeat(20),
-  chinese: '你好，世界。今天天气很好，我们去公园散步吧。人工智能助手可以帮助企业员工快速找到内部文档，并回答常见问题。'.repeat(30),
+  chinese:
+    '你好，世界。今天天气很好，我们去公园散步吧。人工智能助手可以帮助企业员工快速找到内部文档，并回答常见问题。'.repeat(
+      30,
+    ),
   japanese: 'こんにちは世界。今日はいい天気ですね。カタカナのテキストも含めます。'.repeat(30),
-  russian: 'Привет, мир! Это тестовый текст на русском языке для оценки количества токенов.'.repeat(30),
+  russian: 'Привет, мир! Это тестовый текст на русском языке для оценки количества токенов.'.repeat(
+    30,
+  ),
   emoji: '👍🎉🚀 ok 😀 '.repeat(100),
   json: JSON.stringify(
-    Array.from({ length: 60 }, (_, index) => ({ id: `conv_${index}`, title: `Chat ${index}`, updated_at: 1764169200 + index })),
+    Array.from({ length: 60 }, (_, index) => ({
+      id: `conv_${index}`,
+      title: `Chat ${index}`,
+      updated_at: 1764169200 + index,
+    })),
   ),
   numbers: Array.from({ length: 500 }, (_, index) => String(index * 7919)).join(' '),
   whitespace: 'a    b        c\n\n\n   d\t\te\n'.repeat(100),
-  mixed: 'Deploy 模型 on Kubernetes with 3 zones: kubectl apply -f deploy/ && curl -I http://host:18789/health # 健康检查\n'.repeat(40),
+  mixed:
+    'Deploy 模型 on Kubernetes with 3 zones: kubectl apply -f deploy/ && curl -I http://host:18789/health # 健康检查\n'.repeat(
+      40,
+    ),
   greeting: '你好',
   word: 'hello',
 };

@@ -94,7 +94,10 @@ function imageTokens(detail: string | undefined): number {
 }
 
 /** Counts the tokens of one message's content with `countText`, images at their fixed price. */
-export function contentTokens(content: MessageContent, countText: (text: string) => number): number {
+export function contentTokens(
+  content: MessageContent,
+  countText: (text: string) => number,
+): number {
   if (typeof content === 'string') return countText(content);
   let tokens = 0;
   for (const part of content) {

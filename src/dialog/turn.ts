@@ -1,5 +1,11 @@
 import { AppError } from '../errors.js';
-import type { ChatModel, ChatRequest, FinishReason, StreamPart, Usage } from '../providers/types.js';
+import type {
+  ChatModel,
+  ChatRequest,
+  FinishReason,
+  StreamPart,
+  Usage,
+} from '../providers/types.js';
 import type { Principal } from '../security/tokens.js';
 import type { ConversationRecord, MessageRecord, NewMessage } from '../storage/types.js';
 import type { CountedMessage } from './context.js';
@@ -88,14 +94,20 @@ export class Turn {
         settled = true;
         if (part.type === 'error') {
           if (text !== '') await this.store(text, true);
-          yield { type: 'error', error: this.engine.shutdownSignal.aborted ? new AppError('shutting_down') : part.error };
+          yield {
+            type: 'error',
+            error: this.engine.shutdownSignal.aborted ? new AppError('shutting_down') : part.error,
+          };
           return;
         }
         const usage = this.usageOf(text, part.usage);
         try {
           await this.storeOrThrow(text, false);
         } catch (error) {
-          yield { type: 'error', error: error instanceof AppError ? error : new AppError('store_unavailable') };
+          yield {
+            type: 'error',
+            error: error instanceof AppError ? error : new AppError('store_unavailable'),
+          };
           return;
         }
         yield { type: 'finish', finishReason: part.finishReason, usage };
@@ -135,8 +147,14 @@ export class Turn {
     try {
       await this.write(text, incomplete);
     } catch (error) {
-      this.engine.options.logger.error({ err: error, conversation: this.plan.conversationId }, 'storing a turn failed');
-      throw new AppError('store_unavailable', 'The answer was generated but could not be stored; retry.');
+      this.engine.options.logger.error(
+        { err: error, conversation: this.plan.conversationId },
+        'storing a turn failed',
+      );
+      throw new AppError(
+        'store_unavailable',
+        'The answer was generated but could not be stored; retry.',
+      );
     }
   }
 
@@ -157,7 +175,12 @@ export class Turn {
       incomplete: false,
     }));
     const answer = { role: 'assistant' as const, content: text };
-    messages.push({ id: ids('msg'), ...answer, tokens: messageTokens(answer, plan.countText), incomplete });
+    messages.push({
+      id: ids('msg'),
+      ...answer,
+      tokens: messageTokens(answer, plan.countText),
+      incomplete,
+    });
 
     const stored = await store.appendTurn({
       conversationId: plan.conversationId,
@@ -170,7 +193,10 @@ export class Turn {
     });
     if (!stored) {
       cache.delete(plan.conversationId);
-      logger.info({ conversation: plan.conversationId }, 'conversation was deleted during its turn; answer not stored');
+      logger.info(
+        { conversation: plan.conversationId },
+        'conversation was deleted during its turn; answer not stored',
+      );
       return;
     }
     cache.set(plan.conversationId, this.nextContext(messages, at));

@@ -28,7 +28,10 @@ describe('health and readiness', () => {
   it('is ready when the store and the default model answer', async () => {
     const ready = await harness.json('/ready', { principal: null });
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: 'ready', components: { store: { ok: true }, model: { ok: true } } });
+    expect(ready.body).toEqual({
+      status: 'ready',
+      components: { store: { ok: true }, model: { ok: true } },
+    });
   });
 });
 
@@ -37,9 +40,15 @@ describe('authentication', () => {
     for (const path of ['/v1/chat', '/v1/models', '/v1/conversations', '/v1/no-such-route']) {
       const response = await harness.json<ErrorBody>(path, { principal: null });
       expect(response.status, path).toBe(401);
-      expect(response.body.error).toMatchObject({ code: 'missing_token', type: 'authentication_error' });
+      expect(response.body.error).toMatchObject({
+        code: 'missing_token',
+        type: 'authentication_error',
+      });
     }
-    const bad = await harness.json<ErrorBody>('/v1/models', { principal: null, headers: { authorization: 'Bearer asd_nope' } });
+    const bad = await harness.json<ErrorBody>('/v1/models', {
+      principal: null,
+      headers: { authorization: 'Bearer asd_nope' },
+    });
     expect(bad.body.error.code).toBe('invalid_token');
   });
 
@@ -57,9 +66,24 @@ describe('client mistakes are 4xx in the OpenAI error shape', () => {
     ['an unknown field', JSON.stringify({ ...hello, colour: 'red' }), 400, 'invalid_request'],
     ['empty messages', JSON.stringify({ messages: [] }), 400, 'invalid_request'],
     ['a wrong type', JSON.stringify({ ...hello, temperature: 'hot' }), 400, 'invalid_request'],
-    ['an unsupported part', JSON.stringify({ messages: [{ role: 'user', content: [{ type: 'input_audio' }] }] }), 400, 'unsupported_content'],
-    ['an unknown conversation', JSON.stringify({ ...hello, conversation_id: 'conv_missing' }), 404, 'conversation_not_found'],
-    ['a body over 1 MiB', JSON.stringify({ messages: [{ role: 'user', content: 'x'.repeat(1_100_000) }] }), 413, 'body_too_large'],
+    [
+      'an unsupported part',
+      JSON.stringify({ messages: [{ role: 'user', content: [{ type: 'input_audio' }] }] }),
+      400,
+      'unsupported_content',
+    ],
+    [
+      'an unknown conversation',
+      JSON.stringify({ ...hello, conversation_id: 'conv_missing' }),
+      404,
+      'conversation_not_found',
+    ],
+    [
+      'a body over 1 MiB',
+      JSON.stringify({ messages: [{ role: 'user', content: 'x'.repeat(1_100_000) }] }),
+      413,
+      'body_too_large',
+    ],
   ];
 
   it.each(cases)('%s', async (_name, body, status, code) => {
@@ -79,13 +103,22 @@ describe('client mistakes are 4xx in the OpenAI error shape', () => {
   it('names unknown routes', async () => {
     const response = await harness.json<ErrorBody>('/v1/nope');
     expect(response.status).toBe(404);
-    expect(response.body.error).toMatchObject({ code: 'route_not_found', message: 'No route GET /v1/nope.' });
+    expect(response.body.error).toMatchObject({
+      code: 'route_not_found',
+      message: 'No route GET /v1/nope.',
+    });
   });
 
   it('keeps the caller’s request id when it is plain, and makes one otherwise', async () => {
-    const kept = await harness.request('/health', { principal: null, headers: { 'x-request-id': 'trace-42' } });
+    const kept = await harness.request('/health', {
+      principal: null,
+      headers: { 'x-request-id': 'trace-42' },
+    });
     expect(kept.headers.get('x-request-id')).toBe('trace-42');
-    const replaced = await harness.request('/health', { principal: null, headers: { 'x-request-id': 'bad id\twith tab' } });
+    const replaced = await harness.request('/health', {
+      principal: null,
+      headers: { 'x-request-id': 'bad id\twith tab' },
+    });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
@@ -94,7 +127,14 @@ describe('models', () => {
   it('lists the configured model as the default', async () => {
     const response = await harness.json<{ data: Array<Record<string, unknown>> }>('/v1/models');
     expect(response.body.data).toEqual([
-      { id: 'gpt-4o-mini', object: 'model', created: 0, owned_by: 'openai-compatible', available: true, default: true },
+      {
+        id: 'gpt-4o-mini',
+        object: 'model',
+        created: 0,
+        owned_by: 'openai-compatible',
+        available: true,
+        default: true,
+      },
     ]);
   });
 });
@@ -103,7 +143,9 @@ describe('logs', () => {
   it('hold one line per request and no token or key', async () => {
     await harness.request('/v1/chat', { body: hello, headers: { 'x-request-id': 'log-check' } });
     const logs = harness.logs();
-    const line = logs.split('\n').find((entry) => entry.includes('"reqId":"log-check"') && entry.includes('"msg":"request"'));
+    const line = logs
+      .split('\n')
+      .find((entry) => entry.includes('"reqId":"log-check"') && entry.includes('"msg":"request"'));
     expect(JSON.parse(line!)).toMatchObject({ route: '/v1/chat', status: 200, principal: 'admin' });
     expect(logs).not.toContain(testApiKey);
     expect(logs).not.toContain(harness.adminToken);
@@ -127,7 +169,10 @@ describe('without a model', () => {
       expect(response.body.error.code).toBe('model_not_configured');
       expect(response.body.error.message).toContain('--model-endpoint');
     }
-    const ready = await bare.json<{ components: { model: { ok: boolean; reason: string } } }>('/ready', { principal: null });
+    const ready = await bare.json<{ components: { model: { ok: boolean; reason: string } } }>(
+      '/ready',
+      { principal: null },
+    );
     expect(ready.status).toBe(503);
     expect(ready.body.components.model).toEqual({ ok: false, reason: 'no model is configured' });
   });
@@ -146,12 +191,16 @@ describe('with a local model path and an endpoint', () => {
   });
 
   it('lists both, defaults to the endpoint, and says the local engine is not there yet', async () => {
-    const models = await both.json<{ data: Array<{ id: string; available: boolean; default: boolean }> }>('/v1/models');
+    const models = await both.json<{
+      data: Array<{ id: string; available: boolean; default: boolean }>;
+    }>('/v1/models');
     expect(models.body.data.map((m) => [m.id, m.available, m.default])).toEqual([
       ['gpt-4o-mini', true, true],
       ['llama3-7b', false, false],
     ]);
-    const local = await both.json<ErrorBody>('/v1/chat', { body: { ...hello, model: 'llama3-7b' } });
+    const local = await both.json<ErrorBody>('/v1/chat', {
+      body: { ...hello, model: 'llama3-7b' },
+    });
     expect(local.status).toBe(503);
     expect(local.body.error.code).toBe('model_unavailable');
     expect(local.body.error.message).toContain('not available in this version');
@@ -163,10 +212,10 @@ describe('readiness follows the endpoint', () => {
   it('turns 503 when the endpoint is down, naming the component', async () => {
     const down = await Harness.start({ config: { model_endpoint: 'http://127.0.0.1:9' } });
     try {
-      const ready = await down.json<{ status: string; components: { store: { ok: boolean }; model: { ok: boolean; reason: string } } }>(
-        '/ready',
-        { principal: null },
-      );
+      const ready = await down.json<{
+        status: string;
+        components: { store: { ok: boolean }; model: { ok: boolean; reason: string } };
+      }>('/ready', { principal: null });
       expect(ready.status).toBe(503);
       expect(ready.body.components.store.ok).toBe(true);
       expect(ready.body.components.model.ok).toBe(false);

@@ -20,6 +20,8 @@ import { openaiRoutes } from './routes/openai.js';
 export interface Lifecycle {
   /** Set on SIGTERM: readiness fails and new work is refused while in-flight work drains. */
   draining: boolean;
+  /** Requests whose response has not yet closed (streams included). */
+  inFlight: number;
 }
 
 export interface AppDeps {
@@ -41,8 +43,10 @@ const requestIdPattern = /^[A-Za-z0-9._:@-]{1,128}$/;
 /** Builds the HTTP application without listening (tests use `inject` or listen on port 0). */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const bodyLimit = deps.config.limits.body_bytes;
+  // Typed as Fastify's base logger so routes take the plain `FastifyInstance`.
+  const loggerInstance: FastifyBaseLogger = deps.logger;
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance,
     // One log line per request, written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
@@ -67,6 +71,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   app.addHook('onRequest', async (request, reply) => {
+    deps.lifecycle.inFlight++;
+    reply.raw.once('close', () => deps.lifecycle.inFlight--);
     reply.header('x-request-id', request.id);
     if (deps.lifecycle.draining && request.routeOptions.config.public !== true) {
       reply.header('connection', 'close');

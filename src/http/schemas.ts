@@ -8,7 +8,10 @@ const imagePartSchema = z.strictObject({
     url: z
       .string()
       .min(1)
-      .refine((url) => /^(https?:|data:image\/)/i.test(url), 'must be an http(s) URL or a data:image/… URL'),
+      .refine(
+        (url) => /^(https?:|data:image\/)/i.test(url),
+        'must be an http(s) URL or a data:image/… URL',
+      ),
     detail: z.enum(['auto', 'low', 'high']).optional(),
   }),
 });
@@ -25,7 +28,8 @@ export const contentSchema = z
     if (typeof value === 'string') return value;
     const parts: ContentPart[] = [];
     value.forEach((item, index) => {
-      const type = typeof item === 'object' && item !== null ? (item as { type?: unknown }).type : undefined;
+      const type =
+        typeof item === 'object' && item !== null ? (item as { type?: unknown }).type : undefined;
       if (type !== 'text' && type !== 'image_url') {
         context.addIssue({
           code: 'custom',
@@ -44,7 +48,7 @@ export const contentSchema = z
         return;
       }
       for (const issue of parsed.error.issues) {
-        context.addIssue({ ...issue, path: [index, ...issue.path] } as Parameters<typeof context.addIssue>[0]);
+        context.addIssue({ ...issue, path: [index, ...issue.path] });
       }
     });
     return parts;
@@ -80,7 +84,9 @@ export const chatBodySchema = z.strictObject({
 export type ChatBody = z.output<typeof chatBodySchema>;
 
 /** Normalises `stop` to a list. */
-export function stopList(stop: string | readonly string[] | null | undefined): string[] | undefined {
+export function stopList(
+  stop: string | readonly string[] | null | undefined,
+): string[] | undefined {
   if (stop === null || stop === undefined) return undefined;
   return typeof stop === 'string' ? [stop] : [...stop];
 }

@@ -88,7 +88,10 @@ export interface CompletionStreamInfo {
 }
 
 /** OpenAI `chat.completion.chunk` events, ending with `[DONE]` (not after an error). */
-export async function* completionEvents(info: CompletionStreamInfo, parts: AsyncIterable<StreamPart>) {
+export async function* completionEvents(
+  info: CompletionStreamInfo,
+  parts: AsyncIterable<StreamPart>,
+) {
   const chunk = (delta: object, finishReason: FinishReason | null) => ({
     id: info.id,
     object: 'chat.completion.chunk',

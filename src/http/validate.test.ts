@@ -22,12 +22,27 @@ describe('request body validation', () => {
     [{}, 'invalid_request', 'messages', 'messages: is required'],
     [{ messages: [] }, 'invalid_request', 'messages', 'at least one message'],
     [{ messages: [user], foo: 1 }, 'invalid_request', 'foo', 'Unknown field "foo"'],
-    [{ messages: [{ ...user, name: 'x' }] }, 'invalid_request', 'messages[0].name', 'Unknown field "messages[0].name"'],
+    [
+      { messages: [{ ...user, name: 'x' }] },
+      'invalid_request',
+      'messages[0].name',
+      'Unknown field "messages[0].name"',
+    ],
     [{ messages: [user], temperature: 'hot' }, 'invalid_request', 'temperature', 'expected number'],
     [{ messages: [user], temperature: 2.5 }, 'invalid_request', 'temperature', '<=2'],
     [{ messages: [user], max_tokens: 1.5 }, 'invalid_request', 'max_tokens', 'expected int'],
-    [{ messages: [{ role: 'bot', content: 'x' }] }, 'invalid_request', 'messages[0].role', 'expected one of'],
-    [{ messages: [{ role: 'user', content: 5 }] }, 'invalid_request', 'messages[0].content', 'string or a non-empty array'],
+    [
+      { messages: [{ role: 'bot', content: 'x' }] },
+      'invalid_request',
+      'messages[0].role',
+      'expected one of',
+    ],
+    [
+      { messages: [{ role: 'user', content: 5 }] },
+      'invalid_request',
+      'messages[0].content',
+      'string or a non-empty array',
+    ],
     [
       { messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: {} }] }] },
       'unsupported_content',
@@ -35,12 +50,24 @@ describe('request body validation', () => {
       '"input_audio" is not supported',
     ],
     [
-      { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'file:///etc/passwd' } }] }] },
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [{ type: 'image_url', image_url: { url: 'file:///etc/passwd' } }],
+          },
+        ],
+      },
       'invalid_request',
       'messages[0].content[0].image_url.url',
       'http(s) URL',
     ],
-    [{ messages: [user], stop: ['a', 'b', 'c', 'd', 'e'] }, 'invalid_request', 'stop', 'up to 4 strings'],
+    [
+      { messages: [user], stop: ['a', 'b', 'c', 'd', 'e'] },
+      'invalid_request',
+      'stop',
+      'up to 4 strings',
+    ],
   ])('rejects %j with %s', (body, code, param, message) => {
     const error = errorOf(body);
     expect(error.code).toBe(code);

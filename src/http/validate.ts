@@ -2,7 +2,10 @@ import type { z } from 'zod';
 import { AppError } from '../errors.js';
 
 /** Validates a request body, turning the first problem into a 4xx that names the field. */
-export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknown): z.output<Schema> {
+export function parseBody<Schema extends z.ZodType>(
+  schema: Schema,
+  body: unknown,
+): z.output<Schema> {
   if (body === undefined) throw new AppError('invalid_request', 'The request needs a JSON body.');
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new AppError('invalid_request', 'The request body must be a JSON object.');
@@ -11,7 +14,10 @@ export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknow
 }
 
 /** Validates any input (query strings too) the same way. */
-export function parseValue<Schema extends z.ZodType>(schema: Schema, value: unknown): z.output<Schema> {
+export function parseValue<Schema extends z.ZodType>(
+  schema: Schema,
+  value: unknown,
+): z.output<Schema> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw issueToError(result.error.issues[0]!);
@@ -25,12 +31,18 @@ function issueToError(issue: z.core.$ZodIssue): AppError {
     return new AppError('invalid_request', `Unknown field "${field}".`, { param: field });
   }
   const param = path === '' ? undefined : path;
-  if (issue.code === 'custom' && (issue.params as { unsupported?: boolean } | undefined)?.unsupported) {
+  if (
+    issue.code === 'custom' &&
+    (issue.params as { unsupported?: boolean } | undefined)?.unsupported
+  ) {
     return new AppError('unsupported_content', `${path}: ${issue.message}`, { param });
   }
   let message = issue.message.replace(/^Invalid input: /, '');
-  if (issue.code === 'invalid_type' && / received undefined$/.test(message)) message = 'is required';
-  return new AppError('invalid_request', param === undefined ? message : `${path}: ${message}`, { param });
+  if (issue.code === 'invalid_type' && / received undefined$/.test(message))
+    message = 'is required';
+  return new AppError('invalid_request', param === undefined ? message : `${path}: ${message}`, {
+    param,
+  });
 }
 
 /** `["messages", 0, "content"]` → `messages[0].content`. */

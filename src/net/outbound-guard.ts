@@ -51,7 +51,9 @@ export function guardedLookup(allowHosts: readonly string[]): LookupFunction {
       if (options.all === true) return callback(null, addresses);
       const first = addresses[0];
       if (!first) {
-        const notFound = Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' });
+        const notFound = Object.assign(new Error(`no address for ${hostname}`), {
+          code: 'ENOTFOUND',
+        });
         return callback(notFound, []);
       }
       callback(null, first.address, first.family);

@@ -88,7 +88,11 @@ async function buildEndpointModel(options: BuildModelsOptions, url: string) {
   if (modelName === undefined) {
     const signal = options.signal ?? new AbortController().signal;
     try {
-      modelName = await withRetries(() => discoverModelName(endpointOptions, signal), retry, signal);
+      modelName = await withRetries(
+        () => discoverModelName(endpointOptions, signal),
+        retry,
+        signal,
+      );
     } catch (error) {
       throw new StartupError(
         `cannot list the models of the model endpoint ${url} (${(error as Error).message}); ` +

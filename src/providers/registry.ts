@@ -34,10 +34,20 @@ export class ModelRegistry {
   list(): ModelListing[] {
     const listings: ModelListing[] = [];
     for (const model of this.models.values()) {
-      listings.push({ id: model.id, provider: model.provider, available: true, isDefault: model.id === this.defaultId });
+      listings.push({
+        id: model.id,
+        provider: model.provider,
+        available: true,
+        isDefault: model.id === this.defaultId,
+      });
     }
     for (const entry of this.unavailable.values()) {
-      listings.push({ id: entry.id, provider: entry.provider, available: false, isDefault: entry.id === this.defaultId });
+      listings.push({
+        id: entry.id,
+        provider: entry.provider,
+        available: false,
+        isDefault: entry.id === this.defaultId,
+      });
     }
     return listings;
   }
@@ -50,11 +60,18 @@ export class ModelRegistry {
     if (model) return model;
     const unavailable = this.unavailable.get(wanted);
     if (unavailable) {
-      throw new AppError('model_unavailable', `Model "${wanted}" cannot serve: ${unavailable.reason}`);
+      throw new AppError(
+        'model_unavailable',
+        `Model "${wanted}" cannot serve: ${unavailable.reason}`,
+      );
     }
-    throw new AppError('model_not_found', `No model "${wanted}" is configured; GET /v1/models lists the models.`, {
-      param: 'model',
-    });
+    throw new AppError(
+      'model_not_found',
+      `No model "${wanted}" is configured; GET /v1/models lists the models.`,
+      {
+        param: 'model',
+      },
+    );
   }
 
   /** Readiness of the default model. */

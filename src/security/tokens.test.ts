@@ -28,7 +28,9 @@ describe('bearer tokens', () => {
       admin: false,
       tokenId: issued.record.id,
     });
-    await expect(verifier.verify(`bearer  ${issued.token}`)).resolves.toMatchObject({ name: 'alice@example.com' });
+    await expect(verifier.verify(`bearer  ${issued.token}`)).resolves.toMatchObject({
+      name: 'alice@example.com',
+    });
   });
 
   it('stores only a hash of the secret', async () => {

@@ -19,7 +19,11 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
       await store.close();
     });
 
-    const message = (role: NewMessage['role'], content: NewMessage['content'], tokens = 5): NewMessage => ({
+    const message = (
+      role: NewMessage['role'],
+      content: NewMessage['content'],
+      tokens = 5,
+    ): NewMessage => ({
       id: id('msg'),
       role,
       content,
@@ -74,7 +78,12 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
       });
       expect(appended).toBe(true);
       const conversation = await store.conversations.getConversation('alice', 'conv_b');
-      expect(conversation).toMatchObject({ systemPrompt: 'be brief', model: 'model-b', updatedAt: 2000, messageCount: 4 });
+      expect(conversation).toMatchObject({
+        systemPrompt: 'be brief',
+        model: 'model-b',
+        updatedAt: 2000,
+        messageCount: 4,
+      });
       const messages = (await store.conversations.listMessages('alice', 'conv_b'))!;
       expect(messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
       expect(messages[2]!.content).toEqual([
@@ -103,7 +112,10 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
     it('refuses a turn for a conversation deleted meanwhile, writing nothing', async () => {
       await store.conversations.appendTurn(firstTurn('conv_d', 'alice', 1000));
       expect(await store.conversations.deleteConversation('alice', 'conv_d')).toBe(true);
-      const appended = await store.conversations.appendTurn({ ...firstTurn('conv_d', 'alice', 2000), create: undefined });
+      const appended = await store.conversations.appendTurn({
+        ...firstTurn('conv_d', 'alice', 2000),
+        create: undefined,
+      });
       expect(appended).toBe(false);
       expect(await store.conversations.getConversation('alice', 'conv_d')).toBeUndefined();
       expect(await store.conversations.listMessages('alice', 'conv_d')).toBeUndefined();
@@ -169,11 +181,18 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
 
     it('renames and deletes', async () => {
       await store.conversations.appendTurn(firstTurn('conv_r', 'alice', 1000));
-      const renamed = await store.conversations.renameConversation('alice', 'conv_r', 'New name', 4000);
+      const renamed = await store.conversations.renameConversation(
+        'alice',
+        'conv_r',
+        'New name',
+        4000,
+      );
       expect(renamed).toMatchObject({ title: 'New name', updatedAt: 4000 });
       expect(await store.conversations.deleteConversation('alice', 'conv_r')).toBe(true);
       expect(await store.conversations.deleteConversation('alice', 'conv_r')).toBe(false);
-      expect(await store.conversations.renameConversation('alice', 'conv_r', 'x', 5000)).toBeUndefined();
+      expect(
+        await store.conversations.renameConversation('alice', 'conv_r', 'x', 5000),
+      ).toBeUndefined();
     });
 
     it('stores tokens by id and creates the bootstrap token only once', async () => {

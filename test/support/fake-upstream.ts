@@ -128,10 +128,13 @@ export class FakeUpstream {
     });
 
     const isChat = recorded.url.endsWith('/chat/completions');
-    const wantsStream = typeof body === 'object' && body !== null && (body as { stream?: unknown }).stream === true;
+    const wantsStream =
+      typeof body === 'object' && body !== null && (body as { stream?: unknown }).stream === true;
     const behaviour: Behaviour = isChat
       ? (this.queue.shift() ??
-        (wantsStream ? { kind: 'sse', fixture: 'stream.sse' } : { kind: 'json', fixture: 'completion.json' }))
+        (wantsStream
+          ? { kind: 'sse', fixture: 'stream.sse' }
+          : { kind: 'json', fixture: 'completion.json' }))
       : recorded.url.endsWith('/models')
         ? this.modelsBehaviour
         : { kind: 'json', status: 404, body: { error: { message: 'not found' } } };
@@ -148,8 +151,13 @@ export class FakeUpstream {
       case 'json': {
         await sleep(behaviour.delayMs ?? 0);
         const payload =
-          behaviour.fixture !== undefined ? fixture(behaviour.fixture) : JSON.stringify(behaviour.body ?? {});
-        response.writeHead(behaviour.status ?? 200, { 'content-type': 'application/json', ...behaviour.headers });
+          behaviour.fixture !== undefined
+            ? fixture(behaviour.fixture)
+            : JSON.stringify(behaviour.body ?? {});
+        response.writeHead(behaviour.status ?? 200, {
+          'content-type': 'application/json',
+          ...behaviour.headers,
+        });
         response.end(payload);
         return;
       }
@@ -180,7 +188,10 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until `check` holds (for effects that land just after a response). */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 3000,
+): Promise<void> {
   const started = Date.now();
   while (!(await check())) {
     if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');

@@ -59,7 +59,13 @@ export class Harness {
         announced += text;
       },
     });
-    const harness = new Harness(server, upstream, dataDir, options.upstream === undefined, captured);
+    const harness = new Harness(
+      server,
+      upstream,
+      dataDir,
+      options.upstream === undefined,
+      captured,
+    );
     harness.adminToken = /asd_\S+/.exec(announced)?.[0] ?? '';
     return harness;
   }
@@ -88,7 +94,12 @@ export class Harness {
   /** `fetch` against the server, as `principal` (admin when omitted, none with `null`). */
   async request(
     path: string,
-    init: { method?: string; body?: unknown; principal?: string | null; headers?: Record<string, string> } = {},
+    init: {
+      method?: string;
+      body?: unknown;
+      principal?: string | null;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
     if (init.principal !== null) {
@@ -99,7 +110,11 @@ export class Harness {
       body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
       headers['content-type'] ??= 'application/json';
     }
-    return fetch(`${this.url}${path}`, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+    return fetch(`${this.url}${path}`, {
+      method: init.method ?? (body === undefined ? 'GET' : 'POST'),
+      headers,
+      body,
+    });
   }
 
   /** The JSON body and status of a request. */
@@ -108,7 +123,11 @@ export class Harness {
     init: Parameters<Harness['request']>[1] = {},
   ): Promise<{ status: number; body: T; headers: Headers }> {
     const response = await this.request(path, init);
-    return { status: response.status, body: (await response.json()) as T, headers: response.headers };
+    return {
+      status: response.status,
+      body: (await response.json()) as T,
+      headers: response.headers,
+    };
   }
 
   async close(): Promise<void> {
@@ -119,7 +138,9 @@ export class Harness {
 }
 
 /** Parses an SSE response body into `[event, data]` pairs. */
-export async function readEvents(response: Response): Promise<Array<{ event: string; data: string }>> {
+export async function readEvents(
+  response: Response,
+): Promise<Array<{ event: string; data: string }>> {
   const text = await response.text();
   return text
     .split('\n\n')

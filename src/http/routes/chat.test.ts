@@ -43,15 +43,27 @@ describe('POST /v1/chat', () => {
     });
     expect(body.id).toMatch(/^chat_/);
     expect(body.conversation_id).toMatch(/^conv_/);
-    expect(harness.upstream.chatRequests[0]!.body).toMatchObject({ messages: hello.messages, temperature: 0.7 });
+    expect(harness.upstream.chatRequests[0]!.body).toMatchObject({
+      messages: hello.messages,
+      temperature: 0.7,
+    });
   });
 
   it('continues a conversation with its stored history and system prompt', async () => {
     const first = await harness.json<ChatBody>('/v1/chat', {
-      body: { messages: [{ role: 'system', content: 'Answer in Chinese.' }, { role: 'user', content: '你好' }] },
+      body: {
+        messages: [
+          { role: 'system', content: 'Answer in Chinese.' },
+          { role: 'user', content: '你好' },
+        ],
+      },
     });
     const second = await harness.json<ChatBody>('/v1/chat', {
-      body: { conversation_id: first.body.conversation_id, messages: [{ role: 'user', content: 'And again?' }], max_tokens: 50 },
+      body: {
+        conversation_id: first.body.conversation_id,
+        messages: [{ role: 'user', content: 'And again?' }],
+        max_tokens: 50,
+      },
     });
     expect(second.status).toBe(200);
     expect(second.body.conversation_id).toBe(first.body.conversation_id);
@@ -96,7 +108,10 @@ describe('POST /v1/chat', () => {
       },
     });
     expect(image.status).toBe(400);
-    expect(image.body.error).toMatchObject({ code: 'unsupported_content', param: 'messages[0].content' });
+    expect(image.body.error).toMatchObject({
+      code: 'unsupported_content',
+      param: 'messages[0].content',
+    });
     const huge = await harness.json<{ error: { code: string } }>('/v1/chat', {
       body: { messages: [{ role: 'user', content: 'word '.repeat(9000) }] },
     });
@@ -112,18 +127,33 @@ describe('POST /v1/chat', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.body.error).toMatchObject({ code: 'model_not_found', param: 'model' });
     const assistantLast = await harness.json<{ error: { code: string } }>('/v1/chat', {
-      body: { messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }] },
+      body: {
+        messages: [
+          { role: 'user', content: 'a' },
+          { role: 'assistant', content: 'b' },
+        ],
+      },
     });
     expect(assistantLast.status).toBe(400);
   });
 
   it('passes an upstream rate limit through with Retry-After, storing nothing', async () => {
-    harness.upstream.enqueue({ kind: 'json', status: 429, fixture: 'error-429.json', headers: { 'retry-after': '120' } });
-    const response = await harness.json<{ error: { code: string }; conversation_id?: string }>('/v1/chat', { body: hello, principal: 'ratelimited' });
+    harness.upstream.enqueue({
+      kind: 'json',
+      status: 429,
+      fixture: 'error-429.json',
+      headers: { 'retry-after': '120' },
+    });
+    const response = await harness.json<{ error: { code: string }; conversation_id?: string }>(
+      '/v1/chat',
+      { body: hello, principal: 'ratelimited' },
+    );
     expect(response.status).toBe(429);
     expect(response.headers.get('retry-after')).toBe('120');
     expect(response.body.error.code).toBe('upstream_rate_limited');
-    const list = await harness.json<{ data: unknown[] }>('/v1/conversations', { principal: 'ratelimited' });
+    const list = await harness.json<{ data: unknown[] }>('/v1/conversations', {
+      principal: 'ratelimited',
+    });
     expect(list.body.data).toEqual([]);
   });
 });
@@ -134,20 +164,29 @@ describe('POST /v1/chat with stream: true', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     const events = await readEvents(response);
-    expect(events.map((event) => event.event)).toEqual(['start', 'delta', 'delta', 'delta', 'done']);
+    expect(events.map((event) => event.event)).toEqual([
+      'start',
+      'delta',
+      'delta',
+      'delta',
+      'done',
+    ]);
     const start = JSON.parse(events[0]!.data) as { conversation_id: string };
-    expect(events.slice(1, 4).map((event) => (JSON.parse(event.data) as { content: string }).content).join('')).toBe(
-      '你好！有什么可以帮你的吗？',
-    );
+    expect(
+      events
+        .slice(1, 4)
+        .map((event) => (JSON.parse(event.data) as { content: string }).content)
+        .join(''),
+    ).toBe('你好！有什么可以帮你的吗？');
     expect(JSON.parse(events[4]!.data)).toMatchObject({
       conversation_id: start.conversation_id,
       finish_reason: 'stop',
       usage: { prompt_tokens: 9, completion_tokens: 10, total_tokens: 19 },
       omitted_messages: 0,
     });
-    const stored = await harness.json<{ messages: Array<{ content: string; incomplete: boolean }> }>(
-      `/v1/conversations/${start.conversation_id}`,
-    );
+    const stored = await harness.json<{
+      messages: Array<{ content: string; incomplete: boolean }>;
+    }>(`/v1/conversations/${start.conversation_id}`);
     expect(stored.body.messages.map((message) => [message.content, message.incomplete])).toEqual([
       ['你好', false],
       ['你好！有什么可以帮你的吗？', false],
@@ -159,12 +198,17 @@ describe('POST /v1/chat with stream: true', () => {
     const response = await harness.request('/v1/chat', { body: { ...hello, stream: true } });
     const events = await readEvents(response);
     expect(events.map((event) => event.event)).toEqual(['start', 'delta', 'delta', 'error']);
-    expect(JSON.parse(events[3]!.data)).toMatchObject({ error: { code: 'upstream_error', type: 'server_error' } });
+    expect(JSON.parse(events[3]!.data)).toMatchObject({
+      error: { code: 'upstream_error', type: 'server_error' },
+    });
     const { conversation_id } = JSON.parse(events[0]!.data) as { conversation_id: string };
-    const stored = await harness.json<{ messages: Array<{ content: string; incomplete: boolean }> }>(
-      `/v1/conversations/${conversation_id}`,
-    );
-    expect(stored.body.messages.at(-1)).toMatchObject({ content: '你好！有什么', incomplete: true });
+    const stored = await harness.json<{
+      messages: Array<{ content: string; incomplete: boolean }>;
+    }>(`/v1/conversations/${conversation_id}`);
+    expect(stored.body.messages.at(-1)).toMatchObject({
+      content: '你好！有什么',
+      incomplete: true,
+    });
   });
 
   it('answers an HTTP error, not a stream, when the upstream fails before the first token', async () => {
@@ -179,18 +223,25 @@ describe('POST /v1/chat with stream: true', () => {
 
   it('aborts the upstream call when the client disconnects, storing what was said', async () => {
     harness.upstream.enqueue({ kind: 'sse', fixture: 'stream.sse', gapMs: 400 });
-    const response = await harness.request('/v1/chat', { body: { ...hello, stream: true }, principal: 'leaver' });
+    const response = await harness.request('/v1/chat', {
+      body: { ...hello, stream: true },
+      principal: 'leaver',
+    });
     const reader = response.body!.getReader();
     let text = '';
-    while (!text.includes('event: delta')) text += new TextDecoder().decode((await reader.read()).value);
+    while (!text.includes('event: delta'))
+      text += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();
     await eventually(() => harness.upstream.chatRequests[0]?.clientClosed === true);
     const conversationId = /"conversation_id":"([^"]+)"/.exec(text)![1]!;
     let messages: Array<{ content: string; incomplete: boolean }> = [];
     await eventually(async () => {
-      const result = await harness.json<{ messages?: typeof messages }>(`/v1/conversations/${conversationId}`, {
-        principal: 'leaver',
-      });
+      const result = await harness.json<{ messages?: typeof messages }>(
+        `/v1/conversations/${conversationId}`,
+        {
+          principal: 'leaver',
+        },
+      );
       messages = result.body.messages ?? [];
       return messages.length === 2;
     });
@@ -231,22 +282,34 @@ describe('context window', () => {
   it('keeps the system prompt, drops the oldest turns first and says how many', async () => {
     const long = (label: string) => `${label} ${'lorem ipsum dolor sit amet '.repeat(12)}`;
     const first = await small.json<ChatBody>('/v1/chat', {
-      body: { messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: long('q1') }] },
+      body: {
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: long('q1') },
+        ],
+      },
     });
     let last = first;
     for (const label of ['q2', 'q3', 'q4']) {
       last = await small.json<ChatBody>('/v1/chat', {
-        body: { conversation_id: first.body.conversation_id, messages: [{ role: 'user', content: long(label) }] },
+        body: {
+          conversation_id: first.body.conversation_id,
+          messages: [{ role: 'user', content: long(label) }],
+        },
       });
       expect(last.status).toBe(200);
     }
     expect(last.body.omitted_messages).toBeGreaterThan(0);
-    const sent = harness.upstream.chatRequests.at(-1)!.body as { messages: Array<{ role: string; content: string }> };
+    const sent = harness.upstream.chatRequests.at(-1)!.body as {
+      messages: Array<{ role: string; content: string }>;
+    };
     expect(sent.messages[0]).toEqual({ role: 'system', content: 'Be brief.' });
     expect(sent.messages.at(-1)!.content).toContain('q4');
     expect(sent.messages.some((message) => message.content.startsWith('q1'))).toBe(false);
     // Everything is still stored: 4 turns, 8 messages.
-    const stored = await small.json<{ message_count: number }>(`/v1/conversations/${first.body.conversation_id}`);
+    const stored = await small.json<{ message_count: number }>(
+      `/v1/conversations/${first.body.conversation_id}`,
+    );
     expect(stored.body.message_count).toBe(8);
     // The 6 messages stored before this turn were either sent (between system and new) or omitted.
     expect(last.body.omitted_messages + (sent.messages.length - 2)).toBe(6);

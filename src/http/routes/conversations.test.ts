@@ -24,7 +24,8 @@ async function startConversation(principal: string, text: string): Promise<strin
 describe('conversations', () => {
   it('lists the caller’s conversations newest first, page by page', async () => {
     const ids: string[] = [];
-    for (let index = 0; index < 5; index++) ids.push(await startConversation('lister', `question ${index}`));
+    for (let index = 0; index < 5; index++)
+      ids.push(await startConversation('lister', `question ${index}`));
     await startConversation('someone-else', 'not yours');
     const first = await harness.json<Page>('/v1/conversations?limit=2', { principal: 'lister' });
     expect(first.status).toBe(200);
@@ -33,7 +34,9 @@ describe('conversations', () => {
     const seen = [...first.body.data];
     let cursor = first.body.next_cursor;
     while (cursor !== null) {
-      const page = await harness.json<Page>(`/v1/conversations?limit=2&after=${cursor}`, { principal: 'lister' });
+      const page = await harness.json<Page>(`/v1/conversations?limit=2&after=${cursor}`, {
+        principal: 'lister',
+      });
       seen.push(...page.body.data);
       cursor = page.body.next_cursor;
     }
@@ -42,8 +45,16 @@ describe('conversations', () => {
   });
 
   it('rejects bad paging parameters with a 400', async () => {
-    for (const query of ['limit=0', 'limit=101', 'limit=abc', 'after=bm90LWEtY3Vyc29y', 'colour=red']) {
-      const response = await harness.json<{ error: { code: string } }>(`/v1/conversations?${query}`);
+    for (const query of [
+      'limit=0',
+      'limit=101',
+      'limit=abc',
+      'after=bm90LWEtY3Vyc29y',
+      'colour=red',
+    ]) {
+      const response = await harness.json<{ error: { code: string } }>(
+        `/v1/conversations?${query}`,
+      );
       expect(response.status, query).toBe(400);
       expect(response.body.error.code).toBe('invalid_request');
     }
@@ -51,12 +62,16 @@ describe('conversations', () => {
 
   it('gets one conversation with its messages', async () => {
     const id = await startConversation('reader', 'What is assistd?');
-    const response = await harness.json<Conversation & { messages: Array<{ role: string; content: string }> }>(
-      `/v1/conversations/${id}`,
-      { principal: 'reader' },
-    );
+    const response = await harness.json<
+      Conversation & { messages: Array<{ role: string; content: string }> }
+    >(`/v1/conversations/${id}`, { principal: 'reader' });
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ id, title: 'What is assistd?', message_count: 2, object: 'conversation' });
+    expect(response.body).toMatchObject({
+      id,
+      title: 'What is assistd?',
+      message_count: 2,
+      object: 'conversation',
+    });
     expect(response.body.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
   });
 
@@ -81,12 +96,21 @@ describe('conversations', () => {
       principal: 'owner',
     });
     expect(renamed.body.title).toBe('Project notes');
-    const emptyTitle = await harness.json(`/v1/conversations/${id}`, { method: 'PATCH', body: { title: ' ' }, principal: 'owner' });
+    const emptyTitle = await harness.json(`/v1/conversations/${id}`, {
+      method: 'PATCH',
+      body: { title: ' ' },
+      principal: 'owner',
+    });
     expect(emptyTitle.status).toBe(400);
 
-    const deleted = await harness.json(`/v1/conversations/${id}`, { method: 'DELETE', principal: 'owner' });
+    const deleted = await harness.json(`/v1/conversations/${id}`, {
+      method: 'DELETE',
+      principal: 'owner',
+    });
     expect(deleted.body).toEqual({ id, object: 'conversation.deleted', deleted: true });
-    expect((await harness.json(`/v1/conversations/${id}`, { principal: 'owner' })).status).toBe(404);
+    expect((await harness.json(`/v1/conversations/${id}`, { principal: 'owner' })).status).toBe(
+      404,
+    );
     const chat = await harness.json<{ error: { code: string } }>('/v1/chat', {
       body: { conversation_id: id, messages: [{ role: 'user', content: 'still there?' }] },
       principal: 'owner',

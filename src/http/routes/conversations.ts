@@ -20,7 +20,10 @@ export function conversationRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/v1/conversations', async (request) => {
     const query = parseValue(listQuerySchema, request.query);
     const after = query.after === undefined ? undefined : decodeCursor(query.after);
-    const page = await store.listConversations(principalOf(request).name, { limit: query.limit, after });
+    const page = await store.listConversations(principalOf(request).name, {
+      limit: query.limit,
+      after,
+    });
     const last = page.items.at(-1);
     return {
       object: 'list',
@@ -54,7 +57,12 @@ export function conversationRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.patch('/v1/conversations/:id', async (request) => {
     const { id } = parseValue(idParamsSchema, request.params);
     const { title } = parseBody(renameBodySchema, request.body);
-    const renamed = await store.renameConversation(principalOf(request).name, id, title, deps.clock());
+    const renamed = await store.renameConversation(
+      principalOf(request).name,
+      id,
+      title,
+      deps.clock(),
+    );
     if (!renamed) throw notFound();
     deps.cache.delete(id);
     return conversationBody(renamed);
@@ -96,6 +104,9 @@ function encodeCursor(conversation: ConversationRecord): string {
 
 function decodeCursor(cursor: string): ConversationCursor {
   const match = /^(\d{1,15}):(.{1,128})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw new AppError('invalid_request', 'after: not a cursor this server issued.', { param: 'after' });
+  if (!match)
+    throw new AppError('invalid_request', 'after: not a cursor this server issued.', {
+      param: 'after',
+    });
   return { updatedAt: Number(match[1]), id: match[2]! };
 }

@@ -20,6 +20,8 @@ export function healthRoutes(app: FastifyInstance, deps: AppDeps): void {
       deps.models.check(signal),
     ]);
     const ready = store.ok && model.ok;
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', components: { store, model } });
+    return reply
+      .status(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not_ready', components: { store, model } });
   });
 }

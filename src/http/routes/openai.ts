@@ -1,8 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { estimateTextTokens, messageTokens, replyPrimingTokens } from '../../dialog/token-estimate.js';
+import {
+  estimateTextTokens,
+  messageTokens,
+  replyPrimingTokens,
+} from '../../dialog/token-estimate.js';
 import { AppError } from '../../errors.js';
-import type { ChatMessage, ChatModel, ChatRequest, StreamPart, Usage } from '../../providers/types.js';
+import type {
+  ChatMessage,
+  ChatModel,
+  ChatRequest,
+  StreamPart,
+  Usage,
+} from '../../providers/types.js';
 import type { AppDeps } from '../app.js';
 import {
   contentSchema,
@@ -12,7 +22,13 @@ import {
   temperatureSchema,
   topPSchema,
 } from '../schemas.js';
-import { abortOnClientClose, completionEvents, sendEventStream, startStream, usageBody } from '../sse.js';
+import {
+  abortOnClientClose,
+  completionEvents,
+  sendEventStream,
+  startStream,
+  usageBody,
+} from '../sse.js';
 import { parseBody } from '../validate.js';
 
 /** OpenAI parameters this gateway knows and refuses, rather than silently ignoring them. */
@@ -96,9 +112,14 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps): void {
     const controller = abortOnClientClose(reply);
 
     if (body.stream === true) {
-      const parts = await startStream(withUsage(model.stream(chatRequest, controller.signal), model, messages));
+      const parts = await startStream(
+        withUsage(model.stream(chatRequest, controller.signal), model, messages),
+      );
       const includeUsage = body.stream_options?.include_usage === true;
-      return sendEventStream(reply, completionEvents({ id, created, model: model.id, includeUsage }, parts));
+      return sendEventStream(
+        reply,
+        completionEvents({ id, created, model: model.id, includeUsage }, parts),
+      );
     }
 
     const result = await model.generate(chatRequest, controller.signal);
@@ -124,7 +145,9 @@ function rejectUnsupported(body: unknown): void {
   if (typeof body !== 'object' || body === null) return;
   for (const name of unsupportedParameters) {
     if (name in body && (body as Record<string, unknown>)[name] !== null) {
-      throw new AppError('unsupported_parameter', `"${name}" is not supported by this server.`, { param: name });
+      throw new AppError('unsupported_parameter', `"${name}" is not supported by this server.`, {
+        param: name,
+      });
     }
   }
 }
@@ -141,12 +164,19 @@ function toMessages(
         });
       }
     }
-    return { role: message.role === 'developer' ? 'system' : message.role, content: message.content };
+    return {
+      role: message.role === 'developer' ? 'system' : message.role,
+      content: message.content,
+    };
   });
 }
 
 /** Fills in usage when the endpoint did not report it (documented as an estimate). */
-async function* withUsage(parts: AsyncIterable<StreamPart>, model: ChatModel, messages: ChatMessage[]) {
+async function* withUsage(
+  parts: AsyncIterable<StreamPart>,
+  model: ChatModel,
+  messages: ChatMessage[],
+) {
   let text = '';
   for await (const part of parts) {
     if (part.type === 'text-delta') text += part.text;
@@ -160,7 +190,10 @@ async function* withUsage(parts: AsyncIterable<StreamPart>, model: ChatModel, me
 
 function estimateUsage(model: ChatModel, messages: ChatMessage[], text: string): Usage {
   const count = model.countTokens?.bind(model) ?? estimateTextTokens;
-  const promptTokens = messages.reduce((sum, message) => sum + messageTokens(message, count), replyPrimingTokens);
+  const promptTokens = messages.reduce(
+    (sum, message) => sum + messageTokens(message, count),
+    replyPrimingTokens,
+  );
   const completionTokens = count(text);
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
 }

@@ -92,17 +92,16 @@ export class Endpoint {
       status: response.statusCode,
       message: `model endpoint answered HTTP ${response.statusCode}`,
       body: this.redact(text.slice(0, 2000)),
-      retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, this.now()),
+      retryAfterMs: parseRetryAfter(
+        Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        this.now(),
+      ),
       upstreamMessage: this.safeMessage(parseErrorMessage(text)),
     });
   }
 
   /** Reads a whole body as UTF-8, up to `limit` bytes (more is an error, not a truncation). */
-  async readText(
-    body: UpstreamBody,
-    signal: AbortSignal,
-    limit = maxAnswerBytes,
-  ): Promise<string> {
+  async readText(body: UpstreamBody, signal: AbortSignal, limit = maxAnswerBytes): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
     try {
@@ -130,9 +129,17 @@ export class Endpoint {
       return new ProviderError({ failure: 'aborted', message: 'model call aborted', cause: error });
     }
     const code = (error as { code?: unknown }).code;
-    const timeoutCodes = ['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'];
+    const timeoutCodes = [
+      'UND_ERR_CONNECT_TIMEOUT',
+      'UND_ERR_HEADERS_TIMEOUT',
+      'UND_ERR_BODY_TIMEOUT',
+    ];
     if (typeof code === 'string' && timeoutCodes.includes(code)) {
-      return new ProviderError({ failure: 'timeout', message: `model endpoint: ${code}`, cause: error });
+      return new ProviderError({
+        failure: 'timeout',
+        message: `model endpoint: ${code}`,
+        cause: error,
+      });
     }
     return new ProviderError({
       failure: 'connect',

@@ -1,8 +1,13 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { eventually, FakeUpstream, fixture, sseEvents } from '../../../test/support/fake-upstream.js';
-import { AppError } from '../../errors.js';
+import {
+  eventually,
+  FakeUpstream,
+  fixture,
+  sseEvents,
+} from '../../../test/support/fake-upstream.js';
+import type { AppError } from '../../errors.js';
 import { ProviderError } from '../provider-error.js';
 import type { ChatRequest, StreamPart } from '../types.js';
 import { discoverModelName, OpenAICompatibleModel, type OpenAICompatibleOptions } from './model.js';
@@ -78,7 +83,12 @@ describe('openai-compatible provider: answers', () => {
     const sent = upstream.chatRequests[0]!;
     expect(sent.url).toBe('/v1/chat/completions');
     expect(sent.headers.authorization).toBe(`Bearer ${apiKey}`);
-    expect(sent.body).toEqual({ model: 'gpt-4o-mini', messages: request.messages, temperature: 0.7, stream: false });
+    expect(sent.body).toEqual({
+      model: 'gpt-4o-mini',
+      messages: request.messages,
+      temperature: 0.7,
+      stream: false,
+    });
   });
 
   it('streams a recorded OpenAI stream part by part, with usage', async () => {
@@ -87,9 +97,16 @@ describe('openai-compatible provider: answers', () => {
       { type: 'text-delta', text: '你好' },
       { type: 'text-delta', text: '！有什么' },
       { type: 'text-delta', text: '可以帮你的吗？' },
-      { type: 'finish', finishReason: 'stop', usage: { promptTokens: 9, completionTokens: 10, totalTokens: 19 } },
+      {
+        type: 'finish',
+        finishReason: 'stop',
+        usage: { promptTokens: 9, completionTokens: 10, totalTokens: 19 },
+      },
     ]);
-    expect(upstream.chatRequests[0]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    expect(upstream.chatRequests[0]!.body).toMatchObject({
+      stream: true,
+      stream_options: { include_usage: true },
+    });
   });
 
   it('reads a CRLF stream with comments and no usage chunk', async () => {
@@ -117,7 +134,15 @@ describe('openai-compatible provider: answers', () => {
 
   it('discovers the first model the endpoint lists', async () => {
     const name = await discoverModelName(
-      { url: upstream.url, apiKey, maxConnections: 1, connectTimeoutMs: 1000, firstByteTimeoutMs: 1000, idleTimeoutMs: 1000, allowHosts: [] },
+      {
+        url: upstream.url,
+        apiKey,
+        maxConnections: 1,
+        connectTimeoutMs: 1000,
+        firstByteTimeoutMs: 1000,
+        idleTimeoutMs: 1000,
+        allowHosts: [],
+      },
       signal(),
     );
     expect(name).toBe('gpt-4o-mini');
@@ -135,12 +160,22 @@ describe('openai-compatible provider: failures before the first byte are retried
   it('retries a connection reset and a stream that breaks before its first token', async () => {
     upstream.enqueue({ kind: 'reset' }, { kind: 'sse', fixture: 'stream.sse', cutAfter: 1 });
     const parts = await collect(model().stream(request, signal()));
-    expect(parts.map((part) => part.type)).toEqual(['text-delta', 'text-delta', 'text-delta', 'finish']);
+    expect(parts.map((part) => part.type)).toEqual([
+      'text-delta',
+      'text-delta',
+      'text-delta',
+      'finish',
+    ]);
     expect(upstream.chatRequests).toHaveLength(3);
   });
 
   it('waits what Retry-After asks for', async () => {
-    upstream.enqueue({ kind: 'json', status: 429, fixture: 'error-429.json', headers: { 'retry-after': '1' } });
+    upstream.enqueue({
+      kind: 'json',
+      status: 429,
+      fixture: 'error-429.json',
+      headers: { 'retry-after': '1' },
+    });
     const started = Date.now();
     await model().generate(request, signal());
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
@@ -148,7 +183,12 @@ describe('openai-compatible provider: failures before the first byte are retried
   });
 
   it('returns a 429 at once when Retry-After is longer than the retry ceiling', async () => {
-    upstream.enqueue({ kind: 'json', status: 429, fixture: 'error-429.json', headers: { 'retry-after': '120' } });
+    upstream.enqueue({
+      kind: 'json',
+      status: 429,
+      fixture: 'error-429.json',
+      headers: { 'retry-after': '120' },
+    });
     const error = await rejection(model().generate(request, signal()));
     const appError = error.toAppError();
     expect(appError.code).toBe('upstream_rate_limited');
@@ -173,7 +213,7 @@ describe('openai-compatible provider: failures before the first byte are retried
     const error = await rejection(model().generate(request, signal()));
     const appError = error.toAppError();
     expect(appError).toMatchObject({ code: 'upstream_rejected_request', status: 400 });
-    expect(appError.message).toContain("maximum context length is 128000 tokens");
+    expect(appError.message).toContain('maximum context length is 128000 tokens');
     expect(upstream.chatRequests).toHaveLength(1);
   });
 
@@ -182,16 +222,22 @@ describe('openai-compatible provider: failures before the first byte are retried
     const error = await rejection(model().generate(request, signal()));
     const appError = error.toAppError();
     expect(appError).toMatchObject({ code: 'upstream_auth_failed', status: 502 });
-    expect(JSON.stringify({ message: appError.message, body: error.body, upstream: error.upstreamMessage })).not.toContain(apiKey);
+    expect(
+      JSON.stringify({
+        message: appError.message,
+        body: error.body,
+        upstream: error.upstreamMessage,
+      }),
+    ).not.toContain(apiKey);
   });
 
   it('times out waiting for the first byte', async () => {
     upstream.enqueue({ kind: 'hang' }, { kind: 'hang' });
     const error = await rejection(
-      model({ firstByteTimeoutMs: 200, retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 10, random: () => 0 } }).generate(
-        request,
-        signal(),
-      ),
+      model({
+        firstByteTimeoutMs: 200,
+        retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 10, random: () => 0 },
+      }).generate(request, signal()),
     );
     expect(error.toAppError()).toMatchObject({ code: 'upstream_timeout', status: 504 });
     expect(upstream.chatRequests).toHaveLength(2);
@@ -199,10 +245,10 @@ describe('openai-compatible provider: failures before the first byte are retried
 
   it('fails to connect with a clear error', async () => {
     const error = await rejection(
-      model({ url: 'http://127.0.0.1:9', retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 10, random: () => 0 } }).generate(
-        request,
-        signal(),
-      ),
+      model({
+        url: 'http://127.0.0.1:9',
+        retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 10, random: () => 0 },
+      }).generate(request, signal()),
     );
     expect(error.failure).toBe('connect');
     expect(error.toAppError().message).toBe('Could not connect to the model endpoint.');
@@ -283,7 +329,10 @@ describe('openai-compatible provider: readiness and hygiene', () => {
   it('is ready when the endpoint answers, and says why not otherwise', async () => {
     expect(await model().check(signal())).toEqual({ ok: true });
     upstream.modelsBehaviour = { kind: 'json', status: 401, fixture: 'error-401.json' };
-    expect(await model().check(signal())).toEqual({ ok: false, reason: 'the model endpoint refuses the configured API key' });
+    expect(await model().check(signal())).toEqual({
+      ok: false,
+      reason: 'the model endpoint refuses the configured API key',
+    });
     const down = await model({ url: 'http://127.0.0.1:9' }).check(signal());
     expect(down.ok).toBe(false);
   });
@@ -291,7 +340,9 @@ describe('openai-compatible provider: readiness and hygiene', () => {
   it('refuses a cloud metadata endpoint unless allow-listed', () => {
     expect(() => model({ url: 'http://169.254.169.254/v1' })).toThrow(/metadata/);
     expect(() => model({ url: 'http://metadata.google.internal' })).toThrow(/metadata/);
-    expect(() => model({ url: 'http://169.254.169.254/v1', allowHosts: ['169.254.169.254'] })).not.toThrow();
+    expect(() =>
+      model({ url: 'http://169.254.169.254/v1', allowHosts: ['169.254.169.254'] }),
+    ).not.toThrow();
   });
 
   it('never logs the API key', () => {

@@ -167,9 +167,15 @@ export class OpenAICompatibleModel implements ChatModel {
   private async probe(signal: AbortSignal): Promise<ModelHealth> {
     const probeSignal = AbortSignal.any([signal, AbortSignal.timeout(probeTimeoutMs)]);
     try {
-      const response = await this.endpoint.send('GET', this.endpoint.modelsPath, undefined, probeSignal, {
-        headersTimeout: probeTimeoutMs,
-      });
+      const response = await this.endpoint.send(
+        'GET',
+        this.endpoint.modelsPath,
+        undefined,
+        probeSignal,
+        {
+          headersTimeout: probeTimeoutMs,
+        },
+      );
       response.body.resume();
       return { ok: true };
     } catch (error) {
@@ -188,7 +194,13 @@ export class OpenAICompatibleModel implements ChatModel {
     return {
       onRetry: (error: ProviderError, attempt: number, delayMs: number) => {
         this.options.logger.warn(
-          { provider: this.provider, status: error.status, failure: error.failure, attempt, delayMs },
+          {
+            provider: this.provider,
+            status: error.status,
+            failure: error.failure,
+            attempt,
+            delayMs,
+          },
           'retrying model call',
         );
       },

@@ -13,15 +13,24 @@ async function parse(chunks: string[]): Promise<string[]> {
 
 describe('SSE parser', () => {
   it('reads events split anywhere across chunks', async () => {
-    expect(await parse(['da', 'ta: {"a"', ':1}\n', '\ndata: [DONE]\n\n'])).toEqual(['{"a":1}', '[DONE]']);
+    expect(await parse(['da', 'ta: {"a"', ':1}\n', '\ndata: [DONE]\n\n'])).toEqual([
+      '{"a":1}',
+      '[DONE]',
+    ]);
   });
 
   it('accepts CRLF, CR and LF line ends, including CRLF split between chunks', async () => {
-    expect(await parse(['data: one\r', '\n\r\ndata: two\r\rdata: three\n\n'])).toEqual(['one', 'two', 'three']);
+    expect(await parse(['data: one\r', '\n\r\ndata: two\r\rdata: three\n\n'])).toEqual([
+      'one',
+      'two',
+      'three',
+    ]);
   });
 
   it('skips comments and other fields, and joins multi-line data', async () => {
-    expect(await parse([': ping\n\nevent: x\nid: 4\ndata: a\ndata: b\nretry: 10\n\n'])).toEqual(['a\nb']);
+    expect(await parse([': ping\n\nevent: x\nid: 4\ndata: a\ndata: b\nretry: 10\n\n'])).toEqual([
+      'a\nb',
+    ]);
   });
 
   it('decodes UTF-8 split inside a character', async () => {

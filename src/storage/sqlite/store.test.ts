@@ -11,7 +11,9 @@ const dir = mkdtempSync(join(tmpdir(), 'assistd-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let files = 0;
-runContract('sqlite', () => Promise.resolve(openSqliteStore({ path: join(dir, `contract-${++files}.db`) })));
+runContract('sqlite', () =>
+  Promise.resolve(openSqliteStore({ path: join(dir, `contract-${++files}.db`) })),
+);
 
 describe('sqlite migrations', () => {
   it('records each migration once and survives reopening', async () => {
@@ -29,7 +31,9 @@ describe('sqlite migrations', () => {
     const path = join(dir, 'newer.db');
     await openSqliteStore({ path }).close();
     const db = new Database(path);
-    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, ?, 0)').run('future');
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, ?, 0)').run(
+      'future',
+    );
     db.close();
     expect(() => openSqliteStore({ path })).toThrow(/schema is version 999/);
   });

@@ -209,7 +209,11 @@ class SqliteConversations implements ConversationStore {
     return settle(read);
   }
 
-  loadContext(principal: string, id: string, maxTokens: number): Promise<ContextRecord | undefined> {
+  loadContext(
+    principal: string,
+    id: string,
+    maxTokens: number,
+  ): Promise<ContextRecord | undefined> {
     const read = this.db.transaction((): ContextRecord | undefined => {
       const row = this.statements.get.get(id, principal);
       if (!row) return undefined;
@@ -237,7 +241,10 @@ class SqliteConversations implements ConversationStore {
       const rows = after
         ? this.statements.nextPage.all(principal, after.updatedAt, after.updatedAt, after.id, limit)
         : this.statements.firstPage.all(principal, limit);
-      return { items: rows.slice(0, page.limit).map(toConversation), hasMore: rows.length > page.limit };
+      return {
+        items: rows.slice(0, page.limit).map(toConversation),
+        hasMore: rows.length > page.limit,
+      };
     });
   }
 
@@ -312,7 +319,7 @@ function settle<T>(work: () => T): Promise<T> {
   try {
     return Promise.resolve(work());
   } catch (error) {
-    return Promise.reject(error as Error);
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
 

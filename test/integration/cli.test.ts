@@ -1,0 +1,269 @@
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeUpstream } from '../support/fake-upstream.js';
+import { Child, assistdBin, initServiceBin, run } from '../support/process.js';
+
+let upstream: FakeUpstream;
+const apiKey = 'sk-live-OPERATOR-KEY-9f8e7d';
+const children: Child[] = [];
+
+beforeAll(async () => {
+  upstream = await FakeUpstream.start();
+});
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await upstream.close();
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address() as { port: number };
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+function workdir(): string {
+  return mkdtempSync(join(tmpdir(), 'assistd-cli-'));
+}
+
+function spawnServer(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Child {
+  const child = Child.spawn(process.execPath, [assistdBin, 'serve', ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+  });
+  children.push(child);
+  return child;
+}
+
+describe('the operator’s deployment script', () => {
+  it('starts the service and answers the curl lines as written', async () => {
+    const root = workdir();
+    mkdirSync(join(root, 'secrets'));
+    writeFileSync(join(root, 'secrets', 'api_key.txt'), `${apiKey}\n`);
+    mkdirSync(join(root, 'models', 'llama3-7b'), { recursive: true });
+    mkdirSync(join(root, 'bin'));
+    symlinkSync(initServiceBin, join(root, 'bin', 'init-service'));
+    chmodSync(initServiceBin, 0o755);
+    // The script from the issue, with only paths and hosts changed (and a free port, so the
+    // test never collides with a server already on 18789).
+    const port = await freePort();
+    const script = [
+      `export MODEL_ENDPOINT=${upstream.url}`,
+      `export API_KEY=$(cat ${root}/secrets/api_key.txt)`,
+      `init-service --model-path ${root}/models/llama3-7b --api-key $API_KEY --port ${port} --log-level info`,
+    ].join('\n');
+    const server = Child.spawn('bash', ['-c', script], {
+      cwd: root,
+      env: { ...process.env, PATH: `${root}/bin:${process.env.PATH}` },
+      detached: true,
+    });
+    children.push(server);
+    try {
+      const [, token] = await server.waitFor(/^\s+(asd_\S+)$/m);
+      await server.waitFor(/assistd listening/);
+
+      const head = await run('curl', ['-sI', `http://127.0.0.1:${port}/health`]);
+      expect(head.stdout).toMatch(/^HTTP\/1.1 200 OK/);
+
+      const chat = await run('curl', [
+        '-s',
+        `http://127.0.0.1:${port}/v1/chat`,
+        '-H',
+        `Authorization: Bearer ${token}`,
+        '-d',
+        '{"messages":[{"role":"user","content":"你好"}],"temperature":0.7}',
+      ]);
+      expect(JSON.parse(chat.stdout)).toMatchObject({
+        message: { role: 'assistant', content: '你好！有什么可以帮你的吗？' },
+        model: 'gpt-4o-mini',
+        finish_reason: 'stop',
+      });
+      expect(upstream.chatRequests.at(-1)!.headers.authorization).toBe(`Bearer ${apiKey}`);
+
+      // A token issued offline against the same data dir works at once.
+      const issued = await run(
+        process.execPath,
+        [assistdBin, 'tokens', 'issue', '--principal', 'dev@example.com'],
+        { cwd: root },
+      );
+      expect(issued.code).toBe(0);
+      expect(issued.stderr).toContain('for "dev@example.com"');
+      const models = await run('curl', [
+        '-s',
+        `http://127.0.0.1:${port}/v1/models`,
+        '-H',
+        `Authorization: Bearer ${issued.stdout.trim()}`,
+      ]);
+      expect(JSON.parse(models.stdout)).toMatchObject({
+        data: [
+          { id: 'gpt-4o-mini', default: true },
+          { id: 'llama3-7b', available: false },
+        ],
+      });
+
+      const output = server.stdout + server.stderr;
+      expect(output).toContain('--api-key leaves the key visible');
+      expect(output).not.toContain(apiKey);
+      // The admin token appears once, in the announcement, and never in a log line.
+      expect(output.split(token!).length - 1).toBe(1);
+    } finally {
+      process.kill(-server.process.pid!, 'SIGTERM');
+      await server.exited;
+    }
+  });
+
+  it('does not create a second administrator token on restart', async () => {
+    const root = workdir();
+    const port = await freePort();
+    const first = spawnServer(['--port', String(port)], root);
+    await first.waitFor(/assistd listening/);
+    expect(first.stdout).toContain('created the first administrator token');
+    first.kill();
+    expect((await first.exited).code).toBe(0);
+    const second = spawnServer(['--port', String(port)], root);
+    await second.waitFor(/assistd listening/);
+    expect(second.stdout).not.toContain('administrator token');
+    second.kill();
+    await second.exited;
+  });
+});
+
+describe('graceful shutdown on SIGTERM', () => {
+  async function startDraining(grace: number, gapMs: number) {
+    const root = workdir();
+    writeFileSync(
+      join(root, 'assistd.yaml'),
+      `shutdown_grace_seconds: ${grace}\nupstream:\n  model: gpt-4o-mini\n`,
+    );
+    const server = spawnServer(
+      ['--config', 'assistd.yaml', '--port', '0', '--model-endpoint', upstream.url],
+      root,
+    );
+    const [, token] = await server.waitFor(/^\s+(asd_\S+)$/m);
+    const [, origin] = await server.waitFor(/"url":"(http:\/\/[^"]+)"/);
+    const client = new Client(origin!, { keepAliveTimeout: 60_000 });
+    expect((await client.request({ method: 'GET', path: '/health' })).statusCode).toBe(200);
+
+    upstream.enqueue({ kind: 'sse', fixture: 'stream.sse', gapMs });
+    const response = await fetch(`${origin}/v1/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: '你好' }], stream: true }),
+    });
+    const reader = response.body!.getReader();
+    let text = '';
+    while (!text.includes('event: delta'))
+      text += new TextDecoder().decode((await reader.read()).value);
+    server.kill('SIGTERM');
+    await server.waitFor(/"msg":"draining"/);
+    const readDrain = async () => {
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) return text;
+        text += new TextDecoder().decode(chunk.value);
+      }
+    };
+    return { server, client, origin: origin!, readDrain };
+  }
+
+  it('fails readiness, lets the stream finish, closes idle sockets and exits 0', async () => {
+    const { server, client, origin, readDrain } = await startDraining(10, 250);
+    const ready = await client.request({ method: 'GET', path: '/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect(await ready.body.json()).toMatchObject({ status: 'draining' });
+    // New connections are still accepted, so callers get a clear 503 rather than a refusal.
+    const refused = await fetch(`${origin}/v1/models`, { headers: { authorization: 'Bearer x' } });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('connection')).toBe('close');
+    expect(await refused.json()).toMatchObject({ error: { code: 'shutting_down' } });
+    const text = await readDrain();
+    expect(text).toContain('event: done');
+    const exit = await server.exited;
+    expect(exit.code).toBe(0);
+    expect(server.stdout).toContain('assistd stopped');
+    await client.close();
+  });
+
+  it('cuts streams at the grace deadline, storing the partial answer, and still exits 0', async () => {
+    const { server, client, readDrain } = await startDraining(1, 1500);
+    const text = await readDrain();
+    expect(text).toContain('event: error');
+    expect(text).toContain('"code":"shutting_down"');
+    expect((await server.exited).code).toBe(0);
+    expect(server.stdout).toContain('grace period over');
+    await client.close().catch(() => undefined);
+  });
+});
+
+describe('CLI errors and help', () => {
+  it('refuses a model path that does not exist', async () => {
+    const result = await run(
+      process.execPath,
+      [initServiceBin, '--model-path', '/opt/models/nope', '--port', '0'],
+      { cwd: workdir() },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('assistd: model path /opt/models/nope does not exist');
+  });
+
+  it('refuses a bad config file, naming the key', async () => {
+    const root = workdir();
+    writeFileSync(join(root, 'bad.yaml'), 'prot: 80\n');
+    const result = await run(process.execPath, [assistdBin, 'serve', '--config', 'bad.yaml'], {
+      cwd: root,
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Unrecognized key: "prot"');
+  });
+
+  it('refuses a port already in use', async () => {
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const result = await run(process.execPath, [assistdBin, 'serve', '--port', String(port)], {
+      cwd: workdir(),
+    });
+    blocker.close();
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('the port is already in use');
+  });
+
+  it('checks token flags', async () => {
+    const missing = await run(process.execPath, [assistdBin, 'tokens', 'issue'], {
+      cwd: workdir(),
+    });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("required option '--principal <name>' not specified");
+    const ttl = await run(
+      process.execPath,
+      [assistdBin, 'tokens', 'issue', '--principal', 'a', '--ttl', 'forever'],
+      { cwd: workdir() },
+    );
+    expect(ttl.code).toBe(2);
+    expect(ttl.stderr).toContain('--ttl "forever" is not a duration');
+  });
+
+  it.each([
+    [['--help']],
+    [['serve', '--help']],
+    [['tokens', '--help']],
+    [['tokens', 'issue', '--help']],
+  ])('prints help: %j', async (args) => {
+    const result = await run(process.execPath, [assistdBin, ...args]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: assistd');
+  });
+
+  it('prints help for init-service', async () => {
+    const result = await run(process.execPath, [initServiceBin, '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('--model-endpoint <url>');
+  });
+});
