@@ -18,8 +18,21 @@ export const redactedPaths = [
   '*.token',
 ];
 
-/** JSON logs on stdout (or `destination`), written asynchronously off the request path. */
+/** Longest time a log line waits in the buffer, in milliseconds. */
+const flushIntervalMs = 1000;
+
+/**
+ * JSON logs on stdout (or `destination`), written off the request path. Lines are batched up to
+ * 4 KiB and flushed at least every second: one write per line cost about a fifth of a gateway
+ * request's CPU. A crash can lose the last second of lines; shutdown flushes them.
+ */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
+  let sink = destination;
+  if (!sink) {
+    const stdout = pino.destination({ sync: false, minLength: 4096 });
+    setInterval(() => stdout.flush(), flushIntervalMs).unref();
+    sink = stdout;
+  }
   return pino(
     {
       level,
@@ -27,6 +40,6 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: redactedPaths, censor: '[redacted]' },
     },
-    destination ?? pino.destination({ sync: false }),
+    sink,
   );
 }

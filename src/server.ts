@@ -6,7 +6,9 @@ import type { Dispatcher } from 'undici';
 import type { Config } from './config/schema.js';
 import { ContextCache } from './dialog/context-cache.js';
 import { DialogEngine } from './dialog/engine.js';
-import { buildApp, type Lifecycle } from './http/app.js';
+import { AppError } from './errors.js';
+import { buildApp } from './http/app.js';
+import { Lifecycle } from './http/lifecycle.js';
 import { buildModels } from './providers/index.js';
 import { mintToken, TokenVerifier } from './security/tokens.js';
 import { openSqliteStore } from './storage/sqlite/store.js';
@@ -43,7 +45,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const ids = options.ids ?? randomId;
 
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
-  const store = openSqliteStore({ path: join(config.data_dir, 'assistd.db') });
+  const store = openSqliteStore({
+    path: join(config.data_dir, 'assistd.db'),
+    synchronous: config.storage.sqlite_synchronous,
+  });
   try {
     await createBootstrapToken(store, clock, options.announce, logger);
     const models = await buildModels({
@@ -65,7 +70,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger,
       defaultMaxTokens: config.dialog.default_max_tokens,
     });
-    const lifecycle: Lifecycle = { draining: false, inFlight: 0 };
+    const lifecycle = new Lifecycle();
     const app = buildApp({
       config,
       logger,
@@ -92,7 +97,6 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const shutdown = (reason: string) => {
       closing ??= drain({
         app,
-        engine,
         lifecycle,
         logger,
         reason,
@@ -145,7 +149,6 @@ async function createBootstrapToken(
 
 interface DrainOptions {
   app: FastifyInstance;
-  engine: DialogEngine;
   lifecycle: Lifecycle;
   logger: Logger;
   reason: string;
@@ -158,14 +161,7 @@ interface DrainOptions {
  * in-flight requests and streams get `graceMs` to finish, then they are cut (partial answers are
  * stored as incomplete). Idle keep-alive sockets are closed as soon as they go idle.
  */
-async function drain({
-  app,
-  engine,
-  lifecycle,
-  logger,
-  reason,
-  graceMs,
-}: DrainOptions): Promise<void> {
+async function drain({ app, lifecycle, logger, reason, graceMs }: DrainOptions): Promise<void> {
   lifecycle.draining = true;
   logger.info({ reason, grace_ms: graceMs, in_flight: lifecycle.inFlight }, 'draining');
   const server = app.server;
@@ -176,7 +172,7 @@ async function drain({
         { in_flight: lifecycle.inFlight },
         'grace period over: cutting in-flight requests',
       );
-      engine.abortAll();
+      lifecycle.abortAll(new AppError('shutting_down'));
       if (!(await settled(lifecycle, 2000))) server.closeAllConnections();
     }
     await app.close();

@@ -40,19 +40,8 @@ export interface TurnInput {
  */
 export class DialogEngine {
   private readonly busy = new Set<string>();
-  private readonly shutdown = new AbortController();
 
   constructor(readonly options: DialogEngineOptions) {}
-
-  /** Aborted when the server stops waiting for in-flight turns. */
-  get shutdownSignal(): AbortSignal {
-    return this.shutdown.signal;
-  }
-
-  /** Cuts every running turn short; partial answers are stored as incomplete. */
-  abortAll(): void {
-    this.shutdown.abort();
-  }
 
   async prepare(input: TurnInput): Promise<Turn> {
     const { system, fresh } = splitMessages(input.messages);

@@ -66,12 +66,10 @@ export class Turn {
 
   async generate(signal: AbortSignal): Promise<TurnResult> {
     try {
-      const result = await this.plan.model.generate(this.plan.request, this.combine(signal));
+      const result = await this.plan.model.generate(this.plan.request, signal);
       const usage = this.usageOf(result.text, result.usage);
       await this.storeOrThrow(result.text, false);
       return { text: result.text, finishReason: result.finishReason, usage };
-    } catch (error) {
-      throw this.engine.shutdownSignal.aborted ? new AppError('shutting_down') : error;
     } finally {
       this.release();
     }
@@ -85,7 +83,7 @@ export class Turn {
     let text = '';
     let settled = false;
     try {
-      for await (const part of this.plan.model.stream(this.plan.request, this.combine(signal))) {
+      for await (const part of this.plan.model.stream(this.plan.request, signal)) {
         if (part.type === 'text-delta') {
           text += part.text;
           yield part;
@@ -94,10 +92,7 @@ export class Turn {
         settled = true;
         if (part.type === 'error') {
           if (text !== '') await this.store(text, true);
-          yield {
-            type: 'error',
-            error: this.engine.shutdownSignal.aborted ? new AppError('shutting_down') : part.error,
-          };
+          yield part;
           return;
         }
         const usage = this.usageOf(text, part.usage);
@@ -113,8 +108,6 @@ export class Turn {
         yield { type: 'finish', finishReason: part.finishReason, usage };
         return;
       }
-    } catch (error) {
-      throw this.engine.shutdownSignal.aborted ? new AppError('shutting_down') : error;
     } finally {
       // The consumer went away (client disconnect) or the stream broke after some text.
       if (!settled && text !== '') await this.store(text, true);
@@ -127,10 +120,6 @@ export class Turn {
     if (this.released) return;
     this.released = true;
     this.engine.release(this.plan.conversationId);
-  }
-
-  private combine(signal: AbortSignal): AbortSignal {
-    return AbortSignal.any([signal, this.engine.shutdownSignal]);
   }
 
   private usageOf(text: string, reported: Usage | undefined): Usage {

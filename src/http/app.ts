@@ -9,20 +9,13 @@ import type { ModelRegistry } from '../providers/registry.js';
 import type { TokenVerifier } from '../security/tokens.js';
 import type { Store } from '../storage/types.js';
 import type { Clock, IdGenerator } from '../util/ids.js';
+import type { Lifecycle } from './lifecycle.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { chatRoutes } from './routes/chat.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { healthRoutes } from './routes/health.js';
 import { openaiRoutes } from './routes/openai.js';
-
-/** Shared, mutable process state the HTTP layer reads. */
-export interface Lifecycle {
-  /** Set on SIGTERM: readiness fails and new work is refused while in-flight work drains. */
-  draining: boolean;
-  /** Requests whose response has not yet closed (streams included). */
-  inFlight: number;
-}
 
 export interface AppDeps {
   config: Readonly<Config>;

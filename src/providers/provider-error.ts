@@ -58,7 +58,9 @@ export class ProviderError extends Error {
       case 'malformed':
         return new AppError('upstream_bad_response', undefined, { cause: this });
       case 'aborted':
-        return new AppError('upstream_error', 'The model call was aborted.', { cause: this });
+        return this.cause instanceof AppError
+          ? this.cause
+          : new AppError('upstream_error', 'The model call was aborted.', { cause: this });
       case 'connect':
         return new AppError('upstream_error', 'Could not connect to the model endpoint.', {
           cause: this,

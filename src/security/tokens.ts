@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { AppError } from '../errors.js';
 import type { TokenRecord, TokenStore } from '../storage/types.js';
 import type { Clock } from '../util/ids.js';
@@ -50,12 +51,30 @@ export function mintToken(options: IssueTokenOptions): IssuedToken {
   };
 }
 
+export interface TokenVerifierOptions {
+  /**
+   * How long a token record read from the store is reused, in milliseconds. A store read costs
+   * more than the rest of authentication; expiry is still checked on every request. Tokens cannot
+   * be revoked yet: when they can, revocation must clear this cache.
+   */
+  cacheTtlMs?: number;
+  cacheEntries?: number;
+}
+
 /** Checks `Authorization` headers against the token store. */
 export class TokenVerifier {
+  private readonly records: LRUCache<string, TokenRecord>;
+
   constructor(
     private readonly tokens: TokenStore,
     private readonly clock: Clock,
-  ) {}
+    options: TokenVerifierOptions = {},
+  ) {
+    this.records = new LRUCache({
+      max: options.cacheEntries ?? 10_000,
+      ttl: options.cacheTtlMs ?? 30_000,
+    });
+  }
 
   async verify(authorization: string | undefined): Promise<Principal> {
     if (authorization === undefined || authorization === '') throw new AppError('missing_token');
@@ -65,7 +84,7 @@ export class TokenVerifier {
     }
     const parts = tokenPattern.exec(match[1]!);
     if (!parts) throw new AppError('invalid_token');
-    const record = await this.tokens.findToken(parts[1]!);
+    const record = await this.findRecord(parts[1]!);
     const presented = hashSecret(parts[2]!);
     const matches = timingSafeEqual(presented, record?.secretHash ?? dummyHash);
     if (!record || !matches) throw new AppError('invalid_token');
@@ -73,6 +92,15 @@ export class TokenVerifier {
       throw new AppError('expired_token');
     }
     return { name: record.principal, admin: record.admin, tokenId: record.id };
+  }
+
+  /** Only tokens that exist are cached, so unknown ids cannot fill the cache. */
+  private async findRecord(id: string): Promise<TokenRecord | undefined> {
+    const cached = this.records.get(id);
+    if (cached) return cached;
+    const record = await this.tokens.findToken(id);
+    if (record) this.records.set(id, record);
+    return record;
   }
 }
 

@@ -19,7 +19,7 @@ export function chatRoutes(app: FastifyInstance, deps: AppDeps): void {
       maxTokens: body.max_tokens,
       stop: stopList(body.stop),
     });
-    const controller = abortOnClientClose(reply);
+    const controller = abortOnClientClose(reply, deps.lifecycle);
     reply.header('x-assistd-omitted-messages', String(turn.omittedMessages));
 
     if (body.stream === true) {

@@ -109,7 +109,7 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps): void {
     };
     const id = deps.ids('chatcmpl').replace('_', '-');
     const created = Math.floor(deps.clock() / 1000);
-    const controller = abortOnClientClose(reply);
+    const controller = abortOnClientClose(reply, deps.lifecycle);
 
     if (body.stream === true) {
       const parts = await startStream(

@@ -100,33 +100,42 @@ export class Endpoint {
     });
   }
 
-  /** Reads a whole body as UTF-8, up to `limit` bytes (more is an error, not a truncation). */
-  async readText(body: UpstreamBody, signal: AbortSignal, limit = maxAnswerBytes): Promise<string> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+  /**
+   * Reads a whole body as UTF-8, up to `limit` bytes (more is an error, not a truncation).
+   * Event listeners rather than an async iterator: this is on every non-streamed call.
+   */
+  readText(body: UpstreamBody, signal: AbortSignal, limit = maxAnswerBytes): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      body.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > limit) {
-          body.destroy();
-          throw new ProviderError({
-            failure: 'malformed',
-            message: `model endpoint answer exceeds ${limit} bytes`,
-          });
+          body.destroy(
+            new ProviderError({
+              failure: 'malformed',
+              message: `model endpoint answer exceeds ${limit} bytes`,
+            }),
+          );
+          return;
         }
         chunks.push(chunk);
-      }
-    } catch (error) {
-      throw this.classify(error, signal);
-    }
-    return Buffer.concat(chunks).toString('utf8');
+      });
+      body.once('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
+      body.once('error', (error) => reject(this.classify(error, signal)));
+    });
   }
 
   /** Turns a transport error into a `ProviderError`. */
   classify(error: unknown, signal: AbortSignal): ProviderError {
     if (error instanceof ProviderError) return error;
     if (signal.aborted) {
-      return new ProviderError({ failure: 'aborted', message: 'model call aborted', cause: error });
+      // The abort reason (e.g. shutting_down) is what the caller should see.
+      return new ProviderError({
+        failure: 'aborted',
+        message: 'model call aborted',
+        cause: signal.reason ?? error,
+      });
     }
     const code = (error as { code?: unknown }).code;
     const timeoutCodes = [

@@ -27,6 +27,17 @@ describe('sqlite migrations', () => {
     db.close();
   });
 
+  it('sets the configured durability', () => {
+    const full = openSqliteStore({ path: join(dir, 'full.db'), synchronous: 'full' });
+    const normal = openSqliteStore({ path: join(dir, 'normal.db') });
+    // PRAGMA synchronous: 1 = NORMAL, 2 = FULL.
+    const level = (store: unknown) =>
+      (store as { db: Database.Database }).db.pragma('synchronous', { simple: true });
+    expect([level(full), level(normal)]).toEqual([2, 1]);
+    void full.close();
+    void normal.close();
+  });
+
   it('refuses a database written by a newer version', async () => {
     const path = join(dir, 'newer.db');
     await openSqliteStore({ path }).close();

@@ -19,6 +19,8 @@ export interface SqliteStoreOptions {
   path: string;
   /** How long to wait for another process's write lock, in milliseconds. */
   busyTimeoutMs?: number;
+  /** See `storage.sqlite_synchronous` in the config schema; `normal` by default. */
+  synchronous?: 'normal' | 'full';
 }
 
 interface ConversationRow {
@@ -56,8 +58,7 @@ interface TokenRow {
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
-  // FULL: a turn acknowledged to the client survives power loss, not only a process crash.
-  db.pragma('synchronous = FULL');
+  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   migrate(db);

@@ -1,0 +1,198 @@
+// Gateway benchmark (issue: core chat service). One command: `npm run bench`.
+//
+// Measures, side by side in one run, against a fast local fake upstream:
+//   (a) the fake upstream directly
+//   (b) a bare ~20-line undici proxy in front of it (the floor for any Node.js gateway)
+//   (c) assistd POST /v1/chat/completions with bearer-token auth
+//   (d) assistd POST /v1/chat, which also stores every turn (SQLite, synchronous=FULL)
+// and prints requests/s, P50 and P99 for each, the ratios c/b and d/b, P99 of (c) against (a) at
+// half of (c)'s maximum rate, and the server's idle RSS. Every server is its own process; the
+// load generator (autocannon) runs in this one. Rounds interleave the scenarios so drift on a
+// shared machine hits all of them alike; ratios are the median over rounds.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon from 'autocannon';
+
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const seconds = Number(process.env.BENCH_SECONDS ?? 6);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const root = new URL('../', import.meta.url).pathname;
+const children: ChildProcess[] = [];
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** Starts a TypeScript helper and returns the URL it prints. */
+async function startHelper(file: string, args: string[] = []): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', file), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  return new Promise((resolve) =>
+    child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())),
+  );
+}
+
+/** Starts assistd from dist/ with its logs going to a file, as a deployment would. */
+async function startAssistd(upstream: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'assistd-bench-'));
+  const logFile = join(dir, 'server.log');
+  const command =
+    `exec "${process.execPath}" "${join(root, 'dist/main.js')}" serve --port 0 --data-dir "${join(dir, 'data')}" ` +
+    `--model-endpoint ${upstream} --upstream-model bench-model --log-level info > "${logFile}" 2>&1`;
+  const child = spawn('sh', ['-c', command], { stdio: 'ignore' });
+  children.push(child);
+  for (let waited = 0; waited < 15_000; waited += 50) {
+    const log = (() => {
+      try {
+        return readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    })();
+    const token = /^\s+(asd_\S+)$/m.exec(log)?.[1];
+    const url = /"url":"(http:\/\/[^"]+)"/.exec(log)?.[1];
+    if (token && url) return { url, token, pid: child.pid! };
+    await sleep(50);
+  }
+  throw new Error(`assistd did not start; see ${logFile}`);
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  overallRate?: number,
+): Promise<Result> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    connections,
+    duration: seconds,
+    ...(overallRate ? { overallRate } : {}),
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx + result.timeouts,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const upstream = await startHelper('upstream.ts');
+  const proxy = await startHelper('bare-proxy.ts', [upstream]);
+  const assistd = await startAssistd(upstream);
+  const auth = { authorization: `Bearer ${assistd.token}` };
+  await sleep(1000);
+  const idleRss = rssMb(assistd.pid);
+
+  const completionBody = JSON.stringify({
+    model: 'bench-model',
+    messages: [{ role: 'user', content: '你好' }],
+    temperature: 0.7,
+  });
+  const chatBody = JSON.stringify({
+    messages: [{ role: 'user', content: '你好' }],
+    temperature: 0.7,
+  });
+  const scenarios = {
+    a: () => load(`${upstream}/v1/chat/completions`, {}, completionBody),
+    b: () => load(`${proxy}/v1/chat/completions`, {}, completionBody),
+    c: () => load(`${assistd.url}/v1/chat/completions`, auth, completionBody),
+    d: () => load(`${assistd.url}/v1/chat`, auth, chatBody),
+  };
+  const names = {
+    a: '(a) fake upstream, direct',
+    b: '(b) bare undici proxy',
+    c: '(c) assistd /v1/chat/completions + auth',
+    d: '(d) assistd /v1/chat + storage',
+  };
+
+  console.log(
+    `gateway benchmark: ${connections} connections, ${seconds} s per run, ${rounds} rounds, ` +
+      `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'})`,
+  );
+  // Warm-up: JIT and connection pools, not measured.
+  for (const run of Object.values(scenarios)) await run();
+
+  const results: Record<string, Result[]> = { a: [], b: [], c: [], d: [] };
+  for (let round = 1; round <= rounds; round++) {
+    for (const key of ['a', 'b', 'c', 'd'] as const) {
+      const result = await scenarios[key]();
+      results[key]!.push(result);
+      console.log(
+        `round ${round}  ${names[key].padEnd(42)} ${result.rps.toFixed(0).padStart(7)} req/s` +
+          `  p50 ${result.p50.toFixed(1).padStart(5)} ms  p99 ${result.p99.toFixed(1).padStart(5)} ms` +
+          (result.errors > 0 ? `  ERRORS ${result.errors}` : ''),
+      );
+    }
+  }
+  const ratio = (x: 'c' | 'd') =>
+    median(results[x]!.map((result, index) => result.rps / results.b![index]!.rps));
+  const maxC = median(results.c!.map((result) => result.rps));
+  const halfRate = Math.max(1, Math.floor(maxC / 2));
+  const atHalfA = await load(`${upstream}/v1/chat/completions`, {}, completionBody, halfRate);
+  const atHalfC = await load(`${assistd.url}/v1/chat/completions`, auth, completionBody, halfRate);
+  const loadedRss = rssMb(assistd.pid);
+
+  const summary = {
+    connections,
+    seconds,
+    rounds,
+    medians: Object.fromEntries(
+      Object.entries(results).map(([key, list]) => [
+        key,
+        {
+          rps: median(list.map((r) => r.rps)),
+          p50: median(list.map((r) => r.p50)),
+          p99: median(list.map((r) => r.p99)),
+        },
+      ]),
+    ),
+    ratio_c_over_b: ratio('c'),
+    ratio_d_over_b: ratio('d'),
+    half_rate: halfRate,
+    p99_at_half_rate: { a: atHalfA.p99, c: atHalfC.p99, difference: atHalfC.p99 - atHalfA.p99 },
+    idle_rss_mb: idleRss,
+    rss_after_load_mb: loadedRss,
+  };
+  console.log('');
+  console.log(`c/b throughput ratio: ${summary.ratio_c_over_b.toFixed(2)}  (target >= 0.70)`);
+  console.log(`d/b throughput ratio: ${summary.ratio_d_over_b.toFixed(2)}`);
+  console.log(
+    `P99 at half of (c)'s max rate (${halfRate} req/s): (a) ${atHalfA.p99.toFixed(1)} ms, (c) ${atHalfC.p99.toFixed(1)} ms, ` +
+      `difference ${summary.p99_at_half_rate.difference.toFixed(1)} ms  (target <= 2 ms)`,
+  );
+  console.log(
+    `assistd RSS: idle ${idleRss.toFixed(1)} MB (target < 100 MB), after load ${loadedRss.toFixed(1)} MB`,
+  );
+  mkdirSync(join(root, 'bench/results'), { recursive: true });
+  writeFileSync(join(root, 'bench/results/gateway.json'), `${JSON.stringify(summary, null, 2)}\n`);
+}
+
+try {
+  await main();
+} finally {
+  for (const child of children) child.kill('SIGKILL');
+}
