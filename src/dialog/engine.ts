@@ -138,10 +138,7 @@ export class DialogEngine {
     if (requested !== undefined) return this.options.models.resolve(requested);
     // A follow-up keeps its conversation's model while that model is still offered.
     const previous = conversation?.model;
-    if (
-      previous !== undefined &&
-      this.options.models.list().some((m) => m.id === previous && m.available)
-    ) {
+    if (previous !== undefined && this.options.models.isAvailable(previous)) {
       return this.options.models.resolve(previous);
     }
     return this.options.models.resolve(undefined);

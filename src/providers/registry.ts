@@ -32,24 +32,21 @@ export class ModelRegistry {
   }
 
   list(): ModelListing[] {
-    const listings: ModelListing[] = [];
-    for (const model of this.models.values()) {
-      listings.push({
-        id: model.id,
-        provider: model.provider,
-        available: true,
-        isDefault: model.id === this.defaultId,
-      });
-    }
-    for (const entry of this.unavailable.values()) {
-      listings.push({
-        id: entry.id,
-        provider: entry.provider,
-        available: false,
-        isDefault: entry.id === this.defaultId,
-      });
-    }
-    return listings;
+    const listing = (id: string, provider: string, available: boolean): ModelListing => ({
+      id,
+      provider,
+      available,
+      isDefault: id === this.defaultId,
+    });
+    return [
+      ...[...this.models.values()].map((model) => listing(model.id, model.provider, true)),
+      ...[...this.unavailable.values()].map((entry) => listing(entry.id, entry.provider, false)),
+    ];
+  }
+
+  /** Whether `id` names a model that can serve now. */
+  isAvailable(id: string): boolean {
+    return this.models.has(id);
   }
 
   /** The model a request asked for, or the default; throws the right `AppError` otherwise. */

@@ -315,3 +315,54 @@ describe('context window', () => {
     expect(last.body.omitted_messages + (sent.messages.length - 2)).toBe(6);
   });
 });
+
+describe('models that take images, and the context cache', () => {
+  let vision: Harness;
+  beforeAll(async () => {
+    vision = await Harness.start({
+      upstream: harness.upstream,
+      config: { upstream: { accepts_images: true }, context_cache: { max_entries: 1 } },
+    });
+  });
+  afterAll(async () => {
+    await vision.close();
+  });
+
+  it('passes image parts through unchanged', async () => {
+    const content = [
+      { type: 'text', text: 'what is this?' },
+      {
+        type: 'image_url',
+        image_url: { url: 'data:image/png;base64,iVBORw0KGgo=', detail: 'low' },
+      },
+    ];
+    const response = await vision.json('/v1/chat', {
+      body: { messages: [{ role: 'user', content }] },
+    });
+    expect(response.status).toBe(200);
+    const sent = harness.upstream.chatRequests.at(-1)!.body as { messages: unknown[] };
+    expect(sent.messages).toEqual([{ role: 'user', content }]);
+  });
+
+  it('reloads a conversation from the store after the cache evicted it', async () => {
+    const first = await vision.json<ChatBody>('/v1/chat', {
+      body: { messages: [{ role: 'user', content: 'first' }] },
+    });
+    // A second conversation pushes the first out of a one-entry cache.
+    await vision.json('/v1/chat', { body: { messages: [{ role: 'user', content: 'other' }] } });
+    await vision.json('/v1/chat', {
+      body: {
+        conversation_id: first.body.conversation_id,
+        messages: [{ role: 'user', content: 'second' }],
+      },
+    });
+    const sent = harness.upstream.chatRequests.at(-1)!.body as {
+      messages: Array<{ content: string }>;
+    };
+    expect(sent.messages.map((message) => message.content)).toEqual([
+      'first',
+      '你好！有什么可以帮你的吗？',
+      'second',
+    ]);
+  });
+});

@@ -1,0 +1,78 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeUpstream } from '../../test/support/fake-upstream.js';
+import { configSchema, type ConfigInput } from '../config/schema.js';
+import { AppError } from '../errors.js';
+import { buildModels, StartupError } from './index.js';
+
+let upstream: FakeUpstream;
+const modelDir = join(mkdtempSync(join(tmpdir(), 'assistd-models-')), 'llama3-7b.gguf');
+const logger = pino({ level: 'silent' });
+const build = (config: ConfigInput) => buildModels({ config: configSchema.parse(config), logger });
+
+beforeAll(async () => {
+  upstream = await FakeUpstream.start();
+  mkdirSync(join(modelDir, '..'), { recursive: true });
+  writeFileSync(modelDir, 'GGUF');
+});
+afterAll(async () => {
+  await upstream.close();
+});
+
+describe('building the model registry', () => {
+  it('asks the endpoint for its first model when none is configured', async () => {
+    const models = await build({ model_endpoint: upstream.url, api_key: 'k' });
+    expect(models.list().map((m) => m.id)).toEqual(['gpt-4o-mini']);
+    expect(models.defaultId).toBe('gpt-4o-mini');
+    await models.close();
+  });
+
+  it('fails to start, with a hint, when the endpoint cannot be asked', async () => {
+    const promise = build({ model_endpoint: 'http://127.0.0.1:9', upstream: { max_retries: 0 } });
+    await expect(promise).rejects.toThrow(StartupError);
+    await expect(
+      build({ model_endpoint: 'http://127.0.0.1:9', upstream: { max_retries: 0 } }),
+    ).rejects.toThrow(/set upstream.model/);
+  });
+
+  it('lets default_model pick the local model, which then explains why it cannot serve', async () => {
+    const models = await build({
+      model_endpoint: upstream.url,
+      model_path: modelDir,
+      upstream: { model: 'remote' },
+      default_model: 'llama3-7b',
+    });
+    expect(models.defaultId).toBe('llama3-7b');
+    const health = await models.check(new AbortController().signal);
+    expect(health).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('not available in this version'),
+    });
+    expect(() => models.resolve(undefined)).toThrow(AppError);
+    expect(models.resolve('remote').id).toBe('remote');
+    await models.close();
+  });
+
+  it.each([
+    [{ model_path: '/opt/models/missing' }, /model path \/opt\/models\/missing does not exist/],
+    [
+      { model_endpoint: 'http://127.0.0.1:9', upstream: { model: 'a' }, default_model: 'b' },
+      /default_model "b" is not a configured model \(configured: a\)/,
+    ],
+  ] as const)('refuses to start with %j', async (config, message) => {
+    await expect(build(config as ConfigInput)).rejects.toThrow(message);
+  });
+
+  it('refuses two models with the same id', async () => {
+    await expect(
+      build({
+        model_endpoint: upstream.url,
+        model_path: modelDir,
+        upstream: { model: 'llama3-7b' },
+      }),
+    ).rejects.toThrow(/both called "llama3-7b"/);
+  });
+});
