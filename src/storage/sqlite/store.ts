@@ -118,6 +118,8 @@ class SqliteStore implements Store {
 
 class SqliteConversations implements ConversationStore {
   private readonly statements;
+  /** Built once: better-sqlite3 transaction wrappers are not free to create. */
+  private readonly writeTurn: Database.Transaction<(turn: TurnRecord) => boolean>;
 
   constructor(private readonly db: Database.Database) {
     this.statements = {
@@ -126,7 +128,7 @@ class SqliteConversations implements ConversationStore {
       ),
       insert: db.prepare(
         `INSERT INTO conversations (id, principal, title, model, system_prompt, created_at, updated_at, message_count)
-         VALUES (@id, @principal, @title, @model, @systemPrompt, @at, @at, 0)`,
+         VALUES (@id, @principal, @title, @model, @systemPrompt, @at, @at, @count)`,
       ),
       touch: db.prepare(
         `UPDATE conversations SET updated_at = @at, model = @model,
@@ -158,41 +160,47 @@ class SqliteConversations implements ConversationStore {
       ),
       delete: db.prepare('DELETE FROM conversations WHERE id = ? AND principal = ?'),
     };
+    this.writeTurn = db.transaction((turn: TurnRecord) => this.writeTurnBody(turn));
   }
 
   appendTurn(turn: TurnRecord): Promise<boolean> {
-    const write = this.db.transaction((): boolean => {
-      const { statements } = this;
-      const base = {
-        id: turn.conversationId,
-        principal: turn.principal,
-        model: turn.model,
-        systemPrompt: turn.systemPrompt ?? null,
-        at: turn.at,
-      };
-      if (turn.create) {
-        statements.insert.run({ ...base, title: turn.create.title });
-      }
+    return settle(() => this.writeTurn.immediate(turn));
+  }
+
+  private writeTurnBody(turn: TurnRecord): boolean {
+    const { statements } = this;
+    const base = {
+      id: turn.conversationId,
+      principal: turn.principal,
+      model: turn.model,
+      systemPrompt: turn.systemPrompt ?? null,
+      at: turn.at,
+      count: turn.messages.length,
+    };
+    let seq = 0;
+    if (turn.create) {
+      // A new conversation is written once, already with its final counts.
+      statements.insert.run({ ...base, title: turn.create.title });
+    } else {
       const existing = statements.get.get(turn.conversationId, turn.principal);
       if (!existing) return false;
-      statements.touch.run({ ...base, count: turn.messages.length });
-      let seq = existing.message_count;
-      for (const message of turn.messages) {
-        seq += 1;
-        statements.insertMessage.run({
-          id: message.id,
-          conversationId: turn.conversationId,
-          seq,
-          role: message.role,
-          content: JSON.stringify(message.content),
-          tokens: message.tokens,
-          incomplete: message.incomplete ? 1 : 0,
-          at: turn.at,
-        });
-      }
-      return true;
-    });
-    return settle(() => write.immediate());
+      statements.touch.run(base);
+      seq = existing.message_count;
+    }
+    for (const message of turn.messages) {
+      seq += 1;
+      statements.insertMessage.run({
+        id: message.id,
+        conversationId: turn.conversationId,
+        seq,
+        role: message.role,
+        content: JSON.stringify(message.content),
+        tokens: message.tokens,
+        incomplete: message.incomplete ? 1 : 0,
+        at: turn.at,
+      });
+    }
+    return true;
   }
 
   getConversation(principal: string, id: string): Promise<ConversationRecord | undefined> {
