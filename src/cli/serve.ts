@@ -30,6 +30,16 @@ export function serveCommand(io: CliIo): Command {
       }
       throw error;
     }
+    // A stray rejection is a bug to log, not a reason to drop every client; an uncaught exception
+    // leaves state unknown, so it is logged and the process exits (the supervisor restarts it).
+    process.on('unhandledRejection', (reason) => {
+      logger.error({ err: reason }, 'unhandled promise rejection');
+    });
+    process.on('uncaughtException', (error) => {
+      logger.fatal({ err: error }, 'uncaught exception; exiting');
+      logger.flush();
+      process.exit(1);
+    });
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));
