@@ -30,6 +30,13 @@ export interface AppDeps {
   lifecycle: Lifecycle;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Aborts the work behind this request (client gone, or shutdown with its reason). */
+    work: AbortController;
+  }
+}
+
 /** A caller's request id is kept when it is short and plain; otherwise a new one is made. */
 const requestIdPattern = /^[A-Za-z0-9._:@-]{1,128}$/;
 
@@ -63,9 +70,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
   });
 
+  app.decorateRequest('work', null as unknown as AbortController);
   app.addHook('onRequest', async (request, reply) => {
-    deps.lifecycle.inFlight++;
-    reply.raw.once('close', () => deps.lifecycle.inFlight--);
+    request.work = deps.lifecycle.begin(reply.raw);
     reply.header('x-request-id', request.id);
     if (deps.lifecycle.draining && request.routeOptions.config.public !== true) {
       reply.header('connection', 'close');

@@ -1,25 +1,35 @@
+import type { ServerResponse } from 'node:http';
+
 /**
- * Process state the HTTP layer shares with the server's shutdown: whether it is draining, how
- * many requests are in flight, and an abort handle for each of them.
+ * Process state the HTTP layer shares with the server's shutdown: whether it is draining, and
+ * one abort handle per response still open (their number is the in-flight count).
  */
 export class Lifecycle {
   /** Set on SIGTERM: readiness fails and new work is refused while in-flight work drains. */
   draining = false;
-  /** Requests whose response has not yet closed (streams included). */
-  inFlight = 0;
-  private readonly controllers = new Set<AbortController>();
+  private readonly open = new Set<AbortController>();
 
-  /** Registers a request's abort handle until `release`. */
-  track(controller: AbortController): void {
-    this.controllers.add(controller);
+  /** Responses not yet closed (streams included). */
+  get inFlight(): number {
+    return this.open.size;
   }
 
-  release(controller: AbortController): void {
-    this.controllers.delete(controller);
+  /**
+   * Tracks one response until it closes. The returned handle aborts the work behind it when the
+   * client goes away before the response was fully sent, or when `abortAll` cuts it.
+   */
+  begin(response: ServerResponse): AbortController {
+    const controller = new AbortController();
+    this.open.add(controller);
+    response.once('close', () => {
+      this.open.delete(controller);
+      if (!response.writableFinished) controller.abort();
+    });
+    return controller;
   }
 
-  /** Aborts every tracked request with `reason`, which callers may show (e.g. `shutting_down`). */
+  /** Aborts every open response's work with `reason`, which callers may show (`shutting_down`). */
   abortAll(reason: Error): void {
-    for (const controller of this.controllers) controller.abort(reason);
+    for (const controller of this.open) controller.abort(reason);
   }
 }

@@ -2,26 +2,11 @@ import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { errorBody } from '../errors.js';
 import type { FinishReason, StreamPart, Usage } from '../providers/types.js';
-import type { Lifecycle } from './lifecycle.js';
 
 /** One server-sent event. JSON never holds a raw newline, so one `data:` line is enough. */
 export function sseEvent(data: unknown, event?: string): string {
   const payload = typeof data === 'string' ? data : JSON.stringify(data);
   return event === undefined ? `data: ${payload}\n\n` : `event: ${event}\ndata: ${payload}\n\n`;
-}
-
-/**
- * An abort handle for the work behind one response: it fires when the client goes away before
- * the response was fully sent, or when shutdown cuts in-flight work (with its reason).
- */
-export function abortOnClientClose(reply: FastifyReply, lifecycle: Lifecycle): AbortController {
-  const controller = new AbortController();
-  lifecycle.track(controller);
-  reply.raw.once('close', () => {
-    lifecycle.release(controller);
-    if (!reply.raw.writableFinished) controller.abort();
-  });
-  return controller;
 }
 
 /** Sends a stream of SSE text; the generator is closed (and cleans up) if the client leaves. */

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.js';
 import { principalOf } from '../plugins/auth.js';
 import { chatBodySchema, stopList } from '../schemas.js';
-import { abortOnClientClose, chatEvents, sendEventStream, startStream, usageBody } from '../sse.js';
+import { chatEvents, sendEventStream, startStream, usageBody } from '../sse.js';
 import { parseBody } from '../validate.js';
 
 /** `POST /v1/chat`: one turn of a server-side conversation. */
@@ -19,11 +19,11 @@ export function chatRoutes(app: FastifyInstance, deps: AppDeps): void {
       maxTokens: body.max_tokens,
       stop: stopList(body.stop),
     });
-    const controller = abortOnClientClose(reply, deps.lifecycle);
+    const { signal } = request.work;
     reply.header('x-assistd-omitted-messages', String(turn.omittedMessages));
 
     if (body.stream === true) {
-      const parts = await startStream(turn.stream(controller.signal));
+      const parts = await startStream(turn.stream(signal));
       const info = {
         id: turn.id,
         conversationId: turn.conversationId,
@@ -33,7 +33,7 @@ export function chatRoutes(app: FastifyInstance, deps: AppDeps): void {
       return sendEventStream(reply, chatEvents(info, parts));
     }
 
-    const result = await turn.generate(controller.signal);
+    const result = await turn.generate(signal);
     return {
       id: turn.id,
       object: 'chat.turn',

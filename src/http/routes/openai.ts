@@ -22,13 +22,7 @@ import {
   temperatureSchema,
   topPSchema,
 } from '../schemas.js';
-import {
-  abortOnClientClose,
-  completionEvents,
-  sendEventStream,
-  startStream,
-  usageBody,
-} from '../sse.js';
+import { completionEvents, sendEventStream, startStream, usageBody } from '../sse.js';
 import { parseBody } from '../validate.js';
 
 /** OpenAI parameters this gateway knows and refuses, rather than silently ignoring them. */
@@ -109,11 +103,11 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps): void {
     };
     const id = deps.ids('chatcmpl').replace('_', '-');
     const created = Math.floor(deps.clock() / 1000);
-    const controller = abortOnClientClose(reply, deps.lifecycle);
+    const { signal } = request.work;
 
     if (body.stream === true) {
       const parts = await startStream(
-        withUsage(model.stream(chatRequest, controller.signal), model, messages),
+        withUsage(model.stream(chatRequest, signal), model, messages),
       );
       const includeUsage = body.stream_options?.include_usage === true;
       return sendEventStream(
@@ -122,7 +116,7 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps): void {
       );
     }
 
-    const result = await model.generate(chatRequest, controller.signal);
+    const result = await model.generate(chatRequest, signal);
     return {
       id,
       object: 'chat.completion',
