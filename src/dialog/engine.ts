@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
+import { assertContentAccepted } from '../providers/content.js';
 import type { ModelRegistry } from '../providers/registry.js';
 import type { ChatMessage, ChatModel, ContentPart } from '../providers/types.js';
 import type { Principal } from '../security/tokens.js';
@@ -7,7 +8,7 @@ import type { ConversationRecord, ConversationStore, MessageRecord } from '../st
 import type { Clock, IdGenerator } from '../util/ids.js';
 import { buildPrompt, type CountedMessage } from './context.js';
 import type { CachedContext, ContextCache } from './context-cache.js';
-import { estimateTextTokens, messageTokens } from './token-estimate.js';
+import { messageTokens, textCounter } from './token-estimate.js';
 import { Turn } from './turn.js';
 
 export interface DialogEngineOptions {
@@ -57,10 +58,10 @@ export class DialogEngine {
         ? undefined
         : await this.loadConversation(input.principal, conversationId, cached);
       const model = this.resolveModel(input.model, existing);
-      checkContent(fresh, model);
+      assertContentAccepted(model, input.messages);
       const context =
         existing && (await this.loadContext(input.principal, existing, model, cached));
-      const count = (text: string) => (model.countTokens ?? estimateTextTokens)(text);
+      const count = textCounter(model);
       const systemPrompt = system ?? context?.conversation.systemPrompt;
       const systemMessage: ChatMessage | undefined =
         systemPrompt === undefined ? undefined : { role: 'system', content: systemPrompt };
@@ -196,20 +197,6 @@ function splitMessages(messages: readonly ChatMessage[]) {
     });
   }
   return { system: systemTexts.length > 0 ? systemTexts.join('\n\n') : undefined, fresh };
-}
-
-function checkContent(fresh: readonly ChatMessage[], model: ChatModel): void {
-  if (model.capabilities.images) return;
-  fresh.forEach((message, index) => {
-    if (
-      typeof message.content !== 'string' &&
-      message.content.some((part) => part.type === 'image_url')
-    ) {
-      throw new AppError('unsupported_content', `Model "${model.id}" does not accept images.`, {
-        param: `messages[${index}].content`,
-      });
-    }
-  });
 }
 
 /** History for a model without image input keeps the text of messages that had images. */

@@ -1,7 +1,13 @@
 import { Tiktoken } from 'js-tiktoken/lite';
 import cl100k from 'js-tiktoken/ranks/cl100k_base';
 import { describe, expect, it } from 'vitest';
-import { contentTokens, estimateTextTokens } from './token-estimate.js';
+import {
+  contentTokens,
+  estimateTextTokens,
+  estimatedUsage,
+  promptTokens,
+  textCounter,
+} from './token-estimate.js';
 
 // Calibration of the estimate against a real BPE tokenizer (OpenAI's cl100k_base): the estimate
 // must never be below the real count, and not more than twice it.
@@ -67,6 +73,25 @@ describe('token estimate', () => {
       estimateTextTokens,
     );
     expect(tokens).toBe(1 + 85 + 765);
+  });
+
+  it("uses a model's own tokenizer, called on the model", () => {
+    const model = {
+      perChar: 2,
+      countTokens(text: string) {
+        return text.length * this.perChar;
+      },
+    };
+    const count = textCounter(model);
+    expect(count('abc')).toBe(6);
+    expect(textCounter({})).toBe(estimateTextTokens);
+    const prompt = promptTokens([{ role: 'user', content: 'abc' }], count);
+    expect(prompt).toBe(3 + 4 + 6);
+    expect(estimatedUsage(prompt, 'ab', count)).toEqual({
+      promptTokens: 13,
+      completionTokens: 4,
+      totalTokens: 17,
+    });
   });
 
   it('counts nothing for empty text', () => {

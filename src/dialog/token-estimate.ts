@@ -1,4 +1,4 @@
-import type { ChatMessage, MessageContent } from '../providers/types.js';
+import type { ChatMessage, ChatModel, MessageContent, Usage } from '../providers/types.js';
 
 /**
  * Token estimate for models whose tokenizer this process does not have (remote endpoints).
@@ -108,4 +108,30 @@ export function contentTokens(
 
 export function messageTokens(message: ChatMessage, countText: (text: string) => number): number {
   return messageOverheadTokens + contentTokens(message.content, countText);
+}
+
+/** How a model's text is counted: its own tokenizer when it has one, else the estimate above. */
+export function textCounter(model: Pick<ChatModel, 'countTokens'>): (text: string) => number {
+  return model.countTokens ? (text) => model.countTokens!(text) : estimateTextTokens;
+}
+
+/** Tokens of a prompt: every message with its overhead, plus the reply priming. */
+export function promptTokens(
+  messages: readonly ChatMessage[],
+  countText: (text: string) => number,
+) {
+  return messages.reduce(
+    (sum, message) => sum + messageTokens(message, countText),
+    replyPrimingTokens,
+  );
+}
+
+/** Usage for a provider that reported none: the prompt's count and the answer's. */
+export function estimatedUsage(
+  prompt: number,
+  answer: string,
+  countText: (text: string) => number,
+): Usage {
+  const completionTokens = countText(answer);
+  return { promptTokens: prompt, completionTokens, totalTokens: prompt + completionTokens };
 }

@@ -11,7 +11,7 @@ import type { ConversationRecord, MessageRecord, NewMessage } from '../storage/t
 import type { CountedMessage } from './context.js';
 import type { CachedContext } from './context-cache.js';
 import type { DialogEngine } from './engine.js';
-import { messageTokens } from './token-estimate.js';
+import { estimatedUsage, messageTokens } from './token-estimate.js';
 
 export interface TurnPlan {
   id: string;
@@ -123,13 +123,7 @@ export class Turn {
   }
 
   private usageOf(text: string, reported: Usage | undefined): Usage {
-    if (reported) return reported;
-    const completionTokens = this.plan.countText(text);
-    return {
-      promptTokens: this.plan.promptTokens,
-      completionTokens,
-      totalTokens: this.plan.promptTokens + completionTokens,
-    };
+    return reported ?? estimatedUsage(this.plan.promptTokens, text, this.plan.countText);
   }
 
   private async storeOrThrow(text: string, incomplete: boolean): Promise<void> {

@@ -120,6 +120,25 @@ describe('POST /v1/chat', () => {
     expect(harness.upstream.chatRequests).toHaveLength(0);
   });
 
+  it('names the image field by its index in the request, system messages included', async () => {
+    const response = await harness.json<{ error: { code: string; param: string } }>('/v1/chat', {
+      body: {
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          {
+            role: 'user',
+            content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }],
+          },
+        ],
+      },
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({
+      code: 'unsupported_content',
+      param: 'messages[1].content',
+    });
+  });
+
   it('names unknown models and refuses a turn that does not end with a user message', async () => {
     const unknown = await harness.json<{ error: { code: string; param: string } }>('/v1/chat', {
       body: { ...hello, model: 'gpt-9' },

@@ -1,18 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import {
-  estimateTextTokens,
-  messageTokens,
-  replyPrimingTokens,
-} from '../../dialog/token-estimate.js';
+import { estimatedUsage, promptTokens, textCounter } from '../../dialog/token-estimate.js';
 import { AppError } from '../../errors.js';
-import type {
-  ChatMessage,
-  ChatModel,
-  ChatRequest,
-  StreamPart,
-  Usage,
-} from '../../providers/types.js';
+import { assertContentAccepted } from '../../providers/content.js';
+import type { ChatMessage, ChatModel, ChatRequest, StreamPart } from '../../providers/types.js';
 import type { AppDeps } from '../app.js';
 import {
   contentSchema,
@@ -90,7 +81,11 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps): void {
     rejectUnsupported(request.body);
     const body = parseBody(completionBodySchema, request.body);
     const model = deps.models.resolve(body.model ?? undefined);
-    const messages = toMessages(body.messages, model);
+    const messages = body.messages.map((message): ChatMessage => ({
+      role: message.role === 'developer' ? 'system' : message.role,
+      content: message.content,
+    }));
+    assertContentAccepted(model, messages);
     const chatRequest: ChatRequest = {
       messages,
       temperature: body.temperature ?? undefined,
@@ -146,25 +141,6 @@ function rejectUnsupported(body: unknown): void {
   }
 }
 
-function toMessages(
-  messages: z.output<typeof completionBodySchema>['messages'],
-  model: ChatModel,
-): ChatMessage[] {
-  return messages.map((message, index) => {
-    if (!model.capabilities.images && typeof message.content !== 'string') {
-      if (message.content.some((part) => part.type === 'image_url')) {
-        throw new AppError('unsupported_content', `Model "${model.id}" does not accept images.`, {
-          param: `messages[${index}].content`,
-        });
-      }
-    }
-    return {
-      role: message.role === 'developer' ? 'system' : message.role,
-      content: message.content,
-    };
-  });
-}
-
 /** Fills in usage when the endpoint did not report it (documented as an estimate). */
 async function* withUsage(
   parts: AsyncIterable<StreamPart>,
@@ -182,12 +158,7 @@ async function* withUsage(
   }
 }
 
-function estimateUsage(model: ChatModel, messages: ChatMessage[], text: string): Usage {
-  const count = model.countTokens?.bind(model) ?? estimateTextTokens;
-  const promptTokens = messages.reduce(
-    (sum, message) => sum + messageTokens(message, count),
-    replyPrimingTokens,
-  );
-  const completionTokens = count(text);
-  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+function estimateUsage(model: ChatModel, messages: ChatMessage[], text: string) {
+  const count = textCounter(model);
+  return estimatedUsage(promptTokens(messages, count), text, count);
 }
