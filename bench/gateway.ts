@@ -9,65 +9,22 @@
 // half of (c)'s maximum rate, and the server's idle RSS. Every server is its own process; the
 // load generator (autocannon) runs in this one. Rounds interleave the scenarios so drift on a
 // shared machine hits all of them alike; ratios are the median over rounds.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import { root, rssMb, startAssistd, startHelper, stopAll } from './support.js';
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
-const root = new URL('../', import.meta.url).pathname;
-const children: ChildProcess[] = [];
 
 interface Result {
   rps: number;
   p50: number;
   p99: number;
   errors: number;
-}
-
-/** Starts a TypeScript helper and returns the URL it prints. */
-async function startHelper(file: string, args: string[] = []): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', file), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  return new Promise((resolve) =>
-    child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())),
-  );
-}
-
-/** Starts assistd from dist/ with its logs going to a file, as a deployment would. */
-async function startAssistd(upstream: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'assistd-bench-'));
-  const logFile = join(dir, 'server.log');
-  const command =
-    `exec "${process.execPath}" "${join(root, 'dist/main.js')}" serve --port 0 --data-dir "${join(dir, 'data')}" ` +
-    `--model-endpoint ${upstream} --upstream-model bench-model --log-level info > "${logFile}" 2>&1`;
-  const child = spawn('sh', ['-c', command], { stdio: 'ignore' });
-  children.push(child);
-  for (let waited = 0; waited < 15_000; waited += 50) {
-    const log = (() => {
-      try {
-        return readFileSync(logFile, 'utf8');
-      } catch {
-        return '';
-      }
-    })();
-    const token = /^\s+(asd_\S+)$/m.exec(log)?.[1];
-    const url = /"url":"(http:\/\/[^"]+)"/.exec(log)?.[1];
-    if (token && url) return { url, token, pid: child.pid! };
-    await sleep(50);
-  }
-  throw new Error(`assistd did not start; see ${logFile}`);
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
 async function load(
@@ -100,8 +57,8 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const upstream = await startHelper('upstream.ts');
-  const proxy = await startHelper('bare-proxy.ts', [upstream]);
+  const upstream = (await startHelper('upstream.ts')).url;
+  const proxy = (await startHelper('bare-proxy.ts', [upstream])).url;
   const assistd = await startAssistd(upstream);
   const auth = { authorization: `Bearer ${assistd.token}` };
   await sleep(1000);
@@ -194,5 +151,5 @@ async function main(): Promise<void> {
 try {
   await main();
 } finally {
-  for (const child of children) child.kill('SIGKILL');
+  stopAll();
 }

@@ -1,0 +1,84 @@
+// What the benchmarks share: starting the helper servers and assistd as separate processes, and
+// reading a process's CPU time and memory from /proc.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const root = new URL('../', import.meta.url).pathname;
+const children: ChildProcess[] = [];
+
+export interface Started {
+  url: string;
+  pid: number;
+}
+
+/** Starts a TypeScript helper from bench/ and returns the URL it prints. */
+export async function startHelper(file: string, args: string[] = []): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', file), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  const url = await new Promise<string>((resolve) =>
+    child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())),
+  );
+  return { url, pid: child.pid! };
+}
+
+/**
+ * Starts assistd from dist/ on a free port with its logs going to a file, as a deployment would,
+ * and returns once /health answers, with the administrator token it printed.
+ */
+export async function startAssistd(
+  upstream: string,
+  logLevel = 'info',
+): Promise<Started & { token: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'assistd-bench-'));
+  const logFile = join(dir, 'server.log');
+  const port = await freePort();
+  const command =
+    `exec "${process.execPath}" "${join(root, 'dist/main.js')}" serve --port ${port} --data-dir "${join(dir, 'data')}" ` +
+    `--model-endpoint ${upstream} --upstream-model bench-model --log-level ${logLevel} > "${logFile}" 2>&1`;
+  const child = spawn('sh', ['-c', command], { stdio: 'ignore' });
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  for (let waited = 0; waited < 15_000; waited += 50) {
+    if (
+      await fetch(`${url}/health`).then(
+        (response) => response.ok,
+        () => false,
+      )
+    ) {
+      const token = /^\s+(asd_\S+)$/m.exec(readFileSync(logFile, 'utf8'))![1]!;
+      return { url, token, pid: child.pid! };
+    }
+    await sleep(50);
+  }
+  throw new Error(`assistd did not start; see ${logFile}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** User + system CPU seconds a process has used. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks; 100 per second on Linux
+}
+
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+export function stopAll(): void {
+  for (const child of children) child.kill('SIGKILL');
+}
