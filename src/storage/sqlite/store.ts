@@ -118,8 +118,15 @@ class SqliteStore implements Store {
 
 class SqliteConversations implements ConversationStore {
   private readonly statements;
-  /** Built once: better-sqlite3 transaction wrappers are not free to create. */
+  // Built once: better-sqlite3 transaction wrappers are not free to create. Reads that take
+  // several statements run in a transaction so they see one snapshot.
   private readonly writeTurn: Database.Transaction<(turn: TurnRecord) => boolean>;
+  private readonly readMessages: Database.Transaction<
+    (principal: string, id: string) => MessageRecord[] | undefined
+  >;
+  private readonly readContext: Database.Transaction<
+    (principal: string, id: string, maxTokens: number) => ContextRecord | undefined
+  >;
 
   constructor(private readonly db: Database.Database) {
     this.statements = {
@@ -161,6 +168,12 @@ class SqliteConversations implements ConversationStore {
       delete: db.prepare('DELETE FROM conversations WHERE id = ? AND principal = ?'),
     };
     this.writeTurn = db.transaction((turn: TurnRecord) => this.writeTurnBody(turn));
+    this.readMessages = db.transaction((principal: string, id: string) =>
+      this.readMessagesBody(principal, id),
+    );
+    this.readContext = db.transaction((principal: string, id: string, maxTokens: number) =>
+      this.readContextBody(principal, id, maxTokens),
+    );
   }
 
   appendTurn(turn: TurnRecord): Promise<boolean> {
@@ -211,11 +224,12 @@ class SqliteConversations implements ConversationStore {
   }
 
   listMessages(principal: string, id: string): Promise<MessageRecord[] | undefined> {
-    const read = this.db.transaction(() => {
-      if (!this.statements.get.get(id, principal)) return undefined;
-      return this.statements.messages.all(id).map(toMessage);
-    });
-    return settle(read);
+    return settle(() => this.readMessages(principal, id));
+  }
+
+  private readMessagesBody(principal: string, id: string): MessageRecord[] | undefined {
+    if (!this.statements.get.get(id, principal)) return undefined;
+    return this.statements.messages.all(id).map(toMessage);
   }
 
   loadContext(
@@ -223,21 +237,26 @@ class SqliteConversations implements ConversationStore {
     id: string,
     maxTokens: number,
   ): Promise<ContextRecord | undefined> {
-    const read = this.db.transaction((): ContextRecord | undefined => {
-      const row = this.statements.get.get(id, principal);
-      if (!row) return undefined;
-      const newestFirst: MessageRecord[] = [];
-      let tokens = 0;
-      for (const message of this.statements.newestMessages.iterate(id)) {
-        if (tokens + message.tokens > maxTokens) break;
-        tokens += message.tokens;
-        newestFirst.push(toMessage(message));
-      }
-      const messages = newestFirst.reverse();
-      const olderCount = messages[0] ? messages[0].seq - 1 : row.message_count;
-      return { conversation: toConversation(row), messages, olderCount };
-    });
-    return settle(read);
+    return settle(() => this.readContext(principal, id, maxTokens));
+  }
+
+  private readContextBody(
+    principal: string,
+    id: string,
+    maxTokens: number,
+  ): ContextRecord | undefined {
+    const row = this.statements.get.get(id, principal);
+    if (!row) return undefined;
+    const newestFirst: MessageRecord[] = [];
+    let tokens = 0;
+    for (const message of this.statements.newestMessages.iterate(id)) {
+      if (tokens + message.tokens > maxTokens) break;
+      tokens += message.tokens;
+      newestFirst.push(toMessage(message));
+    }
+    const messages = newestFirst.reverse();
+    const olderCount = messages[0] ? messages[0].seq - 1 : row.message_count;
+    return { conversation: toConversation(row), messages, olderCount };
   }
 
   listConversations(
