@@ -97,6 +97,12 @@ export const errorCatalog = {
     type: 'rate_limit_error',
     message: 'The model endpoint is rate limiting this server; retry later.',
   },
+  server_busy: {
+    status: 429,
+    type: 'rate_limit_error',
+    message:
+      'Every generation slot of the local model is busy and the wait queue is full; retry later.',
+  },
   internal_error: {
     status: 500,
     type: 'server_error',
@@ -128,6 +134,11 @@ export const errorCatalog = {
     status: 503,
     type: 'server_error',
     message: 'The selected model cannot serve requests right now.',
+  },
+  model_loading: {
+    status: 503,
+    type: 'server_error',
+    message: 'The local model is still loading; retry shortly.',
   },
   store_unavailable: {
     status: 503,

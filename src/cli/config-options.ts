@@ -16,6 +16,18 @@ export function addServeOptions(command: Command): Command {
     .option('--host <address>', 'address to listen on (env ASSISTD_HOST; default 127.0.0.1)')
     .option('--port <port>', 'port to listen on (env ASSISTD_PORT; default 18789)')
     .option('--model-path <path>', 'local GGUF model file or folder (env ASSISTD_MODEL_PATH)')
+    .option(
+      '--max-batch-size <n>',
+      'local model: chats decoded together (env ASSISTD_MAX_BATCH_SIZE; default 16)',
+    )
+    .option(
+      '--context-size <tokens>',
+      'local model: context window of each chat (env ASSISTD_CONTEXT_SIZE; default 4096)',
+    )
+    .option(
+      '--threads <n>',
+      'local model: decoding threads (env ASSISTD_THREADS; default half the CPUs)',
+    )
     .option('--model-endpoint <url>', 'OpenAI-compatible endpoint base URL (env MODEL_ENDPOINT)')
     .option(
       '--upstream-model <name>',

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { StartupError } from '../providers/index.js';
 import { UsageError, processIo, type CliIo } from './io.js';
+import { modelsCommand } from './models.js';
 import { serveCommand } from './serve.js';
 import { tokensCommand } from './tokens.js';
 
@@ -13,6 +14,7 @@ export function buildProgram(io: CliIo): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   program.addCommand(serveCommand(io));
   program.addCommand(tokensCommand(io));
+  program.addCommand(modelsCommand(io));
   return program;
 }
 

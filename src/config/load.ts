@@ -25,6 +25,9 @@ export interface ConfigFlags {
   apiKeyFile?: string;
   defaultModel?: string;
   upstreamModel?: string;
+  maxBatchSize?: string;
+  contextSize?: string;
+  threads?: string;
 }
 
 export interface LoadConfigOptions {
@@ -51,6 +54,9 @@ const envKeys: ReadonlyArray<readonly [string, string]> = [
   ['ASSISTD_DEFAULT_MODEL', 'default_model'],
   ['ASSISTD_MODEL_PATH', 'model_path'],
   ['ASSISTD_UPSTREAM_MODEL', 'upstream.model'],
+  ['ASSISTD_MAX_BATCH_SIZE', 'local_model.max_batch_size'],
+  ['ASSISTD_CONTEXT_SIZE', 'local_model.context_size'],
+  ['ASSISTD_THREADS', 'local_model.threads'],
   ['MODEL_ENDPOINT', 'model_endpoint'],
   ['API_KEY', 'api_key'],
   ['API_KEY_FILE', 'api_key_file'],
@@ -64,6 +70,9 @@ const flagKeys: ReadonlyArray<readonly [keyof ConfigFlags, string]> = [
   ['defaultModel', 'default_model'],
   ['modelPath', 'model_path'],
   ['upstreamModel', 'upstream.model'],
+  ['maxBatchSize', 'local_model.max_batch_size'],
+  ['contextSize', 'local_model.context_size'],
+  ['threads', 'local_model.threads'],
   ['modelEndpoint', 'model_endpoint'],
   ['apiKey', 'api_key'],
   ['apiKeyFile', 'api_key_file'],
@@ -138,12 +147,19 @@ function readSecretFile(path: string): string {
   return secret;
 }
 
+const numericKeys = new Set([
+  'port',
+  'local_model.max_batch_size',
+  'local_model.context_size',
+  'local_model.threads',
+]);
+
 /** Builds a nested layer from dotted keys; numeric settings given as text become numbers. */
 function layerFrom(entries: ReadonlyArray<readonly [string, string | undefined]>): Layer {
   const layer: Layer = {};
   for (const [key, raw] of entries) {
     if (raw === undefined) continue;
-    const value = key === 'port' && /^\d+$/.test(raw) ? Number(raw) : raw;
+    const value = numericKeys.has(key) && /^\d+$/.test(raw) ? Number(raw) : raw;
     const parts = key.split('.');
     let target = layer;
     for (const part of parts.slice(0, -1)) {

@@ -31,6 +31,39 @@ const upstreamSchema = z.strictObject({
   allow_hosts: z.array(z.string().min(1)).default([]),
 });
 
+const localModelSchema = z.strictObject({
+  /**
+   * Chats decoded together: the one context gets this many sequences, and every running chat
+   * holds one. KV-cache memory grows linearly with it (see `assistd models inspect`).
+   */
+  max_batch_size: z.int().min(1).max(256).default(16),
+  /**
+   * Tokens each chat's sequence holds (its context window); capped at the length the model was
+   * trained for.
+   */
+  context_size: z.int().min(256).max(1_048_576).default(4096),
+  /**
+   * Decoding threads. Default: half the CPUs, at least 1. More threads than free cores is far
+   * slower, not faster: on a 2-core machine all cores made decoding about 1,000× slower.
+   */
+  threads: z.int().min(1).max(1024).optional(),
+  /** Offload layers to a GPU (CUDA or Vulkan) when one is found; off by default. */
+  gpu: z.boolean().default(false),
+  /** Requests that may wait when every sequence is busy; more get 429 `server_busy` at once. */
+  queue_max: z.int().min(0).max(100_000).default(64),
+  /** Longest wait for a free sequence, in milliseconds; then 429 `server_busy`. */
+  queue_timeout_ms: z.int().min(1).default(30_000),
+  /** Sampling temperature when a request sets none. */
+  default_temperature: z.number().min(0).max(2).default(0.8),
+  /**
+   * Memory the model may need (weights + KV cache of every sequence), in MiB; the server refuses
+   * to start above it. Default: 80 % of the machine's RAM.
+   */
+  memory_limit_mb: z.int().min(1).optional(),
+  /** The demo model made when no model is configured; `false` starts with no model at all. */
+  demo: z.boolean().default(true),
+});
+
 const contextCacheSchema = z.strictObject({
   /** How long a conversation's context stays cached after its last use, in seconds. */
   ttl_seconds: z.int().min(1).default(1800),
@@ -82,6 +115,7 @@ export const configSchema = z.strictObject({
   /** File holding the endpoint's API key (read once at start, surrounding whitespace trimmed). */
   api_key_file: z.string().min(1).optional(),
   upstream: upstreamSchema.prefault({}),
+  local_model: localModelSchema.prefault({}),
   context_cache: contextCacheSchema.prefault({}),
   dialog: dialogSchema.prefault({}),
   limits: limitsSchema.prefault({}),

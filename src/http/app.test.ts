@@ -1,8 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, testApiKey } from '../../test/support/harness.js';
+import { demoModelId, demoScript } from '../providers/index.js';
+import { writeTinyModel } from '../providers/tiny-model/tiny-model.js';
 
 let harness: Harness;
 
@@ -156,7 +158,7 @@ describe('logs', () => {
 describe('without a model', () => {
   let bare: Harness;
   beforeAll(async () => {
-    bare = await Harness.start({ noEndpoint: true });
+    bare = await Harness.start({ noEndpoint: true, config: { local_model: { demo: false } } });
   });
   afterAll(async () => {
     await bare.close();
@@ -183,30 +185,63 @@ describe('with a local model path and an endpoint', () => {
   beforeAll(async () => {
     const modelDir = join(tmpdir(), `assistd-model-${process.pid}`, 'llama3-7b');
     mkdirSync(modelDir, { recursive: true });
-    writeFileSync(join(modelDir, 'model.gguf'), 'GGUF');
+    await writeTinyModel(join(modelDir, 'model.gguf'), { script: 'Local answer.' });
     both = await Harness.start({ config: { model_path: modelDir } });
   });
   afterAll(async () => {
     await both.close();
   });
 
-  it('lists both, defaults to the endpoint, and says the local engine is not there yet', async () => {
+  it('lists both under their names, defaults to the endpoint, and serves each', async () => {
     const models = await both.json<{
       data: Array<{ id: string; available: boolean; default: boolean }>;
     }>('/v1/models');
     expect(models.body.data.map((m) => [m.id, m.available, m.default])).toEqual([
       ['gpt-4o-mini', true, true],
-      ['llama3-7b', false, false],
+      ['llama3-7b', true, false],
     ]);
-    const local = await both.json<ErrorBody>('/v1/chat', {
-      body: { ...hello, model: 'llama3-7b' },
-    });
-    expect(local.status).toBe(503);
-    expect(local.body.error.code).toBe('model_unavailable');
-    expect(local.body.error.message).toContain('not available in this version');
+    const local = await waitForModel(both, 'llama3-7b');
+    expect(local.status).toBe(200);
+    expect(local.body).toMatchObject({ model: 'llama3-7b', message: { content: 'Local answer.' } });
     expect((await both.json('/v1/chat', { body: hello })).status).toBe(200);
   });
 });
+
+describe('with no model configured', () => {
+  let demo: Harness;
+  beforeAll(async () => {
+    demo = await Harness.start({ noEndpoint: true });
+  });
+  afterAll(async () => {
+    await demo.close();
+  });
+
+  it('serves the demo model, which says what it is and how to configure a real one', async () => {
+    const models = await demo.json<{ data: Array<{ id: string; description: string }> }>(
+      '/v1/models',
+    );
+    expect(models.body.data).toEqual([
+      expect.objectContaining({ id: demoModelId, default: true, owned_by: 'llama-cpp' }),
+    ]);
+    expect(models.body.data[0]!.description).toMatch(/canned.*--model-path.*--model-endpoint/s);
+    const answer = await waitForModel(demo, demoModelId);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ model: demoModelId, message: { content: demoScript } });
+    expect(demo.logs()).toContain('serving the demo model');
+  });
+});
+
+/** Chats with a local model, waiting (503 model_loading) until it has loaded. */
+async function waitForModel(harness: Harness, model: string) {
+  for (let attempt = 0; ; attempt++) {
+    const response = await harness.json<{ model: string; message: { content: string } }>(
+      '/v1/chat',
+      { body: { ...hello, model } },
+    );
+    if (response.status !== 503 || attempt > 200) return response;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe('readiness follows the endpoint', () => {
   it('turns 503 when the endpoint is down, naming the component', async () => {

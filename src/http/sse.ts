@@ -115,9 +115,13 @@ export async function* completionEvents(
 }
 
 export function usageBody(usage: Usage | undefined) {
-  return {
+  const body = {
     prompt_tokens: usage?.promptTokens ?? 0,
     completion_tokens: usage?.completionTokens ?? 0,
     total_tokens: usage?.totalTokens ?? 0,
   };
+  // OpenAI's field for prompt tokens served from cache; only models that know it report it.
+  return usage?.cachedPromptTokens === undefined
+    ? body
+    : { ...body, prompt_tokens_details: { cached_tokens: usage.cachedPromptTokens } };
 }

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import type { ChatMessage, ChatModel } from './types.js';
+import type { ChatMessage, ChatModel, MessageContent } from './types.js';
 
 /**
  * Refuses content the model cannot take (today: images for a text-only model). `messages` are
@@ -15,4 +15,12 @@ export function assertContentAccepted(model: ChatModel, messages: readonly ChatM
       });
     }
   });
+}
+
+/** The text of a message body: the string itself, or its text parts joined (images dropped). */
+export function contentText(content: MessageContent): string {
+  if (typeof content === 'string') return content;
+  let text = '';
+  for (const part of content) if (part.type === 'text') text += part.text;
+  return text;
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -7,6 +7,8 @@ import { FakeUpstream } from '../../test/support/fake-upstream.js';
 import { configSchema, type ConfigInput } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import { buildModels, StartupError } from './index.js';
+import type { LlamaCppModel } from './llama-cpp/model.js';
+import { writeTinyModel } from './tiny-model/tiny-model.js';
 
 let upstream: FakeUpstream;
 const modelDir = join(mkdtempSync(join(tmpdir(), 'assistd-models-')), 'llama3-7b.gguf');
@@ -16,7 +18,7 @@ const build = (config: ConfigInput) => buildModels({ config: configSchema.parse(
 beforeAll(async () => {
   upstream = await FakeUpstream.start();
   mkdirSync(join(modelDir, '..'), { recursive: true });
-  writeFileSync(modelDir, 'GGUF');
+  await writeTinyModel(modelDir);
 });
 afterAll(async () => {
   await upstream.close();
@@ -38,7 +40,7 @@ describe('building the model registry', () => {
     ).rejects.toThrow(/set upstream.model/);
   });
 
-  it('lets default_model pick the local model, which then explains why it cannot serve', async () => {
+  it('lets default_model pick the local model, which is not ready until it has loaded', async () => {
     const models = await build({
       model_endpoint: upstream.url,
       model_path: modelDir,
@@ -46,18 +48,27 @@ describe('building the model registry', () => {
       default_model: 'llama3-7b',
     });
     expect(models.defaultId).toBe('llama3-7b');
-    const health = await models.check(new AbortController().signal);
-    expect(health).toMatchObject({
+    const local = models.resolve(undefined) as LlamaCppModel;
+    const signal = new AbortController().signal;
+    expect(await models.check(signal)).toMatchObject({
       ok: false,
-      reason: expect.stringContaining('not available in this version'),
+      reason: expect.stringContaining('loading'),
     });
-    expect(() => models.resolve(undefined)).toThrow(AppError);
+    expect(() => local.countTokens('hello')).toThrow(AppError);
+    await local.whenLoaded();
+    expect(await models.check(signal)).toEqual({ ok: true });
     expect(models.resolve('remote').id).toBe('remote');
     await models.close();
   });
 
+  it('refuses a model that needs more memory than the limit, saying how much', async () => {
+    await expect(
+      build({ model_path: modelDir, local_model: { memory_limit_mb: 1, max_batch_size: 64 } }),
+    ).rejects.toThrow(/needs about \d+ MiB .* more than the memory limit of 1 MiB; lower/);
+  });
+
   it.each([
-    [{ model_path: '/opt/models/missing' }, /model path \/opt\/models\/missing does not exist/],
+    [{ model_path: '/opt/models/missing' }, /\/opt\/models\/missing does not exist/],
     [
       { model_endpoint: 'http://127.0.0.1:9', upstream: { model: 'a' }, default_model: 'b' },
       /default_model "b" is not a configured model \(configured: a\)/,

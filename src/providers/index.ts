@@ -1,23 +1,22 @@
-import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism, totalmem } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/schema.js';
 import { discoverModelName, OpenAICompatibleModel } from './openai-compatible/model.js';
 import type { EndpointOptions } from './openai-compatible/http.js';
+import { LlamaCppModel } from './llama-cpp/model.js';
+import { inspectModelFile } from './llama-cpp/model-file.js';
 import { withRetries } from './retry.js';
+import { writeTinyModel } from './tiny-model/tiny-model.js';
 import { ModelRegistry, type UnavailableModel } from './registry.js';
+import { StartupError } from './startup-error.js';
 import type { ChatModel } from './types.js';
 
 export { ModelRegistry } from './registry.js';
 
-/** A problem that stops the server from starting; the CLI prints it and exits with code 2. */
-export class StartupError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StartupError';
-  }
-}
+export { StartupError } from './startup-error.js';
 
 export interface BuildModelsOptions {
   config: Readonly<Config>;
@@ -41,7 +40,10 @@ export async function buildModels(options: BuildModelsOptions): Promise<ModelReg
     models.push(await buildEndpointModel(options, config.model_endpoint));
   }
   if (config.model_path !== undefined) {
-    unavailable.push(await localModelEntry(config.model_path));
+    models.push(await buildLocalModel(options, config.model_path));
+  }
+  if (models.length === 0 && config.local_model.demo) {
+    models.push(await buildDemoModel(options));
   }
   const ids = [...models.map((model) => model.id), ...unavailable.map((entry) => entry.id)];
   if (new Set(ids).size !== ids.length) {
@@ -110,23 +112,106 @@ async function buildEndpointModel(options: BuildModelsOptions, url: string) {
   });
 }
 
-/** The local model path must exist; running it is the local engine's job, not built yet. */
-async function localModelEntry(path: string): Promise<UnavailableModel> {
-  try {
-    await stat(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new StartupError(
-      code === 'ENOENT'
-        ? `model path ${path} does not exist`
-        : `model path ${path} cannot be read (${code ?? String(error)})`,
+/** The local GGUF model: checked now (a bad file stops the start), loaded in the background. */
+async function buildLocalModel(
+  options: BuildModelsOptions,
+  path: string,
+  description?: string,
+): Promise<LlamaCppModel> {
+  const { config, logger } = options;
+  const local = config.local_model;
+  const report = await inspectModelFile(path, {
+    maxBatchSize: local.max_batch_size,
+    contextSize: local.context_size,
+  });
+  const contextSize = Math.min(local.context_size, report.contextLength ?? local.context_size);
+  if (contextSize < local.context_size) {
+    logger.warn(
+      { context_size: local.context_size, model_context_length: report.contextLength },
+      "context_size is larger than the model was trained for; using the model's length",
     );
   }
-  return {
-    id: basename(path).replace(/\.gguf$/i, ''),
-    provider: 'llama-cpp',
-    reason:
-      `running local GGUF models (model_path ${path}) is not available in this version of assistd; ` +
-      'serve through model_endpoint instead',
-  };
+  const limitBytes = (local.memory_limit_mb ?? Math.floor((totalmem() * 0.8) / 2 ** 20)) * 2 ** 20;
+  const needed = report.memory.totalBytes;
+  if (needed !== undefined && needed > limitBytes) {
+    throw new StartupError(
+      `model ${report.path} needs about ${mebibytes(needed)} MiB (weights ${mebibytes(report.memory.weightsBytes)} MiB ` +
+        `+ KV cache ${mebibytes(report.memory.kvBytesPerSequence ?? 0)} MiB per sequence × ${local.max_batch_size} sequences), ` +
+        `more than the memory limit of ${mebibytes(limitBytes)} MiB; lower local_model.max_batch_size or ` +
+        'local_model.context_size, use a smaller quantization, or raise local_model.memory_limit_mb',
+    );
+  }
+  for (const warning of report.warnings) logger.warn({ model: report.path }, warning);
+  const threads = local.threads ?? Math.max(1, Math.floor(availableParallelism() / 2));
+  logger.info(
+    {
+      path: report.path,
+      architecture: report.architecture,
+      parameters: report.parameters,
+      memory_mib: needed === undefined ? undefined : mebibytes(needed),
+      threads,
+    },
+    'loading the local model in the background; /ready answers 503 until it is loaded',
+  );
+  return new LlamaCppModel({
+    id: localModelId(path, report.path),
+    path: report.path,
+    maxBatchSize: local.max_batch_size,
+    contextSize,
+    threads,
+    gpu: local.gpu,
+    maxQueue: local.queue_max,
+    queueTimeoutMs: local.queue_timeout_ms,
+    affinityTtlMs: config.context_cache.ttl_seconds * 1000,
+    defaultMaxTokens: config.dialog.default_max_tokens,
+    defaultTemperature: local.default_temperature,
+    description,
+    logger,
+  });
+}
+
+/**
+ * A model folder is named after the model (`/opt/models/llama3-7b` → `llama3-7b`); a file gives
+ * its name without `.gguf`.
+ */
+function localModelId(configured: string, file: string): string {
+  const folderGiven = resolve(configured) !== resolve(file);
+  return folderGiven ? basename(resolve(configured)) : basename(file).replace(/\.gguf$/i, '');
+}
+
+/** Id of the demo model served when no model is configured. */
+export const demoModelId = 'assistd-demo';
+
+const demoDescription =
+  'Demo model: a tiny generated model whose answers are canned. Configure a real model with ' +
+  '--model-path FILE.gguf (or model_path) or --model-endpoint URL (or MODEL_ENDPOINT).';
+
+/**
+ * The demo model, written into the data dir on first start (about 0.1 s, no network), so the
+ * service runs end to end with no configuration at all.
+ */
+async function buildDemoModel(options: BuildModelsOptions): Promise<LlamaCppModel> {
+  const dir = join(options.config.data_dir, 'models');
+  const path = join(dir, `${demoModelId}.gguf`);
+  await mkdir(dir, { recursive: true });
+  const present = await inspectModelFile(path, { maxBatchSize: 1 }).then(
+    () => true,
+    () => false,
+  );
+  if (!present) await writeTinyModel(path, { mode: 'scripted', script: demoScript });
+  options.logger.warn(
+    { model: demoModelId, path },
+    'no model is configured: serving the demo model, whose answers are canned. ' +
+      'Configure a real model with --model-path FILE.gguf or --model-endpoint URL.',
+  );
+  return buildLocalModel(options, path, demoDescription);
+}
+
+/** The demo's answer: it says what it is and how to configure a real model. */
+export const demoScript =
+  'This is the assistd demo model: its answers are canned, whatever you ask. To chat with a real ' +
+  'model, start assistd with --model-path /path/to/model.gguf or --model-endpoint URL.';
+
+function mebibytes(bytes: number): number {
+  return Math.ceil(bytes / 2 ** 20);
 }

@@ -13,6 +13,7 @@ export interface ModelListing {
   provider: string;
   available: boolean;
   isDefault: boolean;
+  description: string | undefined;
 }
 
 /** The models this server offers, by id, and which one a request without `model` gets. */
@@ -32,14 +33,22 @@ export class ModelRegistry {
   }
 
   list(): ModelListing[] {
-    const listing = (id: string, provider: string, available: boolean): ModelListing => ({
+    const listing = (
+      id: string,
+      provider: string,
+      available: boolean,
+      description?: string,
+    ): ModelListing => ({
       id,
       provider,
       available,
       isDefault: id === this.defaultId,
+      description,
     });
     return [
-      ...[...this.models.values()].map((model) => listing(model.id, model.provider, true)),
+      ...[...this.models.values()].map((model) =>
+        listing(model.id, model.provider, true, model.description),
+      ),
       ...[...this.unavailable.values()].map((entry) => listing(entry.id, entry.provider, false)),
     ];
   }

@@ -38,6 +38,8 @@ export interface Usage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Prompt tokens the model did not evaluate again (a local sequence's KV cache held them). */
+  cachedPromptTokens?: number | undefined;
 }
 
 /** Why generation ended. `error` and `abort` mark an answer that is incomplete. */
@@ -74,6 +76,8 @@ export interface ChatModel {
   readonly id: string;
   /** Provider name, e.g. `openai-compatible`; shown as `owned_by` in /v1/models. */
   readonly provider: string;
+  /** A note for people choosing a model, shown in /v1/models (e.g. that it is the demo). */
+  readonly description?: string | undefined;
   readonly capabilities: ModelCapabilities;
   /** Exact token count of a text when the provider has the model's tokenizer. */
   countTokens?(text: string): number;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTinyModel } from '../../src/providers/tiny-model/tiny-model.js';
 import { FakeUpstream } from '../support/fake-upstream.js';
 import { Child, assistdBin, initServiceBin, run } from '../support/process.js';
 
@@ -48,6 +49,7 @@ describe('the operator’s deployment script', () => {
     mkdirSync(join(root, 'secrets'));
     writeFileSync(join(root, 'secrets', 'api_key.txt'), `${apiKey}\n`);
     mkdirSync(join(root, 'models', 'llama3-7b'), { recursive: true });
+    await writeTinyModel(join(root, 'models', 'llama3-7b', 'llama3-7b-q8_0.gguf'));
     mkdirSync(join(root, 'bin'));
     symlinkSync(initServiceBin, join(root, 'bin', 'init-service'));
     chmodSync(initServiceBin, 0o755);
@@ -104,7 +106,7 @@ describe('the operator’s deployment script', () => {
       expect(JSON.parse(models.stdout)).toMatchObject({
         data: [
           { id: 'gpt-4o-mini', default: true },
-          { id: 'llama3-7b', available: false },
+          { id: 'llama3-7b', available: true, owned_by: 'llama-cpp' },
         ],
       });
 

@@ -74,6 +74,7 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps): void {
       owned_by: model.provider,
       available: model.available,
       default: model.isDefault,
+      ...(model.description === undefined ? {} : { description: model.description }),
     })),
   }));
 

@@ -1,0 +1,370 @@
+import type { ChatHistoryItem, LlamaChat } from 'node-llama-cpp';
+import type { Logger } from 'pino';
+import { AppError } from '../../errors.js';
+import type { Clock } from '../../util/ids.js';
+import { contentText } from '../content.js';
+import type {
+  ChatMessage,
+  ChatModel,
+  ChatRequest,
+  FinishReason,
+  GenerateResult,
+  ModelCapabilities,
+  ModelHealth,
+  StreamPart,
+  Usage,
+} from '../types.js';
+import { historyFingerprints, withAnswer } from './history-fingerprint.js';
+import { loadRuntime, type Runtime } from './runtime.js';
+import { SequencePool, type PoolStats, type Slot } from './sequence-pool.js';
+
+export interface LlamaCppModelOptions {
+  /** Model id in /v1/models. */
+  id: string;
+  /** The `.gguf` file (already checked by `inspectModelFile`). */
+  path: string;
+  /** Chats decoded together; one context sequence each (`max_batch_size`). */
+  maxBatchSize: number;
+  /** Tokens per sequence: the context window each chat gets. */
+  contextSize: number;
+  threads: number;
+  gpu: boolean;
+  /** Requests that may wait for a busy engine, and for how long (ms), before 429. */
+  maxQueue: number;
+  queueTimeoutMs: number;
+  /** How long an idle sequence stays reserved for its conversation (ms). */
+  affinityTtlMs: number;
+  /** Answer length when a request sets no `max_tokens`. */
+  defaultMaxTokens: number;
+  /** Temperature when a request sets none. */
+  defaultTemperature: number;
+  /** Shown in /v1/models, e.g. that this is the demo model. */
+  description?: string | undefined;
+  logger: Logger;
+  clock?: Clock;
+}
+
+type State =
+  | { kind: 'loading'; progress: number }
+  | { kind: 'ready'; runtime: Runtime; pool: SequencePool<LlamaChat> }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'closed' };
+
+/** Counters for tests and benchmarks: what the engine has evaluated and reused. */
+export interface EngineStats extends PoolStats {
+  /** Prompt tokens evaluated (not found in a sequence's KV cache). */
+  evaluatedPromptTokens: number;
+  /** Prompt tokens found already evaluated in the sequence (KV reuse). */
+  reusedPromptTokens: number;
+  generatedTokens: number;
+  contextShifts: number;
+}
+
+/**
+ * A GGUF model run in this process by llama.cpp (node-llama-cpp). One context holds
+ * `maxBatchSize` sequences; each running chat holds one, and node-llama-cpp decodes the pending
+ * tokens of all of them in one batch per step, so a new chat joins between steps. A follow-up turn
+ * gets back the sequence that holds its history and evaluates only its new tokens.
+ */
+export class LlamaCppModel implements ChatModel {
+  readonly id: string;
+  readonly provider = 'llama-cpp';
+  readonly capabilities: ModelCapabilities;
+  readonly description: string | undefined;
+  private state: State = { kind: 'loading', progress: 0 };
+  private readonly loaded: Promise<void>;
+  private readonly loadAbort = new AbortController();
+  private readonly totals = {
+    evaluatedPromptTokens: 0,
+    reusedPromptTokens: 0,
+    generatedTokens: 0,
+    contextShifts: 0,
+  };
+
+  constructor(private readonly options: LlamaCppModelOptions) {
+    this.id = options.id;
+    this.description = options.description;
+    this.capabilities = { images: false, contextWindow: options.contextSize };
+    this.loaded = this.load();
+  }
+
+  /** Resolves when loading has ended, loaded or failed. */
+  whenLoaded(): Promise<void> {
+    return this.loaded;
+  }
+
+  stats(): EngineStats {
+    const pool =
+      this.state.kind === 'ready'
+        ? this.state.pool.snapshot()
+        : { busy: 0, queued: 0, affinityHits: 0, reclaimed: 0, rejected: 0 };
+    return { ...pool, ...this.totals };
+  }
+
+  countTokens(text: string): number {
+    return this.ready().runtime.model.tokenize(text).length;
+  }
+
+  check(): Promise<ModelHealth> {
+    const state = this.state;
+    switch (state.kind) {
+      case 'ready':
+        return Promise.resolve({ ok: true });
+      case 'loading':
+        return Promise.resolve({
+          ok: false,
+          reason: `the local model is loading (${Math.round(state.progress * 100)} %)`,
+        });
+      case 'failed':
+        return Promise.resolve({ ok: false, reason: state.reason });
+      case 'closed':
+        return Promise.resolve({ ok: false, reason: 'the local model is closed' });
+    }
+  }
+
+  async generate(request: ChatRequest, signal: AbortSignal): Promise<GenerateResult> {
+    let text = '';
+    for await (const part of this.stream(request, signal)) {
+      if (part.type === 'text-delta') text += part.text;
+      else if (part.type === 'error') throw part.error;
+      else return { text, finishReason: part.finishReason, usage: part.usage };
+    }
+    throw new AppError('internal_error');
+  }
+
+  /**
+   * Streams one answer. Waiting for a slot, and failing to get one (429 `server_busy`), happen
+   * before the first part, so the caller can still answer with an HTTP status.
+   */
+  async *stream(request: ChatRequest, signal: AbortSignal): AsyncGenerator<StreamPart> {
+    const { pool } = this.ready();
+    const fingerprints = historyFingerprints(request.messages);
+    const slot = await pool.acquire([...fingerprints].reverse(), signal);
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    const chunks: string[] = [];
+    let wake: (() => void) | undefined;
+    let settled = false;
+    const generation = this.run(slot, request, stop.signal, (text) => {
+      if (text === '') return;
+      chunks.push(text);
+      wake?.();
+    }).finally(() => {
+      settled = true;
+      wake?.();
+    });
+    let answer = '';
+    let yielded = false;
+    let fingerprint: string | undefined;
+    try {
+      for (;;) {
+        if (chunks.length > 0) {
+          for (const text of chunks.splice(0)) {
+            answer += text;
+            yielded = true;
+            yield { type: 'text-delta', text };
+          }
+          continue;
+        }
+        if (settled) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+      const outcome = await generation.catch((error: unknown) => error as Error);
+      if (outcome instanceof Error) {
+        const error = this.failure(outcome, signal);
+        if (!yielded) throw error;
+        yield { type: 'error', error };
+        return;
+      }
+      fingerprint = withAnswer(fingerprints.at(-1) ?? '', answer);
+      yield { type: 'finish', finishReason: outcome.finishReason, usage: outcome.usage };
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (!settled) {
+        // The consumer stopped reading (client gone): stop decoding at the next step.
+        stop.abort(new AppError('internal_error', 'the client went away'));
+        await generation.catch(() => undefined);
+        fingerprint = undefined;
+      }
+      pool.release(slot, fingerprint);
+    }
+  }
+
+  async close(): Promise<void> {
+    const state = this.state;
+    this.state = { kind: 'closed' };
+    this.loadAbort.abort();
+    if (state.kind === 'ready') {
+      state.pool.rejectWaiting(new AppError('shutting_down'));
+      await state.runtime.dispose();
+    }
+  }
+
+  private ready(): { runtime: Runtime; pool: SequencePool<LlamaChat> } {
+    const state = this.state;
+    if (state.kind === 'ready') return state;
+    if (state.kind === 'loading') {
+      throw new AppError(
+        'model_loading',
+        `Model "${this.id}" is still loading (${Math.round(state.progress * 100)} %); retry shortly.`,
+        { headers: { 'retry-after': '5' } },
+      );
+    }
+    throw new AppError(
+      'model_unavailable',
+      `Model "${this.id}" cannot serve: ${state.kind === 'failed' ? state.reason : 'it is closed'}.`,
+    );
+  }
+
+  private async load(): Promise<void> {
+    const { logger } = this.options;
+    const started = Date.now();
+    let lastLogged = -1;
+    try {
+      const runtime = await loadRuntime(
+        {
+          path: this.options.path,
+          sequences: this.options.maxBatchSize,
+          contextSize: this.options.contextSize,
+          threads: this.options.threads,
+          gpu: this.options.gpu,
+          logger,
+          signal: this.loadAbort.signal,
+        },
+        (fraction) => {
+          if (this.state.kind === 'loading') this.state.progress = fraction;
+          const percent = Math.floor(fraction * 10) * 10;
+          if (percent > lastLogged) {
+            lastLogged = percent;
+            logger.info({ model: this.id, percent }, 'loading the local model');
+          }
+        },
+      );
+      if (this.state.kind === 'closed') {
+        await runtime.dispose();
+        return;
+      }
+      const pool = new SequencePool({
+        resources: runtime.chats,
+        maxQueue: this.options.maxQueue,
+        queueTimeoutMs: this.options.queueTimeoutMs,
+        affinityTtlMs: this.options.affinityTtlMs,
+        ...(this.options.clock ? { clock: this.options.clock } : {}),
+      });
+      this.state = { kind: 'ready', runtime, pool };
+      logger.info(
+        {
+          model: this.id,
+          ms: Date.now() - started,
+          sequences: this.options.maxBatchSize,
+          context_size: this.options.contextSize,
+          threads: this.options.threads,
+          gpu_layers: runtime.model.gpuLayers,
+        },
+        'local model loaded',
+      );
+    } catch (error) {
+      if (this.state.kind === 'closed') return;
+      const reason = `loading ${this.options.path} failed: ${(error as Error).message}`;
+      this.state = { kind: 'failed', reason };
+      logger.error({ model: this.id, err: error }, reason);
+    }
+  }
+
+  /** Runs the chat on the slot's sequence and reports what it evaluated. */
+  private async run(
+    slot: Slot<LlamaChat>,
+    request: ChatRequest,
+    signal: AbortSignal,
+    onText: (text: string) => void,
+  ): Promise<{ finishReason: FinishReason; usage: Usage }> {
+    const chat = slot.resource;
+    const meter = chat.sequence.tokenMeter;
+    const inputBefore = meter.usedInputTokens;
+    const outputBefore = meter.usedOutputTokens;
+    const history = toHistory(request.messages);
+    // Measured exactly, so nothing is ever shifted out of the window silently: a prompt that does
+    // not fit is refused (the dialog engine trims history before it gets here), and the answer is
+    // capped at the room left, ending with finish_reason "length".
+    const promptTokens = chat.chatWrapper
+      .generateContextState({ chatHistory: history })
+      .contextText.tokenize(chat.model.tokenizer).length;
+    const room = this.options.contextSize - promptTokens;
+    if (room < 1) {
+      throw new AppError(
+        'context_length_exceeded',
+        `The prompt is ${promptTokens} tokens, but model "${this.id}" has a ${this.options.contextSize}-token window.`,
+        { param: 'messages' },
+      );
+    }
+    const maxTokens = Math.min(request.maxTokens ?? this.options.defaultMaxTokens, room);
+    const response = await chat.generateResponse(history, {
+      onTextChunk: onText,
+      signal,
+      stopOnAbortSignal: true,
+      maxTokens,
+      temperature: request.temperature ?? this.options.defaultTemperature,
+      ...(request.topP !== undefined ? { topP: request.topP } : {}),
+      ...(request.seed !== undefined ? { seed: request.seed } : {}),
+      ...(request.stop && request.stop.length > 0 ? { customStopTriggers: request.stop } : {}),
+    });
+    const evaluated = meter.usedInputTokens - inputBefore;
+    const completionTokens = meter.usedOutputTokens - outputBefore;
+    const reused = Math.max(0, promptTokens - evaluated);
+    this.totals.evaluatedPromptTokens += evaluated;
+    this.totals.reusedPromptTokens += reused;
+    this.totals.generatedTokens += completionTokens;
+    if (
+      response.lastEvaluation.contextShiftMetadata !== null &&
+      response.lastEvaluation.contextShiftMetadata !== undefined
+    ) {
+      this.totals.contextShifts++;
+      this.options.logger.warn(
+        { model: this.id },
+        'the conversation outgrew the context window: the oldest messages were shifted out',
+      );
+    }
+    return {
+      finishReason: finishReasonOf(response.metadata.stopReason),
+      usage: {
+        promptTokens,
+        completionTokens,
+        totalTokens: promptTokens + completionTokens,
+        cachedPromptTokens: reused,
+      },
+    };
+  }
+
+  private failure(error: Error, signal: AbortSignal): AppError {
+    if (error instanceof AppError) return error;
+    if (signal.aborted && signal.reason instanceof AppError) return signal.reason;
+    this.options.logger.error({ model: this.id, err: error }, 'local generation failed');
+    return new AppError('internal_error');
+  }
+}
+
+function finishReasonOf(stopReason: string): FinishReason {
+  switch (stopReason) {
+    case 'maxTokens':
+      return 'length';
+    case 'abort':
+      return 'abort';
+    default:
+      return 'stop';
+  }
+}
+
+/** The request's messages as node-llama-cpp's chat history, ending with an empty model turn. */
+function toHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = messages.map((message) => {
+    const text = contentText(message.content);
+    if (message.role === 'system') return { type: 'system', text };
+    if (message.role === 'user') return { type: 'user', text };
+    return { type: 'model', response: [text] };
+  });
+  history.push({ type: 'model', response: [] });
+  return history;
+}

@@ -1,0 +1,106 @@
+import type { Logger } from 'pino';
+import {
+  getLlama,
+  LlamaChat,
+  LlamaLogLevel,
+  type Llama,
+  type LlamaContext,
+  type LlamaModel,
+} from 'node-llama-cpp';
+
+/** How the local engine uses the machine. */
+export interface RuntimeOptions {
+  /** Path of the `.gguf` file. */
+  path: string;
+  /** Sequences in the one context: chats decoded together (`max_batch_size`). */
+  sequences: number;
+  /** Tokens each sequence can hold. */
+  contextSize: number;
+  /** CPU threads for decoding. */
+  threads: number;
+  /** Offload layers to a GPU when one is found. */
+  gpu: boolean;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+/** A loaded model: one context whose sequences each come with a `LlamaChat`. */
+export interface Runtime {
+  model: LlamaModel;
+  context: LlamaContext;
+  chats: LlamaChat[];
+  dispose(): Promise<void>;
+}
+
+const llamas = new Map<string, Promise<Llama>>();
+
+/**
+ * One `Llama` (the native library binding) per thread/GPU setting for the whole process: it is
+ * expensive to create and holds the thread pool. The prebuilt binary is used as installed
+ * (`build: 'never'`): nothing is downloaded or compiled at run time.
+ */
+function sharedLlama(options: RuntimeOptions): Promise<Llama> {
+  const key = `${options.gpu ? 'auto' : 'cpu'}/${options.threads}`;
+  let llama = llamas.get(key);
+  if (!llama) {
+    const logger = options.logger.child({ component: 'llama.cpp' });
+    llama = getLlama({
+      gpu: options.gpu ? 'auto' : false,
+      build: 'never',
+      maxThreads: options.threads,
+      progressLogs: false,
+      logLevel: LlamaLogLevel.warn,
+      logger: (level, message) => {
+        const text = message.trim();
+        if (text === '') return;
+        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) logger.error(text);
+        else logger.debug(text);
+      },
+    });
+    llamas.set(key, llama);
+    llama.catch(() => llamas.delete(key));
+  }
+  return llama;
+}
+
+/** Loads the model and its context; `onProgress` gets 0..1 while the weights load. */
+export async function loadRuntime(
+  options: RuntimeOptions,
+  onProgress: (fraction: number) => void,
+): Promise<Runtime> {
+  const llama = await sharedLlama(options);
+  const model = await llama.loadModel({
+    modelPath: options.path,
+    gpuLayers: options.gpu ? 'auto' : 0,
+    onLoadProgress: onProgress,
+    ...(options.signal ? { loadSignal: options.signal } : {}),
+  });
+  try {
+    const context = await model.createContext({
+      sequences: options.sequences,
+      contextSize: options.contextSize,
+      threads: options.threads,
+      // Every sequence with pending tokens goes into the next decode: new chats join the
+      // running batch between steps instead of waiting for it to finish.
+      batching: { dispatchSchedule: 'nextCycle', itemPrioritizationStrategy: 'maximumParallelism' },
+      ...(options.signal ? { createSignal: options.signal } : {}),
+    });
+    const chats: LlamaChat[] = [];
+    for (let index = 0; index < options.sequences; index++) {
+      chats.push(new LlamaChat({ contextSequence: context.getSequence(), chatWrapper: 'auto' }));
+    }
+    return {
+      model,
+      context,
+      chats,
+      async dispose() {
+        for (const chat of chats) chat.dispose({ disposeSequence: true });
+        await context.dispose();
+        await model.dispose();
+      },
+    };
+  } catch (error) {
+    await model.dispose();
+    throw error;
+  }
+}
