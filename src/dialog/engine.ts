@@ -32,6 +32,7 @@ export interface TurnInput {
   topP?: number | undefined;
   maxTokens?: number | undefined;
   stop?: readonly string[] | undefined;
+  seed?: number | undefined;
 }
 
 /**
@@ -69,7 +70,11 @@ export class DialogEngine {
         message,
         tokens: messageTokens(message, count),
       }));
-      const maxTokens = input.maxTokens ?? this.options.defaultMaxTokens;
+      // Without max_tokens, the answer's reserve never takes more than a quarter of the window,
+      // so small local windows still hold history; the model caps a longer answer ("length").
+      const maxTokens =
+        input.maxTokens ??
+        Math.min(this.options.defaultMaxTokens, Math.floor(model.capabilities.contextWindow / 4));
       const prompt = buildPrompt({
         system: systemMessage && {
           message: systemMessage,
@@ -104,6 +109,7 @@ export class DialogEngine {
           topP: input.topP,
           maxTokens: input.maxTokens,
           stop: input.stop,
+          seed: input.seed,
         },
         promptTokens: prompt.promptTokens,
         omittedMessages: prompt.omittedMessages,

@@ -79,6 +79,7 @@ export const chatBodySchema = z.strictObject({
   model: z.string().min(1).max(256).optional(),
   top_p: topPSchema.optional(),
   stop: stopSchema.optional(),
+  seed: z.int().optional(),
 });
 
 export type ChatBody = z.output<typeof chatBodySchema>;

@@ -130,6 +130,15 @@ export class Harness {
     };
   }
 
+  /** Waits until /ready answers 200 (a local model loads in the background). */
+  async waitForReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.request('/ready', { principal: null })).status !== 200) {
+      if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
   async close(): Promise<void> {
     await this.server.shutdown('test done');
     if (this.ownsUpstream) await this.upstream.close();

@@ -18,6 +18,7 @@ export function chatRoutes(app: FastifyInstance, deps: AppDeps): void {
       topP: body.top_p,
       maxTokens: body.max_tokens,
       stop: stopList(body.stop),
+      seed: body.seed,
     });
     const { signal } = request.work;
     reply.header('x-assistd-omitted-messages', String(turn.omittedMessages));

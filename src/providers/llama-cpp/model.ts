@@ -173,8 +173,10 @@ export class LlamaCppModel implements ChatModel {
         wake = undefined;
       }
       const outcome = await generation.catch((error: unknown) => error as Error);
-      if (outcome instanceof Error) {
-        const error = this.failure(outcome, signal);
+      if (outcome instanceof Error || signal.aborted) {
+        // Cut short by the caller (client gone, server draining) or failed: the answer so far
+        // is incomplete, and the caller learns why.
+        const error = this.failure(outcome instanceof Error ? outcome : undefined, signal);
         if (!yielded) throw error;
         yield { type: 'error', error };
         return;
@@ -222,7 +224,7 @@ export class LlamaCppModel implements ChatModel {
   private async load(): Promise<void> {
     const { logger } = this.options;
     const started = Date.now();
-    let lastLogged = -1;
+    let lastLoggedAt = started;
     try {
       const runtime = await loadRuntime(
         {
@@ -236,10 +238,14 @@ export class LlamaCppModel implements ChatModel {
         },
         (fraction) => {
           if (this.state.kind === 'loading') this.state.progress = fraction;
-          const percent = Math.floor(fraction * 10) * 10;
-          if (percent > lastLogged) {
-            lastLogged = percent;
-            logger.info({ model: this.id, percent }, 'loading the local model');
+          // Big models take minutes: say how far along, at most once a second.
+          const now = Date.now();
+          if (now - lastLoggedAt >= 1000) {
+            lastLoggedAt = now;
+            logger.info(
+              { model: this.id, percent: Math.floor(fraction * 100) },
+              'loading the local model',
+            );
           }
         },
       );
@@ -283,15 +289,21 @@ export class LlamaCppModel implements ChatModel {
   ): Promise<{ finishReason: FinishReason; usage: Usage }> {
     const chat = slot.resource;
     const meter = chat.sequence.tokenMeter;
-    const inputBefore = meter.usedInputTokens;
     const outputBefore = meter.usedOutputTokens;
     const history = toHistory(request.messages);
     // Measured exactly, so nothing is ever shifted out of the window silently: a prompt that does
     // not fit is refused (the dialog engine trims history before it gets here), and the answer is
     // capped at the room left, ending with finish_reason "length".
-    const promptTokens = chat.chatWrapper
+    const prompt = chat.chatWrapper
       .generateContextState({ chatHistory: history })
-      .contextText.tokenize(chat.model.tokenizer).length;
+      .contextText.tokenize(chat.model.tokenizer);
+    const promptTokens = prompt.length;
+    // What the sequence already holds of this prompt is not evaluated again (the last prompt
+    // token always is: its logits pick the first answer token).
+    const reused = Math.min(
+      chat.sequence.compareContextTokens(prompt).firstDifferentIndex,
+      promptTokens - 1,
+    );
     const room = this.options.contextSize - promptTokens;
     if (room < 1) {
       throw new AppError(
@@ -310,11 +322,18 @@ export class LlamaCppModel implements ChatModel {
       ...(request.topP !== undefined ? { topP: request.topP } : {}),
       ...(request.seed !== undefined ? { seed: request.seed } : {}),
       ...(request.stop && request.stop.length > 0 ? { customStopTriggers: request.stop } : {}),
+      // OpenAI semantics: no repetition penalty unless the request asks for one.
+      repeatPenalty:
+        request.presencePenalty || request.frequencyPenalty
+          ? {
+              penalty: 1,
+              presencePenalty: request.presencePenalty ?? 0,
+              frequencyPenalty: request.frequencyPenalty ?? 0,
+            }
+          : false,
     });
-    const evaluated = meter.usedInputTokens - inputBefore;
     const completionTokens = meter.usedOutputTokens - outputBefore;
-    const reused = Math.max(0, promptTokens - evaluated);
-    this.totals.evaluatedPromptTokens += evaluated;
+    this.totals.evaluatedPromptTokens += promptTokens - reused;
     this.totals.reusedPromptTokens += reused;
     this.totals.generatedTokens += completionTokens;
     if (
@@ -338,9 +357,13 @@ export class LlamaCppModel implements ChatModel {
     };
   }
 
-  private failure(error: Error, signal: AbortSignal): AppError {
+  private failure(error: Error | undefined, signal: AbortSignal): AppError {
     if (error instanceof AppError) return error;
-    if (signal.aborted && signal.reason instanceof AppError) return signal.reason;
+    if (signal.aborted) {
+      return signal.reason instanceof AppError
+        ? signal.reason
+        : new AppError('internal_error', 'The generation was cancelled.');
+    }
     this.options.logger.error({ model: this.id, err: error }, 'local generation failed');
     return new AppError('internal_error');
   }

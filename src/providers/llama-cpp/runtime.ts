@@ -3,6 +3,7 @@ import {
   getLlama,
   LlamaChat,
   LlamaLogLevel,
+  resolveChatWrapper,
   type Llama,
   type LlamaContext,
   type LlamaModel,
@@ -85,9 +86,11 @@ export async function loadRuntime(
       batching: { dispatchSchedule: 'nextCycle', itemPrioritizationStrategy: 'maximumParallelism' },
       ...(options.signal ? { createSignal: options.signal } : {}),
     });
+    // Resolving the chat template takes about 0.4 s; do it once and share the (stateless) wrapper.
+    const chatWrapper = resolveChatWrapper(model);
     const chats: LlamaChat[] = [];
     for (let index = 0; index < options.sequences; index++) {
-      chats.push(new LlamaChat({ contextSequence: context.getSequence(), chatWrapper: 'auto' }));
+      chats.push(new LlamaChat({ contextSequence: context.getSequence(), chatWrapper }));
     }
     return {
       model,

@@ -1,0 +1,159 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTinyModel } from '../../src/providers/tiny-model/tiny-model.js';
+import { Harness, readEvents } from '../support/harness.js';
+
+// The whole path of a chat turn through the real llama.cpp engine, with a generated model that
+// answers a fixed script: the text is canned, the tokenizer, decoding, batching, KV cache and
+// streaming are real.
+const script = 'I am a tiny local model. Every answer of mine is this sentence.';
+const modelDir = join(mkdtempSync(join(tmpdir(), 'assistd-local-')), 'tiny-chat');
+
+interface TurnBody {
+  conversation_id: string;
+  model: string;
+  message: { content: string };
+  finish_reason: string;
+  usage: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens: number } };
+}
+
+let harness: Harness;
+beforeAll(async () => {
+  mkdirSync(modelDir);
+  await writeTinyModel(join(modelDir, 'model-q8_0.gguf'), { script });
+  harness = await Harness.start({
+    noEndpoint: true,
+    config: {
+      model_path: modelDir,
+      local_model: { max_batch_size: 16, queue_max: 4, context_size: 1024, threads: 1 },
+    },
+  });
+  await harness.waitForReady();
+});
+afterAll(async () => {
+  await harness.close();
+});
+
+describe('a local GGUF model over HTTP', () => {
+  it('answers /v1/chat exactly, and a follow-up reuses the sequence (cached tokens)', async () => {
+    const first = await harness.json<TurnBody>('/v1/chat', {
+      body: {
+        messages: [
+          { role: 'system', content: 'You are terse.' },
+          { role: 'user', content: `你好. ${'Here is some context to remember. '.repeat(10)}` },
+        ],
+        temperature: 0.7,
+      },
+    });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({
+      model: 'tiny-chat',
+      message: { content: script },
+      finish_reason: 'stop',
+    });
+    expect(first.body.usage.prompt_tokens_details!.cached_tokens).toBe(0);
+    const second = await harness.json<TurnBody>('/v1/chat', {
+      body: {
+        conversation_id: first.body.conversation_id,
+        messages: [{ role: 'user', content: 'And?' }],
+      },
+    });
+    expect(second.status).toBe(200);
+    expect(second.body.message.content).toBe(script);
+    // The first turn's prompt is in the sequence already; only the answer and the new message
+    // are evaluated.
+    expect(second.body.usage.prompt_tokens_details!.cached_tokens).toBeGreaterThanOrEqual(
+      first.body.usage.prompt_tokens - 1,
+    );
+  });
+
+  it('streams /v1/chat token by token', async () => {
+    const response = await harness.request('/v1/chat', {
+      body: { messages: [{ role: 'user', content: 'stream please' }], stream: true },
+    });
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const events = await readEvents(response);
+    const deltas = events.filter((event) => event.event === 'delta');
+    expect(deltas.length).toBeGreaterThan(5);
+    expect(
+      deltas.map((event) => (JSON.parse(event.data) as { content: string }).content).join(''),
+    ).toBe(script);
+    expect(events.at(-1)!.event).toBe('done');
+  });
+
+  it('serves the official openai client, streaming included', async () => {
+    const client = new OpenAI({ baseURL: `${harness.url}/v1`, apiKey: harness.adminToken });
+    const completion = await client.chat.completions.create({
+      model: 'tiny-chat',
+      messages: [{ role: 'user', content: 'hi' }],
+      seed: 3,
+    });
+    expect(completion.choices[0]!.message.content).toBe(script);
+    const stream = await client.chat.completions.create({
+      model: 'tiny-chat',
+      messages: [{ role: 'user', content: 'hi again' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let chunks = 0;
+    let completionTokens = 0;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      chunks++;
+      completionTokens = chunk.usage?.completion_tokens ?? completionTokens;
+    }
+    expect(text).toBe(script);
+    expect(chunks).toBeGreaterThan(5);
+    expect(completionTokens).toBeGreaterThan(5);
+  });
+
+  it('answers 16 concurrent chats and queued ones; past the queue bound, 429 server_busy with Retry-After', async () => {
+    const ask = (index: number) =>
+      harness.request('/v1/chat/completions', {
+        body: {
+          model: 'tiny-chat',
+          messages: [{ role: 'user', content: `request ${index}` }],
+          max_tokens: 1000,
+        },
+      });
+    const responses = await Promise.all(Array.from({ length: 28 }, (_, index) => ask(index)));
+    const statuses = responses.map((response) => response.status);
+    const ok = responses.filter((response) => response.status === 200);
+    const busy = responses.filter((response) => response.status === 429);
+    expect(ok.length + busy.length).toBe(28);
+    // 16 sequences and 4 queue places: at least 20 are answered; the rest arrive while
+    // everything is taken (how many depends on how fast the first ones finish).
+    expect(ok.length, String(statuses)).toBeGreaterThanOrEqual(20);
+    for (const response of ok) {
+      const body = (await response.json()) as { choices: Array<{ message: { content: string } }> };
+      expect(body.choices[0]!.message.content).toBe(script);
+    }
+    for (const response of busy) {
+      expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await response.json()).toMatchObject({
+        error: { code: 'server_busy', type: 'rate_limit_error' },
+      });
+    }
+  });
+
+  it('refuses a prompt that cannot fit with 400 context_length_exceeded', async () => {
+    const response = await harness.json<{ error: { code: string; param: string } }>(
+      '/v1/chat/completions',
+      {
+        body: {
+          model: 'tiny-chat',
+          messages: [{ role: 'user', content: 'z'.repeat(5000) }],
+        },
+      },
+    );
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({
+      code: 'context_length_exceeded',
+      param: 'messages',
+    });
+  });
+});
