@@ -3,7 +3,12 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  statSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+  statSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import {
   createServer,
   type IncomingHttpHeaders,
@@ -58,7 +63,12 @@ type Handler = (request: IncomingMessage, response: ServerResponse, seen: Seen) 
 async function serve(handler: Handler) {
   const requests: Seen[] = [];
   const server = createServer((request, response) => {
-    const seen: Seen = { url: request.url ?? '', headers: request.headers, status: 0, bytesSent: 0 };
+    const seen: Seen = {
+      url: request.url ?? '',
+      headers: request.headers,
+      status: 0,
+      bytesSent: 0,
+    };
     requests.push(seen);
     handler(request, response, seen);
   });
@@ -282,7 +292,9 @@ describe('downloadModel', () => {
     const directory = newFolder();
     const missing = await failure(download({ url: `${server.origin}/missing.gguf`, directory }));
     expect(missing).toMatchObject({ failure: 'http', status: 404 });
-    expect(missing.message).toBe(`cannot download ${server.origin}/missing.gguf: HTTP 404 Not Found`);
+    expect(missing.message).toBe(
+      `cannot download ${server.origin}/missing.gguf: HTTP 404 Not Found`,
+    );
     expect(existsSync(join(directory, 'missing.gguf.part'))).toBe(false);
 
     const closed = createServer();
@@ -303,7 +315,9 @@ describe('downloadModel', () => {
       download({ url: `${server.origin}/slow.gguf`, directory, idleTimeoutMs: 300 }),
     );
     expect(error.message).toMatch(
-      new RegExp(`^cannot download ${server.origin}/slow.gguf: no data for 0.3 s; 4.00 KiB kept in `),
+      new RegExp(
+        `^cannot download ${server.origin}/slow.gguf: no data for 0.3 s; 4.00 KiB kept in `,
+      ),
     );
   });
 
@@ -347,7 +361,9 @@ describe('downloadModel', () => {
     const truncated = await serve(fileHandler(() => ({ body: model.subarray(0, 20_000) })));
     const broken = await failure(download({ url: `${truncated.origin}/m.gguf`, directory }));
     expect(broken.failure).toBe('not-a-model');
-    expect(broken.message).toMatch(new RegExp(`^${truncated.origin}/m.gguf is not a usable model: it `));
+    expect(broken.message).toMatch(
+      new RegExp(`^${truncated.origin}/m.gguf is not a usable model: it `),
+    );
     expect(readdirSync(directory)).toEqual([]);
   });
 
@@ -369,7 +385,10 @@ describe('downloadModel', () => {
   it('names the file from the URL, safely, or from --name', async () => {
     const server = await serve(fileHandler(() => ({ body: model })));
     const directory = newFolder();
-    const sneaky = await download({ url: `${server.origin}/a/..%2F..%2Fevil%20model.gguf`, directory });
+    const sneaky = await download({
+      url: `${server.origin}/a/..%2F..%2Fevil%20model.gguf`,
+      directory,
+    });
     expect(sneaky.path).toBe(join(directory, '_.._evil model.gguf'));
     const badUrls: [string, RegExp][] = [
       ['ftp://example.com/m.gguf', /only http and https URLs can be downloaded, not ftp:/],
@@ -379,11 +398,17 @@ describe('downloadModel', () => {
     ];
     for (const [url, message] of badUrls) {
       const error = await failure(download({ url, directory }));
-      expect([url, error.failure, error.message]).toEqual([url, 'usage', expect.stringMatching(message)]);
+      expect([url, error.failure, error.message]).toEqual([
+        url,
+        'usage',
+        expect.stringMatching(message),
+      ]);
     }
     for (const name of ['../x.gguf', '.hidden.gguf', 'x.bin']) {
       const error = await failure(download({ url: `${server.origin}/m.gguf`, directory, name }));
-      expect(error.message).toBe(`the file name must be a plain name ending in .gguf, not "${name}"`);
+      expect(error.message).toBe(
+        `the file name must be a plain name ending in .gguf, not "${name}"`,
+      );
     }
     expect(server.requests).toHaveLength(1);
   });

@@ -15,7 +15,8 @@ const randomPath = join(dir, 'random.gguf');
 const never = new AbortController().signal;
 const models: LlamaCppModel[] = [];
 
-async function open(path: string, options: Partial<LlamaCppModelOptions> = {}) {
+/** A model that starts loading now; `open` also waits until it has loaded. */
+function start(path: string, options: Partial<LlamaCppModelOptions> = {}) {
   const model = new LlamaCppModel({
     id: 'tiny',
     path,
@@ -32,6 +33,11 @@ async function open(path: string, options: Partial<LlamaCppModelOptions> = {}) {
     ...options,
   });
   models.push(model);
+  return model;
+}
+
+async function open(path: string, options: Partial<LlamaCppModelOptions> = {}) {
+  const model = start(path, options);
   await model.whenLoaded();
   expect(await model.check()).toEqual({ ok: true });
   return model;
@@ -235,21 +241,7 @@ describe('batching, queueing and aborts', () => {
 
 describe('loading', () => {
   it('answers 503 model_loading with Retry-After until the model is loaded', async () => {
-    const model = new LlamaCppModel({
-      id: 'slow',
-      path: scriptedPath,
-      maxBatchSize: 1,
-      contextSize: 256,
-      threads: 1,
-      gpu: false,
-      maxQueue: 0,
-      queueTimeoutMs: 1000,
-      affinityTtlMs: 1000,
-      defaultMaxTokens: 16,
-      defaultTemperature: 0,
-      logger: pino({ level: 'silent' }),
-    });
-    models.push(model);
+    const model = start(scriptedPath, { maxBatchSize: 1, contextSize: 256, maxQueue: 0 });
     const error = await model.generate({ messages: [user('hi')] }, never).catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: 'model_loading',
@@ -269,21 +261,7 @@ describe('loading', () => {
     await writeTinyModel(broken, { script });
     const { truncateSync } = await import('node:fs');
     truncateSync(broken, 2000);
-    const model = new LlamaCppModel({
-      id: 'broken',
-      path: broken,
-      maxBatchSize: 1,
-      contextSize: 256,
-      threads: 1,
-      gpu: false,
-      maxQueue: 0,
-      queueTimeoutMs: 1000,
-      affinityTtlMs: 1000,
-      defaultMaxTokens: 16,
-      defaultTemperature: 0,
-      logger: pino({ level: 'silent' }),
-    });
-    models.push(model);
+    const model = start(broken, { maxBatchSize: 1, contextSize: 256, maxQueue: 0 });
     await model.whenLoaded();
     const health = await model.check();
     expect(health).toMatchObject({ ok: false, reason: expect.stringContaining(broken) });

@@ -57,15 +57,7 @@ export function resolveShape(options: TinyModelOptions, directions: number): Tin
   if (type === 'Q8_0' && (embeddingLength % 32 !== 0 || feedForwardLength % 32 !== 0)) {
     throw new RangeError('q8_0 needs embeddingLength and feedForwardLength to be multiples of 32');
   }
-  return {
-    type,
-    embeddingLength,
-    blockCount,
-    headCount,
-    headCountKv,
-    feedForwardLength,
-    contextLength,
-  };
+  return { type, ...positive };
 }
 
 /** The most heads of size ≥ 64 (even, dividing the width), or one head for narrow models. */
