@@ -1,4 +1,12 @@
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,6 +221,30 @@ describe('CLI errors and help', () => {
     );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('assistd: model path /opt/models/nope does not exist');
+  });
+
+  it('refuses a truncated model file and one past the memory limit, naming the file', async () => {
+    const root = workdir();
+    const file = join(root, 'cut.gguf');
+    await writeTinyModel(file);
+    truncateSync(file, statSync(file).size - 100);
+    const cut = await run(process.execPath, [initServiceBin, '--model-path', file, '--port', '0'], {
+      cwd: root,
+    });
+    expect(cut.code).toBe(2);
+    expect(cut.stderr).toMatch(new RegExp(`assistd: model file ${file} is truncated`));
+
+    const whole = join(root, 'whole.gguf');
+    await writeTinyModel(whole);
+    writeFileSync(join(root, 'small.yaml'), 'local_model:\n  memory_limit_mb: 1\n');
+    const big = await run(
+      process.execPath,
+      [initServiceBin, '--model-path', whole, '--config', 'small.yaml', '--max-batch-size', '64'],
+      { cwd: root },
+    );
+    expect(big.code).toBe(2);
+    expect(big.stderr).toContain(`model ${whole} needs about`);
+    expect(big.stderr).toContain('more than the memory limit of 1 MiB');
   });
 
   it('refuses a bad config file, naming the key', async () => {
