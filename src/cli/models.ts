@@ -1,12 +1,19 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  downloadModel,
+  ModelDownloadError,
+  type DownloadResult,
+} from '../providers/llama-cpp/model-download.js';
 import { inspectModelFile, type ModelFileReport } from '../providers/llama-cpp/model-file.js';
 import {
   writeTinyModel,
   type TinyModelMode,
   type TinyModelType,
 } from '../providers/tiny-model/tiny-model.js';
-import { UsageError, type CliIo } from './io.js';
+import { formatBytes } from '../util/format-bytes.js';
+import { processIo, UsageError, type CliIo } from './io.js';
 
 interface InspectFlags {
   maxBatchSize: number;
@@ -24,11 +31,37 @@ interface MakeTinyFlags {
   json?: boolean;
 }
 
-/** `assistd models …`: look inside local GGUF model files and write tiny ones for tests. */
+interface PullFlags {
+  sha256?: string;
+  to: string;
+  name?: string;
+  force?: boolean;
+  tokenFile?: string;
+  allowHost?: string[];
+  connectTimeout: number;
+  idleTimeout: number;
+  json?: boolean;
+}
+
+/** Where `pull` saves models when --to is not given, relative to the working folder. */
+const defaultModelsFolder = 'models';
+
+const pullHelp = `
+The file is written to <name>.part (beside a small <name>.part.json) and renamed once it is
+complete and checked, so a file under the final name is always whole. Run the same command
+again to resume an interrupted download; Ctrl-C keeps the .part for that.
+
+Exit codes: 0 saved; 1 network, server (5xx) or disk trouble; 2 something to fix (the URL, a 4xx
+answer, the checksum, a file that is not a usable model, a file in the way); 130 interrupted.
+`;
+
+/**
+ * `assistd models …`: download GGUF models, look inside local ones, and write tiny ones for tests.
+ */
 export function modelsCommand(io: CliIo): Command {
   // Subcommands made with .command() inherit these; a command added with addCommand does not.
   const models = new Command('models')
-    .description('inspect local GGUF models; write tiny ones')
+    .description('download GGUF models; inspect local ones; write tiny ones')
     .showHelpAfterError()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
@@ -55,6 +88,75 @@ export function modelsCommand(io: CliIo): Command {
       });
       io.stdout(
         flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : describeReport(report),
+      );
+    });
+
+  models
+    .command('pull')
+    .description(
+      'download a GGUF model over http(s), resuming an interrupted download, and check it',
+    )
+    .argument('<url>', 'the .gguf file to download')
+    .option('--sha256 <hex>', 'expected SHA-256; a download that differs is deleted', sha256)
+    .option(
+      '--to <dir>',
+      'folder to save it in, relative to the working folder',
+      defaultModelsFolder,
+    )
+    .option('--name <file>', "file name, ending in .gguf (default: the URL's last segment)")
+    .option('--force', 'replace a file of that name')
+    .option('--token-file <file>', "file holding a bearer token, sent to the URL's origin only")
+    .option(
+      '--allow-host <host>',
+      'allow this host even though it is a cloud metadata address (repeatable)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option('--connect-timeout <seconds>', 'seconds to open a connection', integer(1), 15)
+    .option(
+      '--idle-timeout <seconds>',
+      'seconds to wait for an answer, and between chunks of data',
+      integer(1),
+      60,
+    )
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', pullHelp)
+    .action(async (url: string, flags: PullFlags) => {
+      const authorization =
+        flags.tokenFile === undefined
+          ? undefined
+          : `Bearer ${await readToken(io, flags.tokenFile)}`;
+      // Ctrl-C aborts the download, which keeps the .part file; a second Ctrl-C kills as usual.
+      const controller = new AbortController();
+      const interrupt = () => controller.abort();
+      process.once('SIGINT', interrupt);
+      let result: DownloadResult;
+      try {
+        result = await downloadModel({
+          url,
+          directory: resolve(io.cwd, flags.to),
+          name: flags.name,
+          sha256: flags.sha256,
+          force: flags.force,
+          authorization,
+          allowHosts: flags.allowHost,
+          connectTimeoutMs: flags.connectTimeout * 1000,
+          idleTimeoutMs: flags.idleTimeout * 1000,
+          // CliIo cannot tell whether stderr is a terminal; only the real process's can be.
+          progress: { write: io.stderr, isTTY: io === processIo && process.stderr.isTTY === true },
+          signal: controller.signal,
+        });
+      } catch (error) {
+        if (error instanceof ModelDownloadError) {
+          throw new UsageError(error.message, pullExitCode(error));
+        }
+        throw error;
+      } finally {
+        process.off('SIGINT', interrupt);
+      }
+      io.stdout(
+        flags.json === true
+          ? `${JSON.stringify(pullSummary(result), null, 2)}\n`
+          : describePull(result),
       );
     });
 
@@ -137,6 +239,62 @@ function integer(minimum: number): (value: string) => number {
   };
 }
 
+/** A commander parser for a SHA-256 in hex. */
+function sha256(value: string): string {
+  if (!/^[0-9a-fA-F]{64}$/.test(value)) throw new InvalidArgumentError('expected 64 hex digits');
+  return value.toLowerCase();
+}
+
+async function readToken(io: CliIo, file: string): Promise<string> {
+  const path = resolve(io.cwd, file);
+  const token = await readFile(path, 'utf8').then(
+    (text) => text.trim(),
+    (error: unknown) => {
+      throw new UsageError(
+        `cannot read --token-file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    },
+  );
+  if (token === '' || /\s/.test(token))
+    throw new UsageError(`--token-file ${path} must hold one token`);
+  return token;
+}
+
+/**
+ * 2 for what the user can fix (a wrong URL, name or checksum, a 4xx, a file in the way),
+ * 130 for Ctrl-C (as a shell reports it), 1 for the network, the server's 5xx and the disk.
+ */
+function pullExitCode(error: ModelDownloadError): number {
+  switch (error.failure) {
+    case 'aborted':
+      return 130;
+    case 'network':
+    case 'disk':
+      return 1;
+    case 'http':
+      return error.status !== undefined && error.status >= 400 && error.status < 500 ? 2 : 1;
+    default:
+      return 2;
+  }
+}
+
+function pullSummary(result: DownloadResult) {
+  const { model, ...rest } = result;
+  return { ...rest, architecture: model.architecture, parameters: model.parameters };
+}
+
+function describePull(result: DownloadResult): string {
+  const resumed =
+    result.resumedBytes > 0 ? `, resumed after ${formatBytes(result.resumedBytes)}` : '';
+  const check = result.verified
+    ? 'matches --sha256'
+    : `(not checked; pin it with --sha256 ${result.sha256})`;
+  return (
+    `saved ${result.path}: ${result.model.architecture} model, ${formatCount(result.model.parameters)} ` +
+    `parameters, ${formatBytes(result.bytes)}${resumed}\nsha256 ${result.sha256} ${check}\n`
+  );
+}
+
 function describeReport(report: ModelFileReport): string {
   const { memory } = report;
   const types = report.tensorTypes.map((entry) => `${entry.label} × ${entry.count}`).join(', ');
@@ -171,17 +329,6 @@ function describeMemory(memory: ModelFileReport['memory']): string {
     `${formatBytes(memory.totalBytes)} = ${weights} + ${memory.maxBatchSize} sequences × ` +
     `${memory.contextSize} tokens × ${formatBytes(memory.kvBytesPerToken)}/token KV cache (F16)`
   );
-}
-
-function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
 function formatCount(count: number): string {

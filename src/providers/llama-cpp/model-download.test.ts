@@ -89,8 +89,9 @@ interface FileBehaviour {
   etag?: string;
   /** Answer 200 with the whole file, whatever the Range header says. */
   ignoreRange?: boolean;
-  /** Destroy the socket after this many body bytes. */
+  /** Destroy the socket after this many body bytes, once the client has written them here. */
   cutAfter?: number;
+  partFile?: string;
   /** Send this many body bytes, then stall; `onStall` is told. */
   stallAfter?: number;
   onStall?: () => void;
@@ -99,7 +100,7 @@ interface FileBehaviour {
 /** Serves a file the way a CDN does: Range and If-Range (strong ETag) honoured. */
 function fileHandler(behaviour: () => FileBehaviour): Handler {
   return (request, response, seen) => {
-    const { body, etag, ignoreRange, cutAfter, stallAfter, onStall } = behaviour();
+    const { body, etag, ignoreRange, cutAfter, partFile, stallAfter, onStall } = behaviour();
     const tag = etag === undefined ? {} : { etag };
     const range = /^bytes=(\d+)-$/.exec(request.headers.range ?? '');
     const ifRange = request.headers['if-range'];
@@ -130,10 +131,21 @@ function fileHandler(behaviour: () => FileBehaviour): Handler {
     }
     seen.bytesSent = limit;
     response.write(rest.subarray(0, limit), () => {
-      if (cutAfter !== undefined) response.socket?.destroy();
-      else onStall?.();
+      if (cutAfter === undefined) onStall?.();
+      // A body stream drops what it buffered when it errors, so wait until the bytes are on disk.
+      else whenSize(partFile, start + cutAfter, () => response.socket?.destroy());
     });
   };
+}
+
+/** Calls `then` once `file` holds `size` bytes (at once when there is no file to watch). */
+function whenSize(file: string | undefined, size: number, then: () => void): void {
+  const timer = setInterval(() => {
+    if (file === undefined || (existsSync(file) && statSync(file).size >= size)) {
+      clearInterval(timer);
+      then();
+    }
+  }, 5);
 }
 
 async function download(options: Partial<DownloadModelOptions> & { url: string }) {
@@ -195,8 +207,11 @@ describe('downloadModel', () => {
   it('resumes an interrupted download with Range and If-Range', async () => {
     const half = Math.floor(model.length / 2);
     let cut: number | undefined = half;
-    const server = await serve(fileHandler(() => ({ body: model, etag: '"v1"', cutAfter: cut })));
     const directory = newFolder();
+    const partFile = join(directory, 'tiny.gguf.part');
+    const server = await serve(
+      fileHandler(() => ({ body: model, etag: '"v1"', cutAfter: cut, partFile })),
+    );
     const url = `${server.origin}/tiny.gguf`;
 
     const first = await failure(download({ url, directory }));
@@ -229,9 +244,10 @@ describe('downloadModel', () => {
   });
 
   it('starts over when the server ignores the Range header', async () => {
-    let behaviour: FileBehaviour = { body: model, etag: '"v1"', cutAfter: 1000 };
-    const server = await serve(fileHandler(() => behaviour));
     const directory = newFolder();
+    const partFile = join(directory, 'tiny.gguf.part');
+    let behaviour: FileBehaviour = { body: model, etag: '"v1"', cutAfter: 1000, partFile };
+    const server = await serve(fileHandler(() => behaviour));
     const url = `${server.origin}/tiny.gguf`;
     await failure(download({ url, directory }));
 
@@ -246,9 +262,10 @@ describe('downloadModel', () => {
   });
 
   it('starts over when the file changed (If-Range fails)', async () => {
-    let behaviour: FileBehaviour = { body: model, etag: '"v1"', cutAfter: 5000 };
-    const server = await serve(fileHandler(() => behaviour));
     const directory = newFolder();
+    const partFile = join(directory, 'tiny.gguf.part');
+    let behaviour: FileBehaviour = { body: model, etag: '"v1"', cutAfter: 5000, partFile };
+    const server = await serve(fileHandler(() => behaviour));
     const url = `${server.origin}/tiny.gguf`;
     await failure(download({ url, directory }));
 
@@ -325,15 +342,7 @@ describe('downloadModel', () => {
     const controller = new AbortController();
     const directory = newFolder();
     const part = join(directory, 'tiny.gguf.part');
-    // Abort once the client has written what the server sent, then the server stalls.
-    const abortWhenWritten = () => {
-      const timer = setInterval(() => {
-        if (existsSync(part) && statSync(part).size === 8192) {
-          clearInterval(timer);
-          controller.abort();
-        }
-      }, 5);
-    };
+    const abortWhenWritten = () => whenSize(part, 8192, () => controller.abort());
     const server = await serve(
       fileHandler(() => ({ body: model, stallAfter: 8192, onStall: abortWhenWritten })),
     );
@@ -454,20 +463,20 @@ describe('downloadModel', () => {
     const draws = terminal.output.text.split('\r\x1b[K');
     expect(draws[0]).toBe(`downloading ${url} to ${join(directory, 'tiny.gguf')}\n`);
     expect(draws).toHaveLength(3);
-    expect(draws[2]).toMatch(/^\[#{24}\] 100% {2}157\.25 KiB \/ 157\.25 KiB\n$/);
+    expect(draws[2]).toMatch(/^\[#{24}\] 100% {2}157\.3 KiB \/ 157\.3 KiB\n$/);
 
     // A clock that moves 1 s a call: every chunk redraws, with a rate.
     const moving = sink(true);
     let time = 0;
     await download({ url, progress: moving.progress, now: () => (time += 1000) });
     expect(moving.output.text.split('\r').length).toBeGreaterThan(2);
-    expect(moving.output.text).toMatch(/ 100% {2}157\.25 KiB \/ 157\.25 KiB {2}[\d.]+ KiB\/s\n$/);
+    expect(moving.output.text).toMatch(/ 100% {2}157\.3 KiB \/ 157\.3 KiB {2}[\d.]+ KiB\/s\n$/);
 
     const plain = sink(false);
     await download({ url, progress: plain.progress, now: () => (time += 1000) });
     expect(plain.output.text).not.toContain('\r');
     const lines = plain.output.text.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^downloading /);
-    expect(lines.at(-1)).toMatch(/^100% {2}157\.25 KiB \/ 157\.25 KiB {2}[\d.]+ KiB\/s$/);
+    expect(lines.at(-1)).toMatch(/^100% {2}157\.3 KiB \/ 157\.3 KiB {2}[\d.]+ KiB\/s$/);
   });
 });
