@@ -67,6 +67,31 @@ export const errorCatalog = {
     type: 'authentication_error',
     message: 'The bearer token has expired; issue a new one with "assistd tokens issue".',
   },
+  token_not_yet_valid: {
+    status: 401,
+    type: 'authentication_error',
+    message: 'The token is not valid yet (its "nbf" is in the future).',
+  },
+  token_revoked: {
+    status: 401,
+    type: 'authentication_error',
+    message: 'The token has been revoked.',
+  },
+  unknown_signing_key: {
+    status: 401,
+    type: 'authentication_error',
+    message: 'The token was signed by a key this server does not know or no longer trusts.',
+  },
+  wrong_token_issuer: {
+    status: 401,
+    type: 'authentication_error',
+    message: 'The token was issued by an issuer this server does not accept.',
+  },
+  wrong_token_audience: {
+    status: 401,
+    type: 'authentication_error',
+    message: 'The token is meant for another audience.',
+  },
   route_not_found: {
     status: 404,
     type: 'not_found_error',

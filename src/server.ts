@@ -10,7 +10,9 @@ import { AppError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { buildModels } from './providers/index.js';
-import { mintToken, TokenVerifier } from './security/tokens.js';
+import { openSecurity } from './security/index.js';
+import { openAtRest } from './security/sealer.js';
+import { mintToken } from './security/tokens.js';
 import { openSqliteStore } from './storage/sqlite/store.js';
 import type { Store } from './storage/types.js';
 import { randomId, type Clock, type IdGenerator } from './util/ids.js';
@@ -49,6 +51,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     path: join(config.data_dir, 'assistd.db'),
     synchronous: config.storage.sqlite_synchronous,
   });
+  // Closed in reverse order on shutdown, or when start-up fails halfway.
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+    await store.close();
+  };
   try {
     await createBootstrapToken(store, clock, options.announce, logger);
     const models = await buildModels({
@@ -56,6 +64,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger,
       ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
     });
+    closers.push(() => models.close());
     const cache = new ContextCache({
       ttlMs: config.context_cache.ttl_seconds * 1000,
       maxEntries: config.context_cache.max_entries,
@@ -70,6 +79,25 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger,
       defaultMaxTokens: config.dialog.default_max_tokens,
     });
+    const atRest = await openAtRest({ config, store, logger });
+    closers.push(() => atRest.crypto.close());
+    const security = await openSecurity({ config, store, sealer: atRest.sealer, clock });
+    const keys = await security.keyring.ensureCurrent();
+    if (keys !== 'unchanged') logger.info({ keys }, 'signing key ready');
+    // Rotation is checked hourly; the keyring rotates when the signing period is over.
+    const rotation = setInterval(() => {
+      security.keyring.ensureCurrent().then(
+        (outcome) => {
+          if (outcome !== 'unchanged') logger.info({ outcome }, 'rotated the signing key');
+        },
+        (error: unknown) => logger.error({ err: error }, 'signing key rotation failed'),
+      );
+    }, 3_600_000);
+    rotation.unref();
+    closers.push(() => {
+      clearInterval(rotation);
+      return Promise.resolve();
+    });
     const lifecycle = new Lifecycle();
     const app = buildApp({
       config,
@@ -78,7 +106,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       models,
       engine,
       cache,
-      verifier: new TokenVerifier(store.tokens, clock),
+      authenticator: security.authenticator,
+      keyring: security.keyring,
       clock,
       ids,
       lifecycle,
@@ -102,8 +131,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         reason,
         graceMs: config.shutdown_grace_seconds * 1000,
       }).finally(async () => {
-        await models.close();
-        await store.close();
+        await closeAll();
         logger.info('assistd stopped');
         logger.flush();
       });
@@ -111,7 +139,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     };
     return { app, url, lifecycle, shutdown };
   } catch (error) {
-    await store.close();
+    await closeAll();
     throw error;
   }
 }

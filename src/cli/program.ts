@@ -3,6 +3,8 @@ import { ConfigError } from '../config/load.js';
 import { StartupError } from '../providers/index.js';
 import { UsageError, processIo, type CliIo } from './io.js';
 import { modelsCommand } from './models.js';
+import { policyCommand } from './policy.js';
+import { keysCommand } from './keys.js';
 import { serveCommand } from './serve.js';
 import { tokensCommand } from './tokens.js';
 
@@ -14,7 +16,9 @@ export function buildProgram(io: CliIo): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   program.addCommand(serveCommand(io));
   program.addCommand(tokensCommand(io));
+  program.addCommand(keysCommand(io));
   program.addCommand(modelsCommand(io));
+  program.addCommand(policyCommand(io));
   return program;
 }
 

@@ -57,6 +57,7 @@ const envKeys: ReadonlyArray<readonly [string, string]> = [
   ['ASSISTD_MAX_BATCH_SIZE', 'local_model.max_batch_size'],
   ['ASSISTD_CONTEXT_SIZE', 'local_model.context_size'],
   ['ASSISTD_THREADS', 'local_model.threads'],
+  ['ASSISTD_MASTER_KEY_FILE', 'security.master_key_file'],
   ['MODEL_ENDPOINT', 'model_endpoint'],
   ['API_KEY', 'api_key'],
   ['API_KEY_FILE', 'api_key_file'],
@@ -105,6 +106,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   config.data_dir = resolve(cwd, config.data_dir);
   if (config.model_path !== undefined) config.model_path = resolve(cwd, config.model_path);
   if (config.api_key_file !== undefined) config.api_key_file = resolve(cwd, config.api_key_file);
+  if (config.security.master_key_file !== undefined) {
+    config.security.master_key_file = resolve(cwd, config.security.master_key_file);
+  }
   if (
     options.readSecrets !== false &&
     config.api_key === undefined &&

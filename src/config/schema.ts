@@ -64,6 +64,33 @@ const localModelSchema = z.strictObject({
   demo: z.boolean().default(true),
 });
 
+const securitySchema = z.strictObject({
+  /**
+   * The master key file of the encryption at rest (versioned keys, mode 0600). Unset: generated
+   * as `<data_dir>/master.key` on first start, with a warning to move it to a secret store.
+   */
+  master_key_file: z.string().min(1).optional(),
+  /** Days a signing key signs before it is rotated automatically. */
+  key_rotation_days: z.number().min(1).max(3650).default(90),
+  /**
+   * Longest token lifetime in days (`tokens issue --ttl` is capped by it); a rotated key keeps
+   * verifying this long after it stopped signing.
+   */
+  max_token_ttl_days: z.number().min(1).max(3650).default(90),
+  jwt: z
+    .strictObject({
+      /** `iss` of the tokens this server issues. */
+      issuer: z.string().min(1).default('assistd'),
+      /** Other issuers whose tokens are accepted (their public keys imported with keys import). */
+      accepted_issuers: z.array(z.string().min(1)).default([]),
+      /** `aud` every token must carry. */
+      audience: z.string().min(1).default('assistd'),
+      /** Clock skew tolerated on exp and nbf, in seconds. */
+      clock_tolerance_seconds: z.int().min(0).max(300).default(30),
+    })
+    .prefault({}),
+});
+
 const contextCacheSchema = z.strictObject({
   /** How long a conversation's context stays cached after its last use, in seconds. */
   ttl_seconds: z.int().min(1).default(1800),
@@ -116,6 +143,7 @@ export const configSchema = z.strictObject({
   api_key_file: z.string().min(1).optional(),
   upstream: upstreamSchema.prefault({}),
   local_model: localModelSchema.prefault({}),
+  security: securitySchema.prefault({}),
   context_cache: contextCacheSchema.prefault({}),
   dialog: dialogSchema.prefault({}),
   limits: limitsSchema.prefault({}),

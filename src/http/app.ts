@@ -6,7 +6,8 @@ import type { ContextCache } from '../dialog/context-cache.js';
 import type { DialogEngine } from '../dialog/engine.js';
 import { AppError } from '../errors.js';
 import type { ModelRegistry } from '../providers/registry.js';
-import type { TokenVerifier } from '../security/tokens.js';
+import type { Authenticator } from '../security/authenticator.js';
+import type { Keyring } from '../security/keyring.js';
 import type { Store } from '../storage/types.js';
 import type { Clock, IdGenerator } from '../util/ids.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -24,7 +25,8 @@ export interface AppDeps {
   models: ModelRegistry;
   engine: DialogEngine;
   cache: ContextCache;
-  verifier: TokenVerifier;
+  authenticator: Authenticator;
+  keyring: Keyring;
   clock: Clock;
   ids: IdGenerator;
   lifecycle: Lifecycle;
@@ -93,7 +95,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerErrorHandler(app, bodyLimit);
-  registerAuth(app, deps.verifier);
+  registerAuth(app, deps.authenticator);
   healthRoutes(app, deps);
   chatRoutes(app, deps);
   openaiRoutes(app, deps);

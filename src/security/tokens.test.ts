@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
 import { openSqliteStore } from '../storage/sqlite/store.js';
 import { parseDuration } from '../util/duration.js';
-import { mintToken, TokenVerifier } from './tokens.js';
+import { testSealer } from '../../test/support/sealer.js';
+import { configSchema } from '../config/schema.js';
+import { openSecurity } from './index.js';
+import { mintToken } from './tokens.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -17,7 +20,15 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 describe('bearer tokens', () => {
   const store = openSqliteStore({ path: ':memory:' });
   let now = 1_000_000;
-  const verifier = new TokenVerifier(store.tokens, () => now);
+  const security = openSecurity({
+    config: configSchema.parse({}),
+    store,
+    sealer: testSealer(),
+    clock: () => now,
+  });
+  const verifier = {
+    verify: async (header?: string) => (await security).authenticator.verify(header),
+  };
 
   it('accepts an issued token and names its principal', async () => {
     const issued = mintToken({ principal: 'alice@example.com', ttlMs: 60_000, now });
@@ -25,8 +36,10 @@ describe('bearer tokens', () => {
     expect(issued.token).toMatch(/^asd_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
     await expect(verifier.verify(`Bearer ${issued.token}`)).resolves.toEqual({
       name: 'alice@example.com',
+      groups: [],
       admin: false,
       tokenId: issued.record.id,
+      method: 'opaque',
     });
     await expect(verifier.verify(`bearer  ${issued.token}`)).resolves.toMatchObject({
       name: 'alice@example.com',
@@ -56,6 +69,17 @@ describe('bearer tokens', () => {
     expect(await codeOf(verifier.verify(`Bearer ${issued.token}`))).toBe('accepted');
     now += 1000;
     expect(await codeOf(verifier.verify(`Bearer ${issued.token}`))).toBe('expired_token');
+  });
+
+  it('refuses a revoked opaque token at once, even while its record is cached', async () => {
+    const issued = mintToken({ principal: 'dave', admin: true, now });
+    await store.tokens.insertToken(issued.record);
+    expect(await verifier.verify(`Bearer ${issued.token}`)).toMatchObject({
+      admin: true,
+      groups: ['admin'],
+    });
+    await store.tokens.revoke({ id: issued.record.id, revokedAt: now, expiresAt: undefined });
+    expect(await codeOf(verifier.verify(`Bearer ${issued.token}`))).toBe('token_revoked');
   });
 });
 

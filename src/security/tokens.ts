@@ -6,9 +6,14 @@ import type { Clock } from '../util/ids.js';
 
 /** Who is calling, as established by the bearer token. */
 export interface Principal {
+  /** The subject: the token's principal (opaque tokens) or `sub` (JWTs). */
   name: string;
+  /** Groups for policies (`group:NAME`); administrators are in `admin`. */
+  groups: readonly string[];
   admin: boolean;
+  /** The opaque token's id or the JWT's `jti`: what `tokens revoke` takes. */
   tokenId: string;
+  method: 'opaque' | 'jwt';
 }
 
 /**
@@ -54,15 +59,20 @@ export function mintToken(options: IssueTokenOptions): IssuedToken {
 export interface TokenVerifierOptions {
   /**
    * How long a token record read from the store is reused, in milliseconds. A store read costs
-   * more than the rest of authentication; expiry is still checked on every request. Tokens cannot
-   * be revoked yet: when they can, revocation must clear this cache.
+   * more than the rest of authentication; expiry and revocation are still checked on every
+   * request.
    */
   cacheTtlMs?: number;
   cacheEntries?: number;
 }
 
-/** Checks `Authorization` headers against the token store. */
-export class TokenVerifier {
+/** Whether a bearer token is one of the opaque `asd_…` tokens (else it may be a JWT). */
+export function isOpaqueToken(token: string): boolean {
+  return token.startsWith('asd_');
+}
+
+/** Checks opaque `asd_…` tokens against the token store. */
+export class OpaqueTokenVerifier {
   private readonly records: LRUCache<string, TokenRecord>;
 
   constructor(
@@ -76,13 +86,8 @@ export class TokenVerifier {
     });
   }
 
-  async verify(authorization: string | undefined): Promise<Principal> {
-    if (authorization === undefined || authorization === '') throw new AppError('missing_token');
-    const match = /^Bearer +(\S+) *$/i.exec(authorization);
-    if (!match) {
-      throw new AppError('invalid_token', 'The Authorization header must be "Bearer <token>".');
-    }
-    const parts = tokenPattern.exec(match[1]!);
+  async verify(token: string): Promise<Principal> {
+    const parts = tokenPattern.exec(token);
     if (!parts) throw new AppError('invalid_token');
     const record = await this.findRecord(parts[1]!);
     const presented = hashSecret(parts[2]!);
@@ -91,7 +96,15 @@ export class TokenVerifier {
     if (record.expiresAt !== undefined && record.expiresAt <= this.clock()) {
       throw new AppError('expired_token');
     }
-    return { name: record.principal, admin: record.admin, tokenId: record.id };
+    // Checked on every request (not cached): a revocation by the CLI counts at once.
+    if (await this.tokens.isRevoked(record.id)) throw new AppError('token_revoked');
+    return {
+      name: record.principal,
+      groups: record.admin ? ['admin'] : [],
+      admin: record.admin,
+      tokenId: record.id,
+      method: 'opaque',
+    };
   }
 
   /** Only tokens that exist are cached, so unknown ids cannot fill the cache. */

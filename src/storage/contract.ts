@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewMessage, Store, TokenRecord, TurnRecord } from './types.js';
+import type { NewMessage, SigningKeyRecord, Store, TokenRecord, TurnRecord } from './types.js';
 
 /**
  * The behaviour every `Store` implementation must have. Each implementation's test calls
@@ -212,6 +212,45 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
       expect(await store.tokens.insertBootstrapToken(bootstrap)).toBe(true);
       expect(await store.tokens.insertBootstrapToken(token(true))).toBe(false);
       expect(await store.tokens.findToken(bootstrap.id)).toEqual(bootstrap);
+    });
+
+    it('records revocations once and answers whether a token is revoked', async () => {
+      expect(await store.tokens.isRevoked('jti-1')).toBe(false);
+      expect(await store.tokens.revoke({ id: 'jti-1', revokedAt: 10, expiresAt: 99 })).toBe(true);
+      expect(await store.tokens.revoke({ id: 'jti-1', revokedAt: 11, expiresAt: 99 })).toBe(false);
+      expect(await store.tokens.isRevoked('jti-1')).toBe(true);
+      expect(await store.tokens.isRevoked('jti-2')).toBe(false);
+    });
+
+    it('keeps signing keys and rotates them once when two rotations race', async () => {
+      const key = (kid: string, createdAt: number): SigningKeyRecord => ({
+        kid,
+        publicKeyPem: `public ${kid}`,
+        privateKeySealed: `sealed ${kid}`,
+        source: 'generated',
+        createdAt,
+        signsUntil: createdAt + 1000,
+        verifiesUntil: undefined,
+        retiredAt: undefined,
+      });
+      expect(await store.signingKeys.rotate(undefined, key('k1', 100), 100, 0)).toBe(true);
+      expect(await store.signingKeys.rotate(undefined, key('k1b', 100), 100, 0)).toBe(false);
+      expect(await store.signingKeys.rotate('k1', key('k2', 200), 200, 900)).toBe(true);
+      expect(await store.signingKeys.rotate('k1', key('k3', 200), 200, 900)).toBe(false);
+      await store.signingKeys.insert({
+        ...key('ext', 150),
+        privateKeySealed: undefined,
+        source: 'imported',
+        signsUntil: undefined,
+      });
+      const keys = await store.signingKeys.list();
+      expect(keys.map((k) => k.kid)).toEqual(['k1', 'ext', 'k2']);
+      expect(keys[0]).toMatchObject({ signsUntil: 200, verifiesUntil: 900 });
+      expect(keys[1]).toMatchObject({ privateKeySealed: undefined, signsUntil: undefined });
+      expect(keys[2]).toMatchObject({ signsUntil: 1200, verifiesUntil: undefined });
+      expect(await store.signingKeys.retire('k1', 950)).toBe(true);
+      expect(await store.signingKeys.retire('k1', 960)).toBe(false);
+      expect((await store.signingKeys.list())[0]!.retiredAt).toBe(950);
     });
 
     it('answers the readiness check', async () => {

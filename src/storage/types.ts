@@ -1,4 +1,5 @@
 import type { MessageContent, Role } from '../providers/types.js';
+import type { DataKeyStore } from '../security/crypto/index.js';
 
 /** Times are milliseconds since the epoch. */
 export interface ConversationRecord {
@@ -95,9 +96,20 @@ export interface TokenRecord {
   expiresAt: number | undefined;
 }
 
+/** A revoked token: an opaque token's id or a JWT's `jti`. */
+export interface RevocationRecord {
+  id: string;
+  revokedAt: number;
+  /** When the token would have expired anyway; the row may be dropped after it. */
+  expiresAt: number | undefined;
+}
+
 export interface TokenStore {
   insertToken(token: TokenRecord): Promise<void>;
   findToken(id: string): Promise<TokenRecord | undefined>;
+  /** Marks a token revoked; false when it already was. */
+  revoke(revocation: RevocationRecord): Promise<boolean>;
+  isRevoked(id: string): Promise<boolean>;
   /**
    * Inserts the first administrator token unless one was created before on this store; true when
    * it was inserted (so its secret must be shown, once).
@@ -105,10 +117,47 @@ export interface TokenStore {
   insertBootstrapToken(token: TokenRecord): Promise<boolean>;
 }
 
+/** A key of the signing keyring; see security/keyring.ts for what the times mean. */
+export interface SigningKeyRecord {
+  kid: string;
+  /** SPKI PEM. */
+  publicKeyPem: string;
+  /** The PKCS#8 private key, sealed (encrypted); undefined for an imported public key. */
+  privateKeySealed: string | undefined;
+  source: 'generated' | 'imported';
+  createdAt: number;
+  /** The key signs new tokens until then; undefined for a key that never signs. */
+  signsUntil: number | undefined;
+  /** The key verifies tokens until then; undefined: until it is retired by hand. */
+  verifiesUntil: number | undefined;
+  retiredAt: number | undefined;
+}
+
+export interface SigningKeyStore {
+  list(): Promise<SigningKeyRecord[]>;
+  insert(key: SigningKeyRecord): Promise<void>;
+  /**
+   * Rotation in one transaction: when the key that signs at `now` is still `expectedActive`
+   * (undefined: none signs), it stops signing at `now` and verifies until `previousVerifiesUntil`,
+   * and `next` is inserted. False (nothing written) when another process rotated first.
+   */
+  rotate(
+    expectedActive: string | undefined,
+    next: SigningKeyRecord,
+    now: number,
+    previousVerifiesUntil: number,
+  ): Promise<boolean>;
+  /** Marks a key retired; false when there is no such key or it already was. */
+  retire(kid: string, at: number): Promise<boolean>;
+}
+
 /** Everything the service persists, behind one connection. */
 export interface Store {
   readonly conversations: ConversationStore;
   readonly tokens: TokenStore;
+  readonly signingKeys: SigningKeyStore;
+  /** Wrapped data keys of the encryption at rest (security/crypto). */
+  readonly dataKeys: DataKeyStore;
   /** Throws when the store cannot serve (readiness). */
   check(): Promise<void>;
   close(): Promise<void>;

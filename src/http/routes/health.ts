@@ -3,9 +3,17 @@ import type { AppDeps } from '../app.js';
 
 const readinessTimeoutMs = 5_000;
 
-/** `/health` says the process serves HTTP; `/ready` says it can serve chats right now. */
+/**
+ * `/health` says the process serves HTTP; `/ready` says it can serve chats right now; the JWKS
+ * publishes the public keys that verify this server's tokens (public keys only).
+ */
 export function healthRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/health', { config: { public: true } }, async () => ({ status: 'ok' }));
+
+  app.get('/.well-known/jwks.json', { config: { public: true } }, async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    return deps.keyring.jwks();
+  });
 
   app.get('/ready', { config: { public: true } }, async (_request, reply) => {
     if (deps.lifecycle.draining) {

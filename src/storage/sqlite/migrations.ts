@@ -53,4 +53,38 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'signing keys, token revocations',
+    sql: `
+      CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        public_key_pem TEXT NOT NULL,
+        private_key_sealed TEXT,
+        source TEXT NOT NULL CHECK (source IN ('generated', 'imported')),
+        created_at INTEGER NOT NULL,
+        signs_until INTEGER,
+        verifies_until INTEGER,
+        retired_at INTEGER
+      ) STRICT;
+
+      CREATE TABLE revoked_tokens (
+        id TEXT PRIMARY KEY,
+        revoked_at INTEGER NOT NULL,
+        expires_at INTEGER
+      ) STRICT;
+    `,
+  },
+  {
+    version: 3,
+    name: 'data keys for encryption at rest',
+    sql: `
+      CREATE TABLE data_keys (
+        id TEXT PRIMARY KEY,
+        master_version INTEGER NOT NULL,
+        wrapped BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runDataKeyStoreContract } from '../../security/crypto/data-key-store.contract.js';
 import { runContract } from '../contract.js';
 import { migrations } from './migrations.js';
 import { openSqliteStore } from './store.js';
@@ -13,6 +14,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 runContract('sqlite', () =>
   Promise.resolve(openSqliteStore({ path: join(dir, `contract-${++files}.db`) })),
+);
+
+runDataKeyStoreContract('sqlite', () =>
+  Promise.resolve(openSqliteStore({ path: join(dir, `data-keys-${++files}.db`) }).dataKeys),
 );
 
 describe('sqlite migrations', () => {

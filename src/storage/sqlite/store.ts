@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import type { DataKeyStore } from '../../security/crypto/index.js';
 import type { MessageContent, Role } from '../../providers/types.js';
 import type {
   ContextRecord,
@@ -7,12 +8,14 @@ import type {
   ConversationRecord,
   ConversationStore,
   MessageRecord,
+  SigningKeyStore,
   Store,
-  TokenRecord,
   TokenStore,
   TurnRecord,
 } from '../types.js';
 import { migrations } from './migrations.js';
+import { settle } from './settle.js';
+import { SqliteDataKeys, SqliteSigningKeys, SqliteTokens } from './security-stores.js';
 
 export interface SqliteStoreOptions {
   /** Database file; `:memory:` for a throwaway store. */
@@ -43,15 +46,6 @@ interface MessageRow {
   tokens: number;
   incomplete: number;
   created_at: number;
-}
-
-interface TokenRow {
-  id: string;
-  principal: string;
-  secret_hash: Buffer;
-  admin: number;
-  created_at: number;
-  expires_at: number | null;
 }
 
 /** Opens (creating if needed) a SQLite store and brings its schema up to date. */
@@ -96,11 +90,15 @@ function migrate(db: Database.Database): void {
 class SqliteStore implements Store {
   readonly conversations: ConversationStore;
   readonly tokens: TokenStore;
+  readonly signingKeys: SigningKeyStore;
+  readonly dataKeys: DataKeyStore;
   private readonly ping: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
     this.conversations = new SqliteConversations(db);
     this.tokens = new SqliteTokens(db);
+    this.signingKeys = new SqliteSigningKeys(db);
+    this.dataKeys = new SqliteDataKeys(db);
     this.ping = db.prepare('SELECT 1');
   }
 
@@ -292,74 +290,6 @@ class SqliteConversations implements ConversationStore {
   deleteConversation(principal: string, id: string): Promise<boolean> {
     return settle(() => this.statements.delete.run(id, principal).changes > 0);
   }
-}
-
-class SqliteTokens implements TokenStore {
-  private readonly statements;
-
-  constructor(private readonly db: Database.Database) {
-    this.statements = {
-      insert: db.prepare(
-        `INSERT INTO api_tokens (id, principal, secret_hash, admin, created_at, expires_at)
-         VALUES (@id, @principal, @secretHash, @admin, @createdAt, @expiresAt)`,
-      ),
-      find: db.prepare<[string], TokenRow>('SELECT * FROM api_tokens WHERE id = ?'),
-      getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
-      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)'),
-    };
-  }
-
-  insertToken(token: TokenRecord): Promise<void> {
-    return settle(() => {
-      this.statements.insert.run(tokenParams(token));
-    });
-  }
-
-  findToken(id: string): Promise<TokenRecord | undefined> {
-    return settle(() => {
-      const row = this.statements.find.get(id);
-      return (
-        row && {
-          id: row.id,
-          principal: row.principal,
-          secretHash: row.secret_hash,
-          admin: row.admin === 1,
-          createdAt: row.created_at,
-          expiresAt: row.expires_at ?? undefined,
-        }
-      );
-    });
-  }
-
-  insertBootstrapToken(token: TokenRecord): Promise<boolean> {
-    const insert = this.db.transaction((): boolean => {
-      if (this.statements.getMeta.get('bootstrap_token')) return false;
-      this.statements.insert.run(tokenParams(token));
-      this.statements.setMeta.run('bootstrap_token', token.id);
-      return true;
-    });
-    return settle(() => insert.immediate());
-  }
-}
-
-/** Runs synchronous SQLite work behind the async interface, turning throws into rejections. */
-function settle<T>(work: () => T): Promise<T> {
-  try {
-    return Promise.resolve(work());
-  } catch (error) {
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-  }
-}
-
-function tokenParams(token: TokenRecord) {
-  return {
-    id: token.id,
-    principal: token.principal,
-    secretHash: token.secretHash,
-    admin: token.admin ? 1 : 0,
-    createdAt: token.createdAt,
-    expiresAt: token.expiresAt ?? null,
-  };
 }
 
 function toConversation(row: ConversationRow): ConversationRecord {

@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { LRUCache } from 'lru-cache';
+import { AppError } from '../errors.js';
+import type { TokenStore } from '../storage/types.js';
+import type { Clock } from '../util/ids.js';
+import type { Keyring } from './keyring.js';
+
+/** Who signs and who may present tokens. */
+export interface JwtSettings {
+  /** `iss` of the tokens this server issues. */
+  issuer: string;
+  /** Issuers whose tokens are accepted (this server's and external ones with imported keys). */
+  acceptedIssuers: readonly string[];
+  /** `aud` every token must carry. */
+  audience: string;
+  /** Clock skew tolerated on `exp` and `nbf`, in seconds. */
+  clockToleranceSeconds: number;
+}
+
+export interface IssueJwtOptions {
+  principal: string;
+  groups: readonly string[];
+  ttlMs: number;
+  now: number;
+}
+
+export interface IssuedJwt {
+  token: string;
+  jti: string;
+  kid: string;
+  expiresAt: number;
+}
+
+/** Signs a token with the keyring's active key (RS256). */
+export async function issueJwt(
+  keyring: Keyring,
+  settings: JwtSettings,
+  options: IssueJwtOptions,
+): Promise<IssuedJwt> {
+  const { kid, key } = keyring.signingKey();
+  const jti = randomUUID();
+  const issuedAt = Math.floor(options.now / 1000);
+  const expiresAt = issuedAt + Math.ceil(options.ttlMs / 1000);
+  const token = await new SignJWT({ groups: [...options.groups] })
+    .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
+    .setIssuer(settings.issuer)
+    .setAudience(settings.audience)
+    .setSubject(options.principal)
+    .setJti(jti)
+    .setIssuedAt(issuedAt)
+    .setNotBefore(issuedAt)
+    .setExpirationTime(expiresAt)
+    .sign(key);
+  return { token, jti, kid, expiresAt: expiresAt * 1000 };
+}
+
+/** The claims assistd uses from a verified token. */
+export interface VerifiedJwt {
+  subject: string;
+  groups: string[];
+  jti: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+/**
+ * Verifies RS256 tokens against the keyring. Only RS256 is accepted: `alg: none`, HS256 (say,
+ * with the public key as the secret) and anything else fail before any key is looked at. A token
+ * that verified is remembered (until it expires, at most a minute) so a client's repeated requests
+ * skip the RSA check; revocation is still checked on every request.
+ */
+export class JwtVerifier {
+  private readonly verified = new LRUCache<string, VerifiedJwt>({ max: 10_000, ttl: 60_000 });
+
+  constructor(
+    private readonly keyring: Keyring,
+    private readonly tokens: TokenStore,
+    private readonly settings: JwtSettings,
+    private readonly clock: Clock = Date.now,
+  ) {}
+
+  async verify(token: string): Promise<VerifiedJwt> {
+    const cached = this.verified.get(token);
+    const claims = cached && cached.expiresAt > this.clock() ? cached : await this.check(token);
+    if (await this.tokens.isRevoked(claims.jti)) {
+      this.verified.delete(token);
+      throw new AppError('token_revoked');
+    }
+    return claims;
+  }
+
+  private async check(token: string): Promise<VerifiedJwt> {
+    let header;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw new AppError('invalid_token');
+    }
+    if (header.alg !== 'RS256') {
+      throw new AppError(
+        'invalid_token',
+        `Tokens must be signed with RS256; this one says alg "${String(header.alg)}".`,
+      );
+    }
+    if (typeof header.kid !== 'string') {
+      throw new AppError('invalid_token', 'The token header has no "kid".');
+    }
+    const key = await this.keyring.verificationKey(header.kid);
+    if (!key) throw new AppError('unknown_signing_key');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: ['RS256'],
+        issuer: [...this.settings.acceptedIssuers],
+        audience: this.settings.audience,
+        clockTolerance: this.settings.clockToleranceSeconds,
+        currentDate: new Date(this.clock()),
+        requiredClaims: ['sub', 'exp', 'jti'],
+      }));
+    } catch (error) {
+      throw mapJoseError(error);
+    }
+    const claims: VerifiedJwt = {
+      subject: payload.sub!,
+      groups: stringList(payload.groups),
+      jti: payload.jti!,
+      expiresAt: payload.exp! * 1000,
+    };
+    this.verified.set(token, claims, {
+      ttl: Math.max(1, Math.min(60_000, claims.expiresAt - this.clock())),
+    });
+    return claims;
+  }
+}
+
+function mapJoseError(error: unknown): AppError {
+  if (error instanceof errors.JWTExpired) return new AppError('expired_token');
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf' || error.claim === 'iat') return new AppError('token_not_yet_valid');
+    if (error.claim === 'iss') return new AppError('wrong_token_issuer');
+    if (error.claim === 'aud') return new AppError('wrong_token_audience');
+    return new AppError(
+      'invalid_token',
+      `The token's "${error.claim}" claim is missing or invalid.`,
+    );
+  }
+  return new AppError('invalid_token');
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value)
+    ? value.filter((item): item is string => typeof item === 'string')
+    : [];
+}

@@ -1,0 +1,269 @@
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+import type { SigningKeyRecord, SigningKeyStore } from '../storage/types.js';
+import type { Clock } from '../util/ids.js';
+
+/** Encrypts secrets at rest; `context` is bound to the ciphertext (the row it belongs to). */
+export interface SecretSealer {
+  seal(plaintext: string, context: string): string;
+  open(sealed: string, context: string): string;
+}
+
+export type KeyStatus = 'active' | 'verifying-only' | 'retired';
+
+/** A key as `keys list` and the admin API show it. */
+export interface KeyView {
+  kid: string;
+  source: 'generated' | 'imported';
+  status: KeyStatus;
+  createdAt: number;
+  /** When it stops (or stopped) signing; undefined for imported keys. */
+  signsUntil: number | undefined;
+  /** When it stops verifying; undefined: until retired by hand. */
+  expiresAt: number | undefined;
+  retiredAt: number | undefined;
+}
+
+export interface KeyringOptions {
+  store: SigningKeyStore;
+  sealer: SecretSealer;
+  clock?: Clock;
+  /** How long a key signs before the next rotation (90 days by default). */
+  rotationMs: number;
+  /** Longest token lifetime: how long a key keeps verifying after it stopped signing. */
+  maxTokenTtlMs: number;
+}
+
+/** A problem with a key operation the caller can fix (bad PEM, unknown kid…). */
+export class KeyringError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyringError';
+  }
+}
+
+interface LoadedKey {
+  record: SigningKeyRecord;
+  publicKey: KeyObject;
+}
+
+const sealContext = (kid: string) => `signing_keys:${kid}`;
+
+/**
+ * The RSA-2048 signing keys. Exactly one generated key signs at a time (`active`); when it is
+ * rotated (every `rotationMs`, or by hand) it stops signing but keeps verifying
+ * (`verifying-only`) until every token it signed has expired — at most `maxTokenTtlMs` later —
+ * and is then `retired`. Imported public keys verify tokens of an external issuer until retired by
+ * hand. Private keys are stored sealed (encrypted) and opened only to sign.
+ */
+export class Keyring {
+  private readonly clock: Clock;
+  private keys = new Map<string, LoadedKey>();
+  private signing: { kid: string; key: KeyObject; until: number } | undefined;
+  private lastReload = 0;
+
+  constructor(private readonly options: KeyringOptions) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Reads the keyring from the store (again). */
+  async load(): Promise<void> {
+    const records = await this.options.store.list();
+    const keys = new Map<string, LoadedKey>();
+    for (const record of records) {
+      keys.set(record.kid, { record, publicKey: createPublicKey(record.publicKeyPem) });
+    }
+    this.keys = keys;
+    this.signing = undefined;
+    this.lastReload = this.clock();
+  }
+
+  list(): KeyView[] {
+    const now = this.clock();
+    const active = this.activeRecord(now)?.kid;
+    return [...this.keys.values()].map(({ record }) => ({
+      kid: record.kid,
+      source: record.source,
+      status: this.statusOf(record, now, active),
+      createdAt: record.createdAt,
+      signsUntil: record.signsUntil,
+      expiresAt: this.verifiesUntil(record),
+      retiredAt: record.retiredAt,
+    }));
+  }
+
+  /** Makes the first signing key; refuses when one is active (`rotate` replaces it). */
+  async generate(): Promise<KeyView> {
+    await this.load();
+    const active = this.activeRecord(this.clock());
+    if (active) {
+      throw new KeyringError(
+        `key ${active.kid} is already signing; "assistd keys rotate" replaces it with a new one`,
+      );
+    }
+    return this.rotate();
+  }
+
+  /**
+   * A new key signs from now on; the previous one verifies until its last tokens expire. Returns
+   * the new key (or, when another process rotated at the same moment, the key it made).
+   */
+  async rotate(): Promise<KeyView> {
+    await this.load();
+    const now = this.clock();
+    const previous = this.activeRecord(now)?.kid;
+    const next = await this.newKey(now);
+    const rotated = await this.options.store.rotate(
+      previous,
+      next,
+      now,
+      now + this.options.maxTokenTtlMs,
+    );
+    await this.load();
+    const kid = rotated ? next.kid : this.activeRecord(this.clock())?.kid;
+    const view = this.list().find((key) => key.kid === kid);
+    if (!view) throw new Error('the keyring has no active key after a rotation');
+    return view;
+  }
+
+  /** Makes the first key or rotates a key past its signing period; returns what it did. */
+  async ensureCurrent(): Promise<'unchanged' | 'generated' | 'rotated'> {
+    await this.load();
+    const now = this.clock();
+    if (this.activeRecord(now)) return 'unchanged';
+    const hadKey = [...this.keys.values()].some(({ record }) => record.source === 'generated');
+    await this.rotate();
+    return hadKey ? 'rotated' : 'generated';
+  }
+
+  /** Adds a public key made elsewhere (SPKI or PKCS#1 PEM, RSA ≥ 2048 bits); it only verifies. */
+  async importPublic(pem: string, kid?: string): Promise<KeyView> {
+    let publicKey: KeyObject;
+    try {
+      publicKey = createPublicKey(pem);
+    } catch (error) {
+      throw new KeyringError(`not a PEM public key: ${(error as Error).message}`);
+    }
+    const details = publicKey.asymmetricKeyDetails;
+    if (publicKey.asymmetricKeyType !== 'rsa' || (details?.modulusLength ?? 0) < 2048) {
+      throw new KeyringError('only RSA public keys of at least 2048 bits can be imported (RS256)');
+    }
+    const id = kid ?? (await thumbprint(publicKey));
+    if (!/^[A-Za-z0-9._-]{1,128}$/.test(id)) {
+      throw new KeyringError('a kid is 1–128 letters, digits, ".", "_" or "-"');
+    }
+    await this.load();
+    if (this.keys.has(id)) throw new KeyringError(`the keyring already has a key ${id}`);
+    await this.options.store.insert({
+      kid: id,
+      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      privateKeySealed: undefined,
+      source: 'imported',
+      createdAt: this.clock(),
+      signsUntil: undefined,
+      verifiesUntil: undefined,
+      retiredAt: undefined,
+    });
+    await this.load();
+    return this.list().find((key) => key.kid === id)!;
+  }
+
+  async retire(kid: string): Promise<void> {
+    if (!(await this.options.store.retire(kid, this.clock()))) {
+      throw new KeyringError(`no key ${kid} that is not already retired`);
+    }
+    await this.load();
+  }
+
+  /** The key that signs now, with its private key opened. */
+  signingKey(): { kid: string; key: KeyObject } {
+    const now = this.clock();
+    if (this.signing && this.signing.until > now) return this.signing;
+    const record = this.activeRecord(now);
+    if (!record) {
+      throw new KeyringError('no signing key is active; run "assistd keys generate"');
+    }
+    const pem = this.options.sealer.open(record.privateKeySealed!, sealContext(record.kid));
+    this.signing = { kid: record.kid, key: createPrivateKey(pem), until: record.signsUntil! };
+    return this.signing;
+  }
+
+  /**
+   * The public key for `kid` when it may verify now. An unknown kid makes the keyring reread the
+   * store (at most once a second), so keys rotated or imported by the CLI count at once.
+   */
+  async verificationKey(kid: string): Promise<KeyObject | undefined> {
+    let loaded = this.keys.get(kid);
+    if (!loaded && this.clock() - this.lastReload >= 1000) {
+      await this.load();
+      loaded = this.keys.get(kid);
+    }
+    if (!loaded) return undefined;
+    return this.statusOf(loaded.record, this.clock(), undefined) === 'retired'
+      ? undefined
+      : loaded.publicKey;
+  }
+
+  /** The JWKS document: every key that verifies now. */
+  async jwks(): Promise<{ keys: JWK[] }> {
+    const now = this.clock();
+    const keys: JWK[] = [];
+    for (const { record, publicKey } of this.keys.values()) {
+      if (this.statusOf(record, now, undefined) === 'retired') continue;
+      keys.push({ ...(await exportJWK(publicKey)), kid: record.kid, alg: 'RS256', use: 'sig' });
+    }
+    return { keys };
+  }
+
+  private activeRecord(now: number): SigningKeyRecord | undefined {
+    let best: SigningKeyRecord | undefined;
+    for (const { record } of this.keys.values()) {
+      const signs =
+        record.retiredAt === undefined &&
+        record.privateKeySealed !== undefined &&
+        record.signsUntil !== undefined &&
+        record.signsUntil > now;
+      if (signs && (!best || record.createdAt > best.createdAt)) best = record;
+    }
+    return best;
+  }
+
+  private statusOf(record: SigningKeyRecord, now: number, active: string | undefined): KeyStatus {
+    const until = this.verifiesUntil(record);
+    if (record.retiredAt !== undefined || (until !== undefined && until <= now)) return 'retired';
+    return record.kid === active ? 'active' : 'verifying-only';
+  }
+
+  /** A generated key verifies until its last possible token expires. */
+  private verifiesUntil(record: SigningKeyRecord): number | undefined {
+    if (record.verifiesUntil !== undefined) return record.verifiesUntil;
+    if (record.signsUntil === undefined) return undefined;
+    return record.signsUntil + this.options.maxTokenTtlMs;
+  }
+
+  private async newKey(now: number): Promise<SigningKeyRecord> {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const kid = await thumbprint(publicKey);
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    return {
+      kid,
+      publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      privateKeySealed: this.options.sealer.seal(pem, sealContext(kid)),
+      source: 'generated',
+      createdAt: now,
+      signsUntil: now + this.options.rotationMs,
+      verifiesUntil: undefined,
+      retiredAt: undefined,
+    };
+  }
+}
+
+/** RFC 7638 thumbprint: the same key always gets the same kid. */
+async function thumbprint(key: KeyObject): Promise<string> {
+  return calculateJwkThumbprint(await exportJWK(key), 'sha256');
+}

@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../storage/types.js';
+import { openCrypto, type EnvelopeCrypto } from './crypto/index.js';
+import type { SecretSealer } from './keyring.js';
+
+/** The encryption at rest, and the same keys as a `SecretSealer` for the keyring's private keys. */
+export interface AtRest {
+  crypto: EnvelopeCrypto;
+  sealer: SecretSealer;
+}
+
+/** Opens the encryption at rest over the data dir's master key file and the store's data keys. */
+export async function openAtRest(options: {
+  config: Readonly<Config>;
+  store: Store;
+  logger: Logger;
+}): Promise<AtRest> {
+  const crypto = await openCrypto({
+    masterKeyFile: options.config.security.master_key_file,
+    dataDir: options.config.data_dir,
+    store: options.store.dataKeys,
+    logger: options.logger,
+  });
+  return {
+    crypto,
+    sealer: {
+      seal: (plaintext, context) => crypto.encryptText(plaintext, context),
+      open: (sealed, context) => crypto.decryptText(sealed, context),
+    },
+  };
+}
