@@ -92,6 +92,11 @@ export const errorCatalog = {
     type: 'authentication_error',
     message: 'The token is meant for another audience.',
   },
+  permission_denied: {
+    status: 403,
+    type: 'permission_error',
+    message: 'No policy allows this request.',
+  },
   route_not_found: {
     status: 404,
     type: 'not_found_error',

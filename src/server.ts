@@ -9,8 +9,10 @@ import { DialogEngine } from './dialog/engine.js';
 import { AppError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { Lifecycle } from './http/lifecycle.js';
-import { buildModels } from './providers/index.js';
+import { buildModels, StartupError } from './providers/index.js';
 import { openSecurity } from './security/index.js';
+import { PolicyFileError } from './security/policy/document.js';
+import { PolicySet } from './security/policy/policy-set.js';
 import { openAtRest } from './security/sealer.js';
 import { mintToken } from './security/tokens.js';
 import { openSqliteStore } from './storage/sqlite/store.js';
@@ -38,6 +40,8 @@ export interface RunningServer {
   lifecycle: Lifecycle;
   /** Drains and stops; resolves when everything is closed. Safe to call twice. */
   shutdown(reason: string): Promise<void>;
+  /** Rereads what can change without a restart (SIGHUP): the policy file. */
+  reload(): Promise<void>;
 }
 
 /** Opens the data dir, builds every dependency, and listens. */
@@ -98,6 +102,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       clearInterval(rotation);
       return Promise.resolve();
     });
+    const policies = await loadPolicies(config, logger);
+    closers.push(() => {
+      policies.close();
+      return Promise.resolve();
+    });
     const lifecycle = new Lifecycle();
     const app = buildApp({
       config,
@@ -108,6 +117,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       cache,
       authenticator: security.authenticator,
       keyring: security.keyring,
+      policies,
       clock,
       ids,
       lifecycle,
@@ -137,9 +147,22 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       });
       return closing;
     };
-    return { app, url, lifecycle, shutdown };
+    const reload = async () => {
+      await policies.reload();
+    };
+    return { app, url, lifecycle, shutdown, reload };
   } catch (error) {
     await closeAll();
+    throw error;
+  }
+}
+
+/** The policies in force; a file that cannot be read or parsed stops the start, naming the line. */
+async function loadPolicies(config: Readonly<Config>, logger: Logger): Promise<PolicySet> {
+  try {
+    return await PolicySet.load({ path: config.security.policies_file, logger });
+  } catch (error) {
+    if (error instanceof PolicyFileError) throw new StartupError(error.message);
     throw error;
   }
 }

@@ -28,6 +28,10 @@ export function addServeOptions(command: Command): Command {
       '--threads <n>',
       'local model: decoding threads (env ASSISTD_THREADS; default half the CPUs)',
     )
+    .option(
+      '--policies <file>',
+      'IAM-style policy file, reloaded on change or SIGHUP (env ASSISTD_POLICIES_FILE)',
+    )
     .option('--model-endpoint <url>', 'OpenAI-compatible endpoint base URL (env MODEL_ENDPOINT)')
     .option(
       '--upstream-model <name>',

@@ -40,6 +40,11 @@ export function serveCommand(io: CliIo): Command {
       logger.flush();
       process.exit(1);
     });
+    // SIGHUP rereads the policy file (it is also watched); certificates will follow (TLS).
+    process.on('SIGHUP', () => {
+      logger.info('SIGHUP: reloading');
+      void server.reload();
+    });
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));

@@ -28,6 +28,7 @@ export interface ConfigFlags {
   maxBatchSize?: string;
   contextSize?: string;
   threads?: string;
+  policies?: string;
 }
 
 export interface LoadConfigOptions {
@@ -58,6 +59,7 @@ const envKeys: ReadonlyArray<readonly [string, string]> = [
   ['ASSISTD_CONTEXT_SIZE', 'local_model.context_size'],
   ['ASSISTD_THREADS', 'local_model.threads'],
   ['ASSISTD_MASTER_KEY_FILE', 'security.master_key_file'],
+  ['ASSISTD_POLICIES_FILE', 'security.policies_file'],
   ['MODEL_ENDPOINT', 'model_endpoint'],
   ['API_KEY', 'api_key'],
   ['API_KEY_FILE', 'api_key_file'],
@@ -74,6 +76,7 @@ const flagKeys: ReadonlyArray<readonly [keyof ConfigFlags, string]> = [
   ['maxBatchSize', 'local_model.max_batch_size'],
   ['contextSize', 'local_model.context_size'],
   ['threads', 'local_model.threads'],
+  ['policies', 'security.policies_file'],
   ['modelEndpoint', 'model_endpoint'],
   ['apiKey', 'api_key'],
   ['apiKeyFile', 'api_key_file'],
@@ -108,6 +111,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   if (config.api_key_file !== undefined) config.api_key_file = resolve(cwd, config.api_key_file);
   if (config.security.master_key_file !== undefined) {
     config.security.master_key_file = resolve(cwd, config.security.master_key_file);
+  }
+  if (config.security.policies_file !== undefined) {
+    config.security.policies_file = resolve(cwd, config.security.policies_file);
   }
   if (
     options.readSecrets !== false &&

@@ -70,6 +70,11 @@ const securitySchema = z.strictObject({
    * as `<data_dir>/master.key` on first start, with a warning to move it to a secret store.
    */
   master_key_file: z.string().min(1).optional(),
+  /**
+   * IAM-style policy file (YAML). Unset: the built-in policies (every caller may chat, list
+   * models and manage their own conversations; administrators may do everything).
+   */
+  policies_file: z.string().min(1).optional(),
   /** Days a signing key signs before it is rotated automatically. */
   key_rotation_days: z.number().min(1).max(3650).default(90),
   /**

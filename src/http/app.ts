@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import type { ModelRegistry } from '../providers/registry.js';
 import type { Authenticator } from '../security/authenticator.js';
 import type { Keyring } from '../security/keyring.js';
+import type { PolicySet } from '../security/policy/policy-set.js';
 import type { Store } from '../storage/types.js';
 import type { Clock, IdGenerator } from '../util/ids.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -27,6 +28,7 @@ export interface AppDeps {
   cache: ContextCache;
   authenticator: Authenticator;
   keyring: Keyring;
+  policies: PolicySet;
   clock: Clock;
   ids: IdGenerator;
   lifecycle: Lifecycle;
@@ -95,7 +97,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerErrorHandler(app, bodyLimit);
-  registerAuth(app, deps.authenticator);
+  registerAuth(app, deps.authenticator, deps.policies);
   healthRoutes(app, deps);
   chatRoutes(app, deps);
   openaiRoutes(app, deps);

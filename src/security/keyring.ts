@@ -65,7 +65,7 @@ export class Keyring {
   private readonly clock: Clock;
   private keys = new Map<string, LoadedKey>();
   private signing: { kid: string; key: KeyObject; until: number } | undefined;
-  private lastReload = 0;
+  private lastReloadWall = 0;
 
   constructor(private readonly options: KeyringOptions) {
     this.clock = options.clock ?? Date.now;
@@ -80,7 +80,7 @@ export class Keyring {
     }
     this.keys = keys;
     this.signing = undefined;
-    this.lastReload = this.clock();
+    this.lastReloadWall = Date.now();
   }
 
   list(): KeyView[] {
@@ -195,12 +195,14 @@ export class Keyring {
 
   /**
    * The public key for `kid` when it may verify now. An unknown kid makes the keyring reread the
-   * store (at most once a second), so keys rotated or imported by the CLI count at once.
+   * store, so keys rotated or imported by the CLI count at once; rereads are spaced at least
+   * 100 ms apart (a caller waits for the next one), so tokens with made-up kids cannot turn
+   * every request into a store read.
    */
   async verificationKey(kid: string): Promise<KeyObject | undefined> {
     let loaded = this.keys.get(kid);
-    if (!loaded && this.clock() - this.lastReload >= 1000) {
-      await this.load();
+    if (!loaded) {
+      await this.reloadSoon();
       loaded = this.keys.get(kid);
     }
     if (!loaded) return undefined;
@@ -218,6 +220,20 @@ export class Keyring {
       keys.push({ ...(await exportJWK(publicKey)), kid: record.kid, alg: 'RS256', use: 'sig' });
     }
     return { keys };
+  }
+
+  private reloading: Promise<void> | undefined;
+
+  /** One shared reread at most every 100 ms (wall clock, not the injected one). */
+  private reloadSoon(): Promise<void> {
+    this.reloading ??= (async () => {
+      const wait = this.lastReloadWall + 100 - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      await this.load();
+    })().finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
   }
 
   private activeRecord(now: number): SigningKeyRecord | undefined {

@@ -51,6 +51,9 @@ const planned = { status: 'planned' } as const;
 export const routeRules: readonly RouteRule[] = [
   rule('GET', '/health', 'get:health', 'liveness', { public: true }),
   rule('GET', '/ready', 'get:readiness', 'readiness', { public: true }),
+  rule('GET', '/.well-known/jwks.json', 'get:jwks', 'public keys that verify tokens', {
+    public: true,
+  }),
   rule('POST', '/v1/chat', 'create:chat', 'one chat turn (stored conversation)'),
   rule('POST', '/v1/chat/completions', 'create:completion', 'OpenAI-compatible completion'),
   rule('GET', '/v1/models', 'list:model', 'models'),
