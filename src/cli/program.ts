@@ -4,6 +4,7 @@ import { StartupError } from '../providers/index.js';
 import { UsageError, processIo, type CliIo } from './io.js';
 import { modelsCommand } from './models.js';
 import { policyCommand } from './policy.js';
+import { cryptoCommand } from './crypto.js';
 import { keysCommand } from './keys.js';
 import { serveCommand } from './serve.js';
 import { tokensCommand } from './tokens.js';
@@ -17,6 +18,7 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(serveCommand(io));
   program.addCommand(tokensCommand(io));
   program.addCommand(keysCommand(io));
+  program.addCommand(cryptoCommand(io));
   program.addCommand(modelsCommand(io));
   program.addCommand(policyCommand(io));
   return program;
