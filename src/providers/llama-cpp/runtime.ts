@@ -23,6 +23,8 @@ export interface RuntimeOptions {
   gpu: boolean;
   logger: Logger;
   signal?: AbortSignal;
+  /** How many sequences are generating now (busy slots), so a decode step can wait for them. */
+  activeSequences?: () => number;
 }
 
 /** A loaded model: one context whose sequences each come with a `LlamaChat`. */
@@ -77,13 +79,17 @@ export async function loadRuntime(
     ...(options.signal ? { loadSignal: options.signal } : {}),
   });
   try {
-    const context = await model.createContext({
+    // The schedule below reads `context` only once decoding runs, after it is assigned.
+    const context: LlamaContext = await model.createContext({
       sequences: options.sequences,
       contextSize: options.contextSize,
       threads: options.threads,
       // Every sequence with pending tokens goes into the next decode: new chats join the
       // running batch between steps instead of waiting for it to finish.
-      batching: { dispatchSchedule: 'nextCycle', itemPrioritizationStrategy: 'maximumParallelism' },
+      batching: {
+        dispatchSchedule: gatherSchedule(() => context, options.activeSequences),
+        itemPrioritizationStrategy: 'maximumParallelism',
+      },
       ...(options.signal ? { createSignal: options.signal } : {}),
     });
     // Resolving the chat template takes about 0.4 s; do it once and share the (stateless) wrapper.
@@ -106,4 +112,40 @@ export async function loadRuntime(
     await model.dispose();
     throw error;
   }
+}
+
+/** Event-loop turns a decode step waits at most for generating sequences to queue their token. */
+const maxGatherTurns = 3;
+
+/**
+ * When to run the next decode step. node-llama-cpp's default runs it on the next event-loop turn,
+ * which in a server splits the batch: after a step, each chat's continuation (its text goes out
+ * over HTTP first) queues its next token on a different turn, and the early ones go without the
+ * rest. This waits, at most `maxGatherTurns` turns, until every generating sequence has queued
+ * its token. The count of queued sequences is node-llama-cpp's own (a private field of the pinned
+ * 3.21.1); without it, the default behaviour is kept.
+ */
+function gatherSchedule(
+  context: () => LlamaContext | undefined,
+  active: (() => number) | undefined,
+): (dispatch: () => void) => void {
+  return (dispatch) => {
+    let turns = 0;
+    const check = () => {
+      const queued = (
+        context() as unknown as { _queuedDecodeSequenceIds?: Set<number> } | undefined
+      )?._queuedDecodeSequenceIds?.size;
+      if (
+        active === undefined ||
+        queued === undefined ||
+        queued >= active() ||
+        ++turns >= maxGatherTurns
+      ) {
+        dispatch();
+      } else {
+        setImmediate(check);
+      }
+    };
+    setImmediate(check);
+  };
 }

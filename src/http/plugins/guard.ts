@@ -1,0 +1,105 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../../config/schema.js';
+import { AppError } from '../../errors.js';
+import { Buckets, Lockout } from '../../security/limits.js';
+import type { StreamPart } from '../../providers/types.js';
+import type { Clock } from '../../util/ids.js';
+
+/** Per-principal budgets, checked after authentication and charged with each answer's tokens. */
+export interface Limits {
+  /** Charges a principal for the tokens an answer used (prompt + completion). */
+  chargeTokens(principal: string, tokens: number): void;
+}
+
+/**
+ * Request hygiene that every response gets: security headers, CORS only for configured origins,
+ * a lockout of addresses that keep failing authentication (checked before the token), and
+ * per-principal request and token budgets (checked after it). Register before `registerAuth`.
+ */
+export function registerGuard(
+  app: FastifyInstance,
+  config: Readonly<Config>,
+  clock: Clock,
+  options: { tls: boolean },
+): { limits: Limits; afterAuth: (request: FastifyRequest) => void } {
+  const limits = config.limits;
+  const lockout = new Lockout(
+    {
+      maxFailures: limits.failed_auth_max,
+      windowMs: limits.failed_auth_window_seconds * 1000,
+      lockMs: limits.lockout_seconds * 1000,
+    },
+    clock,
+    limits.tracked_keys,
+  );
+  const requests = new Buckets(
+    { perMinute: limits.requests_per_minute, capacity: limits.request_burst },
+    clock,
+    limits.tracked_keys,
+  );
+  const tokens = new Buckets(
+    { perMinute: limits.tokens_per_minute, capacity: limits.token_burst },
+    clock,
+    limits.tracked_keys,
+  );
+  const origins = new Set(limits.cors_origins.map((origin) => new URL(origin).origin));
+
+  app.addHook('onRequest', async (request, reply) => {
+    setSecurityHeaders(reply, options.tls);
+    const origin = request.headers.origin;
+    if (origin !== undefined && origins.has(origin)) {
+      reply.header('access-control-allow-origin', origin);
+      reply.header('vary', 'Origin');
+      if (request.method === 'OPTIONS') {
+        reply.header('access-control-allow-methods', 'GET, POST, PATCH, DELETE');
+        reply.header('access-control-allow-headers', 'authorization, content-type, x-request-id');
+        reply.header('access-control-max-age', '600');
+        return reply.status(204).send();
+      }
+    }
+    if (request.routeOptions.config.public === true) return;
+    const locked = lockout.lockedFor(request.ip);
+    if (locked > 0) {
+      throw new AppError('auth_locked_out', undefined, { headers: retryAfter(locked) });
+    }
+  });
+
+  // Failed authentication is counted from the final status, so every 401 counts once.
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode === 401) lockout.failed(request.ip);
+    else if (request.principal) lockout.succeeded(request.ip);
+  });
+
+  return {
+    limits: { chargeTokens: (principal, used) => tokens.charge(principal, used) },
+    afterAuth(request) {
+      const principal = request.principal!.name;
+      const wait = Math.max(requests.take(principal), tokens.waitFor(principal, 1));
+      if (wait > 0) throw new AppError('rate_limited', undefined, { headers: retryAfter(wait) });
+    },
+  };
+}
+
+/** Passes stream parts through, charging the principal for the tokens of the finished answer. */
+export async function* chargedParts(
+  parts: AsyncIterable<StreamPart>,
+  charge: (tokens: number) => void,
+): AsyncGenerator<StreamPart> {
+  for await (const part of parts) {
+    if (part.type === 'finish' && part.usage) charge(part.usage.totalTokens);
+    yield part;
+  }
+}
+
+function retryAfter(ms: number): Record<string, string> {
+  return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
+}
+
+function setSecurityHeaders(reply: FastifyReply, tls: boolean): void {
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('x-frame-options', 'DENY');
+  reply.header('referrer-policy', 'no-referrer');
+  reply.header('cross-origin-resource-policy', 'same-origin');
+  reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+  if (tls) reply.header('strict-transport-security', 'max-age=31536000');
+}
