@@ -1,7 +1,7 @@
 // What the benchmarks share: starting the helper servers and assistd as separate processes, and
 // reading a process's CPU time and memory from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,12 +34,20 @@ export async function startHelper(file: string, args: string[] = []): Promise<St
 export async function startAssistd(
   upstream: string,
   logLevel = 'info',
+  nodeArgs = process.env.BENCH_NODE_ARGS ?? '',
 ): Promise<Started & { token: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'assistd-bench-'));
   const logFile = join(dir, 'server.log');
+  // One principal sends every request: budgets high enough never to bite, still checked.
+  const configFile = join(dir, 'bench.yaml');
+  writeFileSync(
+    configFile,
+    'limits:\n  requests_per_minute: 1000000000\n  request_burst: 1000000000\n' +
+      '  tokens_per_minute: 1000000000\n  token_burst: 1000000000\n',
+  );
   const port = await freePort();
   const command =
-    `exec "${process.execPath}" "${join(root, 'dist/main.js')}" serve --port ${port} --data-dir "${join(dir, 'data')}" ` +
+    `exec "${process.execPath}" ${nodeArgs} "${join(root, 'dist/main.js')}" serve --config "${configFile}" --port ${port} --data-dir "${join(dir, 'data')}" ` +
     `--model-endpoint ${upstream} --upstream-model bench-model --log-level ${logLevel} > "${logFile}" 2>&1`;
   const child = spawn('sh', ['-c', command], { stdio: 'ignore' });
   children.push(child);

@@ -29,6 +29,7 @@ describe('error registry', () => {
       'not_found_error',
       'conflict_error',
       'rate_limit_error',
+      'permission_error',
     ];
     for (const [code, spec] of Object.entries(errorCatalog)) {
       expect(spec.status < 500, code).toBe(clientTypes.includes(spec.type));

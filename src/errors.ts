@@ -127,6 +127,17 @@ export const errorCatalog = {
     type: 'rate_limit_error',
     message: 'The model endpoint is rate limiting this server; retry later.',
   },
+  rate_limited: {
+    status: 429,
+    type: 'rate_limit_error',
+    message: 'Too many requests or tokens for this principal; retry after the Retry-After delay.',
+  },
+  auth_locked_out: {
+    status: 429,
+    type: 'rate_limit_error',
+    message:
+      'Too many failed authentications from this address; retry after the Retry-After delay.',
+  },
   server_busy: {
     status: 429,
     type: 'rate_limit_error',
@@ -174,6 +185,11 @@ export const errorCatalog = {
     status: 503,
     type: 'server_error',
     message: 'The conversation store is unavailable; retry shortly.',
+  },
+  audit_unavailable: {
+    status: 503,
+    type: 'server_error',
+    message: 'The audit log cannot record this request, so it was refused; retry shortly.',
   },
   shutting_down: {
     status: 503,

@@ -10,10 +10,14 @@ import { AppError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { buildModels, StartupError } from './providers/index.js';
+import { encryptConversations } from './security/field-cipher.js';
+import { openAuditLog, serverEntry, type AuditLog } from './security/audit/index.js';
 import { openSecurity } from './security/index.js';
+import { checkListenSecurity } from './security/listen-check.js';
 import { PolicyFileError } from './security/policy/document.js';
 import { PolicySet } from './security/policy/policy-set.js';
 import { openAtRest } from './security/sealer.js';
+import { openTls } from './security/tls.js';
 import { mintToken } from './security/tokens.js';
 import { openSqliteStore } from './storage/sqlite/store.js';
 import type { Store } from './storage/types.js';
@@ -35,13 +39,15 @@ export interface StartServerOptions {
 
 export interface RunningServer {
   app: FastifyInstance;
-  /** `http://host:port` actually bound (port 0 picks a free one). */
+  /** `http://host:port` (`https://` with TLS) actually bound (port 0 picks a free one). */
   url: string;
   lifecycle: Lifecycle;
   /** Drains and stops; resolves when everything is closed. Safe to call twice. */
   shutdown(reason: string): Promise<void>;
-  /** Rereads what can change without a restart (SIGHUP): the policy file. */
+  /** Rereads what can change without a restart (SIGHUP): the policy file, TLS certificates. */
   reload(): Promise<void>;
+  /** The audit log; `auditWriteFailures` is the counter to alert on. */
+  audit: AuditLog;
 }
 
 /** Opens the data dir, builds every dependency, and listens. */
@@ -49,6 +55,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const { config, logger } = options;
   const clock = options.clock ?? Date.now;
   const ids = options.ids ?? randomId;
+
+  // Refused before anything is opened: plain HTTP off loopback, or a bad certificate pair.
+  checkListenSecurity(config);
+  const tls = await openTls(config, logger, clock);
 
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
   const store = openSqliteStore({
@@ -62,7 +72,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await store.close();
   };
   try {
-    await createBootstrapToken(store, clock, options.announce, logger);
+    const bootstrapTokenId = await createBootstrapToken(store, clock, options.announce, logger);
     const models = await buildModels({
       config,
       logger,
@@ -85,14 +95,60 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
     const atRest = await openAtRest({ config, store, logger });
     closers.push(() => atRest.crypto.close());
+    await encryptConversations({ store, crypto: atRest.crypto, logger });
     const security = await openSecurity({ config, store, sealer: atRest.sealer, clock });
+    // --- audit log (security/audit): closed after the app has drained, before the store.
+    const audit = openAuditLog({
+      config,
+      store,
+      keyring: security.keyring,
+      logger,
+      clock,
+      timer: true,
+    });
+    closers.push(() => audit.close());
+    if (!audit.enabled) logger.warn('audit.enabled is false: no audit records are written');
+    const auditKey = (operation: string) =>
+      audit.record(
+        serverEntry(
+          {
+            action: 'create:key',
+            resource: '/admin/keys',
+            details: {
+              operation,
+              kid: security.keyring.list().find((key) => key.status === 'active')?.kid ?? null,
+            },
+          },
+          clock(),
+        ),
+      );
+    if (bootstrapTokenId !== undefined) {
+      audit.record(
+        serverEntry(
+          {
+            action: 'create:token',
+            resource: '/admin/tokens',
+            details: {
+              operation: 'bootstrap',
+              token_id: bootstrapTokenId,
+              subject: 'admin',
+              admin: true,
+            },
+          },
+          clock(),
+        ),
+      );
+    }
+    // --- end audit log
     const keys = await security.keyring.ensureCurrent();
     if (keys !== 'unchanged') logger.info({ keys }, 'signing key ready');
+    if (keys !== 'unchanged') auditKey(keys);
     // Rotation is checked hourly; the keyring rotates when the signing period is over.
     const rotation = setInterval(() => {
       security.keyring.ensureCurrent().then(
         (outcome) => {
           if (outcome !== 'unchanged') logger.info({ outcome }, 'rotated the signing key');
+          if (outcome !== 'unchanged') auditKey(outcome);
         },
         (error: unknown) => logger.error({ err: error }, 'signing key rotation failed'),
       );
@@ -103,6 +159,25 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       return Promise.resolve();
     });
     const policies = await loadPolicies(config, logger);
+    // Policy reloads are administrative operations: recorded (a rejected file too).
+    policies.onEvent((event) => {
+      if (event.type === 'unchanged') return;
+      const details: Record<string, string | number> =
+        event.type === 'loaded'
+          ? { source: event.source, digest: event.digest, statements: event.statements }
+          : { source: event.source, kept_digest: event.keptDigest };
+      audit.record(
+        serverEntry(
+          {
+            action: 'update:policy',
+            resource: '/admin/policies',
+            error: event.type === 'rejected' ? 'invalid_policy_file' : null,
+            details,
+          },
+          event.at,
+        ),
+      );
+    });
     closers.push(() => {
       policies.close();
       return Promise.resolve();
@@ -121,12 +196,21 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       clock,
       ids,
       lifecycle,
+      audit,
+      ...(tls ? { https: tls.serverOptions() } : {}),
     });
     await app.listen({ host: config.host, port: config.port });
+    if (tls) {
+      tls.attach(app.server);
+      closers.push(() => {
+        tls.close();
+        return Promise.resolve();
+      });
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const url = `http://${host}:${port}`;
+    const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
     logger.info(
       { url, models: models.list().map((m) => m.id), default_model: models.defaultId },
       'assistd listening',
@@ -148,9 +232,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       return closing;
     };
     const reload = async () => {
-      await policies.reload();
+      await Promise.all([policies.reload(), tls?.reload()]);
     };
-    return { app, url, lifecycle, shutdown, reload };
+    return { app, url, lifecycle, shutdown, reload, audit };
   } catch (error) {
     await closeAll();
     throw error;
@@ -172,14 +256,14 @@ async function createBootstrapToken(
   clock: Clock,
   announce: (text: string) => void,
   logger: Logger,
-): Promise<void> {
+): Promise<string | undefined> {
   const issued = mintToken({
     principal: 'admin',
     admin: true,
     ttlMs: bootstrapTokenTtlMs,
     now: clock(),
   });
-  if (!(await store.tokens.insertBootstrapToken(issued.record))) return;
+  if (!(await store.tokens.insertBootstrapToken(issued.record))) return undefined;
   const expires = new Date(issued.record.expiresAt!).toISOString();
   announce(
     [
@@ -196,6 +280,7 @@ async function createBootstrapToken(
     ].join('\n'),
   );
   logger.info({ token_id: issued.record.id }, 'created the first administrator token');
+  return issued.record.id;
 }
 
 interface DrainOptions {

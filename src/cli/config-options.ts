@@ -32,6 +32,15 @@ export function addServeOptions(command: Command): Command {
       '--policies <file>',
       'IAM-style policy file, reloaded on change or SIGHUP (env ASSISTD_POLICIES_FILE)',
     )
+    .option(
+      '--tls-cert <file>',
+      'serve HTTPS (TLS 1.3 only) with this PEM certificate; reloaded on change or SIGHUP (env ASSISTD_TLS_CERT_FILE)',
+    )
+    .option('--tls-key <file>', 'the private key of --tls-cert (env ASSISTD_TLS_KEY_FILE)')
+    .option(
+      '--tls-terminated-by-proxy',
+      'allow plain HTTP on a non-loopback --host: TLS ends at a proxy or ingress in front (env ASSISTD_TLS_TERMINATED_BY_PROXY)',
+    )
     .option('--model-endpoint <url>', 'OpenAI-compatible endpoint base URL (env MODEL_ENDPOINT)')
     .option(
       '--upstream-model <name>',

@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import { createLogger } from '../logger.js';
+import type { AuditLog } from '../security/audit/index.js';
 import { CryptoError, type EnvelopeCrypto } from '../security/crypto/index.js';
 import { openAtRest } from '../security/sealer.js';
 import { openSqliteStore } from '../storage/sqlite/store.js';
 import { addStoreOptions } from './config-options.js';
 import { UsageError, type CliIo } from './io.js';
+import { audited, openCommandAudit, type AuditNote } from './offline.js';
 
 interface StatusFlags extends ConfigFlags {
   json?: boolean;
@@ -25,8 +27,13 @@ export function cryptoCommand(io: CliIo): Command {
         'add a new master key version and re-wrap every data key under it (no record is re-encrypted)',
       ),
   ).action(async (flags: ConfigFlags) => {
-    await withCrypto(flags, io, async (envelope) => {
-      const result = await envelope.rotateMaster();
+    await withCrypto(flags, io, async (envelope, audit) => {
+      const note: AuditNote = { resource: '/admin/crypto/master-key', details: {} };
+      const result = await audited(audit, 'create:master-key', note, async () => {
+        const rotated = await envelope.rotateMaster();
+        note.details = { version: rotated.version, rewrapped: rotated.rewrapped };
+        return rotated;
+      });
       io.stderr(
         `master key is now version ${result.version}; re-wrapped ${result.rewrapped} data keys\n` +
           'older versions stay in the key file until "assistd crypto retire-old-masters", ' +
@@ -39,8 +46,13 @@ export function cryptoCommand(io: CliIo): Command {
       .command('retire-old-masters')
       .description('remove every master key version but the active one from the key file'),
   ).action(async (flags: ConfigFlags) => {
-    await withCrypto(flags, io, async (envelope) => {
-      const result = await envelope.retireMasterVersions();
+    await withCrypto(flags, io, async (envelope, audit) => {
+      const note: AuditNote = { resource: '/admin/crypto/master-key', details: {} };
+      const result = await audited(audit, 'delete:master-key', note, async () => {
+        const retired = await envelope.retireMasterVersions();
+        note.details = { version: retired.version, retired: retired.retired.map(String) };
+        return retired;
+      });
       io.stderr(
         `retired master versions ${result.retired.join(', ') || '(none)'}; active ${result.version}\n`,
       );
@@ -77,15 +89,21 @@ export function cryptoCommand(io: CliIo): Command {
 async function withCrypto(
   flags: ConfigFlags,
   io: CliIo,
-  work: (envelope: EnvelopeCrypto) => Promise<void>,
+  work: (envelope: EnvelopeCrypto, audit: AuditLog) => Promise<void>,
 ): Promise<void> {
   const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
   const store = openSqliteStore({ path: join(config.data_dir, 'assistd.db') });
   try {
-    const { crypto } = await openAtRest({ config, store, logger: createLogger('warn') });
+    const { crypto, sealer } = await openAtRest({ config, store, logger: createLogger('warn') });
     try {
-      await work(crypto);
+      // Master key changes are administrative operations: recorded in the audit log.
+      const audit = await openCommandAudit(config, store, sealer);
+      try {
+        await work(crypto, audit);
+      } finally {
+        await audit.close();
+      }
     } finally {
       await crypto.close();
     }

@@ -5,7 +5,7 @@ import type { ConfigFlags } from '../config/load.js';
 import type { KeyView } from '../security/keyring.js';
 import { addStoreOptions } from './config-options.js';
 import { UsageError, type CliIo } from './io.js';
-import { withOffline } from './offline.js';
+import { audited, withOffline, type AuditNote } from './offline.js';
 
 interface ListFlags extends ConfigFlags {
   json?: boolean;
@@ -30,8 +30,16 @@ export function keysCommand(io: CliIo): Command {
       .command('generate')
       .description('make the first signing key (the server also makes one on first start)'),
   ).action(async (flags: ConfigFlags) => {
-    await withOffline(flags, io, async ({ security }) => {
-      show(await security.keyring.generate(), 'generated');
+    await withOffline(flags, io, async ({ security, audit }) => {
+      const note: AuditNote = {
+        resource: '/admin/keys',
+        details: { operation: 'generate', kid: null },
+      };
+      await audited(audit, 'create:key', note, async () => {
+        const key = await security.keyring.generate();
+        note.details.kid = key.kid;
+        show(key, 'generated');
+      });
     });
   });
 
@@ -42,8 +50,16 @@ export function keysCommand(io: CliIo): Command {
         'sign with a new key from now on; the previous key verifies until its tokens expire',
       ),
   ).action(async (flags: ConfigFlags) => {
-    await withOffline(flags, io, async ({ security }) => {
-      show(await security.keyring.rotate(), 'rotated to');
+    await withOffline(flags, io, async ({ security, audit }) => {
+      const note: AuditNote = {
+        resource: '/admin/keys',
+        details: { operation: 'rotate', kid: null },
+      };
+      await audited(audit, 'create:key', note, async () => {
+        const key = await security.keyring.rotate();
+        note.details.kid = key.kid;
+        show(key, 'rotated to');
+      });
     });
   });
 
@@ -62,8 +78,16 @@ export function keysCommand(io: CliIo): Command {
         `cannot read ${flags.public}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
       );
     }
-    await withOffline(flags, io, async ({ security }) => {
-      const key = await security.keyring.importPublic(pem, flags.kid);
+    await withOffline(flags, io, async ({ security, audit }) => {
+      const note: AuditNote = {
+        resource: '/admin/keys',
+        details: { operation: 'import', kid: null },
+      };
+      const key = await audited(audit, 'create:key', note, async () => {
+        const imported = await security.keyring.importPublic(pem, flags.kid);
+        note.details.kid = imported.kid;
+        return imported;
+      });
       show(key, 'imported');
       io.stdout(`${key.kid}\n`);
     });
@@ -72,8 +96,9 @@ export function keysCommand(io: CliIo): Command {
   addStoreOptions(
     keys.command('retire <kid>').description('stop trusting a key now (its tokens fail at once)'),
   ).action(async (kid: string, flags: ConfigFlags) => {
-    await withOffline(flags, io, async ({ security }) => {
-      await security.keyring.retire(kid);
+    await withOffline(flags, io, async ({ security, audit }) => {
+      const note: AuditNote = { resource: `/admin/keys/${encodeURIComponent(kid)}`, details: {} };
+      await audited(audit, 'delete:key', note, () => security.keyring.retire(kid));
       io.stderr(`retired key ${kid}\n`);
     });
   });

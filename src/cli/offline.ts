@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../logger.js';
+import { cliEntry, openAuditLog, type AuditLog } from '../security/audit/index.js';
+import { CryptoError } from '../security/crypto/index.js';
 import { openSecurity, type SecurityContext } from '../security/index.js';
-import { KeyringError } from '../security/keyring.js';
+import { KeyringError, type SecretSealer } from '../security/keyring.js';
 import { openAtRest } from '../security/sealer.js';
 import { openSqliteStore } from '../storage/sqlite/store.js';
-import type { Store } from '../storage/types.js';
+import type { AuditDetailValue, Store } from '../storage/types.js';
 import { UsageError, type CliIo } from './io.js';
 
 /** What an offline command works on: the same data dir and keys as a running server. */
@@ -15,6 +17,8 @@ export interface Offline {
   config: Readonly<Config>;
   store: Store;
   security: SecurityContext;
+  /** Records administrative operations (see `audited`); checkpointed when the command ends. */
+  audit: AuditLog;
 }
 
 /**
@@ -35,7 +39,18 @@ export async function withOffline<T>(
     const atRest = await openAtRest({ config, store, logger });
     try {
       const security = await openSecurity({ config, store, sealer: atRest.sealer });
-      return await work({ config, store, security });
+      const audit = openAuditLog({
+        config,
+        store,
+        keyring: security.keyring,
+        logger,
+        timer: false,
+      });
+      try {
+        return await work({ config, store, security, audit });
+      } finally {
+        await audit.close();
+      }
     } finally {
       await atRest.crypto.close();
     }
@@ -45,4 +60,77 @@ export async function withOffline<T>(
   } finally {
     await store.close();
   }
+}
+
+/** What an audited operation fills in as it learns it (a new key's kid, a token's jti). */
+export interface AuditNote {
+  resource: string;
+  details: Record<string, AuditDetailValue>;
+}
+
+/**
+ * Runs one administrative operation and appends its audit record, whether it succeeded or
+ * failed (with a short failure code, never the message). The record is written after the
+ * operation: when it cannot be, the command fails (exit 1) saying the operation itself was done.
+ */
+export async function audited<T>(
+  audit: AuditLog,
+  action: string,
+  note: AuditNote,
+  operation: (note: AuditNote) => Promise<T>,
+): Promise<T> {
+  const started = performance.now();
+  const record = (error: string | null) =>
+    audit.append(
+      cliEntry(
+        {
+          action,
+          resource: note.resource,
+          error,
+          details: note.details,
+          latencyMs: performance.now() - started,
+        },
+        Date.now(),
+      ),
+    );
+  let result: T;
+  try {
+    result = await operation(note);
+  } catch (error) {
+    await record(failureCode(error)).catch(() => undefined);
+    throw error;
+  }
+  try {
+    await record(null);
+  } catch {
+    throw new UsageError(
+      `${action} on ${note.resource} was done, but its audit record could not be written; ` +
+        'check the data dir (assistd audit verify) before going on',
+      1,
+    );
+  }
+  return result;
+}
+
+function failureCode(error: unknown): string {
+  if (error instanceof UsageError) return 'usage_error';
+  if (error instanceof KeyringError) return 'keyring_error';
+  if (error instanceof CryptoError) return 'crypto_error';
+  return 'internal_error';
+}
+
+/** The audit log for a command that opens the store itself (`crypto`). */
+export async function openCommandAudit(
+  config: Readonly<Config>,
+  store: Store,
+  sealer: SecretSealer,
+): Promise<AuditLog> {
+  const security = await openSecurity({ config, store, sealer });
+  return openAuditLog({
+    config,
+    store,
+    keyring: security.keyring,
+    logger: createLogger('warn'),
+    timer: false,
+  });
 }

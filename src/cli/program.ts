@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { StartupError } from '../providers/index.js';
+import { auditCommand } from './audit.js';
 import { UsageError, processIo, type CliIo } from './io.js';
 import { modelsCommand } from './models.js';
 import { policyCommand } from './policy.js';
@@ -21,6 +22,7 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(cryptoCommand(io));
   program.addCommand(modelsCommand(io));
   program.addCommand(policyCommand(io));
+  program.addCommand(auditCommand(io));
   return program;
 }
 

@@ -40,7 +40,7 @@ export function serveCommand(io: CliIo): Command {
       logger.flush();
       process.exit(1);
     });
-    // SIGHUP rereads the policy file (it is also watched); certificates will follow (TLS).
+    // SIGHUP rereads the policy file and the TLS certificate pair (all are also watched).
     process.on('SIGHUP', () => {
       logger.info('SIGHUP: reloading');
       void server.reload();

@@ -5,7 +5,7 @@ import { mintToken } from '../security/tokens.js';
 import { parseDuration } from '../util/duration.js';
 import { addStoreOptions } from './config-options.js';
 import { UsageError, type CliIo } from './io.js';
-import { withOffline } from './offline.js';
+import { audited, withOffline, type AuditNote } from './offline.js';
 
 interface IssueFlags extends ConfigFlags {
   principal: string;
@@ -59,43 +59,59 @@ export function tokensCommand(io: CliIo): Command {
     if (ttlMs === undefined) {
       throw new UsageError(`--ttl "${flags.ttl}" is not a duration such as 30d, 12h or 15m`);
     }
-    await withOffline(flags, io, async ({ store, security }) => {
-      if (ttlMs > security.maxTokenTtlMs) {
-        throw new UsageError(
-          `--ttl ${flags.ttl} is longer than security.max_token_ttl_days ` +
-            `(${security.maxTokenTtlMs / 86_400_000} days)`,
-        );
-      }
-      const now = Date.now();
-      if (flags.opaque === true) {
-        if (flags.group.length > 0) throw new UsageError('--group needs a JWT (drop --opaque)');
-        const issued = mintToken({
+    await withOffline(flags, io, async ({ store, security, audit }) => {
+      // Recorded: the token's id (jti) and principal, never the token itself.
+      const note: AuditNote = {
+        resource: '/admin/tokens',
+        details: {
+          type: flags.opaque === true ? 'opaque' : 'jwt',
+          subject: flags.principal,
+          groups,
+          ttl_ms: ttlMs,
+          token_id: null,
+        },
+      };
+      const token = await audited(audit, 'create:token', note, async () => {
+        if (ttlMs > security.maxTokenTtlMs) {
+          throw new UsageError(
+            `--ttl ${flags.ttl} is longer than security.max_token_ttl_days ` +
+              `(${security.maxTokenTtlMs / 86_400_000} days)`,
+          );
+        }
+        const now = Date.now();
+        if (flags.opaque === true) {
+          if (flags.group.length > 0) throw new UsageError('--group needs a JWT (drop --opaque)');
+          const issued = mintToken({
+            principal: flags.principal,
+            admin: flags.admin === true,
+            ttlMs,
+            now,
+          });
+          await store.tokens.insertToken(issued.record);
+          note.details.token_id = issued.record.id;
+          io.stderr(
+            `issued opaque token ${issued.record.id} for "${flags.principal}" ` +
+              `(expires ${new Date(now + ttlMs).toISOString()})\n`,
+          );
+          return issued.token;
+        }
+        await security.keyring.ensureCurrent();
+        const issued = await issueJwt(security.keyring, security.jwt, {
           principal: flags.principal,
-          admin: flags.admin === true,
+          groups,
           ttlMs,
           now,
         });
-        await store.tokens.insertToken(issued.record);
+        note.details.token_id = issued.jti;
+        note.details.kid = issued.kid;
         io.stderr(
-          `issued opaque token ${issued.record.id} for "${flags.principal}" ` +
-            `(expires ${new Date(now + ttlMs).toISOString()})\n`,
+          `issued token ${issued.jti} for "${flags.principal}"` +
+            (groups.length > 0 ? ` in ${groups.map((group) => `group:${group}`).join(', ')}` : '') +
+            ` (key ${issued.kid}, expires ${new Date(issued.expiresAt).toISOString()})\n`,
         );
-        io.stdout(`${issued.token}\n`);
-        return;
-      }
-      await security.keyring.ensureCurrent();
-      const issued = await issueJwt(security.keyring, security.jwt, {
-        principal: flags.principal,
-        groups,
-        ttlMs,
-        now,
+        return issued.token;
       });
-      io.stderr(
-        `issued token ${issued.jti} for "${flags.principal}"` +
-          (groups.length > 0 ? ` in ${groups.map((group) => `group:${group}`).join(', ')}` : '') +
-          ` (key ${issued.kid}, expires ${new Date(issued.expiresAt).toISOString()})\n`,
-      );
-      io.stdout(`${issued.token}\n`);
+      io.stdout(`${token}\n`);
     });
   });
 
@@ -112,8 +128,13 @@ export function tokensCommand(io: CliIo): Command {
     if (expiresAt !== undefined && Number.isNaN(expiresAt)) {
       throw new UsageError(`--expires "${flags.expires}" is not an ISO 8601 time`);
     }
-    await withOffline(flags, io, async ({ store }) => {
-      const fresh = await store.tokens.revoke({ id, revokedAt: Date.now(), expiresAt });
+    await withOffline(flags, io, async ({ store, audit }) => {
+      const note: AuditNote = { resource: `/admin/tokens/${id}`, details: { token_id: id } };
+      const fresh = await audited(audit, 'delete:token', note, async () => {
+        const revoked = await store.tokens.revoke({ id, revokedAt: Date.now(), expiresAt });
+        note.details.already_revoked = !revoked;
+        return revoked;
+      });
       io.stderr(fresh ? `revoked token ${id}\n` : `token ${id} was already revoked\n`);
     });
   });

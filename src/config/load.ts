@@ -29,6 +29,10 @@ export interface ConfigFlags {
   contextSize?: string;
   threads?: string;
   policies?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** A boolean flag: present means true. */
+  tlsTerminatedByProxy?: boolean;
 }
 
 export interface LoadConfigOptions {
@@ -60,6 +64,10 @@ const envKeys: ReadonlyArray<readonly [string, string]> = [
   ['ASSISTD_THREADS', 'local_model.threads'],
   ['ASSISTD_MASTER_KEY_FILE', 'security.master_key_file'],
   ['ASSISTD_POLICIES_FILE', 'security.policies_file'],
+  ['ASSISTD_TLS_CERT_FILE', 'tls.cert_file'],
+  ['ASSISTD_TLS_KEY_FILE', 'tls.key_file'],
+  ['ASSISTD_TLS_TERMINATED_BY_PROXY', 'tls.terminated_by_proxy'],
+  ['ASSISTD_AUDIT_ENABLED', 'audit.enabled'],
   ['MODEL_ENDPOINT', 'model_endpoint'],
   ['API_KEY', 'api_key'],
   ['API_KEY_FILE', 'api_key_file'],
@@ -77,6 +85,9 @@ const flagKeys: ReadonlyArray<readonly [keyof ConfigFlags, string]> = [
   ['contextSize', 'local_model.context_size'],
   ['threads', 'local_model.threads'],
   ['policies', 'security.policies_file'],
+  ['tlsCert', 'tls.cert_file'],
+  ['tlsKey', 'tls.key_file'],
+  ['tlsTerminatedByProxy', 'tls.terminated_by_proxy'],
   ['modelEndpoint', 'model_endpoint'],
   ['apiKey', 'api_key'],
   ['apiKeyFile', 'api_key_file'],
@@ -115,6 +126,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   if (config.security.policies_file !== undefined) {
     config.security.policies_file = resolve(cwd, config.security.policies_file);
   }
+  if (config.tls.cert_file !== undefined) config.tls.cert_file = resolve(cwd, config.tls.cert_file);
+  if (config.tls.key_file !== undefined) config.tls.key_file = resolve(cwd, config.tls.key_file);
   if (
     options.readSecrets !== false &&
     config.api_key === undefined &&
@@ -164,12 +177,18 @@ const numericKeys = new Set([
   'local_model.threads',
 ]);
 
-/** Builds a nested layer from dotted keys; numeric settings given as text become numbers. */
-function layerFrom(entries: ReadonlyArray<readonly [string, string | undefined]>): Layer {
+/** Switches that env gives as text (`true`/`false`, `1`/`0`); anything else fails validation. */
+const booleanKeys = new Set(['tls.terminated_by_proxy', 'audit.enabled']);
+
+/**
+ * Builds a nested layer from dotted keys; numeric and boolean settings given as text become
+ * numbers and booleans.
+ */
+function layerFrom(entries: ReadonlyArray<readonly [string, string | boolean | undefined]>): Layer {
   const layer: Layer = {};
   for (const [key, raw] of entries) {
     if (raw === undefined) continue;
-    const value = numericKeys.has(key) && /^\d+$/.test(raw) ? Number(raw) : raw;
+    const value = typeof raw === 'string' ? fromText(key, raw) : raw;
     const parts = key.split('.');
     let target = layer;
     for (const part of parts.slice(0, -1)) {
@@ -198,6 +217,13 @@ function mergeLayer(target: Layer, source: Layer): void {
       target[key] = isPlainObject(value) ? structuredClone(value) : value;
     }
   }
+}
+
+function fromText(key: string, raw: string): unknown {
+  if (numericKeys.has(key) && /^\d+$/.test(raw)) return Number(raw);
+  if (booleanKeys.has(key) && /^(true|1)$/i.test(raw)) return true;
+  if (booleanKeys.has(key) && /^(false|0)$/i.test(raw)) return false;
+  return raw;
 }
 
 function isPlainObject(value: unknown): value is Layer {

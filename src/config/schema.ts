@@ -96,6 +96,26 @@ const securitySchema = z.strictObject({
     .prefault({}),
 });
 
+/** HTTPS served by this process (TLS 1.3 only), or the statement that a proxy terminates TLS. */
+const tlsSchema = z
+  .strictObject({
+    /**
+     * PEM certificate (chain, leaf first) served over TLS 1.3. Set with `key_file`; both are
+     * reloaded on SIGHUP and when either file changes.
+     */
+    cert_file: z.string().min(1).optional(),
+    /** PEM private key of `cert_file` (unencrypted; keep it mode 0600). */
+    key_file: z.string().min(1).optional(),
+    /**
+     * Plain HTTP on a non-loopback address is refused unless this says that TLS ends at a proxy
+     * or ingress in front of the server.
+     */
+    terminated_by_proxy: z.boolean().default(false),
+  })
+  .refine((tls) => (tls.cert_file === undefined) === (tls.key_file === undefined), {
+    message: 'tls.cert_file and tls.key_file go together: set both or neither',
+  });
+
 const contextCacheSchema = z.strictObject({
   /** How long a conversation's context stays cached after its last use, in seconds. */
   ttl_seconds: z.int().min(1).default(1800),
@@ -123,12 +143,45 @@ const storageSchema = z.strictObject({
   sqlite_synchronous: z.enum(['normal', 'full']).default('normal'),
 });
 
+/** The hash-chained audit log (security/audit). */
+const auditSchema = z.strictObject({
+  /**
+   * Write an audit record for every request and administrative operation. Off only to measure
+   * what the log costs (env ASSISTD_AUDIT_ENABLED=false): with it off nothing is recorded.
+   */
+  enabled: z.boolean().default(true),
+  /** A signed checkpoint after this many records… */
+  checkpoint_every_records: z.int().min(1).default(1000),
+  /** …or this many seconds (when records were added), and at shutdown. */
+  checkpoint_every_seconds: z.int().min(1).default(60),
+  /** Records waiting for their transaction at most; beyond, requests get 503 audit_unavailable. */
+  max_pending: z.int().min(100).default(10_000),
+});
+
 const limitsSchema = z.strictObject({
   /** Largest request body accepted, in bytes (413 above). */
   body_bytes: z
     .int()
     .min(1024)
     .default(1024 * 1024),
+  /** Requests a principal may make per minute (token bucket); 429 rate_limited above. */
+  requests_per_minute: z.int().min(1).default(600),
+  /** Requests a principal may make at once after being idle (bucket size). */
+  request_burst: z.int().min(1).default(120),
+  /** Model tokens (prompt + answer) a principal may use per minute. */
+  tokens_per_minute: z.int().min(1).default(200_000),
+  /** Model tokens a principal may use at once after being idle. */
+  token_burst: z.int().min(1).default(200_000),
+  /** Failed authentications from one address that lock it out. */
+  failed_auth_max: z.int().min(1).default(10),
+  /** Window the failures are counted in, seconds. */
+  failed_auth_window_seconds: z.int().min(1).default(300),
+  /** How long a locked-out address is refused, seconds. */
+  lockout_seconds: z.int().min(1).default(900),
+  /** Principals and addresses tracked at most (least recently seen are forgotten). */
+  tracked_keys: z.int().min(100).default(100_000),
+  /** Origins allowed to call the API from a browser (CORS); empty: no CORS headers at all. */
+  cors_origins: z.array(z.url()).default([]),
 });
 
 export const configSchema = z.strictObject({
@@ -149,10 +202,12 @@ export const configSchema = z.strictObject({
   upstream: upstreamSchema.prefault({}),
   local_model: localModelSchema.prefault({}),
   security: securitySchema.prefault({}),
+  tls: tlsSchema.prefault({}),
   context_cache: contextCacheSchema.prefault({}),
   dialog: dialogSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   storage: storageSchema.prefault({}),
+  audit: auditSchema.prefault({}),
   /** Seconds that in-flight requests get to finish after SIGTERM before they are cut. */
   shutdown_grace_seconds: z.number().min(0).max(3600).default(25),
 });

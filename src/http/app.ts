@@ -6,14 +6,19 @@ import type { ContextCache } from '../dialog/context-cache.js';
 import type { DialogEngine } from '../dialog/engine.js';
 import { AppError } from '../errors.js';
 import type { ModelRegistry } from '../providers/registry.js';
+import type { AuditLog } from '../security/audit/audit-log.js';
 import type { Authenticator } from '../security/authenticator.js';
 import type { Keyring } from '../security/keyring.js';
 import type { PolicySet } from '../security/policy/policy-set.js';
+import type { TlsServerOptions } from '../security/tls.js';
 import type { Store } from '../storage/types.js';
 import type { Clock, IdGenerator } from '../util/ids.js';
 import type { Lifecycle } from './lifecycle.js';
+import { registerAudit } from './plugins/audit.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
+import { registerGuard } from './plugins/guard.js';
+import { auditRoutes } from './routes/admin/audit.js';
 import { chatRoutes } from './routes/chat.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { healthRoutes } from './routes/health.js';
@@ -32,6 +37,10 @@ export interface AppDeps {
   clock: Clock;
   ids: IdGenerator;
   lifecycle: Lifecycle;
+  /** The audit log every request is recorded in (plugins/audit.ts). */
+  audit: AuditLog;
+  /** Serve HTTPS with these options (TLS 1.3 only, see security/tls.ts); absent: plain HTTP. */
+  https?: TlsServerOptions;
 }
 
 declare module 'fastify' {
@@ -56,6 +65,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit,
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true },
+    // null: plain HTTP.
+    https: deps.https ?? null,
     genReqId: (request) => {
       const header = request.headers['x-request-id'];
       return typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
@@ -97,10 +108,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerErrorHandler(app, bodyLimit);
-  registerAuth(app, deps.authenticator, deps.policies);
+  // Audit first: its hooks see every reply, 401s from auth included (plugins/audit.ts).
+  registerAudit(app, deps.audit, deps.clock);
+  // HSTS only when this server terminates TLS itself.
+  const guard = registerGuard(app, deps.config, deps.clock, { tls: deps.https !== undefined });
+  registerAuth(app, deps.authenticator, deps.policies, guard.afterAuth);
   healthRoutes(app, deps);
-  chatRoutes(app, deps);
-  openaiRoutes(app, deps);
+  chatRoutes(app, deps, guard.limits);
+  openaiRoutes(app, deps, guard.limits);
   conversationRoutes(app, deps);
+  auditRoutes(app, deps);
   return app;
 }

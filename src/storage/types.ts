@@ -64,6 +64,11 @@ export interface ConversationPage {
 /**
  * Conversations and their messages. Every read and write is scoped to a principal: another
  * principal's conversation behaves exactly like a missing one.
+ *
+ * Message contents, titles and system prompts are stored encrypted (see `FieldCipher`), so SQL
+ * cannot look inside them: a title search (`LIKE`, FTS) over the stored column would only see
+ * ciphertext. A search has to decrypt the principal's titles in the process, or keep a separate
+ * index that is itself protected (blind index), and must be designed as such.
  */
 export interface ConversationStore {
   /** Writes a turn atomically; false when the conversation no longer exists (deleted meanwhile). */
@@ -151,6 +156,153 @@ export interface SigningKeyStore {
   retire(kid: string, at: number): Promise<boolean>;
 }
 
+/**
+ * Encrypts the text columns that hold what users wrote: message contents (their JSON), conversation
+ * titles and system prompts. Implemented over the envelope encryption by `security/field-cipher.ts`
+ * (`fieldCipher`, or `plaintextFields` for tests); storage never sees keys or the crypto module.
+ * `context` names the row and column a value belongs to (see `storage/fields.ts`), so ciphertext
+ * copied into another row or column fails to decrypt.
+ */
+export interface FieldCipher {
+  /** False for `plaintextFields` only: values are written as given and nothing is migrated. */
+  readonly encrypts: boolean;
+  /** The stored form of `plaintext`; synchronous and in memory (it runs per written value). */
+  encrypt(plaintext: string, context: string): string;
+  /** The plaintext of a value `isEncrypted` accepts; throws when it does not authenticate. */
+  decrypt(stored: string, context: string): string;
+  /**
+   * Whether a stored value is ciphertext. False for legacy plaintext written before encryption
+   * at rest existed, which reads return as is (and the first encrypting start rewrites).
+   */
+  isEncrypted(stored: string): boolean;
+  /**
+   * Called, outside any transaction, with what `decrypt` threw: fetches what the value needs and
+   * this process lacks (a data key another process made after this one opened the store), and
+   * resolves true when the read should be tried again. Optional; absent means never.
+   */
+  recover?(failure: unknown): Promise<boolean>;
+}
+
+/** What `Store.useEncryption` rewrote: rows that still held plaintext. */
+export interface FieldMigration {
+  /** Messages whose content was encrypted. */
+  messages: number;
+  /** Conversations whose title or system prompt was encrypted. */
+  conversations: number;
+}
+
+// --- audit log (security/audit) -------------------------------------------------------------
+
+/** Where an audit record comes from. */
+export type AuditSource = 'http' | 'cli' | 'server';
+
+/**
+ * How the principal was established: a bearer JWT, an opaque token, or `local` for an operator
+ * running the CLI on the data dir (file access is the credential).
+ */
+export type AuditAuthMethod = 'jwt' | 'opaque' | 'local';
+
+/** A value in `AuditEntry.details`: scalars and lists of strings only. */
+export type AuditDetailValue = string | number | boolean | null | readonly string[];
+
+/**
+ * What one audit record says. Never message content, tokens or keys: only who, what, the
+ * decision and the outcome. Absent facts are `null`, never left out, so the canonical form that
+ * is hashed always has the same members.
+ */
+export interface AuditEntry {
+  /** When it happened, milliseconds since the epoch. */
+  at: number;
+  source: AuditSource;
+  requestId: string | null;
+  /** The caller's subject; for the CLI, the operating-system user. */
+  principal: string | null;
+  auth: AuditAuthMethod | null;
+  ip: string | null;
+  userAgent: string | null;
+  /** HTTP method (HTTP records only). */
+  method: string | null;
+  /** `verb:object` (route-actions.ts); null for a path that matches no route. */
+  action: string | null;
+  resource: string | null;
+  /** The policy decision: `allow`, `explicit-deny`, `default-deny`; null when none was made. */
+  decision: string | null;
+  /** The statement that decided, as `name (source:line)`. */
+  statement: string | null;
+  /** HTTP status sent; null outside HTTP. */
+  status: number | null;
+  /** The registered error code (errors.ts) or, outside HTTP, a short failure code. */
+  error: string | null;
+  /** Milliseconds until the response headers (HTTP) or the operation's end (CLI). */
+  latencyMs: number | null;
+  /** Extra facts of administrative operations (a token's jti, a key's kid…). */
+  details: Readonly<Record<string, AuditDetailValue>> | null;
+}
+
+/** A stored record: its place in the chain and its hash (see security/audit/chain.ts). */
+export interface AuditRecord extends AuditEntry {
+  /** 1, 2, 3… with no gaps, assigned inside the write transaction. */
+  seq: number;
+  /** The previous record's hash (32 zero bytes for the first). */
+  prevHash: Buffer;
+  /** SHA-256(prevHash || canonical JSON of the record without its hashes). */
+  hash: Buffer;
+}
+
+/** Computes a record's hash from the previous record's; called inside the write transaction. */
+export type AuditLink = (prevHash: Buffer, seq: number, entry: AuditEntry) => Buffer;
+
+/** A signed statement that the chain had `headHash` at `seq` (see security/audit/checkpoint.ts). */
+export interface AuditCheckpoint {
+  seq: number;
+  headHash: Buffer;
+  at: number;
+  /** The previous checkpoint's signature; undefined for the first. */
+  prevSignature: Buffer | undefined;
+  /** The signing key (signing_keys.kid; retired keys still verify old checkpoints). */
+  kid: string;
+  signature: Buffer;
+}
+
+/** Filters of the admin query; records come in `seq` order after `after`. */
+export interface AuditQuery {
+  after: number;
+  /**
+   * Only records up to this seq (inclusive). The records have no secondary index (it would cost
+   * every request), so a filtered query bounds the range it scans and pages on from there.
+   */
+  through?: number | undefined;
+  limit: number;
+  principal?: string | undefined;
+  action?: string | undefined;
+  status?: number | undefined;
+}
+
+/**
+ * The append-only, hash-chained audit records and their checkpoints. `append` assigns sequence
+ * numbers inside its write transaction (holding the write lock while it reads the head), so
+ * several processes (the server and the CLI) writing at once still make one chain.
+ */
+export interface AuditStore {
+  /** Appends `entries` in one transaction, in order; resolves to the seq of the last one. */
+  append(entries: readonly AuditEntry[], link: AuditLink): Promise<number>;
+  /** The newest record's seq and hash; undefined while the log is empty. */
+  head(): Promise<{ seq: number; hash: Buffer } | undefined>;
+  query(query: AuditQuery): Promise<AuditRecord[]>;
+  /** The newest `count` records, oldest first. */
+  latest(count: number): Promise<AuditRecord[]>;
+  /** Every checkpoint, oldest first. */
+  checkpoints(): Promise<AuditCheckpoint[]>;
+  lastCheckpoint(): Promise<AuditCheckpoint | undefined>;
+  /**
+   * Inserts `checkpoint` when the newest checkpoint is still the one at `previousSeq`
+   * (undefined: none); false (nothing written) when another process checkpointed first.
+   */
+  insertCheckpoint(checkpoint: AuditCheckpoint, previousSeq: number | undefined): Promise<boolean>;
+}
+
+// --- end audit log ---------------------------------------------------------------------------
+
 /** Everything the service persists, behind one connection. */
 export interface Store {
   readonly conversations: ConversationStore;
@@ -158,6 +310,22 @@ export interface Store {
   readonly signingKeys: SigningKeyStore;
   /** Wrapped data keys of the encryption at rest (security/crypto). */
   readonly dataKeys: DataKeyStore;
+  /** The hash-chained audit log (security/audit). */
+  readonly audit: AuditStore;
+  /**
+   * Chooses how conversation text is stored; called once, before the first conversation read or
+   * write, which are refused until then (deleting works without it). With an encrypting cipher it first encrypts every row
+   * that still holds plaintext (data written before encryption at rest), so none is left after
+   * the first start, and resolves to how many it rewrote.
+   *
+   * Why the choice is explicit (`plaintextFields` for plaintext) rather than plaintext by
+   * default: the cipher can only be made after the store is open (its data keys live in this
+   * store), so there is a window in which the store exists without it. Were plaintext the
+   * default, a new entry point that forgot this call would write conversations in clear without
+   * any sign; refusing makes the omission fail on the first use, and a plaintext store shows up
+   * in the code as the word `plaintextFields`.
+   */
+  useEncryption(cipher: FieldCipher): Promise<FieldMigration>;
   /** Throws when the store cannot serve (readiness). */
   check(): Promise<void>;
   close(): Promise<void>;

@@ -27,6 +27,8 @@ export function registerAuth(
   app: FastifyInstance,
   authenticator: Authenticator,
   policies: PolicySet,
+  /** Runs once the caller is known and allowed (rate limits). */
+  afterAuth: (request: FastifyRequest) => void = () => undefined,
 ): void {
   app.decorateRequest('principal', undefined);
   app.decorateRequest('decision', undefined);
@@ -57,6 +59,7 @@ export function registerAuth(
           : `No policy allows ${target.action} on ${target.resource}.`,
       );
     }
+    afterAuth(request);
   });
 }
 

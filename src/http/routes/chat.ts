@@ -4,9 +4,10 @@ import { principalOf } from '../plugins/auth.js';
 import { chatBodySchema, stopList } from '../schemas.js';
 import { chatEvents, sendEventStream, startStream, usageBody } from '../sse.js';
 import { parseBody } from '../validate.js';
+import { chargedParts, type Limits } from '../plugins/guard.js';
 
 /** `POST /v1/chat`: one turn of a server-side conversation. */
-export function chatRoutes(app: FastifyInstance, deps: AppDeps): void {
+export function chatRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits): void {
   app.post('/v1/chat', async (request, reply) => {
     const body = parseBody(chatBodySchema, request.body);
     const turn = await deps.engine.prepare({
@@ -21,10 +22,13 @@ export function chatRoutes(app: FastifyInstance, deps: AppDeps): void {
       seed: body.seed,
     });
     const { signal } = request.work;
+    const principal = principalOf(request).name;
     reply.header('x-assistd-omitted-messages', String(turn.omittedMessages));
 
     if (body.stream === true) {
-      const parts = await startStream(turn.stream(signal));
+      const parts = await startStream(
+        chargedParts(turn.stream(signal), (tokens) => limits.chargeTokens(principal, tokens)),
+      );
       const info = {
         id: turn.id,
         conversationId: turn.conversationId,
@@ -35,6 +39,7 @@ export function chatRoutes(app: FastifyInstance, deps: AppDeps): void {
     }
 
     const result = await turn.generate(signal);
+    limits.chargeTokens(principal, result.usage.totalTokens);
     return {
       id: turn.id,
       object: 'chat.turn',

@@ -15,6 +15,8 @@ import {
 } from '../schemas.js';
 import { completionEvents, sendEventStream, startStream, usageBody } from '../sse.js';
 import { parseBody } from '../validate.js';
+import { principalOf } from '../plugins/auth.js';
+import { chargedParts, type Limits } from '../plugins/guard.js';
 
 /** OpenAI parameters this gateway knows and refuses, rather than silently ignoring them. */
 const unsupportedParameters = [
@@ -64,7 +66,7 @@ const completionBodySchema = z.strictObject({
  * The OpenAI-compatible surface: stateless `POST /v1/chat/completions` (nothing is stored) and
  * `GET /v1/models`. The official `openai` client works against it unchanged.
  */
-export function openaiRoutes(app: FastifyInstance, deps: AppDeps): void {
+export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits): void {
   app.get('/v1/models', async () => ({
     object: 'list',
     data: deps.models.list().map((model) => ({
@@ -102,8 +104,11 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps): void {
     const { signal } = request.work;
 
     if (body.stream === true) {
+      const principal = principalOf(request).name;
       const parts = await startStream(
-        withUsage(model.stream(chatRequest, signal), model, messages),
+        chargedParts(withUsage(model.stream(chatRequest, signal), model, messages), (tokens) =>
+          limits.chargeTokens(principal, tokens),
+        ),
       );
       const includeUsage = body.stream_options?.include_usage === true;
       return sendEventStream(
@@ -113,6 +118,8 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps): void {
     }
 
     const result = await model.generate(chatRequest, signal);
+    const usage = result.usage ?? estimateUsage(model, messages, result.text);
+    limits.chargeTokens(principalOf(request).name, usage.totalTokens);
     return {
       id,
       object: 'chat.completion',
@@ -126,7 +133,7 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps): void {
           finish_reason: result.finishReason,
         },
       ],
-      usage: usageBody(result.usage ?? estimateUsage(model, messages, result.text)),
+      usage: usageBody(usage),
     };
   });
 }

@@ -87,4 +87,52 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: 'audit log: hash-chained records, signed checkpoints',
+    // Append-only by trigger: a defence against mistakes, not against someone with write access
+    // to the file (the hash chain and the signed checkpoints are what detect that). No secondary
+    // index: each one cost about 5 µs per request in commits; filtered queries scan a bounded
+    // range of seq instead (see AuditQuery).
+    sql: `
+      CREATE TABLE audit_records (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        request_id TEXT,
+        principal TEXT,
+        auth TEXT,
+        ip TEXT,
+        user_agent TEXT,
+        method TEXT,
+        action TEXT,
+        resource TEXT,
+        decision TEXT,
+        statement TEXT,
+        status INTEGER,
+        error TEXT,
+        latency_ms REAL,
+        details TEXT,
+        prev_hash BLOB NOT NULL,
+        hash BLOB NOT NULL
+      ) STRICT;
+      CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
+        BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+      CREATE TRIGGER audit_records_no_delete BEFORE DELETE ON audit_records
+        BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+
+      CREATE TABLE audit_checkpoints (
+        seq INTEGER PRIMARY KEY,
+        head_hash BLOB NOT NULL,
+        at INTEGER NOT NULL,
+        prev_signature BLOB,
+        kid TEXT NOT NULL,
+        signature BLOB NOT NULL
+      ) STRICT;
+      CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+      CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+    `,
+  },
 ];

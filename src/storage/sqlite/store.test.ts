@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openEncryptedStore } from '../../../test/support/encrypted-store.js';
 import { runDataKeyStoreContract } from '../../security/crypto/data-key-store.contract.js';
+import { plaintextFields } from '../../security/field-cipher.js';
 import { runContract } from '../contract.js';
 import { migrations } from './migrations.js';
 import { openSqliteStore } from './store.js';
@@ -12,9 +14,18 @@ const dir = mkdtempSync(join(tmpdir(), 'assistd-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let files = 0;
-runContract('sqlite', () =>
-  Promise.resolve(openSqliteStore({ path: join(dir, `contract-${++files}.db`) })),
-);
+runContract('sqlite', async () => {
+  const store = openSqliteStore({ path: join(dir, `contract-${++files}.db`) });
+  await store.useEncryption(plaintextFields);
+  return store;
+});
+
+// The same contract with conversation text encrypted, as the server runs it.
+runContract('sqlite, encrypted', async () => {
+  const dataDir = join(dir, `encrypted-${++files}`);
+  mkdirSync(dataDir, { mode: 0o700 });
+  return (await openEncryptedStore(dataDir)).store;
+});
 
 runDataKeyStoreContract('sqlite', () =>
   Promise.resolve(openSqliteStore({ path: join(dir, `data-keys-${++files}.db`) }).dataKeys),
@@ -58,6 +69,8 @@ describe('sqlite migrations', () => {
     const path = join(dir, 'shared.db');
     const first = openSqliteStore({ path });
     const second = openSqliteStore({ path });
+    await first.useEncryption(plaintextFields);
+    await second.useEncryption(plaintextFields);
     await first.conversations.appendTurn({
       conversationId: 'conv_x',
       principal: 'p',

@@ -1,21 +1,26 @@
 import Database from 'better-sqlite3';
 import type { DataKeyStore } from '../../security/crypto/index.js';
 import type { MessageContent, Role } from '../../providers/types.js';
+import { FieldCipherMissingError, fieldContext, readDecrypting, readField } from '../fields.js';
 import type {
   ContextRecord,
   ConversationCursor,
   ConversationPage,
   ConversationRecord,
   ConversationStore,
+  FieldCipher,
+  FieldMigration,
   MessageRecord,
   SigningKeyStore,
   Store,
   TokenStore,
   TurnRecord,
 } from '../types.js';
+import { encryptLegacyFields, forgetFieldsEncrypted } from './legacy-fields.js';
 import { migrations } from './migrations.js';
 import { settle } from './settle.js';
 import { SqliteDataKeys, SqliteSigningKeys, SqliteTokens } from './security-stores.js';
+import { SqliteAudit } from './audit-store.js';
 
 export interface SqliteStoreOptions {
   /** Database file; `:memory:` for a throwaway store. */
@@ -35,6 +40,14 @@ interface ConversationRow {
   created_at: number;
   updated_at: number;
   message_count: number;
+}
+
+/** A turn with its text already in stored form (encrypted), ready for the write transaction. */
+interface StoredTurn {
+  turn: TurnRecord;
+  title: string | undefined;
+  systemPrompt: string | null;
+  contents: string[];
 }
 
 interface MessageRow {
@@ -88,10 +101,11 @@ function migrate(db: Database.Database): void {
 }
 
 class SqliteStore implements Store {
-  readonly conversations: ConversationStore;
+  readonly conversations: SqliteConversations;
   readonly tokens: TokenStore;
   readonly signingKeys: SigningKeyStore;
   readonly dataKeys: DataKeyStore;
+  readonly audit: SqliteAudit;
   private readonly ping: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
@@ -99,7 +113,19 @@ class SqliteStore implements Store {
     this.tokens = new SqliteTokens(db);
     this.signingKeys = new SqliteSigningKeys(db);
     this.dataKeys = new SqliteDataKeys(db);
+    this.audit = new SqliteAudit(db);
     this.ping = db.prepare('SELECT 1');
+  }
+
+  useEncryption(cipher: FieldCipher): Promise<FieldMigration> {
+    return settle(() => {
+      if (this.conversations.cipher) throw new Error('useEncryption() was already called');
+      let migration: FieldMigration = { messages: 0, conversations: 0 };
+      if (cipher.encrypts) migration = encryptLegacyFields(this.db, cipher);
+      else forgetFieldsEncrypted(this.db);
+      this.conversations.cipher = cipher;
+      return migration;
+    });
   }
 
   check(): Promise<void> {
@@ -115,10 +141,12 @@ class SqliteStore implements Store {
 }
 
 class SqliteConversations implements ConversationStore {
+  /** Set once by `Store.useEncryption`; conversation access is refused until then. */
+  cipher: FieldCipher | undefined;
   private readonly statements;
   // Built once: better-sqlite3 transaction wrappers are not free to create. Reads that take
   // several statements run in a transaction so they see one snapshot.
-  private readonly writeTurn: Database.Transaction<(turn: TurnRecord) => boolean>;
+  private readonly writeTurn: Database.Transaction<(stored: StoredTurn) => boolean>;
   private readonly readMessages: Database.Transaction<
     (principal: string, id: string) => MessageRecord[] | undefined
   >;
@@ -165,7 +193,7 @@ class SqliteConversations implements ConversationStore {
       ),
       delete: db.prepare('DELETE FROM conversations WHERE id = ? AND principal = ?'),
     };
-    this.writeTurn = db.transaction((turn: TurnRecord) => this.writeTurnBody(turn));
+    this.writeTurn = db.transaction((stored: StoredTurn) => this.writeTurnBody(stored));
     this.readMessages = db.transaction((principal: string, id: string) =>
       this.readMessagesBody(principal, id),
     );
@@ -174,38 +202,67 @@ class SqliteConversations implements ConversationStore {
     );
   }
 
-  appendTurn(turn: TurnRecord): Promise<boolean> {
-    return settle(() => this.writeTurn.immediate(turn));
+  private get fields(): FieldCipher {
+    if (!this.cipher) throw new FieldCipherMissingError();
+    return this.cipher;
   }
 
-  private writeTurnBody(turn: TurnRecord): boolean {
+  /** A read that decrypts (see `readDecrypting`); refused before `useEncryption`. */
+  private read<T>(work: () => T): Promise<T> {
+    const { cipher } = this;
+    if (!cipher) return Promise.reject(new FieldCipherMissingError());
+    return readDecrypting(cipher, work);
+  }
+
+  appendTurn(turn: TurnRecord): Promise<boolean> {
+    // Encrypted before the transaction, so the write lock is not held while encrypting.
+    return settle(() => this.writeTurn.immediate(this.seal(turn)));
+  }
+
+  private seal(turn: TurnRecord): StoredTurn {
+    const { fields } = this;
+    const id = turn.conversationId;
+    return {
+      turn,
+      title: turn.create && fields.encrypt(turn.create.title, fieldContext.title(id)),
+      systemPrompt:
+        turn.systemPrompt === undefined
+          ? null
+          : fields.encrypt(turn.systemPrompt, fieldContext.systemPrompt(id)),
+      contents: turn.messages.map((message) =>
+        fields.encrypt(JSON.stringify(message.content), fieldContext.messageContent(message.id)),
+      ),
+    };
+  }
+
+  private writeTurnBody({ turn, title, systemPrompt, contents }: StoredTurn): boolean {
     const { statements } = this;
     const base = {
       id: turn.conversationId,
       principal: turn.principal,
       model: turn.model,
-      systemPrompt: turn.systemPrompt ?? null,
+      systemPrompt,
       at: turn.at,
       count: turn.messages.length,
     };
     let seq = 0;
-    if (turn.create) {
+    if (title !== undefined) {
       // A new conversation is written once, already with its final counts.
-      statements.insert.run({ ...base, title: turn.create.title });
+      statements.insert.run({ ...base, title });
     } else {
       const existing = statements.get.get(turn.conversationId, turn.principal);
       if (!existing) return false;
       statements.touch.run(base);
       seq = existing.message_count;
     }
-    for (const message of turn.messages) {
+    for (const [index, message] of turn.messages.entries()) {
       seq += 1;
       statements.insertMessage.run({
         id: message.id,
         conversationId: turn.conversationId,
         seq,
         role: message.role,
-        content: JSON.stringify(message.content),
+        content: contents[index],
         tokens: message.tokens,
         incomplete: message.incomplete ? 1 : 0,
         at: turn.at,
@@ -215,19 +272,19 @@ class SqliteConversations implements ConversationStore {
   }
 
   getConversation(principal: string, id: string): Promise<ConversationRecord | undefined> {
-    return settle(() => {
+    return this.read(() => {
       const row = this.statements.get.get(id, principal);
-      return row && toConversation(row);
+      return row && this.toConversation(row);
     });
   }
 
   listMessages(principal: string, id: string): Promise<MessageRecord[] | undefined> {
-    return settle(() => this.readMessages(principal, id));
+    return this.read(() => this.readMessages(principal, id));
   }
 
   private readMessagesBody(principal: string, id: string): MessageRecord[] | undefined {
     if (!this.statements.get.get(id, principal)) return undefined;
-    return this.statements.messages.all(id).map(toMessage);
+    return this.statements.messages.all(id).map((row) => this.toMessage(row));
   }
 
   loadContext(
@@ -235,7 +292,7 @@ class SqliteConversations implements ConversationStore {
     id: string,
     maxTokens: number,
   ): Promise<ContextRecord | undefined> {
-    return settle(() => this.readContext(principal, id, maxTokens));
+    return this.read(() => this.readContext(principal, id, maxTokens));
   }
 
   private readContextBody(
@@ -250,25 +307,25 @@ class SqliteConversations implements ConversationStore {
     for (const message of this.statements.newestMessages.iterate(id)) {
       if (tokens + message.tokens > maxTokens) break;
       tokens += message.tokens;
-      newestFirst.push(toMessage(message));
+      newestFirst.push(this.toMessage(message));
     }
     const messages = newestFirst.reverse();
     const olderCount = messages[0] ? messages[0].seq - 1 : row.message_count;
-    return { conversation: toConversation(row), messages, olderCount };
+    return { conversation: this.toConversation(row), messages, olderCount };
   }
 
   listConversations(
     principal: string,
     page: { limit: number; after?: ConversationCursor | undefined },
   ): Promise<ConversationPage> {
-    return settle(() => {
+    return this.read(() => {
       const limit = page.limit + 1;
       const { after } = page;
       const rows = after
         ? this.statements.nextPage.all(principal, after.updatedAt, after.updatedAt, after.id, limit)
         : this.statements.firstPage.all(principal, limit);
       return {
-        items: rows.slice(0, page.limit).map(toConversation),
+        items: rows.slice(0, page.limit).map((row) => this.toConversation(row)),
         hasMore: rows.length > page.limit,
       };
     });
@@ -281,39 +338,45 @@ class SqliteConversations implements ConversationStore {
     at: number,
   ): Promise<ConversationRecord | undefined> {
     return settle(() => {
-      if (this.statements.rename.run(title, at, id, principal).changes === 0) return undefined;
-      const row = this.statements.get.get(id, principal);
-      return row && toConversation(row);
-    });
+      const sealed = this.fields.encrypt(title, fieldContext.title(id));
+      return this.statements.rename.run(sealed, at, id, principal).changes > 0;
+    }).then((renamed) => (renamed ? this.getConversation(principal, id) : undefined));
   }
 
   deleteConversation(principal: string, id: string): Promise<boolean> {
+    // Works before `useEncryption` too: deleting writes no text.
     return settle(() => this.statements.delete.run(id, principal).changes > 0);
   }
-}
 
-function toConversation(row: ConversationRow): ConversationRecord {
-  return {
-    id: row.id,
-    principal: row.principal,
-    title: row.title,
-    model: row.model,
-    systemPrompt: row.system_prompt ?? undefined,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    messageCount: row.message_count,
-  };
-}
+  private toConversation(row: ConversationRow): ConversationRecord {
+    const { fields } = this;
+    return {
+      id: row.id,
+      principal: row.principal,
+      title: readField(fields, row.title, fieldContext.title(row.id)),
+      model: row.model,
+      systemPrompt:
+        row.system_prompt === null
+          ? undefined
+          : readField(fields, row.system_prompt, fieldContext.systemPrompt(row.id)),
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+      messageCount: row.message_count,
+    };
+  }
 
-function toMessage(row: MessageRow): MessageRecord {
-  return {
-    id: row.id,
-    conversationId: row.conversation_id,
-    seq: row.seq,
-    role: row.role,
-    content: JSON.parse(row.content) as MessageContent,
-    tokens: row.tokens,
-    incomplete: row.incomplete === 1,
-    createdAt: row.created_at,
-  };
+  private toMessage(row: MessageRow): MessageRecord {
+    const content = readField(this.fields, row.content, fieldContext.messageContent(row.id));
+    return {
+      id: row.id,
+      conversationId: row.conversation_id,
+      seq: row.seq,
+      role: row.role,
+      // Authenticated by the decryption (or written by this service before it encrypted).
+      content: JSON.parse(content) as MessageContent,
+      tokens: row.tokens,
+      incomplete: row.incomplete === 1,
+      createdAt: row.created_at,
+    };
+  }
 }

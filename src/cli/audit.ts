@@ -1,0 +1,232 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command } from 'commander';
+import { loadConfig, type ConfigFlags } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import {
+  checkpointFileIn,
+  publicKeysOf,
+  recordJson,
+  verifyAuditLog,
+  type AuditVerification,
+} from '../security/audit/index.js';
+import { openSqliteStore } from '../storage/sqlite/store.js';
+import type { AuditRecord, AuditStore, Store } from '../storage/types.js';
+import { addStoreOptions } from './config-options.js';
+import { UsageError, type CliIo } from './io.js';
+import { withOffline } from './offline.js';
+
+/** Exit code of `audit verify` when it found a problem (0: intact, 2: bad input). */
+export const auditFailedExitCode = 3;
+
+interface VerifyFlags extends ConfigFlags {
+  json?: boolean;
+  strict?: boolean;
+}
+
+interface TailFlags extends ConfigFlags {
+  lines: string;
+  follow?: boolean;
+  json?: boolean;
+}
+
+/** `assistd audit …`: verify the hash chain and its signed checkpoints, print records. */
+export function auditCommand(io: CliIo): Command {
+  const audit = new Command('audit').description(
+    'the hash-chained audit log: verify it, print its records (works while the server runs)',
+  );
+
+  addStoreOptions(
+    audit
+      .command('verify')
+      .description(
+        `check every record and signed checkpoint; name the sequence number of each problem (exit 0 intact, ${auditFailedExitCode} tampered)`,
+      )
+      .option('--json', 'print the result as JSON')
+      .option('--strict', 'also fail when the newest records are not covered by a checkpoint'),
+  ).action(async (flags: VerifyFlags) => {
+    await withAuditStore(flags, io, async ({ config, store }) => {
+      const result = await verifyAuditLog({
+        store: store.audit,
+        keys: await publicKeysOf(store.signingKeys),
+        checkpointFile: checkpointFileIn(config.data_dir),
+      });
+      if (flags.json === true) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+      else io.stdout(describeVerification(result, checkpointFileIn(config.data_dir)));
+      if (!result.intact)
+        throw new UsageError('the audit log failed verification', auditFailedExitCode);
+      if (flags.strict === true && result.unanchored) {
+        throw new UsageError(
+          `records ${result.unanchored.from}–${result.unanchored.to} are not covered by a signed checkpoint`,
+          auditFailedExitCode,
+        );
+      }
+    });
+  });
+
+  addStoreOptions(
+    audit
+      .command('tail')
+      .description('print the newest records, oldest first; --follow keeps printing new ones')
+      .option('-n, --lines <count>', 'how many records', '20')
+      .option('--follow', 'wait for new records and print them (stop with Ctrl-C)')
+      .option('--json', 'one JSON object per line'),
+  ).action(async (flags: TailFlags) => {
+    const count = Number(flags.lines);
+    if (!Number.isInteger(count) || count < 0 || count > 100_000) {
+      throw new UsageError('-n must be a whole number from 0 to 100000');
+    }
+    const print = (record: AuditRecord) =>
+      io.stdout(
+        `${flags.json === true ? JSON.stringify(recordJson(record)) : recordLine(record)}\n`,
+      );
+    await withAuditStore(flags, io, async ({ store }) => {
+      const records = count === 0 ? [] : await store.audit.latest(count);
+      records.forEach(print);
+      if (flags.follow !== true) return;
+      const head = await store.audit.head();
+      await followAudit(store.audit, head?.seq ?? 0, print);
+    });
+  });
+
+  addStoreOptions(
+    audit
+      .command('checkpoint')
+      .description(
+        'sign a checkpoint over the newest record now (the server does so periodically)',
+      ),
+  ).action(async (flags: ConfigFlags) => {
+    await withOffline(flags, io, async ({ audit: log, store }) => {
+      await log.checkpoint();
+      const last = await store.audit.lastCheckpoint();
+      io.stderr(
+        last
+          ? `checkpoint at record ${last.seq} (key ${last.kid}, ${new Date(last.at).toISOString()})\n`
+          : 'no checkpoint: the log is empty or no signing key is active\n',
+      );
+    });
+  });
+
+  return audit;
+}
+
+/**
+ * Prints records newer than `after` as they arrive, polling every `intervalMs`, until `signal`
+ * aborts (the CLI passes none: it runs until interrupted).
+ */
+export async function followAudit(
+  store: AuditStore,
+  after: number,
+  print: (record: AuditRecord) => void,
+  signal?: AbortSignal,
+  intervalMs = 500,
+): Promise<void> {
+  let last = after;
+  while (signal?.aborted !== true) {
+    const page = await store.query({ after: last, limit: 1000 });
+    for (const record of page) {
+      print(record);
+      last = record.seq;
+    }
+    if (page.length === 1000) continue;
+    try {
+      await sleep(intervalMs, undefined, signal ? { signal } : {});
+    } catch {
+      return;
+    }
+  }
+}
+
+/**
+ * Opens the data dir's database without the master key: verifying and reading need only the
+ * records and the public keys, so an auditor without the secrets can run them.
+ */
+async function withAuditStore(
+  flags: ConfigFlags,
+  io: CliIo,
+  work: (opened: { config: Readonly<Config>; store: Store }) => Promise<void>,
+): Promise<void> {
+  const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
+  const path = join(config.data_dir, 'assistd.db');
+  if (!existsSync(path)) throw new UsageError(`no assistd database at ${path} (see --data-dir)`);
+  const store = openSqliteStore({ path });
+  try {
+    await work({ config, store });
+  } finally {
+    await store.close();
+  }
+}
+
+/** The human-readable verification report. */
+export function describeVerification(result: AuditVerification, file: string): string {
+  const lines: string[] = [];
+  const range = result.records > 0 ? ` (1–${result.lastSeq})` : '';
+  const last = result.lastCheckpoint;
+  lines.push(
+    `audit log: ${result.records} records${range}, ${result.checkpoints} checkpoints` +
+      (last ? ` (last at record ${last.seq}, ${iso(last.at)}, key ${last.kid})` : ''),
+  );
+  lines.push(`checkpoint file: ${file} (${result.checkpointFile})`);
+  for (const problem of result.problems) {
+    lines.push(
+      `PROBLEM ${problem.kind}${problem.seq === null ? '' : ` at ${problem.seq}`}: ${problem.message}`,
+    );
+  }
+  if (result.problemsOmitted > 0) lines.push(`… and ${result.problemsOmitted} more problems`);
+  if (result.unanchored) {
+    lines.push(
+      `unanchored: records ${result.unanchored.from}–${result.unanchored.to} are not covered by a ` +
+        'signed checkpoint yet (normal while the server runs; after a clean stop, they were ' +
+        'added after the fact)',
+    );
+  }
+  lines.push(
+    result.intact
+      ? 'OK: every record matches the chain and every checkpoint verifies'
+      : `FAILED: ${result.problems.length + result.problemsOmitted} problems`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** One record on one line; text a caller chose (user agent, principal) is quoted when odd. */
+export function recordLine(record: AuditRecord): string {
+  const who =
+    record.principal === null
+      ? '-'
+      : `${printable(record.principal)}${record.auth === null ? '' : `(${record.auth})`}`;
+  const fields = [
+    String(record.seq),
+    iso(record.at),
+    record.source,
+    who,
+    record.method ?? '-',
+    record.action ?? '-',
+    printable(record.resource ?? '-'),
+    record.decision ?? '-',
+    record.status === null ? '-' : String(record.status),
+    record.error ?? '-',
+    record.latencyMs === null ? '-' : `${record.latencyMs}ms`,
+  ];
+  if (record.requestId !== null) fields.push(`req=${printable(record.requestId)}`);
+  if (record.ip !== null) fields.push(`ip=${printable(record.ip)}`);
+  if (record.details !== null) fields.push(JSON.stringify(record.details));
+  return fields.join(' ');
+}
+
+/** Plain text as is; anything with spaces, quotes or control characters JSON-quoted. */
+function printable(text: string): string {
+  return /^[\x21-\x7e]+$/.test(text) && !text.includes('"') ? text : quote(text);
+}
+
+function quote(text: string): string {
+  // JSON.stringify leaves format characters (bidi overrides) alone: escape those too.
+  return JSON.stringify(text).replace(
+    /[\p{Cf}\u2028\u2029]/gu,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

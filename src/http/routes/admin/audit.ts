@@ -1,0 +1,75 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import {
+  checkpointFileIn,
+  publicKeysOf,
+  recordJson,
+  verifyAuditLog,
+  type AuditVerification,
+} from '../../../security/audit/index.js';
+import type { AppDeps } from '../../app.js';
+import { parseValue } from '../../validate.js';
+
+/** Records a filtered query looks through at most, so one request cannot scan the whole log. */
+const scanWindow = 100_000;
+
+const listQuerySchema = z.strictObject({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  principal: z.string().min(1).max(256).optional(),
+  action: z.string().min(1).max(128).optional(),
+  status: z.coerce.number().int().min(100).max(599).optional(),
+});
+
+/**
+ * `GET /admin/audit`: records in sequence order after `after`, filtered by principal, action and
+ * status; `next_after` continues the listing (`has_more` says whether there is more to look at). `GET /admin/audit/verify`: the verification `assistd audit verify` prints, run in
+ * this process a page at a time (it yields to other requests between pages); concurrent callers
+ * share one run.
+ */
+export function auditRoutes(app: FastifyInstance, deps: AppDeps): void {
+  app.get('/admin/audit', async (request) => {
+    const query = parseValue(listQuerySchema, request.query);
+    const filtered =
+      query.principal !== undefined || query.action !== undefined || query.status !== undefined;
+    // The head first: the page then covers exactly (after, through], so `next_after` never
+    // skips a record written meanwhile. A filtered query scans at most `scanWindow` records
+    // (there is no index to jump with); the caller pages on from `next_after`, which may be past
+    // the last record returned.
+    const headSeq = (await deps.store.audit.head())?.seq ?? 0;
+    const through = filtered ? Math.min(query.after + scanWindow, headSeq) : headSeq;
+    const records = await deps.store.audit.query({
+      after: query.after,
+      through,
+      limit: query.limit + 1,
+      principal: query.principal,
+      // Actions are stored lower case (route-actions.ts) and compared case-insensitively.
+      action: query.action?.toLowerCase(),
+      status: query.status,
+    });
+    const page = records.slice(0, query.limit);
+    const full = records.length > query.limit;
+    const nextAfter = full ? page.at(-1)!.seq : Math.max(query.after, through);
+    return {
+      object: 'list',
+      data: page.map(recordJson),
+      has_more: full || nextAfter < headSeq,
+      next_after: nextAfter,
+    };
+  });
+
+  let running: Promise<AuditVerification> | undefined;
+  app.get('/admin/audit/verify', async () => {
+    running ??= (async () =>
+      verifyAuditLog({
+        store: deps.store.audit,
+        keys: await publicKeysOf(deps.store.signingKeys),
+        checkpointFile: checkpointFileIn(deps.config.data_dir),
+        pause: () => yieldToLoop(),
+      }))().finally(() => {
+      running = undefined;
+    });
+    return running;
+  });
+}

@@ -1,0 +1,184 @@
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  sampleEntry,
+  silentLogger,
+  tempAuditStore,
+  testSigner,
+} from '../../../test/support/audit.js';
+import { openSqliteStore } from '../../storage/sqlite/store.js';
+import type { AuditStore, Store } from '../../storage/types.js';
+import { AuditLog, AuditUnavailableError } from './audit-log.js';
+import type { CheckpointSigner } from './checkpoint.js';
+import { verifyAuditLog } from './verify.js';
+
+let dir: string;
+let store: Store;
+let raw: Database.Database;
+let checkpointFile: string;
+let signer: CheckpointSigner;
+
+beforeEach(() => {
+  ({ dir, store, raw, checkpointFile } = tempAuditStore());
+  ({ signer } = testSigner());
+});
+afterEach(async () => {
+  raw.close();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function log(overrides: Partial<ConstructorParameters<typeof AuditLog>[0]> = {}): AuditLog {
+  return new AuditLog({
+    store: store.audit,
+    signer,
+    checkpointFile,
+    logger: silentLogger,
+    checkpointEveryMs: 0,
+    ...overrides,
+  });
+}
+
+describe('AuditLog', () => {
+  it('writes the records of one event-loop turn in one transaction (group commit)', async () => {
+    const append = vi.spyOn(store.audit, 'append');
+    const audit = log();
+    await Promise.all(Array.from({ length: 50 }, (_, index) => audit.append(sampleEntry(index))));
+    expect(append).toHaveBeenCalledTimes(1);
+    expect(append.mock.calls[0]![0]).toHaveLength(50);
+    await audit.append(sampleEntry(51));
+    expect(append).toHaveBeenCalledTimes(2);
+    const records = await store.audit.query({ after: 0, limit: 100 });
+    expect(records.map((record) => record.seq)).toEqual(
+      Array.from({ length: 51 }, (_, i) => i + 1),
+    );
+    await audit.close();
+  });
+
+  it('splits a large turn into bounded transactions', async () => {
+    const append = vi.spyOn(store.audit, 'append');
+    const audit = log({ maxBatch: 10 });
+    await Promise.all(Array.from({ length: 25 }, (_, index) => audit.append(sampleEntry(index))));
+    expect(append.mock.calls.map((call) => call[0].length)).toEqual([10, 10, 5]);
+    await audit.close();
+  });
+
+  it('fails the records of a failed transaction, counts them, and recovers', async () => {
+    const audit = log();
+    raw.exec(`CREATE TRIGGER fail BEFORE INSERT ON audit_records
+      BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`);
+    const results = await Promise.allSettled([
+      audit.append(sampleEntry(1)),
+      audit.append(sampleEntry(2)),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect((results[0] as PromiseRejectedResult).reason).toBeInstanceOf(AuditUnavailableError);
+    expect(audit.auditWriteFailures).toBe(2);
+    expect(audit.writable).toBe(true);
+    raw.exec('DROP TRIGGER fail');
+    await audit.append(sampleEntry(3));
+    expect((await store.audit.head())?.seq).toBe(1);
+    await audit.close();
+  });
+
+  it('refuses at once when too many records wait', async () => {
+    const audit = log({ maxPending: 3 });
+    const waiting = [1, 2, 3].map((index) => audit.append(sampleEntry(index)));
+    await expect(audit.append(sampleEntry(4))).rejects.toBeInstanceOf(AuditUnavailableError);
+    expect(audit.auditWriteFailures).toBe(1);
+    await Promise.all(waiting);
+    await audit.close();
+  });
+
+  it('signs a checkpoint every N records and one at close', async () => {
+    const audit = log({ checkpointEveryRecords: 5 });
+    for (let index = 1; index <= 12; index++) {
+      await audit.append(sampleEntry(index));
+      // Joins the checkpoint the fifth record started (signing runs off the event loop).
+      if (index % 5 === 0) await audit.checkpoint();
+    }
+    expect((await store.audit.lastCheckpoint())?.seq).toBe(10);
+    await audit.close();
+    const checkpoints = await store.audit.checkpoints();
+    expect(checkpoints.map((checkpoint) => checkpoint.seq)).toEqual([5, 10, 12]);
+    expect(readFileSync(checkpointFile, 'utf8').trim().split('\n')).toHaveLength(3);
+    await expect(audit.append(sampleEntry(13))).rejects.toBeInstanceOf(AuditUnavailableError);
+  });
+
+  it('signs a checkpoint on its timer', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval'] });
+    try {
+      const audit = log({ checkpointEveryMs: 1000 });
+      await audit.append(sampleEntry(1));
+      vi.advanceTimersByTime(1000);
+      await audit.checkpoint();
+      expect((await store.audit.lastCheckpoint())?.seq).toBe(1);
+      await audit.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('stops for good when the checkpoint file cannot be written', async () => {
+    // A directory where the file should be: the append fails, as a failed fsync would.
+    mkdirSync(checkpointFile, { recursive: true });
+    const audit = log();
+    await audit.append(sampleEntry(1));
+    await audit.checkpoint();
+    expect(audit.writable).toBe(false);
+    expect(audit.auditWriteFailures).toBe(1);
+    await expect(audit.append(sampleEntry(2))).rejects.toThrow(/checkpoint file/);
+    expect(audit.auditWriteFailures).toBe(2);
+    await audit.close();
+  });
+
+  it('keeps one chain when two writers (server and CLI) append at once', async () => {
+    // A second connection to the same file, as the CLI has.
+    const other = openSqliteStore({ path: join(dir, 'assistd.db') });
+    const first = log();
+    const second = new AuditLog({
+      store: other.audit,
+      signer,
+      checkpointFile,
+      logger: silentLogger,
+      checkpointEveryMs: 0,
+    });
+    await Promise.all(
+      Array.from({ length: 40 }, (_, index) =>
+        (index % 2 === 0 ? first : second).append(sampleEntry(index)),
+      ),
+    );
+    await first.close();
+    await second.close();
+    const result = await verifyAuditLog({
+      store: store.audit,
+      keys: new Map(),
+      checkpointFile: undefined,
+    });
+    expect(result.records).toBe(40);
+    expect(result.problems.filter((problem) => !problem.kind.startsWith('checkpoint'))).toEqual([]);
+    await other.close();
+  });
+
+  it('writes nothing when disabled', async () => {
+    const audit = log({ enabled: false, store: failingStore() });
+    await audit.append(sampleEntry(1));
+    await audit.close();
+    expect(audit.auditWriteFailures).toBe(0);
+  });
+});
+
+function failingStore(): AuditStore {
+  const fail = () => Promise.reject(new Error('no store'));
+  return {
+    append: fail,
+    head: fail,
+    query: fail,
+    latest: fail,
+    checkpoints: fail,
+    lastCheckpoint: fail,
+    insertCheckpoint: fail,
+  };
+}

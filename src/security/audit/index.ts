@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { Config } from '../../config/schema.js';
+import type { Store } from '../../storage/types.js';
+import type { Clock } from '../../util/ids.js';
+import type { Keyring } from '../keyring.js';
+import { AuditLog } from './audit-log.js';
+import { checkpointFileIn } from './checkpoint-file.js';
+import { keyringSigner } from './checkpoint.js';
+
+export { AuditLog, AuditUnavailableError } from './audit-log.js';
+export { cliEntry, serverEntry, type AdminEvent } from './admin-event.js';
+export { checkpointFileIn } from './checkpoint-file.js';
+export { recordJson } from './record-json.js';
+export {
+  publicKeysOf,
+  verifyAuditLog,
+  type AuditProblem,
+  type AuditVerification,
+} from './verify.js';
+
+/**
+ * The audit log of a data dir, as the server and the CLI open it: records in the store,
+ * checkpoints signed by the keyring's active key into the table and `<data_dir>/audit/`.
+ */
+export function openAuditLog(options: {
+  config: Readonly<Config>;
+  store: Store;
+  keyring: Keyring;
+  logger: Logger;
+  clock?: Clock;
+  /** Periodic checkpoints (the server); the CLI checkpoints once, when it closes. */
+  timer: boolean;
+}): AuditLog {
+  const { config } = options;
+  return new AuditLog({
+    store: options.store.audit,
+    signer: keyringSigner(options.keyring),
+    checkpointFile: checkpointFileIn(config.data_dir),
+    logger: options.logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+    enabled: config.audit.enabled,
+    checkpointEveryRecords: config.audit.checkpoint_every_records,
+    checkpointEveryMs: options.timer ? config.audit.checkpoint_every_seconds * 1000 : 0,
+    maxPending: config.audit.max_pending,
+  });
+}

@@ -1,0 +1,251 @@
+import { readFileSync, rmSync, writeFileSync, type PathLike } from 'node:fs';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  sampleEntry,
+  silentLogger,
+  tamper,
+  tempAuditStore,
+  testSigner,
+} from '../../../test/support/audit.js';
+import type { Store } from '../../storage/types.js';
+import { AuditLog } from './audit-log.js';
+import { chainHash } from './chain.js';
+import type { CheckpointSigner } from './checkpoint.js';
+import { publicKeysOf, verifyAuditLog } from './verify.js';
+
+let dir: string;
+let store: Store;
+let raw: Database.Database;
+let checkpointFile: string;
+let signer: CheckpointSigner;
+let keys: Map<string, KeyObject>;
+
+/** 20 records with a checkpoint at 10 and at 20, written through the real writer. */
+async function writeLog(count = 20, every = 10): Promise<void> {
+  const log = new AuditLog({
+    store: store.audit,
+    signer,
+    checkpointFile,
+    logger: silentLogger,
+    checkpointEveryMs: 0,
+  });
+  for (let index = 1; index <= count; index++) {
+    await log.append(sampleEntry(index));
+    if (index % every === 0) await log.checkpoint();
+  }
+  await log.close();
+}
+
+const verify = () => verifyAuditLog({ store: store.audit, keys, checkpointFile, pageSize: 7 });
+
+beforeEach(() => {
+  ({ dir, store, raw, checkpointFile } = tempAuditStore());
+  ({ signer, keys } = testSigner());
+});
+afterEach(async () => {
+  raw.close();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('audit verify', () => {
+  it('finds an untouched log intact and fully anchored', async () => {
+    await writeLog();
+    const result = await verify();
+    expect(result).toMatchObject({
+      intact: true,
+      records: 20,
+      lastSeq: 20,
+      checkpoints: 2,
+      lastCheckpoint: { seq: 20, kid: 'test-key' },
+      unanchored: null,
+      checkpointFile: 'present',
+      problems: [],
+    });
+  });
+
+  it('names a modified record', async () => {
+    await writeLog();
+    tamper(raw, `UPDATE audit_records SET principal = 'mallory' WHERE seq = 7`);
+    const result = await verify();
+    expect(result.intact).toBe(false);
+    expect(result.problems).toEqual([
+      { kind: 'modified', seq: 7, message: 'record 7 does not match its hash' },
+    ]);
+  });
+
+  it('names a modified status or details too (every field is hashed)', async () => {
+    await writeLog();
+    tamper(raw, `UPDATE audit_records SET status = 403 WHERE seq = 3`);
+    tamper(raw, `UPDATE audit_records SET details = '{"x":1}' WHERE seq = 4`);
+    expect((await verify()).problems.map((p) => [p.kind, p.seq])).toEqual([
+      ['modified', 3],
+      ['modified', 4],
+    ]);
+  });
+
+  it('names a deleted record', async () => {
+    await writeLog();
+    tamper(raw, 'DELETE FROM audit_records WHERE seq = 12');
+    expect((await verify()).problems).toEqual([
+      { kind: 'missing', seq: 12, message: 'record 12 is missing' },
+    ]);
+  });
+
+  it('names two swapped records', async () => {
+    await writeLog();
+    // Swap every column but seq: records 5 and 6 trade places.
+    tamper(
+      raw,
+      `UPDATE audit_records SET seq = -5 WHERE seq = 5;
+       UPDATE audit_records SET seq = 5 WHERE seq = 6;
+       UPDATE audit_records SET seq = 6 WHERE seq = -5;`,
+    );
+    const problems = (await verify()).problems;
+    expect(problems.map((p) => [p.kind, p.seq])).toEqual([
+      ['reordered', 5],
+      ['reordered', 6],
+    ]);
+    expect(problems[0]!.message).toContain('written as record 6');
+  });
+
+  it('reports a record added after the last checkpoint as unanchored', async () => {
+    await writeLog();
+    // Someone without the signing key appends a well-formed record with a valid hash.
+    await store.audit.append([sampleEntry(21, { principal: 'forged' })], chainHash);
+    const result = await verify();
+    expect(result.intact).toBe(true);
+    expect(result.unanchored).toEqual({ from: 21, to: 21 });
+  });
+
+  it('names a truncated tail', async () => {
+    await writeLog();
+    tamper(raw, 'DELETE FROM audit_records WHERE seq > 15');
+    const result = await verify();
+    expect(result.problems.map((p) => [p.kind, p.seq])).toEqual([['truncated', 16]]);
+    expect(result.problems[0]!.message).toContain('records 16–20 were removed');
+  });
+
+  it('still sees the truncation when the last checkpoint is removed from the table too', async () => {
+    await writeLog();
+    tamper(
+      raw,
+      'DELETE FROM audit_records WHERE seq > 15; DELETE FROM audit_checkpoints WHERE seq = 20;',
+    );
+    const kinds = (await verify()).problems.map((p) => [p.kind, p.seq]);
+    expect(kinds).toEqual([
+      ['checkpoint-copy', 20],
+      ['truncated', 16],
+    ]);
+  });
+
+  it('names a forged checkpoint signature', async () => {
+    await writeLog();
+    const forged = Buffer.alloc(256, 7).toString('base64url');
+    tamper(raw, `UPDATE audit_checkpoints SET signature = zeroblob(256) WHERE seq = 10`);
+    rewriteFile(checkpointFile, (line) =>
+      line.includes('"seq":10')
+        ? line.replace(/"signature":"[^"]+"/, `"signature":"${forged}"`)
+        : line,
+    );
+    const problems = (await verify()).problems.map((p) => [p.kind, p.seq]);
+    expect(problems).toContainEqual(['checkpoint-signature', 10]);
+    // The next checkpoint no longer links to it either.
+    expect(problems).toContainEqual(['checkpoint-chain', 20]);
+  });
+
+  it('names a chain rebuilt with valid hashes by the checkpoint it contradicts', async () => {
+    await writeLog();
+    // Rewrite record 3 and rehash everything after it: each record matches its own hash and its
+    // predecessor, but no longer what checkpoint 10 signed.
+    const rows = raw.prepare('SELECT seq FROM audit_records WHERE seq >= 3 ORDER BY seq').all();
+    tamper(raw, `UPDATE audit_records SET principal = 'mallory' WHERE seq = 3`);
+    const records = await store.audit.query({ after: 0, limit: 100 });
+    let prev = records[1]!.hash;
+    for (const { seq } of rows as Array<{ seq: number }>) {
+      const record = records[seq - 1]!;
+      const hash = chainHash(prev, seq, record);
+      raw
+        .prepare('UPDATE audit_records SET prev_hash = ?, hash = ? WHERE seq = ?')
+        .run(prev, hash, seq);
+      prev = hash;
+    }
+    const problems = (await verify()).problems.map((p) => [p.kind, p.seq]);
+    expect(problems).toEqual([
+      ['checkpoint-mismatch', 10],
+      ['checkpoint-mismatch', 20],
+    ]);
+  });
+
+  it('names a replaced record by the broken link after it', async () => {
+    await writeLog();
+    const record = (await store.audit.query({ after: 6, limit: 1 }))[0]!;
+    const hash = chainHash(record.prevHash, 7, { ...record, principal: 'mallory' });
+    tamper(raw, `UPDATE audit_records SET principal = 'mallory' WHERE seq = 7`);
+    raw.prepare('UPDATE audit_records SET hash = ? WHERE seq = 7').run(hash);
+    const problems = (await verify()).problems;
+    expect(problems.map((p) => [p.kind, p.seq])).toEqual([['broken-link', 8]]);
+    expect(problems[0]!.message).toContain('record 7 was replaced');
+  });
+
+  it('reports checkpoints missing from the file and a missing file', async () => {
+    await writeLog();
+    rewriteFile(checkpointFile, (line) => (line.includes('"seq":20') ? '' : line));
+    expect((await verify()).problems.map((p) => [p.kind, p.seq])).toEqual([
+      ['checkpoint-copy', 20],
+    ]);
+    rmSync(checkpointFile);
+    const result = await verify();
+    expect(result.checkpointFile).toBe('absent');
+    expect(result.problems.map((p) => p.kind)).toEqual(['checkpoint-copy']);
+  });
+
+  it('needs the signing key: a checkpoint by an unknown key does not count', async () => {
+    await writeLog();
+    const result = await verifyAuditLog({
+      store: store.audit,
+      keys: testSigner().keys,
+      checkpointFile,
+    });
+    expect(result.problems.map((p) => [p.kind, p.seq])).toEqual([
+      ['checkpoint-signature', 10],
+      ['checkpoint-signature', 20],
+    ]);
+    expect(result.unanchored).toEqual({ from: 1, to: 20 });
+  });
+});
+
+describe('publicKeysOf', () => {
+  it('takes generated keys, retired ones included, and never an imported issuer key', async () => {
+    const pem = (kid: string) => {
+      const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      return { kid, pem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+    };
+    const base = { privateKeySealed: 'sealed', createdAt: 1, signsUntil: 2, verifiesUntil: 3 };
+    for (const [key, source, retiredAt] of [
+      [pem('active'), 'generated', undefined],
+      [pem('retired'), 'generated', 5],
+      [pem('issuer'), 'imported', undefined],
+    ] as const) {
+      await store.signingKeys.insert({
+        ...base,
+        kid: key.kid,
+        publicKeyPem: key.pem,
+        source,
+        retiredAt,
+        ...(source === 'imported' ? { privateKeySealed: undefined } : {}),
+      });
+    }
+    expect([...(await publicKeysOf(store.signingKeys)).keys()].sort()).toEqual([
+      'active',
+      'retired',
+    ]);
+  });
+});
+
+function rewriteFile(path: PathLike, change: (line: string) => string): void {
+  const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean).map(change);
+  writeFileSync(path, `${lines.filter(Boolean).join('\n')}\n`);
+}

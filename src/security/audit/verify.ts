@@ -1,0 +1,341 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import type {
+  AuditCheckpoint,
+  AuditRecord,
+  AuditStore,
+  SigningKeyStore,
+} from '../../storage/types.js';
+import { chainHash, genesisHash } from './chain.js';
+import { readCheckpointFile } from './checkpoint-file.js';
+import { checkpointSignedBy } from './checkpoint-format.js';
+
+/**
+ * - `modified`: a record no longer matches its own hash.
+ * - `reordered`: a record matches its hash only at another sequence number (moved or swapped).
+ * - `missing`: sequence numbers are skipped (records deleted).
+ * - `broken-link`: a record does not chain onto the one before it (that one was replaced with a
+ *   rehashed record, or records were inserted or removed and renumbered).
+ * - `truncated`: the log ends before the last signed checkpoint.
+ * - `checkpoint-mismatch`: a checkpoint's head hash differs from the record at its seq (the chain
+ *   up to there was rewritten after it was signed).
+ * - `checkpoint-signature`: a checkpoint's signature does not verify, or its key is unknown.
+ * - `checkpoint-chain`: a checkpoint does not link to the one before it (one was removed or
+ *   replaced).
+ * - `checkpoint-copy`: the table and checkpoints.jsonl disagree (a copy was removed or changed).
+ */
+export type AuditProblemKind =
+  | 'modified'
+  | 'reordered'
+  | 'missing'
+  | 'broken-link'
+  | 'truncated'
+  | 'checkpoint-mismatch'
+  | 'checkpoint-signature'
+  | 'checkpoint-chain'
+  | 'checkpoint-copy';
+
+export interface AuditProblem {
+  kind: AuditProblemKind;
+  /** The record (or checkpoint) sequence number where it shows; null for the file as a whole. */
+  seq: number | null;
+  message: string;
+}
+
+export interface AuditVerification {
+  /** No problem found (records after the last checkpoint may still be unanchored). */
+  intact: boolean;
+  records: number;
+  lastSeq: number;
+  checkpoints: number;
+  lastCheckpoint: { seq: number; at: number; kid: string } | null;
+  /**
+   * Records after the last valid checkpoint. Normal for a running server (up to
+   * `audit.checkpoint_every_*`), but they are not protected yet: someone without the signing key
+   * could have added or changed them. After a clean shutdown there are none.
+   */
+  unanchored: { from: number; to: number } | null;
+  checkpointFile: 'present' | 'absent' | 'not-configured';
+  problems: AuditProblem[];
+  /** Problems past `maxProblems`, counted but not listed. */
+  problemsOmitted: number;
+}
+
+export interface VerifyOptions {
+  store: AuditStore;
+  /** Public keys by kid, retired keys included (`publicKeysOf`). */
+  keys: ReadonlyMap<string, KeyObject>;
+  /** checkpoints.jsonl; undefined when the caller has none to compare. */
+  checkpointFile: string | undefined;
+  /** Records read per query (default 1000). */
+  pageSize?: number;
+  /** Awaited between pages: the server yields to the event loop there. */
+  pause?: () => Promise<void>;
+  /** Problems listed at most (default 1000). */
+  maxProblems?: number;
+}
+
+/** How far from its place a record is looked for when it does not match its hash. */
+const reorderWindow = 16;
+
+/**
+ * The keys this server may have signed checkpoints with: every generated key, retired ones
+ * included (they still verify old checkpoints). Imported public keys belong to other issuers,
+ * who must not be able to sign this server's checkpoints.
+ */
+export async function publicKeysOf(store: SigningKeyStore): Promise<Map<string, KeyObject>> {
+  const keys = new Map<string, KeyObject>();
+  for (const record of await store.list()) {
+    if (record.source !== 'generated') continue;
+    keys.set(record.kid, createPublicKey(record.publicKeyPem));
+  }
+  return keys;
+}
+
+/**
+ * Checks the whole log: each record against its hash and its predecessor, the sequence for
+ * gaps, each checkpoint's signature and link, the records against the checkpoints, and the
+ * table's checkpoints against checkpoints.jsonl. Reads the records a page at a time.
+ */
+export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerification> {
+  const problems = new ProblemList(options.maxProblems ?? 1000);
+  const { checkpoints, fileState } = await loadCheckpoints(options, problems);
+  const valid = checkValidCheckpoints(checkpoints, options.keys, problems);
+  const bySeq = new Map(checkpoints.map((checkpoint) => [checkpoint.seq, checkpoint]));
+
+  const pageSize = options.pageSize ?? 1000;
+  let expected = 1;
+  let prevHash = genesisHash;
+  let previousMoved = false;
+  let records = 0;
+  for (;;) {
+    const page = await options.store.query({ after: expected - 1, limit: pageSize });
+    for (const record of page) {
+      records += 1;
+      const gap = record.seq > expected;
+      if (gap) {
+        problems.add(
+          'missing',
+          expected,
+          record.seq - 1 === expected
+            ? `record ${expected} is missing`
+            : `records ${expected}–${record.seq - 1} are missing`,
+        );
+      }
+      const own = checkOwnHash(record);
+      if (own.kind === 'reordered') {
+        problems.add(
+          'reordered',
+          record.seq,
+          `record ${record.seq} was written as record ${own.writtenAs}: records were moved or swapped`,
+        );
+      } else if (own.kind === 'modified') {
+        problems.add('modified', record.seq, `record ${record.seq} does not match its hash`);
+      } else if (!gap && !previousMoved && !record.prevHash.equals(prevHash)) {
+        problems.add(
+          'broken-link',
+          record.seq,
+          `record ${record.seq} does not chain onto record ${record.seq - 1}: record ` +
+            `${record.seq - 1} was replaced (rehashed), or records were inserted or removed here`,
+        );
+      }
+      const checkpoint = bySeq.get(record.seq);
+      if (checkpoint && valid.has(checkpoint) && !checkpoint.headHash.equals(record.hash)) {
+        problems.add(
+          'checkpoint-mismatch',
+          record.seq,
+          `record ${record.seq} differs from the one checkpoint ${record.seq} signed on ` +
+            `${iso(checkpoint.at)}: records up to ${record.seq} were rewritten after it`,
+        );
+      }
+      previousMoved = own.kind === 'reordered';
+      prevHash = record.hash;
+      expected = record.seq + 1;
+    }
+    if (page.length < pageSize) break;
+    await options.pause?.();
+  }
+
+  const lastSeq = expected - 1;
+  const anchors = checkpoints.filter((checkpoint) => valid.has(checkpoint));
+  const lastValid = anchors.at(-1);
+  if (lastValid && lastSeq < lastValid.seq) {
+    problems.add(
+      'truncated',
+      lastSeq + 1,
+      `the log ends at record ${lastSeq}, but checkpoint ${lastValid.seq} (signed ` +
+        `${iso(lastValid.at)}) covers records up to ${lastValid.seq}: ` +
+        `records ${lastSeq + 1}–${lastValid.seq} were removed`,
+    );
+  }
+  const anchoredTo = lastValid?.seq ?? 0;
+  const last = checkpoints.at(-1);
+  return {
+    intact: problems.total === 0,
+    records,
+    lastSeq,
+    checkpoints: checkpoints.length,
+    lastCheckpoint: last ? { seq: last.seq, at: last.at, kid: last.kid } : null,
+    unanchored: lastSeq > anchoredTo ? { from: anchoredTo + 1, to: lastSeq } : null,
+    checkpointFile: fileState,
+    problems: problems.list,
+    problemsOmitted: problems.total - problems.list.length,
+  };
+}
+
+type OwnHash = { kind: 'ok' } | { kind: 'modified' } | { kind: 'reordered'; writtenAs: number };
+
+/** Whether a record matches its hash, and if not, whether it would at a nearby seq. */
+function checkOwnHash(record: AuditRecord): OwnHash {
+  if (chainHash(record.prevHash, record.seq, record).equals(record.hash)) return { kind: 'ok' };
+  const from = Math.max(1, record.seq - reorderWindow);
+  for (let seq = from; seq <= record.seq + reorderWindow; seq++) {
+    if (seq !== record.seq && chainHash(record.prevHash, seq, record).equals(record.hash)) {
+      return { kind: 'reordered', writtenAs: seq };
+    }
+  }
+  return { kind: 'modified' };
+}
+
+/**
+ * The checkpoints of the table and of the file, merged by seq. Where a copy is missing or the two
+ * differ, that is a problem; the copy whose signature verifies is kept.
+ */
+async function loadCheckpoints(
+  options: VerifyOptions,
+  problems: ProblemList,
+): Promise<{ checkpoints: AuditCheckpoint[]; fileState: AuditVerification['checkpointFile'] }> {
+  const table = await options.store.checkpoints();
+  if (options.checkpointFile === undefined) {
+    return { checkpoints: table, fileState: 'not-configured' };
+  }
+  const file = await readCheckpointFile(options.checkpointFile);
+  if (!file) {
+    if (table.length > 0) {
+      problems.add(
+        'checkpoint-copy',
+        null,
+        `${options.checkpointFile} is missing, but the table holds ${table.length} checkpoints`,
+      );
+    }
+    return { checkpoints: table, fileState: 'absent' };
+  }
+  for (const line of file.badLines) {
+    problems.add('checkpoint-copy', null, `${options.checkpointFile}:${line} is not a checkpoint`);
+  }
+  const merged = new Map<number, AuditCheckpoint>();
+  const fromTable = new Map(table.map((checkpoint) => [checkpoint.seq, checkpoint]));
+  const fromFile = new Map<number, AuditCheckpoint>();
+  for (const checkpoint of file.checkpoints) {
+    const seen = fromFile.get(checkpoint.seq);
+    if (seen && !sameCheckpoint(seen, checkpoint)) {
+      problems.add(
+        'checkpoint-copy',
+        checkpoint.seq,
+        `${options.checkpointFile} holds two different checkpoints ${checkpoint.seq}`,
+      );
+    }
+    fromFile.set(checkpoint.seq, checkpoint);
+  }
+  for (const seq of new Set([...fromTable.keys(), ...fromFile.keys()])) {
+    const inTable = fromTable.get(seq);
+    const inFile = fromFile.get(seq);
+    if (inTable && inFile) {
+      if (!sameCheckpoint(inTable, inFile)) {
+        problems.add(
+          'checkpoint-copy',
+          seq,
+          `checkpoint ${seq} differs between the table and ${options.checkpointFile}`,
+        );
+      }
+      const key = options.keys.get(inFile.kid);
+      merged.set(seq, key && checkpointSignedBy(inFile, key) ? inFile : inTable);
+    } else if (inTable) {
+      problems.add(
+        'checkpoint-copy',
+        seq,
+        `checkpoint ${seq} is in the table but not in ${options.checkpointFile}`,
+      );
+      merged.set(seq, inTable);
+    } else if (inFile) {
+      problems.add(
+        'checkpoint-copy',
+        seq,
+        `checkpoint ${seq} is in ${options.checkpointFile} but was removed from the table`,
+      );
+      merged.set(seq, inFile);
+    }
+  }
+  const checkpoints = [...merged.values()].sort((a, b) => a.seq - b.seq);
+  return { checkpoints, fileState: 'present' };
+}
+
+/** Checks signatures and links; returns the checkpoints whose signature verifies. */
+function checkValidCheckpoints(
+  checkpoints: readonly AuditCheckpoint[],
+  keys: ReadonlyMap<string, KeyObject>,
+  problems: ProblemList,
+): Set<AuditCheckpoint> {
+  const valid = new Set<AuditCheckpoint>();
+  let previous: AuditCheckpoint | undefined;
+  for (const checkpoint of checkpoints) {
+    const key = keys.get(checkpoint.kid);
+    if (!key) {
+      problems.add(
+        'checkpoint-signature',
+        checkpoint.seq,
+        `checkpoint ${checkpoint.seq} is signed by key ${checkpoint.kid}, which the keyring does not hold`,
+      );
+    } else if (!checkpointSignedBy(checkpoint, key)) {
+      problems.add(
+        'checkpoint-signature',
+        checkpoint.seq,
+        `checkpoint ${checkpoint.seq} has a signature that does not verify with key ${checkpoint.kid}`,
+      );
+    } else {
+      valid.add(checkpoint);
+    }
+    const links = previous
+      ? checkpoint.prevSignature?.equals(previous.signature) === true
+      : checkpoint.prevSignature === undefined;
+    if (!links) {
+      problems.add(
+        'checkpoint-chain',
+        checkpoint.seq,
+        previous
+          ? `checkpoint ${checkpoint.seq} does not follow checkpoint ${previous.seq}: a checkpoint between them was removed or replaced`
+          : `checkpoint ${checkpoint.seq} is not the first checkpoint: earlier ones were removed`,
+      );
+    }
+    previous = checkpoint;
+  }
+  return valid;
+}
+
+function sameCheckpoint(a: AuditCheckpoint, b: AuditCheckpoint): boolean {
+  return (
+    a.seq === b.seq &&
+    a.at === b.at &&
+    a.kid === b.kid &&
+    a.headHash.equals(b.headHash) &&
+    a.signature.equals(b.signature) &&
+    (a.prevSignature === undefined
+      ? b.prevSignature === undefined
+      : b.prevSignature?.equals(a.prevSignature) === true)
+  );
+}
+
+class ProblemList {
+  readonly list: AuditProblem[] = [];
+  total = 0;
+
+  constructor(private readonly max: number) {}
+
+  add(kind: AuditProblemKind, seq: number | null, message: string): void {
+    this.total += 1;
+    if (this.list.length < this.max) this.list.push({ kind, seq, message });
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,327 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliIo } from '../../src/cli/io.js';
+import { runCli } from '../../src/cli/program.js';
+import { defaultPolicyYaml } from '../../src/security/policy/default-policy.js';
+import { tamper } from '../support/audit.js';
+import { Harness } from '../support/harness.js';
+
+interface RecordJson {
+  seq: number;
+  source: string;
+  request_id: string | null;
+  principal: string | null;
+  auth: string | null;
+  method: string | null;
+  action: string | null;
+  resource: string | null;
+  decision: string | null;
+  statement: string | null;
+  status: number | null;
+  error: string | null;
+  latency_ms: number | null;
+  details: Record<string, unknown> | null;
+  hash: string;
+}
+
+interface ErrorBody {
+  error: { code: string; type: string; message: string };
+}
+
+let harness: Harness;
+let policyFile: string;
+
+async function cli(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    env: {},
+    cwd: harness.dataDir,
+  };
+  const code = await runCli(['node', 'assistd', ...args, '--data-dir', harness.dataDir], io);
+  return { code, stdout, stderr };
+}
+
+/** Every stored record, through the admin API. */
+async function records(query = ''): Promise<RecordJson[]> {
+  const response = await harness.json<{ data: RecordJson[] }>(`/admin/audit?limit=1000${query}`);
+  expect(response.status).toBe(200);
+  return response.body.data;
+}
+
+/** The newest record whose request id is `id`. */
+async function byRequest(id: string): Promise<RecordJson> {
+  const found = (await records()).filter((record) => record.request_id === id);
+  expect(found, id).toHaveLength(1);
+  return found[0]!;
+}
+
+beforeAll(async () => {
+  policyFile = join(mkdtempSync(join(tmpdir(), 'assistd-audit-policies-')), 'policies.yaml');
+  writeFileSync(policyFile, defaultPolicyYaml);
+  harness = await Harness.start({
+    config: { security: { policies_file: policyFile }, audit: { checkpoint_every_records: 25 } },
+  });
+});
+afterAll(async () => {
+  await harness.close();
+});
+
+describe('the audit log over HTTP', () => {
+  it('records an allowed call with who, what, the deciding statement and the outcome', async () => {
+    const response = await harness.request('/v1/models', {
+      headers: { 'x-request-id': 'audit-allowed', 'user-agent': 'audit-test/1' },
+    });
+    expect(response.status).toBe(200);
+    expect(await byRequest('audit-allowed')).toMatchObject({
+      source: 'http',
+      principal: 'admin',
+      auth: 'opaque',
+      method: 'GET',
+      action: 'list:model',
+      resource: '/v1/models',
+      decision: 'allow',
+      statement: expect.stringMatching(/^default-(models|admin) \(.+:\d+\)$/) as unknown,
+      status: 200,
+      error: null,
+    });
+  });
+
+  it('records a denied (403) call with the decision', async () => {
+    const response = await harness.request('/admin/audit', {
+      principal: 'user@example.com',
+      headers: { 'x-request-id': 'audit-denied' },
+    });
+    expect(response.status).toBe(403);
+    expect(await byRequest('audit-denied')).toMatchObject({
+      principal: 'user@example.com',
+      auth: 'opaque',
+      action: 'list:audit',
+      resource: '/admin/audit',
+      decision: 'default-deny',
+      statement: null,
+      status: 403,
+      error: 'permission_denied',
+    });
+  });
+
+  it('records an unauthenticated (401) call without a principal', async () => {
+    const response = await harness.request('/v1/models', {
+      principal: null,
+      headers: { 'x-request-id': 'audit-anonymous', authorization: 'Bearer asd_nope' },
+    });
+    expect(response.status).toBe(401);
+    expect(await byRequest('audit-anonymous')).toMatchObject({
+      principal: null,
+      auth: null,
+      action: 'list:model',
+      decision: null,
+      status: 401,
+      error: 'invalid_token',
+    });
+  });
+
+  it('records a request for a route that does not exist (404), without its query string', async () => {
+    const response = await harness.request('/v1/nope?api_key=SHOULD-NOT-BE-STORED', {
+      headers: { 'x-request-id': 'audit-missing' },
+    });
+    expect(response.status).toBe(404);
+    expect(await byRequest('audit-missing')).toMatchObject({
+      principal: 'admin',
+      action: null,
+      resource: '/v1/nope',
+      status: 404,
+      error: 'route_not_found',
+    });
+  });
+
+  it('records a JWT caller with auth "jwt", and leaves health checks out', async () => {
+    const issued = await cli(['tokens', 'issue', '--principal', 'jwt-caller@example.com']);
+    expect(issued.code).toBe(0);
+    const response = await harness.request('/v1/models', {
+      principal: null,
+      headers: { authorization: `Bearer ${issued.stdout.trim()}`, 'x-request-id': 'audit-jwt' },
+    });
+    expect(response.status).toBe(200);
+    expect(await byRequest('audit-jwt')).toMatchObject({
+      principal: 'jwt-caller@example.com',
+      auth: 'jwt',
+    });
+    await harness.request('/health', { principal: null, headers: { 'x-request-id': 'probe' } });
+    expect((await records()).some((record) => record.request_id === 'probe')).toBe(false);
+  });
+
+  it('never stores message content, tokens or keys', async () => {
+    const secretText = `audit-canary-${Date.now()}-purple-elephant`;
+    const chat = await harness.request('/v1/chat', {
+      body: { messages: [{ role: 'user', content: secretText }] },
+      headers: { 'x-request-id': 'audit-chat' },
+    });
+    expect(chat.status).toBe(200);
+    const jwt = (await cli(['tokens', 'issue', '--principal', 'canary@example.com'])).stdout.trim();
+    await harness.request('/v1/models', {
+      principal: null,
+      headers: { authorization: `Bearer ${jwt}` },
+    });
+    await harness.server.audit.checkpoint();
+
+    const db = new Database(join(harness.dataDir, 'assistd.db'), { readonly: true });
+    const rows = JSON.stringify(db.prepare('SELECT * FROM audit_records').all());
+    const checkpoints = JSON.stringify(db.prepare('SELECT * FROM audit_checkpoints').all());
+    db.close();
+    const file = readFileSync(join(harness.dataDir, 'audit', 'checkpoints.jsonl'), 'utf8');
+    const keyFile = readFileSync(join(harness.dataDir, 'master.key'), 'utf8');
+    const adminSecret = harness.adminToken.split('_')[2]!;
+    for (const text of [rows, checkpoints, file]) {
+      expect(text).not.toContain(secretText);
+      expect(text).not.toContain(harness.adminToken);
+      expect(text).not.toContain(adminSecret);
+      expect(text).not.toContain(jwt);
+      expect(text).not.toContain(jwt.split('.')[2]!);
+      expect(text).not.toContain('SHOULD-NOT-BE-STORED');
+      expect(text).not.toContain('PRIVATE KEY');
+      expect(text).not.toContain(keyFile.trim().slice(-40));
+    }
+    expect(await byRequest('audit-chat')).toMatchObject({ action: 'create:chat', status: 200 });
+  });
+
+  it('answers the admin query with filters, and the verification', async () => {
+    const denied = await records('&status=403');
+    expect(denied.length).toBeGreaterThan(0);
+    expect(denied.every((record) => record.status === 403)).toBe(true);
+    const mine = await records('&principal=user%40example.com&action=LIST:AUDIT');
+    expect(mine.map((record) => record.request_id)).toContain('audit-denied');
+    const page = await harness.json<{ data: RecordJson[]; has_more: boolean; next_after: number }>(
+      '/admin/audit?after=1&limit=2',
+    );
+    expect(page.body.data.map((record) => record.seq)).toEqual([2, 3]);
+    expect(page.body).toMatchObject({ has_more: true, next_after: 3 });
+    const filtered = await harness.json<{ has_more: boolean; next_after: number }>(
+      '/admin/audit?status=403&after=2',
+    );
+    expect(filtered.body.has_more).toBe(false);
+    expect(filtered.body.next_after).toBeGreaterThan(page.body.next_after);
+    const bad = await harness.json<ErrorBody>('/admin/audit?limit=0');
+    expect(bad.status).toBe(400);
+
+    const verification = await harness.json<{ intact: boolean; records: number }>(
+      '/admin/audit/verify',
+    );
+    expect(verification.status).toBe(200);
+    expect(verification.body.intact).toBe(true);
+    expect(verification.body.records).toBeGreaterThan(10);
+  });
+
+  it('records policy reloads, including a rejected file', async () => {
+    writeFileSync(
+      policyFile,
+      `${defaultPolicyYaml}  - name: extra\n    effect: allow\n    actions: ["get:chat"]\n    resources: ["/v1/chat"]\n    principals: ["*"]\n`,
+    );
+    await harness.server.reload();
+    writeFileSync(policyFile, 'policies:\n  - name: broken\n    effect: permit\n');
+    await harness.server.reload();
+    const reloads = (await records('&action=update:policy')).filter((r) => r.source === 'server');
+    expect(reloads.map((record) => record.error)).toEqual([null, 'invalid_policy_file']);
+    expect(reloads[0]!.details).toMatchObject({ statements: 5 });
+  });
+
+  it('fails closed: a request whose record cannot be written gets 503 audit_unavailable', async () => {
+    const before = harness.server.audit.auditWriteFailures;
+    const db = new Database(join(harness.dataDir, 'assistd.db'));
+    db.exec(`CREATE TRIGGER audit_broken BEFORE INSERT ON audit_records
+      BEGIN SELECT RAISE(ABORT, 'disk full'); END`);
+    try {
+      const refused = await harness.json<ErrorBody>('/v1/models');
+      expect(refused.status).toBe(503);
+      expect(refused.body.error).toMatchObject({ code: 'audit_unavailable', type: 'server_error' });
+      const chat = await harness.json<ErrorBody>('/v1/chat', {
+        body: { messages: [{ role: 'user', content: 'hi' }] },
+      });
+      expect(chat.status).toBe(503);
+      expect(chat.body.error.code).toBe('audit_unavailable');
+      // A stream is refused before its first byte: a JSON error, not an event stream.
+      const stream = await harness.request('/v1/chat', {
+        body: { messages: [{ role: 'user', content: 'hi' }], stream: true },
+      });
+      expect(stream.status).toBe(503);
+      expect(stream.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(((await stream.json()) as ErrorBody).error.code).toBe('audit_unavailable');
+      expect(harness.server.audit.auditWriteFailures).toBeGreaterThanOrEqual(before + 3);
+      expect(harness.logs()).toMatch(/audit log write failed/);
+    } finally {
+      db.exec('DROP TRIGGER audit_broken');
+      db.close();
+    }
+    expect((await harness.request('/v1/models')).status).toBe(200);
+  });
+
+  it('records CLI operations: keys, tokens (jti and principal, never the token), crypto', async () => {
+    const issued = await cli(['tokens', 'issue', '--principal', 'cli-subject@example.com']);
+    const jti = /issued token (\S+) for/.exec(issued.stderr)![1]!;
+    expect((await cli(['tokens', 'revoke', jti])).code).toBe(0);
+    expect((await cli(['keys', 'rotate'])).code).toBe(0);
+    expect((await cli(['keys', 'retire', 'no-such-kid'])).code).toBe(2);
+    expect((await cli(['crypto', 'rotate-master'])).code).toBe(0);
+
+    const cliRecords = (await records()).filter((record) => record.source === 'cli');
+    const issue = cliRecords.find((record) => record.details?.token_id === jti)!;
+    expect(issue).toMatchObject({
+      action: 'create:token',
+      auth: 'local',
+      error: null,
+      details: { type: 'jwt', subject: 'cli-subject@example.com', token_id: jti },
+    });
+    expect(JSON.stringify(cliRecords)).not.toContain(issued.stdout.trim());
+    const actions = cliRecords.map((record) => `${record.action} ${record.error ?? 'ok'}`);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'delete:token ok',
+        'create:key ok',
+        'delete:key keyring_error',
+        'create:master-key ok',
+      ]),
+    );
+    expect(cliRecords.find((r) => r.action === 'delete:key')!.resource).toBe(
+      '/admin/keys/no-such-kid',
+    );
+  });
+
+  it('prints records with audit tail', async () => {
+    const tail = await cli(['audit', 'tail', '-n', '3', '--json']);
+    expect(tail.code).toBe(0);
+    const lines = tail.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as RecordJson);
+    expect(lines).toHaveLength(3);
+    expect(lines[1]!.seq).toBe(lines[0]!.seq + 1);
+    const human = await cli(['audit', 'tail', '-n', '1']);
+    expect(human.stdout).toMatch(/^\d+ \d{4}-\d\d-\d\dT\S+Z (http|cli|server) /);
+  });
+
+  it('leaves a fully anchored log after shutdown, and audit verify names a tampered record', async () => {
+    await harness.server.shutdown('audit test');
+    const verified = await cli(['audit', 'verify', '--strict']);
+    expect(verified.stdout).toMatch(/OK: every record matches/);
+    expect(verified.code).toBe(0);
+    expect(existsSync(join(harness.dataDir, 'audit', 'checkpoints.jsonl'))).toBe(true);
+
+    const db = new Database(join(harness.dataDir, 'assistd.db'));
+    tamper(db, `UPDATE audit_records SET status = 299 WHERE seq = 4`);
+    db.close();
+    const tampered = await cli(['audit', 'verify']);
+    expect(tampered.code).toBe(3);
+    expect(tampered.stdout).toMatch(/PROBLEM modified at 4: record 4 does not match its hash/);
+    const json = await cli(['audit', 'verify', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      intact: false,
+      problems: [{ kind: 'modified', seq: 4 }],
+      unanchored: null,
+    });
+  });
+});
