@@ -1,12 +1,12 @@
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import { createSecureContext, Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { StartupError } from '../providers/startup-error.js';
 import type { Clock } from '../util/ids.js';
+import { SerialRunner } from '../util/serial-runner.js';
+import { watchFiles } from '../util/watch-files.js';
 
 /**
  * The protocol floor, at start and after every reload: TLS 1.2 and older clients are refused
@@ -178,11 +178,8 @@ export type TlsReloadEvent =
 export class TlsCertificates {
   private active: CertificatePair;
   private server: TlsServer | undefined;
-  private readonly watchers: FSWatcher[] = [];
-  private debounce: NodeJS.Timeout | undefined;
-  private running: Promise<TlsReloadEvent> | undefined;
-  private queued: Promise<TlsReloadEvent> | undefined;
-  private closed = false;
+  private readonly reloads = new SerialRunner<TlsReloadEvent>();
+  private stopWatching: (() => void) | undefined;
 
   private constructor(
     private readonly options: TlsCertificatesOptions,
@@ -222,30 +219,18 @@ export class TlsCertificates {
    * Calls made while a reload runs share one follow-up reload, so the last write wins.
    */
   reload(trigger: 'signal' | 'file-change' = 'signal'): Promise<TlsReloadEvent> {
-    if (this.running) {
-      this.queued ??= this.running.then(() => {
-        this.queued = undefined;
-        return this.reload(trigger);
-      });
-      return this.queued;
-    }
-    const run = this.reloadOnce(trigger)
-      .then((event) => {
+    return this.reloads.run(() =>
+      this.reloadOnce(trigger).then((event) => {
         this.options.onReload?.(event);
         return event;
-      })
-      .finally(() => {
-        this.running = undefined;
-      });
-    this.running = run;
-    return run;
+      }),
+    );
   }
 
   /** Stops watching; the server keeps the pair it has. */
   close(): void {
-    this.closed = true;
-    clearTimeout(this.debounce);
-    for (const watcher of this.watchers.splice(0)) watcher.close();
+    this.stopWatching?.();
+    this.stopWatching = undefined;
   }
 
   private async reloadOnce(trigger: 'signal' | 'file-change'): Promise<TlsReloadEvent> {
@@ -284,30 +269,12 @@ export class TlsCertificates {
   }
 
   private startWatching(): void {
-    const { certFile, keyFile, logger } = this.options;
-    const names = new Set([basename(certFile), basename(keyFile), '..data']);
-    for (const directory of new Set([dirname(certFile), dirname(keyFile)])) {
-      try {
-        const watcher = watch(directory, { persistent: false }, (_event, changed) => {
-          if (changed === null || names.has(changed)) this.schedule();
-        });
-        watcher.on('error', (error) => {
-          logger.warn({ directory, err: error }, 'watching TLS files failed; reload with SIGHUP');
-        });
-        this.watchers.push(watcher);
-      } catch (error) {
-        logger.warn({ directory, err: error }, 'cannot watch TLS files; reload with SIGHUP');
-      }
-    }
-  }
-
-  private schedule(): void {
-    if (this.closed) return;
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => {
-      if (!this.closed) void this.reload('file-change');
-    }, this.options.debounceMs ?? 250);
-    this.debounce.unref();
+    this.stopWatching = watchFiles([this.options.certFile, this.options.keyFile], {
+      logger: this.options.logger,
+      what: 'TLS files',
+      debounceMs: this.options.debounceMs,
+      onChange: () => void this.reload('file-change'),
+    });
   }
 
   private log(message: string): void {

@@ -1,8 +1,8 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../util/ids.js';
+import { SerialRunner } from '../../util/serial-runner.js';
+import { watchFiles } from '../../util/watch-files.js';
 import { defaultPolicies } from './default-policy.js';
 import { maxPolicyFileBytes, parsePolicyText, PolicyFileError } from './document.js';
 import {
@@ -49,11 +49,8 @@ type Listener = (event: PolicySetEvent) => void;
 export class PolicySet {
   private active: CompiledPolicies;
   private readonly listeners = new Set<Listener>();
-  private watcher: FSWatcher | undefined;
-  private debounce: NodeJS.Timeout | undefined;
-  private running: Promise<PolicySetEvent> | undefined;
-  private queued: Promise<PolicySetEvent> | undefined;
-  private closed = false;
+  private readonly reloads = new SerialRunner<PolicySetEvent>();
+  private stopWatching: (() => void) | undefined;
 
   private constructor(
     private readonly options: PolicySetOptions,
@@ -99,26 +96,13 @@ export class PolicySet {
    * while a reload runs share one follow-up reload, so the last write to the file always wins.
    */
   reload(): Promise<PolicySetEvent> {
-    if (this.running) {
-      this.queued ??= this.running.then(() => {
-        this.queued = undefined;
-        return this.reload();
-      });
-      return this.queued;
-    }
-    const run = this.reloadOnce().finally(() => {
-      this.running = undefined;
-    });
-    this.running = run;
-    return run;
+    return this.reloads.run(() => this.reloadOnce());
   }
 
   /** Stops watching; the policies in force stay usable. */
   close(): void {
-    this.closed = true;
-    clearTimeout(this.debounce);
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.stopWatching?.();
+    this.stopWatching = undefined;
   }
 
   private async reloadOnce(): Promise<PolicySetEvent> {
@@ -158,32 +142,12 @@ export class PolicySet {
   }
 
   private startWatching(path: string): void {
-    const name = basename(path);
-    try {
-      this.watcher = watch(dirname(path), { persistent: false }, (_event, changed) => {
-        if (changed === null || changed === name || changed === '..data') this.schedule();
-      });
-      this.watcher.on('error', (error) => {
-        this.options.logger.warn(
-          { policies: path, err: error },
-          'watching the policy file failed; reload with SIGHUP',
-        );
-      });
-    } catch (error) {
-      this.options.logger.warn(
-        { policies: path, err: error },
-        'cannot watch the policy file; reload with SIGHUP',
-      );
-    }
-  }
-
-  private schedule(): void {
-    if (this.closed) return;
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => {
-      if (!this.closed) void this.reload();
-    }, this.options.debounceMs ?? 250);
-    this.debounce.unref();
+    this.stopWatching = watchFiles([path], {
+      logger: this.options.logger,
+      what: 'the policy file',
+      debounceMs: this.options.debounceMs,
+      onChange: () => void this.reload(),
+    });
   }
 
   private emit(event: PolicySetEvent): PolicySetEvent {
