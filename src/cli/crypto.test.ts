@@ -2,22 +2,12 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from './io.js';
-import { runCli } from './program.js';
+import { runCliCaptured } from '../../test/support/cli.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'assistd-cli-crypto-'));
 
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: {},
-    cwd: dataDir,
-  };
-  const code = await runCli(['node', 'assistd', ...args, '--data-dir', dataDir], io);
-  return { code, stdout, stderr };
+function cli(args: string[]) {
+  return runCliCaptured([...args, '--data-dir', dataDir], { cwd: dataDir });
 }
 
 describe('assistd crypto', () => {

@@ -14,23 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { defaultScript } from '../providers/tiny-model/tiny-model.js';
-import type { CliIo } from './io.js';
-import { runCli } from './program.js';
+import { runCliCaptured } from '../../test/support/cli.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'assistd-cli-models-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
-async function cli(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: {},
-    cwd: folder,
-  };
-  const code = await runCli(['node', 'assistd', 'models', ...args], io);
-  return { code, stdout, stderr };
+function cli(...args: string[]) {
+  return runCliCaptured(['models', ...args], { cwd: folder });
 }
 
 describe('assistd models make-tiny', () => {

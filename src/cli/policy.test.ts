@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mixedYaml, seedYaml } from '../security/policy/__fixtures__/policies.js';
 import { defaultPolicyYaml } from '../security/policy/default-policy.js';
-import type { CliIo } from './io.js';
 import { deniedExitCode } from './policy.js';
-import { runCli } from './program.js';
+import { runCliCaptured } from '../../test/support/cli.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'assistd-cli-policy-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -16,17 +15,8 @@ writeFileSync(join(folder, 'bad.yaml'), seedYaml.replace('effect: allow', 'effec
 writeFileSync(join(folder, 'config.yaml'), 'port: 1234\nsecurity:\n  policies_file: seed.yaml\n');
 writeFileSync(join(folder, 'plain-config.yaml'), 'port: 1234\n');
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env,
-    cwd: folder,
-  };
-  const code = await runCli(['node', 'assistd', 'policy', ...args], io);
-  return { code, stdout, stderr };
+function cli(args: string[], env: Record<string, string> = {}) {
+  return runCliCaptured(['policy', ...args], { cwd: folder, env });
 }
 
 const check = (...args: string[]) => ['check', ...args];

@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/program.js';
 import { defaultPolicyYaml } from '../../src/security/policy/default-policy.js';
 import { tamper } from '../support/audit.js';
 import { Harness } from '../support/harness.js';
+import { runCliCaptured } from '../support/cli.js';
 
 interface RecordJson {
   seq: number;
@@ -34,17 +33,8 @@ interface ErrorBody {
 let harness: Harness;
 let policyFile: string;
 
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: {},
-    cwd: harness.dataDir,
-  };
-  const code = await runCli(['node', 'assistd', ...args, '--data-dir', harness.dataDir], io);
-  return { code, stdout, stderr };
+function cli(args: string[]) {
+  return runCliCaptured([...args, '--data-dir', harness.dataDir], { cwd: harness.dataDir });
 }
 
 /** Every stored record, through the admin API. */

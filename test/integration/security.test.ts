@@ -2,10 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io.js';
-import { runCli } from '../../src/cli/program.js';
 import { seedYaml } from '../../src/security/policy/__fixtures__/policies.js';
 import { Harness } from '../support/harness.js';
+import { runCliCaptured } from '../support/cli.js';
 
 interface ErrorBody {
   error: { code: string; type: string; message: string };
@@ -13,16 +12,10 @@ interface ErrorBody {
 
 /** Runs the real CLI in-process against the harness's data dir. */
 async function cli(harness: Harness, args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: {},
+  const run = await runCliCaptured([...args, '--data-dir', harness.dataDir], {
     cwd: harness.dataDir,
-  };
-  const code = await runCli(['node', 'assistd', ...args, '--data-dir', harness.dataDir], io);
-  return { code, stdout: stdout.trim(), stderr };
+  });
+  return { ...run, stdout: run.stdout.trim() };
 }
 
 const hello = { messages: [{ role: 'user', content: 'hello' }] };

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/program.js';
 import { StartupError } from '../../src/providers/startup-error.js';
 import { makeCertificate, replaceFile, type TestCertificate } from '../support/certificates.js';
 import { FakeUpstream } from '../support/fake-upstream.js';
 import { Harness } from '../support/harness.js';
 import { Child, assistdBin, run } from '../support/process.js';
+import { runCliCaptured } from '../support/cli.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'assistd-tls-it-'));
 let alpha: TestCertificate;
@@ -122,16 +122,8 @@ function freePort(): Promise<number> {
 }
 
 /** Runs the CLI in this process, capturing its output. */
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(['node', 'assistd', ...args], {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: {},
-    cwd: folder,
-  });
-  return { code, stdout, stderr };
+function cli(args: string[]) {
+  return runCliCaptured(args, { cwd: folder });
 }
 
 describe('HTTPS with TLS 1.3', () => {
