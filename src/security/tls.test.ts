@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer, type ConnectionOptions, type Server } from 'node:tls';
-import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { makeCertificate, replaceFile } from '../../test/support/certificates.js';
 import { ConfigError, loadConfig } from '../config/load.js';
@@ -19,6 +18,7 @@ import {
   TlsPairError,
   type TlsReloadEvent,
 } from './tls.js';
+import { captureLogs } from '../../test/support/log-capture.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'assistd-tls-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -29,21 +29,6 @@ const cleanups: Array<() => void> = [];
 afterEach(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
 });
-
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-function capture() {
-  const lines: LogLine[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    { write: (line: string) => lines.push(JSON.parse(line) as LogLine) },
-  );
-  return { logger, lines };
-}
 
 let servingNumber = 0;
 /** A folder with `tls.crt` / `tls.key` holding `alpha`, as a server would be configured. */
@@ -194,7 +179,7 @@ describe('checking a certificate pair', () => {
 describe('TlsCertificates', () => {
   it('serves TLS 1.3 only, before and after a reload, and new handshakes get the new pair', async () => {
     const files = servingFolder();
-    const { logger } = capture();
+    const { logger } = captureLogs();
     const certificates = await TlsCertificates.load({ ...files, logger, watch: false });
     const port = await listen(certificates);
 
@@ -232,7 +217,7 @@ describe('TlsCertificates', () => {
 
   it('keeps the current pair when the new one is invalid, and logs why', async () => {
     const files = servingFolder();
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogs();
     const certificates = await TlsCertificates.load({ ...files, logger, watch: false });
     const port = await listen(certificates);
 
@@ -262,7 +247,7 @@ describe('TlsCertificates', () => {
 
   it('reloads on file change, waiting until both halves of a renewal are in place', async () => {
     const files = servingFolder();
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogs();
     const events: TlsReloadEvent[] = [];
     const certificates = await TlsCertificates.load({
       ...files,
@@ -296,7 +281,7 @@ describe('TlsCertificates', () => {
     execFileSync('ln', ['-s', '..v1', join(directory, '..data')]);
     execFileSync('ln', ['-s', '..data/tls.crt', join(directory, 'tls.crt')]);
     execFileSync('ln', ['-s', '..data/tls.key', join(directory, 'tls.key')]);
-    const { logger } = capture();
+    const { logger } = captureLogs();
     const certificates = await TlsCertificates.load({
       certFile: join(directory, 'tls.crt'),
       keyFile: join(directory, 'tls.key'),
@@ -318,13 +303,13 @@ describe('TlsCertificates', () => {
 
 describe('openTls', () => {
   it('is plain HTTP without certificate files', async () => {
-    expect(await openTls(config({}), capture().logger)).toBeUndefined();
+    expect(await openTls(config({}), captureLogs().logger)).toBeUndefined();
   });
 
   it('makes a bad pair a start-up error naming the file', async () => {
     const attempt = openTls(
       config({ tls: { cert_file: alpha.certFile, key_file: beta.keyFile } }),
-      capture().logger,
+      captureLogs().logger,
     );
     await expect(attempt).rejects.toThrow(StartupError);
     await expect(attempt).rejects.toThrow(`TLS key ${beta.keyFile} does not belong`);

@@ -1,13 +1,13 @@
 import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { seedYaml } from './__fixtures__/policies.js';
 import { defaultPolicySource } from './default-policy.js';
 import { PolicyFileError } from './document.js';
 import type { AccessRequest } from './evaluate.js';
 import { PolicySet, type PolicySetEvent } from './policy-set.js';
+import { captureLogs } from '../../../test/support/log-capture.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'assistd-policy-set-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -17,21 +17,6 @@ afterEach(() => {
   for (const set of open.splice(0)) set.close();
 });
 
-interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-function capture() {
-  const lines: LogLine[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    { write: (line: string) => lines.push(JSON.parse(line)) },
-  );
-  return { logger, lines };
-}
-
 let fileNumber = 0;
 function policyFile(text: string): string {
   const path = join(folder, `policies-${++fileNumber}.yaml`);
@@ -40,7 +25,7 @@ function policyFile(text: string): string {
 }
 
 async function load(path: string | undefined, watch = false) {
-  const { logger, lines } = capture();
+  const { logger, lines } = captureLogs();
   const set = await PolicySet.load({ path, logger, watch, debounceMs: 20, clock: () => 1_000 });
   open.push(set);
   return { set, lines };
