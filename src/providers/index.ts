@@ -10,7 +10,7 @@ import { LlamaCppModel } from './llama-cpp/model.js';
 import { inspectModelFile } from './llama-cpp/model-file.js';
 import { withRetries } from './retry.js';
 import { writeTinyModel } from './tiny-model/tiny-model.js';
-import { ModelRegistry, type UnavailableModel } from './registry.js';
+import { ModelRegistry } from './registry.js';
 import { StartupError } from './startup-error.js';
 import type { ChatModel } from './types.js';
 
@@ -34,34 +34,37 @@ export interface BuildModelsOptions {
 export async function buildModels(options: BuildModelsOptions): Promise<ModelRegistry> {
   const { config, logger } = options;
   const models: ChatModel[] = [];
-  const unavailable: UnavailableModel[] = [];
-
-  if (config.model_endpoint !== undefined) {
-    models.push(await buildEndpointModel(options, config.model_endpoint));
+  try {
+    if (config.model_endpoint !== undefined) {
+      models.push(await buildEndpointModel(options, config.model_endpoint));
+    }
+    if (config.model_path !== undefined) {
+      models.push(await buildLocalModel(options, config.model_path));
+    }
+    if (models.length === 0 && config.local_model.demo) {
+      models.push(await buildDemoModel(options));
+    }
+    const ids = models.map((model) => model.id);
+    if (new Set(ids).size !== ids.length) {
+      throw new StartupError(
+        `the local model and the endpoint model are both called "${ids[0]}"; set upstream.model to tell them apart`,
+      );
+    }
+    if (config.default_model !== undefined && !ids.includes(config.default_model)) {
+      throw new StartupError(
+        `default_model "${config.default_model}" is not a configured model (configured: ${ids.join(', ') || 'none'})`,
+      );
+    }
+  } catch (error) {
+    // A local model already loading in the background must not outlive a failed start.
+    await Promise.all(models.map((model) => model.close()));
+    throw error;
   }
-  if (config.model_path !== undefined) {
-    models.push(await buildLocalModel(options, config.model_path));
-  }
-  if (models.length === 0 && config.local_model.demo) {
-    models.push(await buildDemoModel(options));
-  }
-  const ids = [...models.map((model) => model.id), ...unavailable.map((entry) => entry.id)];
-  if (new Set(ids).size !== ids.length) {
-    throw new StartupError(
-      `the local model and the endpoint model are both called "${ids[0]}"; set upstream.model to tell them apart`,
-    );
-  }
-  const defaultId = config.default_model ?? models[0]?.id ?? unavailable[0]?.id;
-  if (config.default_model !== undefined && !ids.includes(config.default_model)) {
-    throw new StartupError(
-      `default_model "${config.default_model}" is not a configured model (configured: ${ids.join(', ') || 'none'})`,
-    );
-  }
-  for (const entry of unavailable) logger.warn({ model: entry.id }, entry.reason);
+  const defaultId = config.default_model ?? models[0]?.id;
   if (defaultId === undefined) {
     logger.warn('no model is configured: chat endpoints answer 503 model_not_configured');
   }
-  return new ModelRegistry(models, unavailable, defaultId);
+  return new ModelRegistry(models, defaultId);
 }
 
 async function buildEndpointModel(options: BuildModelsOptions, url: string) {
