@@ -31,22 +31,24 @@ export class Buckets {
 
   /** Milliseconds until `key` has at least `cost` units again; 0 when it has them now. */
   waitFor(key: string, cost = 1): number {
-    const level = this.levelOf(key);
-    if (level >= cost) return 0;
-    return Math.ceil(((cost - level) / this.rule.perMinute) * 60_000);
+    return this.waitAt(this.levelOf(key), cost);
   }
 
   /** Takes `cost` units when available; returns the wait in ms otherwise (0 when taken). */
   take(key: string, cost = 1): number {
-    const wait = this.waitFor(key, cost);
-    if (wait === 0) this.charge(key, cost);
+    const level = this.levelOf(key);
+    const wait = this.waitAt(level, cost);
+    if (wait === 0) this.buckets.set(key, { level: level - cost, at: this.clock() });
     return wait;
   }
 
   /** Takes `cost` units unconditionally (the level may go below zero). */
   charge(key: string, cost: number): void {
-    const level = this.levelOf(key);
-    this.buckets.set(key, { level: level - cost, at: this.clock() });
+    this.buckets.set(key, { level: this.levelOf(key) - cost, at: this.clock() });
+  }
+
+  private waitAt(level: number, cost: number): number {
+    return level >= cost ? 0 : Math.ceil(((cost - level) / this.rule.perMinute) * 60_000);
   }
 
   private levelOf(key: string): number {

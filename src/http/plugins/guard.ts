@@ -74,7 +74,8 @@ export function registerGuard(
     limits: { chargeTokens: (principal, used) => tokens.charge(principal, used) },
     afterAuth(request) {
       const principal = request.principal!.name;
-      const wait = Math.max(requests.take(principal), tokens.waitFor(principal, 1));
+      // A request refused for its token budget does not also spend a request unit.
+      const wait = tokens.waitFor(principal, 1) || requests.take(principal);
       if (wait > 0) throw new AppError('rate_limited', undefined, { headers: retryAfter(wait) });
     },
   };

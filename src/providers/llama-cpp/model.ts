@@ -235,8 +235,7 @@ export class LlamaCppModel implements ChatModel {
           gpu: this.options.gpu,
           logger,
           signal: this.loadAbort.signal,
-          activeSequences: () =>
-            this.state.kind === 'ready' ? this.state.pool.snapshot().busy : 0,
+          activeSequences: () => (this.state.kind === 'ready' ? this.state.pool.busy : 0),
         },
         (fraction) => {
           if (this.state.kind === 'loading') this.state.progress = fraction;

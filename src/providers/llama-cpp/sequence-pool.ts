@@ -75,9 +75,16 @@ export class SequencePool<Resource> {
     return this.slots.length;
   }
 
+  /** Slots held by a running chat (read by the decode schedule every step: no allocation). */
+  get busy(): number {
+    let busy = 0;
+    for (const slot of this.slots) if (slot.busy) busy++;
+    return busy;
+  }
+
   snapshot(): PoolStats {
     return {
-      busy: this.slots.filter((slot) => slot.busy).length,
+      busy: this.busy,
       queued: this.waiters.length,
       ...this.stats,
     };
