@@ -106,7 +106,7 @@ export class Keyring {
         `key ${active.kid} is already signing; "assistd keys rotate" replaces it with a new one`,
       );
     }
-    return this.rotate();
+    return this.rotateLoaded();
   }
 
   /**
@@ -115,6 +115,11 @@ export class Keyring {
    */
   async rotate(): Promise<KeyView> {
     await this.load();
+    return this.rotateLoaded();
+  }
+
+  /** `rotate` over the keys just read from the store. */
+  private async rotateLoaded(): Promise<KeyView> {
     const now = this.clock();
     const previous = this.activeRecord(now)?.kid;
     const next = await this.newKey(now);
@@ -137,7 +142,7 @@ export class Keyring {
     const now = this.clock();
     if (this.activeRecord(now)) return 'unchanged';
     const hadKey = [...this.keys.values()].some(({ record }) => record.source === 'generated');
-    await this.rotate();
+    await this.rotateLoaded();
     return hadKey ? 'rotated' : 'generated';
   }
 
