@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
 import { openSqliteStore } from '../storage/sqlite/store.js';
 import { parseDuration } from '../util/duration.js';
 import { testSealer } from '../../test/support/sealer.js';
 import { configSchema } from '../config/schema.js';
+import type { Authenticator } from './authenticator.js';
 import { openSecurity } from './index.js';
 import { mintToken } from './tokens.js';
 
@@ -20,15 +21,16 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 describe('bearer tokens', () => {
   const store = openSqliteStore({ path: ':memory:' });
   let now = 1_000_000;
-  const security = openSecurity({
-    config: configSchema.parse({}),
-    store,
-    sealer: testSealer(),
-    clock: () => now,
+  let verifier: Authenticator;
+  beforeAll(async () => {
+    const security = await openSecurity({
+      config: configSchema.parse({}),
+      store,
+      sealer: testSealer(),
+      clock: () => now,
+    });
+    verifier = security.authenticator;
   });
-  const verifier = {
-    verify: async (header?: string) => (await security).authenticator.verify(header),
-  };
 
   it('accepts an issued token and names its principal', async () => {
     const issued = mintToken({ principal: 'alice@example.com', ttlMs: 60_000, now });
