@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import { discoverModelName, OpenAICompatibleModel } from './openai-compatible/model.js';
 import type { EndpointOptions } from './openai-compatible/http.js';
 import { LlamaCppModel } from './llama-cpp/model.js';
-import { inspectModelFile } from './llama-cpp/model-file.js';
+import { inspectModelFile, ModelFileError } from './llama-cpp/model-file.js';
 import { withRetries } from './retry.js';
 import { writeTinyModel } from './tiny-model/tiny-model.js';
 import { ModelRegistry } from './registry.js';
@@ -197,17 +197,19 @@ async function buildDemoModel(options: BuildModelsOptions): Promise<LlamaCppMode
   const dir = join(options.config.data_dir, 'models');
   const path = join(dir, `${demoModelId}.gguf`);
   await mkdir(dir, { recursive: true });
-  const present = await inspectModelFile(path, { maxBatchSize: 1 }).then(
-    () => true,
-    () => false,
-  );
-  if (!present) await writeTinyModel(path, { mode: 'scripted', script: demoScript });
   options.logger.warn(
     { model: demoModelId, path },
     'no model is configured: serving the demo model, whose answers are canned. ' +
       'Configure a real model with --model-path FILE.gguf or --model-endpoint URL.',
   );
-  return buildLocalModel(options, path, demoDescription);
+  try {
+    return await buildLocalModel(options, path, demoDescription);
+  } catch (error) {
+    if (!(error instanceof ModelFileError)) throw error;
+    // Not written yet (first start) or damaged: write it and check it like any model.
+    await writeTinyModel(path, { mode: 'scripted', script: demoScript });
+    return buildLocalModel(options, path, demoDescription);
+  }
 }
 
 /** The demo's answer: it says what it is and how to configure a real model. */
