@@ -1,15 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
-import { loadConfig, type ConfigFlags } from '../config/load.js';
-import { createLogger } from '../logger.js';
-import type { AuditLog } from '../security/audit/index.js';
-import { CryptoError, type EnvelopeCrypto } from '../security/crypto/index.js';
-import { openAtRest } from '../security/sealer.js';
-import { openSqliteStore } from '../storage/sqlite/store.js';
+import type { ConfigFlags } from '../config/load.js';
 import { addStoreOptions } from './config-options.js';
-import { UsageError, type CliIo } from './io.js';
-import { audited, openCommandAudit, type AuditNote } from './offline.js';
+import type { CliIo } from './io.js';
+import { audited, withOffline, type AuditNote } from './offline.js';
 
 interface StatusFlags extends ConfigFlags {
   json?: boolean;
@@ -27,7 +20,7 @@ export function cryptoCommand(io: CliIo): Command {
         'add a new master key version and re-wrap every data key under it (no record is re-encrypted)',
       ),
   ).action(async (flags: ConfigFlags) => {
-    await withCrypto(flags, io, async (envelope, audit) => {
+    await withOffline(flags, io, async ({ crypto: envelope, audit }) => {
       const note: AuditNote = { resource: '/admin/crypto/master-key', details: {} };
       const result = await audited(audit, 'create:master-key', note, async () => {
         const rotated = await envelope.rotateMaster();
@@ -46,7 +39,7 @@ export function cryptoCommand(io: CliIo): Command {
       .command('retire-old-masters')
       .description('remove every master key version but the active one from the key file'),
   ).action(async (flags: ConfigFlags) => {
-    await withCrypto(flags, io, async (envelope, audit) => {
+    await withOffline(flags, io, async ({ crypto: envelope, audit }) => {
       const note: AuditNote = { resource: '/admin/crypto/master-key', details: {} };
       const result = await audited(audit, 'delete:master-key', note, async () => {
         const retired = await envelope.retireMasterVersions();
@@ -64,7 +57,7 @@ export function cryptoCommand(io: CliIo): Command {
       .description('show the master key file, its versions and the data keys')
       .option('--json', 'print JSON'),
   ).action(async (flags: StatusFlags) => {
-    await withCrypto(flags, io, (envelope) => {
+    await withOffline(flags, io, ({ crypto: envelope }) => {
       const status = envelope.status();
       if (flags.json === true) {
         io.stdout(`${JSON.stringify(status, null, 2)}\n`);
@@ -84,33 +77,4 @@ export function cryptoCommand(io: CliIo): Command {
     });
   });
   return crypto;
-}
-
-async function withCrypto(
-  flags: ConfigFlags,
-  io: CliIo,
-  work: (envelope: EnvelopeCrypto, audit: AuditLog) => Promise<void>,
-): Promise<void> {
-  const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
-  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
-  const store = openSqliteStore({ path: join(config.data_dir, 'assistd.db') });
-  try {
-    const { crypto, sealer } = await openAtRest({ config, store, logger: createLogger('warn') });
-    try {
-      // Master key changes are administrative operations: recorded in the audit log.
-      const audit = await openCommandAudit(config, store, sealer);
-      try {
-        await work(crypto, audit);
-      } finally {
-        await audit.close();
-      }
-    } finally {
-      await crypto.close();
-    }
-  } catch (error) {
-    if (error instanceof CryptoError) throw new UsageError(error.message);
-    throw error;
-  } finally {
-    await store.close();
-  }
 }

@@ -4,9 +4,9 @@ import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../logger.js';
 import { cliEntry, openAuditLog, type AuditLog } from '../security/audit/index.js';
-import { CryptoError } from '../security/crypto/index.js';
+import { CryptoError, type EnvelopeCrypto } from '../security/crypto/index.js';
 import { openSecurity, type SecurityContext } from '../security/index.js';
-import { KeyringError, type SecretSealer } from '../security/keyring.js';
+import { KeyringError } from '../security/keyring.js';
 import { openAtRest } from '../security/sealer.js';
 import { openSqliteStore } from '../storage/sqlite/store.js';
 import type { AuditDetailValue, Store } from '../storage/types.js';
@@ -17,6 +17,8 @@ export interface Offline {
   config: Readonly<Config>;
   store: Store;
   security: SecurityContext;
+  /** The encryption at rest (its master key is what `assistd crypto` manages). */
+  crypto: EnvelopeCrypto;
   /** Records administrative operations (see `audited`); checkpointed when the command ends. */
   audit: AuditLog;
 }
@@ -47,7 +49,7 @@ export async function withOffline<T>(
         timer: false,
       });
       try {
-        return await work({ config, store, security, audit });
+        return await work({ config, store, security, crypto: atRest.crypto, audit });
       } finally {
         await audit.close();
       }
@@ -55,7 +57,9 @@ export async function withOffline<T>(
       await atRest.crypto.close();
     }
   } catch (error) {
-    if (error instanceof KeyringError) throw new UsageError(error.message);
+    if (error instanceof KeyringError || error instanceof CryptoError) {
+      throw new UsageError(error.message);
+    }
     throw error;
   } finally {
     await store.close();
@@ -117,20 +121,4 @@ function failureCode(error: unknown): string {
   if (error instanceof KeyringError) return 'keyring_error';
   if (error instanceof CryptoError) return 'crypto_error';
   return 'internal_error';
-}
-
-/** The audit log for a command that opens the store itself (`crypto`). */
-export async function openCommandAudit(
-  config: Readonly<Config>,
-  store: Store,
-  sealer: SecretSealer,
-): Promise<AuditLog> {
-  const security = await openSecurity({ config, store, sealer });
-  return openAuditLog({
-    config,
-    store,
-    keyring: security.keyring,
-    logger: createLogger('warn'),
-    timer: false,
-  });
 }
