@@ -1,5 +1,6 @@
 // Diagnostic: CPU microseconds per request spent by the bare proxy and by assistd (/proc/PID/stat),
 // so gateway overhead can be seen apart from the load generator and the upstream sharing the CPUs.
+// "open" is the same assistd with access control off (no JWT, policy or audit; assistd-open.ts).
 // After `npm run build`: node --import tsx bench/cpu-per-request.ts (LOG_LEVEL=silent to compare).
 import autocannon from 'autocannon';
 import { cpuSeconds, startAssistd, startHelper, stopAll } from './support.js';
@@ -7,7 +8,11 @@ import { cpuSeconds, startAssistd, startHelper, stopAll } from './support.js';
 try {
   const upstream = await startHelper('upstream.ts');
   const proxy = await startHelper('bare-proxy.ts', [upstream.url]);
-  const assistd = await startAssistd(upstream.url, process.env.LOG_LEVEL ?? 'info');
+  const assistd = await startAssistd(upstream.url, { logLevel: process.env.LOG_LEVEL ?? 'info' });
+  const open = await startAssistd(upstream.url, {
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+    open: true,
+  });
   const auth = { authorization: `Bearer ${assistd.token}` };
   const completion = JSON.stringify({
     model: 'bench-model',
@@ -19,6 +24,8 @@ try {
     ['bare proxy', `${proxy.url}/v1/chat/completions`, proxy.pid, {}, completion],
     ['assistd completions', `${assistd.url}/v1/chat/completions`, assistd.pid, auth, completion],
     ['assistd chat', `${assistd.url}/v1/chat`, assistd.pid, auth, chat],
+    ['open completions', `${open.url}/v1/chat/completions`, open.pid, {}, completion],
+    ['open chat', `${open.url}/v1/chat`, open.pid, {}, chat],
   ] as const;
   for (const [name, url, pid, headers, body] of runs) {
     const options = {

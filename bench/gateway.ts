@@ -5,7 +5,9 @@
 //   (b) a bare ~20-line undici proxy in front of it (the floor for any Node.js gateway)
 //   (c) assistd POST /v1/chat/completions with bearer-token auth
 //   (d) assistd POST /v1/chat, which also stores every turn (SQLite, synchronous=FULL)
-// and prints requests/s, P50 and P99 for each, the ratios c/b and d/b, P99 of (c) against (a) at
+//   (c0), (d0) the same two on a second assistd with access control off: no JWT verification, no
+//       policy evaluation, no audit log (bench/assistd-open.ts)
+// and prints requests/s, P50 and P99 for each, the ratios c/b and d/b, on/off (c/c0 and d/d0), P99 of (c) against (a) at
 // half of (c)'s maximum rate, and the server's idle RSS. Every server is its own process; the
 // load generator (autocannon) runs in this one. Rounds interleave the scenarios so drift on a
 // shared machine hits all of them alike; ratios are the median over rounds.
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
   const upstream = (await startHelper('upstream.ts')).url;
   const proxy = (await startHelper('bare-proxy.ts', [upstream])).url;
   const assistd = await startAssistd(upstream);
+  const open = await startAssistd(upstream, { open: true });
   const auth = { authorization: `Bearer ${assistd.token}` };
   await sleep(1000);
   const idleRss = rssMb(assistd.pid);
@@ -73,13 +76,18 @@ async function main(): Promise<void> {
     b: () => load(`${proxy}/v1/chat/completions`, {}, completionBody),
     c: () => load(`${assistd.url}/v1/chat/completions`, auth, completionBody),
     d: () => load(`${assistd.url}/v1/chat`, auth, chatBody),
+    c0: () => load(`${open.url}/v1/chat/completions`, {}, completionBody),
+    d0: () => load(`${open.url}/v1/chat`, {}, chatBody),
   };
   const names = {
     a: '(a) fake upstream, direct',
     b: '(b) bare undici proxy',
     c: '(c) assistd /v1/chat/completions + auth',
     d: '(d) assistd /v1/chat + storage',
+    c0: '(c0) = (c), access control off',
+    d0: '(d0) = (d), access control off',
   };
+  const order = ['a', 'b', 'c', 'd', 'c0', 'd0'] as const;
 
   console.log(
     `gateway benchmark: ${connections} connections, ${seconds} s per run, ${rounds} rounds, ` +
@@ -88,11 +96,18 @@ async function main(): Promise<void> {
   // Warm-up: JIT and connection pools, not measured.
   for (const run of Object.values(scenarios)) await run();
 
-  const results: Record<string, Result[]> = { a: [], b: [], c: [], d: [] };
+  const results: Record<(typeof order)[number], Result[]> = {
+    a: [],
+    b: [],
+    c: [],
+    d: [],
+    c0: [],
+    d0: [],
+  };
   for (let round = 1; round <= rounds; round++) {
-    for (const key of ['a', 'b', 'c', 'd'] as const) {
+    for (const key of order) {
       const result = await scenarios[key]();
-      results[key]!.push(result);
+      results[key].push(result);
       console.log(
         `round ${round}  ${names[key].padEnd(42)} ${result.rps.toFixed(0).padStart(7)} req/s` +
           `  p50 ${result.p50.toFixed(1).padStart(5)} ms  p99 ${result.p99.toFixed(1).padStart(5)} ms` +
@@ -100,9 +115,9 @@ async function main(): Promise<void> {
       );
     }
   }
-  const ratio = (x: 'c' | 'd') =>
-    median(results[x]!.map((result, index) => result.rps / results.b![index]!.rps));
-  const maxC = median(results.c!.map((result) => result.rps));
+  const ratio = (x: keyof typeof results, y: keyof typeof results) =>
+    median(results[x].map((result, index) => result.rps / results[y][index]!.rps));
+  const maxC = median(results.c.map((result) => result.rps));
   const halfRate = Math.max(1, Math.floor(maxC / 2));
   // Open-loop and evenly paced (see paced-load.ts for why not autocannon's rate limit); (a) and
   // (c) alternate over the rounds and the medians are compared.
@@ -147,8 +162,9 @@ async function main(): Promise<void> {
         },
       ]),
     ),
-    ratio_c_over_b: ratio('c'),
-    ratio_d_over_b: ratio('d'),
+    ratio_c_over_b: ratio('c', 'b'),
+    ratio_d_over_b: ratio('d', 'b'),
+    access_control_on_over_off: { c: ratio('c', 'c0'), d: ratio('d', 'd0') },
     half_rate: halfRate,
     p99_at_half_rate: { a: atHalfA.p99, c: atHalfC.p99, difference: atHalfC.p99 - atHalfA.p99 },
     idle_rss_mb: idleRss,
@@ -157,6 +173,10 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`c/b throughput ratio: ${summary.ratio_c_over_b.toFixed(2)}  (target >= 0.70)`);
   console.log(`d/b throughput ratio: ${summary.ratio_d_over_b.toFixed(2)}`);
+  console.log(
+    `auth (JWT) + policy + audit on/off: /v1/chat/completions ${summary.access_control_on_over_off.c.toFixed(2)}, ` +
+      `/v1/chat ${summary.access_control_on_over_off.d.toFixed(2)}  (target >= 0.85)`,
+  );
   console.log(
     `P99 at half of (c)'s max rate (${halfRate} req/s): (a) ${atHalfA.p99.toFixed(1)} ms, (c) ${atHalfC.p99.toFixed(1)} ms, ` +
       `difference ${summary.p99_at_half_rate.difference.toFixed(1)} ms  (target <= 2 ms)`,

@@ -1,6 +1,6 @@
 // What the benchmarks share: starting the helper servers and assistd as separate processes, and
 // reading a process's CPU time and memory from /proc.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,29 +27,45 @@ export async function startHelper(file: string, args: string[] = []): Promise<St
   return { url, pid: child.pid! };
 }
 
+export interface AssistdOptions {
+  logLevel?: string;
+  /** Flags for node itself (e.g. `--cpu-prof`). */
+  nodeArgs?: string;
+  /**
+   * Access control off (bench/assistd-open.ts): no authentication, no policy check, no audit
+   * log. The same server otherwise, for measuring what they cost.
+   */
+  open?: boolean;
+}
+
 /**
  * Starts assistd from dist/ on a free port with its logs going to a file, as a deployment would,
- * and returns once /health answers, with the administrator token it printed.
+ * and returns once /health answers, with a bearer token for it: a JWT from `assistd tokens
+ * issue` (RS256, verified on every request), or '' when access control is off.
  */
 export async function startAssistd(
   upstream: string,
-  logLevel = 'info',
-  nodeArgs = process.env.BENCH_NODE_ARGS ?? '',
+  options: AssistdOptions = {},
 ): Promise<Started & { token: string }> {
+  const { logLevel = 'info', nodeArgs = process.env.BENCH_NODE_ARGS ?? '', open = false } = options;
   const dir = mkdtempSync(join(tmpdir(), 'assistd-bench-'));
   const logFile = join(dir, 'server.log');
+  const dataDir = join(dir, 'data');
   // One principal sends every request: budgets high enough never to bite, still checked.
   const configFile = join(dir, 'bench.yaml');
   writeFileSync(
     configFile,
     'limits:\n  requests_per_minute: 1000000000\n  request_burst: 1000000000\n' +
-      '  tokens_per_minute: 1000000000\n  token_burst: 1000000000\n',
+      '  tokens_per_minute: 1000000000\n  token_burst: 1000000000\n' +
+      (open ? 'audit:\n  enabled: false\n' : ''),
   );
   const port = await freePort();
-  const command =
-    `exec "${process.execPath}" ${nodeArgs} "${join(root, 'dist/main.js')}" serve --config "${configFile}" --port ${port} --data-dir "${join(dir, 'data')}" ` +
-    `--model-endpoint ${upstream} --upstream-model bench-model --log-level ${logLevel} > "${logFile}" 2>&1`;
-  const child = spawn('sh', ['-c', command], { stdio: 'ignore' });
+  const entry = open
+    ? `--import tsx "${join(root, 'bench/assistd-open.ts')}" "${configFile}" ${port} "${dataDir}" ${upstream} ${logLevel}`
+    : `"${join(root, 'dist/main.js')}" serve --config "${configFile}" --port ${port} --data-dir "${dataDir}" ` +
+      `--model-endpoint ${upstream} --upstream-model bench-model --log-level ${logLevel}`;
+  const command = `exec "${process.execPath}" ${nodeArgs} ${entry} > "${logFile}" 2>&1`;
+  const child = spawn('sh', ['-c', command], { stdio: 'ignore', cwd: root });
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
   for (let waited = 0; waited < 15_000; waited += 50) {
@@ -59,12 +75,29 @@ export async function startAssistd(
         () => false,
       )
     ) {
-      const token = /^\s+(asd_\S+)$/m.exec(readFileSync(logFile, 'utf8'))![1]!;
+      const token = open ? '' : issueJwt(dataDir);
       return { url, token, pid: child.pid! };
     }
     await sleep(50);
   }
   throw new Error(`assistd did not start; see ${logFile}`);
+}
+
+/** `assistd tokens issue` against a running server's data dir: the JWT a client would hold. */
+function issueJwt(dataDir: string): string {
+  return execFileSync(
+    process.execPath,
+    [
+      join(root, 'dist/main.js'),
+      'tokens',
+      'issue',
+      '--principal',
+      'bench@example.com',
+      '--data-dir',
+      dataDir,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+  ).trim();
 }
 
 function freePort(): Promise<number> {

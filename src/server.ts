@@ -35,6 +35,12 @@ export interface StartServerOptions {
   ids?: IdGenerator;
   /** Replaces the model endpoint's connection pool (tests). */
   dispatcher?: Dispatcher;
+  /**
+   * `'off'` serves every request without authentication or policy checks, as an administrator:
+   * only for benchmarks that measure what access control costs (bench/gateway.ts). Deliberately
+   * absent from the command line, the environment and the config file; logged as an error.
+   */
+  accessControl?: 'off';
 }
 
 export interface RunningServer {
@@ -198,7 +204,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       lifecycle,
       audit,
       ...(tls ? { https: tls.serverOptions() } : {}),
+      ...(options.accessControl === 'off' ? { accessControl: 'off' as const } : {}),
     });
+    if (options.accessControl === 'off') {
+      logger.error('access control is OFF: every request runs as an administrator (benchmark)');
+    }
     await app.listen({ host: config.host, port: config.port });
     if (tls) {
       tls.attach(app.server);

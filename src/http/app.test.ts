@@ -60,6 +60,36 @@ describe('authentication', () => {
   });
 });
 
+describe('access control off (benchmarks only)', () => {
+  it('cannot be set from a config file', async () => {
+    const { configSchema } = await import('../config/schema.js');
+    expect(configSchema.safeParse({ access_control: 'off' }).success).toBe(false);
+    expect(configSchema.safeParse({ security: { access_control: 'off' } }).success).toBe(false);
+  });
+
+  it('serves without a token, as an administrator, and says so in the log', async () => {
+    const open = await Harness.start({
+      accessControl: 'off',
+      config: { audit: { enabled: false } },
+    });
+    try {
+      const models = await open.request('/v1/models', { principal: null });
+      expect(models.status).toBe(200);
+      const chat = await open.json<{ message: { content: string } }>('/v1/chat', {
+        principal: null,
+        body: hello,
+      });
+      expect(chat.status).toBe(200);
+      // Public routes stay public; unknown routes are still 404.
+      expect((await open.request('/health', { principal: null })).status).toBe(200);
+      expect((await open.request('/v1/nope', { principal: null })).status).toBe(404);
+      expect(open.logs()).toContain('access control is OFF');
+    } finally {
+      await open.close();
+    }
+  });
+});
+
 describe('client mistakes are 4xx in the OpenAI error shape', () => {
   const cases: Array<[string, string | undefined, number, string]> = [
     ['malformed JSON', '{"messages": [', 400, 'invalid_json'],

@@ -11,11 +11,12 @@ import type { Authenticator } from '../security/authenticator.js';
 import type { Keyring } from '../security/keyring.js';
 import type { PolicySet } from '../security/policy/policy-set.js';
 import type { TlsServerOptions } from '../security/tls.js';
+import type { Principal } from '../security/tokens.js';
 import type { Store } from '../storage/types.js';
 import type { Clock, IdGenerator } from '../util/ids.js';
 import type { Lifecycle } from './lifecycle.js';
 import { registerAudit } from './plugins/audit.js';
-import { registerAuth } from './plugins/auth.js';
+import { registerAuth, registerOpenAccess } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerGuard } from './plugins/guard.js';
 import { auditRoutes } from './routes/admin/audit.js';
@@ -39,6 +40,11 @@ export interface AppDeps {
   lifecycle: Lifecycle;
   /** The audit log every request is recorded in (plugins/audit.ts). */
   audit: AuditLog;
+  /**
+   * `'off'`: benchmarks measuring what authentication and policies cost; see
+   * `StartServerOptions.accessControl`. Absent: enforced.
+   */
+  accessControl?: 'off';
   /** Serve HTTPS with these options (TLS 1.3 only, see security/tls.ts); absent: plain HTTP. */
   https?: TlsServerOptions;
 }
@@ -52,6 +58,15 @@ declare module 'fastify' {
 
 /** A caller's request id is kept when it is short and plain; otherwise a new one is made. */
 const requestIdPattern = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+/** Who every request is when access control is off (benchmarks only). */
+const openAccessPrincipal: Principal = {
+  name: 'benchmark',
+  groups: ['admin'],
+  admin: true,
+  tokenId: 'none',
+  method: 'opaque',
+};
 
 /** Builds the HTTP application without listening (tests use `inject` or listen on port 0). */
 export function buildApp(deps: AppDeps): FastifyInstance {
@@ -112,7 +127,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerAudit(app, deps.audit, deps.clock);
   // HSTS only when this server terminates TLS itself.
   const guard = registerGuard(app, deps.config, deps.clock, { tls: deps.https !== undefined });
-  registerAuth(app, deps.authenticator, deps.policies, guard.afterAuth);
+  if (deps.accessControl === 'off') {
+    registerOpenAccess(app, openAccessPrincipal, guard.afterAuth);
+  } else {
+    registerAuth(app, deps.authenticator, deps.policies, guard.afterAuth);
+  }
   healthRoutes(app, deps);
   chatRoutes(app, deps, guard.limits);
   openaiRoutes(app, deps, guard.limits);

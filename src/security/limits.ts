@@ -26,7 +26,7 @@ export class Buckets {
     private readonly clock: Clock,
     maxKeys: number,
   ) {
-    this.buckets = new LRUCache({ max: maxKeys });
+    this.buckets = countBounded(maxKeys);
   }
 
   /** Milliseconds until `key` has at least `cost` units again; 0 when it has them now. */
@@ -84,7 +84,7 @@ export class Lockout {
     private readonly clock: Clock,
     maxAddresses: number,
   ) {
-    this.failures = new LRUCache({ max: maxAddresses });
+    this.failures = countBounded(maxAddresses);
   }
 
   /** Milliseconds the address stays locked; 0 when it may try. */
@@ -112,4 +112,13 @@ export class Lockout {
     const entry = this.failures.get(address);
     if (entry && entry.lockedUntil <= this.clock()) this.failures.delete(address);
   }
+}
+
+/**
+ * An LRU cache of at most `count` entries whose storage grows with use: lru-cache preallocates
+ * arrays for `max` entries (about 8 MB for the default 100,000 tracked keys, resident from the
+ * start), but not for `maxSize`, so each entry counts as size 1.
+ */
+function countBounded<V extends object>(count: number): LRUCache<string, V> {
+  return new LRUCache<string, V>({ maxSize: count, sizeCalculation: () => 1 });
 }

@@ -17,6 +17,8 @@ export interface HarnessOptions {
   /** Leave the model endpoint out. */
   noEndpoint?: boolean;
   upstream?: FakeUpstream;
+  /** `'off'`: StartServerOptions.accessControl (the benchmarks' comparison server). */
+  accessControl?: 'off';
 }
 
 /** A real server on 127.0.0.1:0 with a temp data dir, a fake upstream and captured logs. */
@@ -58,6 +60,7 @@ export class Harness {
       announce: (text) => {
         announced += text;
       },
+      ...(options.accessControl ? { accessControl: options.accessControl } : {}),
     });
     const harness = new Harness(
       server,

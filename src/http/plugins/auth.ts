@@ -63,6 +63,27 @@ export function registerAuth(
   });
 }
 
+/**
+ * Benchmarks only (`StartServerOptions.accessControl: 'off'`): no authentication and no policy
+ * check; every request runs as `principal`. The rate limits still apply. Not reachable from the
+ * command line, the environment or a config file.
+ */
+export function registerOpenAccess(
+  app: FastifyInstance,
+  principal: Principal,
+  afterAuth: (request: FastifyRequest) => void,
+): void {
+  app.decorateRequest('principal', undefined);
+  app.decorateRequest('decision', undefined);
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.routeOptions.config.public !== true) {
+      request.principal = principal;
+      afterAuth(request);
+    }
+    done();
+  });
+}
+
 /** The authenticated caller; routes only run after the auth hook set it. */
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new Error('route reached without authentication');

@@ -15,7 +15,7 @@ import type {
   Usage,
 } from '../types.js';
 import { historyFingerprints, withAnswer } from './history-fingerprint.js';
-import { loadRuntime, type Runtime } from './runtime.js';
+import type { Runtime } from './runtime.js';
 import { SequencePool, type PoolStats, type Slot } from './sequence-pool.js';
 
 export interface LlamaCppModelOptions {
@@ -226,6 +226,8 @@ export class LlamaCppModel implements ChatModel {
     const started = Date.now();
     let lastLoggedAt = started;
     try {
+      // node-llama-cpp (about 40 MB of memory once imported) loads only when a local model does.
+      const { loadRuntime } = await import('./runtime.js');
       const runtime = await loadRuntime(
         {
           path: this.options.path,
