@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Harness, testApiKey } from '../../test/support/harness.js';
+import { findLeaks, Harness, testApiKey } from '../../test/support/harness.js';
 import { demoModelId, demoScript } from '../providers/index.js';
 import { writeTinyModel } from '../providers/tiny-model/tiny-model.js';
 
@@ -182,6 +182,19 @@ describe('logs', () => {
     expect(logs).not.toContain(testApiKey);
     expect(logs).not.toContain(harness.adminToken);
     expect(logs).not.toMatch(/asd_[0-9a-f]{16}_/);
+  });
+
+  it('are checked by every harness on close for tokens, keys and message text', () => {
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+    const lines = [
+      '{"msg":"request","principal":"admin"}',
+      `{"msg":"oops","authorization":"Bearer ${harness.adminToken}"}`,
+      '{"msg":"key","pem":"-----BEGIN PRIVATE KEY-----"}',
+      `{"msg":"jwt","token":"${jwt}"}`,
+      '{"msg":"echo","text":"say \\"secret plan\\" now"}',
+    ];
+    const leaks = findLeaks(lines.join('\n'), [harness.adminToken, 'say "secret plan" now']);
+    expect(leaks.map((leak) => /line (\d+)/.exec(leak)![1])).toEqual(['2', '3', '4', '5']);
   });
 });
 

@@ -25,6 +25,8 @@ export interface HarnessOptions {
 export class Harness {
   adminToken = '';
   private readonly tokens = new Map<string, string>();
+  /** Bearer tokens and message texts sent: none may appear in a log line (checked on close). */
+  private readonly secrets = new Set<string>();
 
   private constructor(
     readonly server: RunningServer,
@@ -108,8 +110,11 @@ export class Harness {
     if (init.principal !== null) {
       headers.authorization = `Bearer ${init.principal === undefined ? this.adminToken : await this.token(init.principal)}`;
     }
+    const bearer = /^Bearer +(\S{16,})/i.exec(headers.authorization ?? '')?.[1];
+    if (bearer !== undefined) this.secrets.add(bearer);
     let body: string | undefined;
     if (init.body !== undefined) {
+      for (const text of messageTexts(init.body)) this.secrets.add(text);
       body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
       headers['content-type'] ??= 'application/json';
     }
@@ -142,14 +147,62 @@ export class Harness {
     }
   }
 
+  /**
+   * Stops the server and checks its whole log: no bearer token a test sent, no upstream API key,
+   * no private key and no message text a test sent may appear in any line (the security issue's
+   * "no token, key or message text in any log line produced by the test suite").
+   */
   async close(): Promise<void> {
     await this.server.shutdown('test done');
     if (this.ownsUpstream) await this.upstream.close();
     rmSync(this.dataDir, { recursive: true, force: true });
+    const leaks = findLeaks(this.captured.text, [...this.secrets, testApiKey]);
+    if (leaks.length > 0) throw new Error(`secrets in the server log:\n${leaks.join('\n')}`);
   }
 }
 
 /** Parses an SSE response body into `[event, data]` pairs. */
+/** Texts a test sent as message content, long enough (8+ characters) to be told apart. */
+function messageTexts(body: unknown): string[] {
+  let parsed = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return [];
+    }
+  }
+  const texts: string[] = [];
+  const visit = (value: unknown, key: string | undefined): void => {
+    if (typeof value === 'string') {
+      if ((key === 'content' || key === 'text') && value.trim().length >= 8) texts.push(value);
+    } else if (Array.isArray(value)) {
+      for (const item of value) visit(item, key === 'content' ? 'content' : undefined);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [name, item] of Object.entries(value)) visit(item, name);
+    }
+  };
+  visit(parsed, undefined);
+  return texts;
+}
+
+/** Log lines holding one of `secrets`, a PEM private key or a JWT, described without the secret. */
+export function findLeaks(log: string, secrets: readonly string[]): string[] {
+  const leaks: string[] = [];
+  log.split('\n').forEach((line, index) => {
+    const where = `line ${index + 1}: ${line.slice(0, 120)}`;
+    if (line.includes('PRIVATE KEY')) leaks.push(`a PEM private key, ${where}`);
+    if (/eyJ[\w-]{8,}\.eyJ[\w-]{8,}\./.test(line)) leaks.push(`a JWT, ${where}`);
+    for (const secret of secrets) {
+      // As written, and as it would be escaped inside a JSON log line.
+      if (line.includes(secret) || line.includes(JSON.stringify(secret).slice(1, -1))) {
+        leaks.push(`"${secret.slice(0, 12)}…", ${where}`);
+      }
+    }
+  });
+  return leaks;
+}
+
 export async function readEvents(
   response: Response,
 ): Promise<Array<{ event: string; data: string }>> {
