@@ -7,6 +7,7 @@
 //   (d) assistd POST /v1/chat, which also stores every turn (SQLite, synchronous=FULL)
 //   (c0), (d0) the same two on a second assistd with access control off: no JWT verification, no
 //       policy evaluation, no audit log (bench/assistd-open.ts)
+//   (cm) (c) on a third assistd with metrics and the time series off (metrics.enabled: false)
 // and prints requests/s, P50 and P99 for each, the ratios c/b and d/b, on/off (c/c0 and d/d0), P99 of (c) against (a) at
 // half of (c)'s maximum rate, and the server's idle RSS. Every server is its own process; the
 // load generator (autocannon) runs in this one. Rounds interleave the scenarios so drift on a
@@ -16,6 +17,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import { TimeSeries } from '../src/monitor/series.js';
 import { pacedLoad } from './paced-load.js';
 import { root, rssMb, startAssistd, startHelper, stopAll } from './support.js';
 
@@ -58,6 +60,8 @@ async function main(): Promise<void> {
   const proxy = (await startHelper('bare-proxy.ts', [upstream])).url;
   const assistd = await startAssistd(upstream);
   const open = await startAssistd(upstream, { open: true });
+  const unmonitored = await startAssistd(upstream, { extraConfig: 'metrics:\n  enabled: false\n' });
+  const unmonitoredAuth = { authorization: `Bearer ${unmonitored.token}` };
   const auth = { authorization: `Bearer ${assistd.token}` };
   await sleep(1000);
   const idleRss = rssMb(assistd.pid);
@@ -78,6 +82,7 @@ async function main(): Promise<void> {
     d: () => load(`${assistd.url}/v1/chat`, auth, chatBody),
     c0: () => load(`${open.url}/v1/chat/completions`, {}, completionBody),
     d0: () => load(`${open.url}/v1/chat`, {}, chatBody),
+    cm: () => load(`${unmonitored.url}/v1/chat/completions`, unmonitoredAuth, completionBody),
   };
   const names = {
     a: '(a) fake upstream, direct',
@@ -86,8 +91,9 @@ async function main(): Promise<void> {
     d: '(d) assistd /v1/chat + storage',
     c0: '(c0) = (c), access control off',
     d0: '(d0) = (d), access control off',
+    cm: '(cm) = (c), metrics and series off',
   };
-  const order = ['a', 'b', 'c', 'd', 'c0', 'd0'] as const;
+  const order = ['a', 'b', 'c', 'd', 'c0', 'd0', 'cm'] as const;
 
   console.log(
     `gateway benchmark: ${connections} connections, ${seconds} s per run, ${rounds} rounds, ` +
@@ -103,6 +109,7 @@ async function main(): Promise<void> {
     d: [],
     c0: [],
     d0: [],
+    cm: [],
   };
   for (let round = 1; round <= rounds; round++) {
     for (const key of order) {
@@ -165,6 +172,8 @@ async function main(): Promise<void> {
     ratio_c_over_b: ratio('c', 'b'),
     ratio_d_over_b: ratio('d', 'b'),
     access_control_on_over_off: { c: ratio('c', 'c0'), d: ratio('d', 'd0') },
+    metrics_on_over_off: ratio('c', 'cm'),
+    series_memory_mb: new TimeSeries().bytes / 2 ** 20,
     half_rate: halfRate,
     p99_at_half_rate: { a: atHalfA.p99, c: atHalfC.p99, difference: atHalfC.p99 - atHalfA.p99 },
     idle_rss_mb: idleRss,
@@ -176,6 +185,9 @@ async function main(): Promise<void> {
   console.log(
     `auth (JWT) + policy + audit on/off: /v1/chat/completions ${summary.access_control_on_over_off.c.toFixed(2)}, ` +
       `/v1/chat ${summary.access_control_on_over_off.d.toFixed(2)}  (target >= 0.85)`,
+  );
+  console.log(
+    `metrics + time series on/off: /v1/chat/completions ${summary.metrics_on_over_off.toFixed(2)}  (target >= 0.95)`,
   );
   console.log(
     `P99 at half of (c)'s max rate (${halfRate} req/s): (a) ${atHalfA.p99.toFixed(1)} ms, (c) ${atHalfC.p99.toFixed(1)} ms, ` +

@@ -36,6 +36,8 @@ export interface AssistdOptions {
    * log. The same server otherwise, for measuring what they cost.
    */
   open?: boolean;
+  /** More YAML for the server's config file (top-level keys other than `limits`). */
+  extraConfig?: string;
 }
 
 /**
@@ -57,7 +59,8 @@ export async function startAssistd(
     configFile,
     'limits:\n  requests_per_minute: 1000000000\n  request_burst: 1000000000\n' +
       '  tokens_per_minute: 1000000000\n  token_burst: 1000000000\n' +
-      (open ? 'audit:\n  enabled: false\n' : ''),
+      (open ? 'audit:\n  enabled: false\n' : '') +
+      (options.extraConfig ?? ''),
   );
   const port = await freePort();
   const entry = open

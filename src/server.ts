@@ -9,6 +9,9 @@ import { DialogEngine } from './dialog/engine.js';
 import { AppError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { Lifecycle } from './http/lifecycle.js';
+import { listenForScrapes } from './monitor/metrics-listener.js';
+import { Monitor } from './monitor/monitor.js';
+import { timedConversations } from './monitor/timed-store.js';
 import { buildModels, StartupError } from './providers/index.js';
 import { encryptConversations } from './security/field-cipher.js';
 import { openAuditLog, serverEntry, type AuditLog } from './security/audit/index.js';
@@ -54,6 +57,10 @@ export interface RunningServer {
   reload(): Promise<void>;
   /** The audit log; `auditWriteFailures` is the counter to alert on. */
   audit: AuditLog;
+  /** The separate scrape listener's `http://host:port` (`metrics.listen`), when configured. */
+  metricsUrl?: string;
+  /** Metrics and time series; absent when `metrics.enabled` is false. */
+  monitor?: Monitor;
 }
 
 /** Opens the data dir, builds every dependency, and listens. */
@@ -79,10 +86,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   };
   try {
     const bootstrapTokenId = await createBootstrapToken(store, clock, options.announce, logger);
+    const monitor = config.metrics.enabled
+      ? new Monitor({
+          resolutionMs: config.metrics.series_resolution_seconds * 1000,
+          retentionMs: config.metrics.series_retention_hours * 3_600_000,
+        })
+      : undefined;
+    if (monitor) closers.push(() => Promise.resolve(monitor.stop()));
     const models = await buildModels({
       config,
       logger,
       ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+      ...(monitor ? { wrap: monitor.instrument } : {}),
     });
     closers.push(() => models.close());
     const cache = new ContextCache({
@@ -91,7 +106,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       maxBytes: config.context_cache.max_bytes,
     });
     const engine = new DialogEngine({
-      store: store.conversations,
+      store: monitor
+        ? timedConversations(store.conversations, (operation, ms) =>
+            monitor.observeStoreWrite(operation, ms),
+          )
+        : store.conversations,
       cache,
       models,
       clock,
@@ -111,6 +130,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger,
       clock,
       timer: true,
+      ...(monitor ? { onWrite: (ms: number) => monitor.observeAuditWrite(ms) } : {}),
     });
     closers.push(() => audit.close());
     if (!audit.enabled) logger.warn('audit.enabled is false: no audit records are written');
@@ -203,6 +223,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ids,
       lifecycle,
       audit,
+      monitor,
       ...(tls ? { https: tls.serverOptions() } : {}),
       ...(options.accessControl === 'off' ? { accessControl: 'off' as const } : {}),
     });
@@ -210,6 +231,23 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       logger.error('access control is OFF: every request runs as an administrator (benchmark)');
     }
     await app.listen({ host: config.host, port: config.port });
+    let metricsUrl: string | undefined;
+    if (monitor) {
+      monitor.start({ models, cache, auditWriteFailures: () => audit.auditWriteFailures });
+      if (config.metrics.listen !== undefined) {
+        const listener = await listenForScrapes(config.metrics.listen, monitor).catch(
+          async (error: unknown) => {
+            await app.close();
+            throw new StartupError(
+              `cannot listen for metrics on ${config.metrics.listen}: ${(error as Error).message}`,
+            );
+          },
+        );
+        closers.push(() => listener.close());
+        metricsUrl = listener.url;
+        logger.info({ url: metricsUrl }, 'metrics listener: GET /metrics without a token');
+      }
+    }
     if (tls) {
       tls.attach(app.server);
       closers.push(() => {
@@ -244,7 +282,16 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const reload = async () => {
       await Promise.all([policies.reload(), tls?.reload()]);
     };
-    return { app, url, lifecycle, shutdown, reload, audit };
+    return {
+      app,
+      url,
+      lifecycle,
+      shutdown,
+      reload,
+      audit,
+      ...(metricsUrl !== undefined ? { metricsUrl } : {}),
+      ...(monitor ? { monitor } : {}),
+    };
   } catch (error) {
     await closeAll();
     throw error;

@@ -158,6 +158,32 @@ const auditSchema = z.strictObject({
   max_pending: z.int().min(100).default(10_000),
 });
 
+/** Prometheus metrics and the in-process time series (monitor/). */
+const metricsSchema = z.strictObject({
+  /**
+   * Collect metrics and time series (and evaluate alerts). Off only to measure what they cost:
+   * `/metrics` and `/admin/metrics/series` then answer 404.
+   */
+  enabled: z.boolean().default(true),
+  /**
+   * A second listener, `HOST:PORT`, serving only `GET /metrics` without authentication (for a
+   * Prometheus that scrapes pod IPs). Absent: `/metrics` is served on the main port and needs a
+   * token allowed `get:metrics`.
+   */
+  listen: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 10.0.0.5:9464')
+    .optional(),
+  /** Width of one time-series slot and the sampling period, seconds. */
+  series_resolution_seconds: z.int().min(1).max(3600).default(10),
+  /** How far back the time series reach, hours (memory is fixed by this and the resolution). */
+  series_retention_hours: z
+    .number()
+    .min(0.01)
+    .max(24 * 31)
+    .default(24),
+});
+
 const limitsSchema = z.strictObject({
   /** Largest request body accepted, in bytes (413 above). */
   body_bytes: z
@@ -208,6 +234,7 @@ export const configSchema = z.strictObject({
   limits: limitsSchema.prefault({}),
   storage: storageSchema.prefault({}),
   audit: auditSchema.prefault({}),
+  metrics: metricsSchema.prefault({}),
   /** Seconds that in-flight requests get to finish after SIGTERM before they are cut. */
   shutdown_grace_seconds: z.number().min(0).max(3600).default(25),
 });

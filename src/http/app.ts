@@ -6,6 +6,7 @@ import type { ContextCache } from '../dialog/context-cache.js';
 import type { DialogEngine } from '../dialog/engine.js';
 import { AppError } from '../errors.js';
 import type { ModelRegistry } from '../providers/registry.js';
+import type { Monitor } from '../monitor/monitor.js';
 import type { AuditLog } from '../security/audit/audit-log.js';
 import type { Authenticator } from '../security/authenticator.js';
 import type { Keyring } from '../security/keyring.js';
@@ -19,10 +20,12 @@ import { registerAudit } from './plugins/audit.js';
 import { registerAuth, registerOpenAccess } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerGuard } from './plugins/guard.js';
+import { registerMetrics } from './plugins/metrics.js';
 import { auditRoutes } from './routes/admin/audit.js';
 import { chatRoutes } from './routes/chat.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { healthRoutes } from './routes/health.js';
+import { prometheusRoute, seriesRoute } from './routes/metrics.js';
 import { openaiRoutes } from './routes/openai.js';
 
 export interface AppDeps {
@@ -40,6 +43,8 @@ export interface AppDeps {
   lifecycle: Lifecycle;
   /** The audit log every request is recorded in (plugins/audit.ts). */
   audit: AuditLog;
+  /** Metrics and time series; absent when `metrics.enabled` is false. */
+  monitor?: Monitor | undefined;
   /**
    * `'off'`: benchmarks measuring what authentication and policies cost; see
    * `StartServerOptions.accessControl`. Absent: enforced.
@@ -125,6 +130,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerErrorHandler(app, bodyLimit);
   // Audit first: its hooks see every reply, 401s from auth included (plugins/audit.ts).
   registerAudit(app, deps.audit, deps.clock);
+  // After the audit plugin: the latency measured includes the wait for the audit commit.
+  if (deps.monitor) registerMetrics(app, deps.monitor);
   // HSTS only when this server terminates TLS itself.
   const guard = registerGuard(app, deps.config, deps.clock, { tls: deps.https !== undefined });
   if (deps.accessControl === 'off') {
@@ -137,5 +144,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   openaiRoutes(app, deps, guard.limits);
   conversationRoutes(app, deps);
   auditRoutes(app, deps);
+  if (deps.monitor) {
+    prometheusRoute(app, deps.monitor);
+    seriesRoute(app, deps.monitor);
+  }
   return app;
 }

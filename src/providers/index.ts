@@ -25,6 +25,8 @@ export interface BuildModelsOptions {
   dispatcher?: Dispatcher;
   random?: () => number;
   signal?: AbortSignal;
+  /** Wraps each model before it is registered (the monitor measures them). */
+  wrap?: (model: ChatModel) => ChatModel;
 }
 
 /**
@@ -64,7 +66,8 @@ export async function buildModels(options: BuildModelsOptions): Promise<ModelReg
   if (defaultId === undefined) {
     logger.warn('no model is configured: chat endpoints answer 503 model_not_configured');
   }
-  return new ModelRegistry(models, defaultId);
+  const wrap = options.wrap ?? ((model: ChatModel) => model);
+  return new ModelRegistry(models.map(wrap), defaultId);
 }
 
 async function buildEndpointModel(options: BuildModelsOptions, url: string) {

@@ -30,6 +30,11 @@ export class ModelRegistry {
     }));
   }
 
+  /** Every registered model. */
+  all(): ChatModel[] {
+    return [...this.models.values()];
+  }
+
   /** Whether `id` names a model that can serve now. */
   isAvailable(id: string): boolean {
     return this.models.has(id);

@@ -93,6 +93,11 @@ export class LlamaCppModel implements ChatModel {
     return this.loaded;
   }
 
+  /** Sequences in the one context (`max_batch_size`). */
+  get maxBatchSize(): number {
+    return this.options.maxBatchSize;
+  }
+
   stats(): EngineStats {
     const pool =
       this.state.kind === 'ready'

@@ -30,6 +30,8 @@ export interface AuditLogOptions {
   maxPending?: number;
   /** Records per transaction at most (default 500), which bounds how long one blocks. */
   maxBatch?: number;
+  /** Told how long each transaction took, ms, written or not (metrics). */
+  onWrite?: (ms: number) => void;
 }
 
 /** Records written in one transaction, and the promise every one of their writers waits on. */
@@ -185,8 +187,10 @@ export class AuditLog {
   private async writeQueued(): Promise<void> {
     for (let batch = this.batches.shift(); batch; batch = this.batches.shift()) {
       const count = batch.entries.length;
+      const started = performance.now();
       try {
         const last = await this.store.append(batch.entries, chainHash);
+        this.options.onWrite?.(performance.now() - started);
         this.pendingCount -= count;
         batch.resolve();
         this.headSeq = Math.max(this.headSeq, last);

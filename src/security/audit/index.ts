@@ -30,6 +30,8 @@ export function openAuditLog(options: {
   clock?: Clock;
   /** Periodic checkpoints (the server); the CLI checkpoints once, when it closes. */
   timer: boolean;
+  /** Told how long each transaction took, ms (metrics). */
+  onWrite?: (ms: number) => void;
 }): AuditLog {
   const { config } = options;
   return new AuditLog({
@@ -42,5 +44,6 @@ export function openAuditLog(options: {
     checkpointEveryRecords: config.audit.checkpoint_every_records,
     checkpointEveryMs: options.timer ? config.audit.checkpoint_every_seconds * 1000 : 0,
     maxPending: config.audit.max_pending,
+    ...(options.onWrite ? { onWrite: options.onWrite } : {}),
   });
 }

@@ -139,14 +139,16 @@ describe('the seed policies through the route table', () => {
       'DELETE /v1/conversations/:id': false,
       'GET /admin/audit': false,
       'GET /admin/audit/verify': false,
+      'GET /admin/metrics/series': false,
+      'GET /metrics': false,
     });
   });
 
   it('the built-in default lets anyone use every current route, and only admins the admin ones', () => {
     const adminOnly = (rule: RouteRule) =>
-      rule.status === 'planned' || rule.route.startsWith('/admin/');
+      rule.status === 'planned' || rule.route.startsWith('/admin/') || rule.route === '/metrics';
     const open = Object.entries(access(defaultPolicies(), 'someone')).filter(
-      ([route]) => !route.includes(' /admin/'),
+      ([route]) => !route.includes(' /admin/') && route !== 'GET /metrics',
     );
     expect(open.every(([, allowed]) => allowed)).toBe(true);
     for (const entry of routeRules.filter(adminOnly)) {
