@@ -9,6 +9,7 @@ import { DialogEngine } from './dialog/engine.js';
 import { AppError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { Lifecycle } from './http/lifecycle.js';
+import { startAlerting } from './monitor/alerting-runtime.js';
 import { listenForScrapes } from './monitor/metrics-listener.js';
 import { Monitor } from './monitor/monitor.js';
 import { timedConversations } from './monitor/timed-store.js';
@@ -208,6 +209,32 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       policies.close();
       return Promise.resolve();
     });
+    // --- alerting (monitor/alerts): rules over the time series, notifications to the channels.
+    const alerts =
+      monitor && config.alerts.enabled
+        ? await startAlerting({
+            config,
+            reader: monitor.series,
+            logger,
+            // Rules reloads are configuration changes: recorded like policy reloads.
+            onReload: (event) =>
+              audit.record(
+                serverEntry(
+                  {
+                    action: 'update:alert-rules',
+                    resource: '/admin/alerts',
+                    error: event.type === 'rejected' ? 'invalid_alert_rules' : null,
+                    details:
+                      event.type === 'loaded'
+                        ? { source: event.source, digest: event.digest }
+                        : { source: event.source },
+                  },
+                  clock(),
+                ),
+              ),
+          })
+        : undefined;
+    if (alerts) closers.push(() => alerts.close());
     const lifecycle = new Lifecycle();
     const app = buildApp({
       config,
@@ -224,6 +251,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       lifecycle,
       audit,
       monitor,
+      alerting: alerts?.alerting,
       ...(tls ? { https: tls.serverOptions() } : {}),
       ...(options.accessControl === 'off' ? { accessControl: 'off' as const } : {}),
     });
@@ -280,7 +308,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       return closing;
     };
     const reload = async () => {
-      await Promise.all([policies.reload(), tls?.reload()]);
+      await Promise.all([policies.reload(), tls?.reload(), alerts?.reload()]);
     };
     return {
       app,

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { StartupError } from '../providers/index.js';
+import { alertsCommand } from './alerts.js';
 import { auditCommand } from './audit.js';
 import { UsageError, processIo, type CliIo } from './io.js';
 import { modelsCommand } from './models.js';
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(modelsCommand(io));
   program.addCommand(policyCommand(io));
   program.addCommand(auditCommand(io));
+  program.addCommand(alertsCommand(io));
   return program;
 }
 

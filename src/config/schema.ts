@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { channelSchema } from '../monitor/notifiers/config.js';
 
 /** Log levels accepted by `--log-level` and `log_level`. */
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -184,6 +185,37 @@ const metricsSchema = z.strictObject({
     .default(24),
 });
 
+const channelName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'channel names are 1–64 letters, digits, dots, dashes or _');
+
+/** Overrides of a channel's sending limits (monitor/alerts/channel-sender.ts has the defaults). */
+const channelLimitsSchema = z.strictObject({
+  /** Sends in any 60 s at most (WeCom and DingTalk robots take 20). */
+  per_minute: z.int().min(1).max(10_000).optional(),
+  /** Notifications waiting at most; the oldest is dropped past it. */
+  queue_size: z.int().min(1).max(10_000).optional(),
+  /** How long a group of alerts stays open for more of the same status, seconds. */
+  group_wait_seconds: z.number().min(0).max(600).optional(),
+  /** One attempt's limit, seconds; the notifier is then abandoned (and retried). */
+  send_timeout_seconds: z.number().min(0.1).max(300).optional(),
+  /** Attempts per notification, the first included. */
+  max_attempts: z.int().min(1).max(20).optional(),
+});
+
+/** The alert engine (monitor/alerts) and its notification channels (monitor/notifiers). */
+const alertsSchema = z.strictObject({
+  /** Evaluate alert rules (needs `metrics.enabled`). */
+  enabled: z.boolean().default(true),
+  /** A YAML rules file replacing the three built-in runbook rules; reloaded when it changes. */
+  rules_file: z.string().min(1).optional(),
+  /** The console's URL, for links in messages (Alertmanager `externalURL`). */
+  external_url: z.url().optional(),
+  /** Channels by name; the built-in rules send to `email`, `sms`, `wecom` and `phone`. */
+  channels: z.record(channelName, channelSchema).default({}),
+  channel_limits: z.record(channelName, channelLimitsSchema).default({}),
+});
+
 const limitsSchema = z.strictObject({
   /** Largest request body accepted, in bytes (413 above). */
   body_bytes: z
@@ -235,6 +267,7 @@ export const configSchema = z.strictObject({
   storage: storageSchema.prefault({}),
   audit: auditSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
+  alerts: alertsSchema.prefault({}),
   /** Seconds that in-flight requests get to finish after SIGTERM before they are cut. */
   shutdown_grace_seconds: z.number().min(0).max(3600).default(25),
 });

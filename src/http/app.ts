@@ -6,6 +6,7 @@ import type { ContextCache } from '../dialog/context-cache.js';
 import type { DialogEngine } from '../dialog/engine.js';
 import { AppError } from '../errors.js';
 import type { ModelRegistry } from '../providers/registry.js';
+import type { Alerting } from '../monitor/alerts/index.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { AuditLog } from '../security/audit/audit-log.js';
 import type { Authenticator } from '../security/authenticator.js';
@@ -21,6 +22,7 @@ import { registerAuth, registerOpenAccess } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerGuard } from './plugins/guard.js';
 import { registerMetrics } from './plugins/metrics.js';
+import { alertRoutes } from './routes/admin/alerts.js';
 import { auditRoutes } from './routes/admin/audit.js';
 import { chatRoutes } from './routes/chat.js';
 import { conversationRoutes } from './routes/conversations.js';
@@ -45,6 +47,8 @@ export interface AppDeps {
   audit: AuditLog;
   /** Metrics and time series; absent when `metrics.enabled` is false. */
   monitor?: Monitor | undefined;
+  /** The alert engine; absent when metrics or `alerts.enabled` are off. */
+  alerting?: Alerting | undefined;
   /**
    * `'off'`: benchmarks measuring what authentication and policies cost; see
    * `StartServerOptions.accessControl`. Absent: enforced.
@@ -148,5 +152,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     prometheusRoute(app, deps.monitor);
     seriesRoute(app, deps.monitor);
   }
+  if (deps.alerting) alertRoutes(app, deps.alerting);
   return app;
 }

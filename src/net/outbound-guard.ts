@@ -20,33 +20,91 @@ export function isMetadataAddress(address: string): boolean {
   return false;
 }
 
+/**
+ * Addresses inside a private network: loopback, RFC 1918, carrier-grade NAT (100.64/10), link-local,
+ * "this network" (0/8), IPv6 unique-local (fc00::/7) and link-local. Webhooks (alert
+ * notifications) must not reach them unless allow-listed: a webhook URL is configuration an
+ * attacker may influence, and the service's own network is what it must not be pointed at.
+ */
+export function isPrivateAddress(address: string): boolean {
+  const lower = address.toLowerCase();
+  if (isIP(lower) === 4) {
+    const [a = 0, b = 0] = lower.split('.').map(Number);
+    return (
+      a === 10 ||
+      a === 127 ||
+      a === 0 ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 100 && b >= 64 && b <= 127) ||
+      (a === 169 && b === 254)
+    );
+  }
+  if (isIP(lower) === 6) {
+    if (lower.startsWith('::ffff:')) return isPrivateAddress(lower.slice('::ffff:'.length));
+    return lower === '::1' || lower === '::' || /^f[cd]/.test(lower) || /^fe[89ab]/.test(lower);
+  }
+  return false;
+}
+
+export interface GuardOptions {
+  /** Also refuse private-network addresses (webhooks); metadata addresses are always refused. */
+  blockPrivate?: boolean;
+}
+
 export class BlockedAddressError extends Error {
   readonly code = 'ERR_BLOCKED_ADDRESS';
-  constructor(host: string, address: string) {
-    super(`refusing to connect to ${host} (${address}): it is a cloud metadata address`);
+  constructor(host: string, address: string, kind = 'a cloud metadata address') {
+    super(`refusing to connect to ${host} (${address}): it is ${kind}`);
   }
 }
 
-/** Throws when `hostname` is a metadata host or address and is not allow-listed. */
-export function assertHostAllowed(hostname: string, allowHosts: readonly string[]): void {
+function blockedKind(address: string, options: GuardOptions): string | undefined {
+  if (isMetadataAddress(address)) return 'a cloud metadata address';
+  if (options.blockPrivate === true && isPrivateAddress(address)) {
+    return 'a private-network address (allow-list the host to use it)';
+  }
+  return undefined;
+}
+
+/** Throws when `hostname` is a metadata (or, with `blockPrivate`, private) host and not allow-listed. */
+export function assertHostAllowed(
+  hostname: string,
+  allowHosts: readonly string[],
+  options: GuardOptions = {},
+): void {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (allowHosts.includes(host)) return;
-  if (metadataHostnames.has(host) || isMetadataAddress(host)) {
-    throw new BlockedAddressError(host, host);
+  if (metadataHostnames.has(host)) throw new BlockedAddressError(host, host);
+  if (options.blockPrivate === true && host === 'localhost') {
+    throw new BlockedAddressError(
+      host,
+      host,
+      'a private-network address (allow-list the host to use it)',
+    );
   }
+  const kind = blockedKind(host, options);
+  if (kind !== undefined) throw new BlockedAddressError(host, host, kind);
 }
 
 /**
  * A `dns.lookup` replacement for `net.connect` that refuses names resolving to metadata
  * addresses, so a DNS answer cannot redirect a call there after the URL was checked.
  */
-export function guardedLookup(allowHosts: readonly string[]): LookupFunction {
+export function guardedLookup(
+  allowHosts: readonly string[],
+  guard: GuardOptions = {},
+): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, []);
       if (!allowHosts.includes(hostname.toLowerCase())) {
-        const blocked = addresses.find((entry) => isMetadataAddress(entry.address));
-        if (blocked) return callback(new BlockedAddressError(hostname, blocked.address), []);
+        for (const entry of addresses) {
+          const kind = blockedKind(entry.address, guard);
+          if (kind !== undefined) {
+            return callback(new BlockedAddressError(hostname, entry.address, kind), []);
+          }
+        }
       }
       if (options.all === true) return callback(null, addresses);
       const first = addresses[0];

@@ -156,7 +156,7 @@ describe('parseRulesText', () => {
       'must be a duration such as "5m" (units s, m, h, d, w), not "5 minutes"',
     ],
     ['window', '5', 'needs a unit: write "5s" or "5m", not 5'],
-    ['window', '5s', 'must be between 10s and 1d'],
+    ['window', '2d', 'must be between 1s and 1d'],
     ['every', '0s', 'must be longer than 0'],
     ['for', '-1m', 'must be a duration such as "0s" or "5m" (units s, m, h, d, w), not "-1m"'],
     ['repeat_interval', '[4h]', 'must be a duration such as "5m" (units s, m, h, d, w)'],

@@ -11,11 +11,13 @@ export const maxChannelsPerRule = 20;
 
 /**
  * Bounds of each duration, in milliseconds. `window` and `every` stop at a day: the in-process
- * time series keeps no more, and a rule evaluated less than daily is not an alert.
+ * time series keeps no more, and a rule evaluated less than daily is not an alert. They go down
+ * to a second for a series resolution shortened by config (`metrics.series_resolution_seconds`,
+ * e.g. to try a rule); a window shorter than one slot reads that one slot.
  */
 export const durationBounds = {
-  window: { min: 10_000, max: 86_400_000 },
-  every: { min: 10_000, max: 86_400_000 },
+  window: { min: 1_000, max: 86_400_000 },
+  every: { min: 1_000, max: 86_400_000 },
   for: { min: 0, max: 7 * 86_400_000 },
   repeat_interval: { min: 60_000, max: 30 * 86_400_000 },
 } as const;

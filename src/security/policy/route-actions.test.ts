@@ -141,6 +141,7 @@ describe('the seed policies through the route table', () => {
       'GET /admin/audit/verify': false,
       'GET /admin/metrics/series': false,
       'GET /metrics': false,
+      'GET /admin/alerts': false,
     });
   });
 

@@ -75,7 +75,7 @@ export const routeRules: readonly RouteRule[] = [
   rule('GET', '/metrics', 'get:metrics', 'Prometheus metrics'),
   rule('GET', '/admin/backups', 'list:backup', 'backups', planned),
   rule('POST', '/admin/backups', 'create:backup', 'start a backup', planned),
-  rule('GET', '/admin/alerts', 'list:alert', 'alert states', planned),
+  rule('GET', '/admin/alerts', 'list:alert', 'alert rules, states and channels'),
 ];
 
 /** The objects the table uses (`chat`, `conversation`, …), for warnings about misspelled actions. */
