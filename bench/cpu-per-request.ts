@@ -1,6 +1,7 @@
 // Diagnostic: CPU microseconds per request spent by the bare proxy and by assistd (/proc/PID/stat),
 // so gateway overhead can be seen apart from the load generator and the upstream sharing the CPUs.
-// "open" is the same assistd with access control off (no JWT, policy or audit; assistd-open.ts).
+// "open" is the same assistd with access control off (no JWT, policy or audit; assistd-open.ts);
+// "no metrics" has metrics and the time series off.
 // After `npm run build`: node --import tsx bench/cpu-per-request.ts (LOG_LEVEL=silent to compare).
 import autocannon from 'autocannon';
 import { cpuSeconds, startAssistd, startHelper, stopAll } from './support.js';
@@ -13,7 +14,12 @@ try {
     logLevel: process.env.LOG_LEVEL ?? 'info',
     open: true,
   });
+  const unmonitored = await startAssistd(upstream.url, {
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+    extraConfig: 'metrics:\n  enabled: false\n',
+  });
   const auth = { authorization: `Bearer ${assistd.token}` };
+  const unmonitoredAuth = { authorization: `Bearer ${unmonitored.token}` };
   const completion = JSON.stringify({
     model: 'bench-model',
     messages: [{ role: 'user', content: '你好' }],
@@ -26,6 +32,13 @@ try {
     ['assistd chat', `${assistd.url}/v1/chat`, assistd.pid, auth, chat],
     ['open completions', `${open.url}/v1/chat/completions`, open.pid, {}, completion],
     ['open chat', `${open.url}/v1/chat`, open.pid, {}, chat],
+    [
+      'no metrics completions',
+      `${unmonitored.url}/v1/chat/completions`,
+      unmonitored.pid,
+      unmonitoredAuth,
+      completion,
+    ],
   ] as const;
   for (const [name, url, pid, headers, body] of runs) {
     const options = {

@@ -11,7 +11,8 @@
 // and prints requests/s, P50 and P99 for each, the ratios c/b and d/b, on/off (c/c0 and d/d0), P99 of (c) against (a) at
 // half of (c)'s maximum rate, and the server's idle RSS. Every server is its own process; the
 // load generator (autocannon) runs in this one. Rounds interleave the scenarios so drift on a
-// shared machine hits all of them alike; ratios are the median over rounds.
+// shared machine hits all of them alike (every other round in reverse order); ratios are the
+// median over rounds.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +23,8 @@ import { pacedLoad } from './paced-load.js';
 import { root, rssMb, startAssistd, startHelper, stopAll } from './support.js';
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const seconds = Number(process.env.BENCH_SECONDS ?? 6);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const seconds = Number(process.env.BENCH_SECONDS ?? 4);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 
 interface Result {
   rps: number;
@@ -112,7 +113,9 @@ async function main(): Promise<void> {
     cm: [],
   };
   for (let round = 1; round <= rounds; round++) {
-    for (const key of order) {
+    // Every other round runs the scenarios in reverse, so no pair is always measured in the
+    // same position (after the same neighbour's load, at the same point of a machine's drift).
+    for (const key of round % 2 === 1 ? order : [...order].reverse()) {
       const result = await scenarios[key]();
       results[key].push(result);
       console.log(

@@ -7,7 +7,7 @@ import type {
   ModelHealth,
   StreamPart,
 } from '../providers/types.js';
-import type { PrometheusMetrics } from './metrics.js';
+import type { ModelMetrics, PrometheusMetrics } from './metrics.js';
 import type { TimeSeries } from './series.js';
 
 /** A bounded label for a failed model call: the failure kind and status, or the error code. */
@@ -25,11 +25,14 @@ export function errorLabel(error: unknown): string {
  * the caller are not failures of the model and are not counted as errors.
  */
 export class InstrumentedModel implements ChatModel {
+  private readonly metrics: ModelMetrics;
+
   constructor(
     private readonly inner: ChatModel,
-    private readonly metrics: PrometheusMetrics,
+    prometheus: PrometheusMetrics,
     private readonly series: TimeSeries,
   ) {
+    this.metrics = prometheus.forModel(inner.provider, inner.id);
     const count = inner.countTokens?.bind(inner);
     if (count) this.countTokens = count;
   }
@@ -76,7 +79,7 @@ export class InstrumentedModel implements ChatModel {
         if (part.type === 'text-delta' && firstAt === undefined) {
           firstAt = performance.now();
           const ms = firstAt - started;
-          this.metrics.observeFirstToken(this.id, ms / 1000);
+          this.metrics.firstToken(ms / 1000);
           this.series.recordFirstToken(ms);
         } else if (part.type === 'finish') {
           const now = performance.now();
@@ -109,12 +112,12 @@ export class InstrumentedModel implements ChatModel {
     usage: GenerateResult['usage'],
     generationSeconds: number | undefined,
   ): void {
-    this.metrics.observeAnswer(this.provider, this.id, seconds, usage, generationSeconds);
+    this.metrics.answer(seconds, usage, generationSeconds);
     if (usage) this.series.addTokens(usage.completionTokens);
   }
 
   private failed(error: unknown, signal: AbortSignal): void {
     if (signal.aborted) return;
-    this.metrics.countUpstreamError(this.provider, this.id, errorLabel(error));
+    this.metrics.error(errorLabel(error));
   }
 }

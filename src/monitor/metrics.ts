@@ -123,28 +123,41 @@ export class PrometheusMetrics {
     count.inc();
   }
 
-  observeFirstToken(model: string, seconds: number): void {
-    this.firstToken.observe({ model }, seconds);
-  }
-
-  observeAnswer(
-    provider: string,
-    model: string,
-    seconds: number,
-    usage: { promptTokens: number; completionTokens: number } | undefined,
-    generationSeconds: number | undefined,
-  ): void {
-    this.upstreamDuration.observe({ provider, model }, seconds);
-    if (!usage) return;
-    this.tokens.inc({ model, direction: 'in' }, usage.promptTokens);
-    this.tokens.inc({ model, direction: 'out' }, usage.completionTokens);
-    if (generationSeconds !== undefined && generationSeconds > 0 && usage.completionTokens > 1) {
-      this.generationRate.observe({ model }, (usage.completionTokens - 1) / generationSeconds);
-    }
-  }
-
-  countUpstreamError(provider: string, model: string, code: string): void {
-    this.upstreamErrors.inc({ provider, model, code });
+  /**
+   * The per-model metrics with their labels bound once (a labelled call hashes its labels every
+   * time), for the model wrapper to call on every answer.
+   */
+  forModel(provider: string, model: string): ModelMetrics {
+    const firstToken = this.firstToken.labels({ model });
+    const duration = this.upstreamDuration.labels({ provider, model });
+    const tokensIn = this.tokens.labels({ model, direction: 'in' });
+    const tokensOut = this.tokens.labels({ model, direction: 'out' });
+    const rate = this.generationRate.labels({ model });
+    const errors = new Map<string, { inc(): void }>();
+    return {
+      firstToken: (seconds) => firstToken.observe(seconds),
+      answer: (seconds, usage, generationSeconds) => {
+        duration.observe(seconds);
+        if (!usage) return;
+        tokensIn.inc(usage.promptTokens);
+        tokensOut.inc(usage.completionTokens);
+        if (
+          generationSeconds !== undefined &&
+          generationSeconds > 0 &&
+          usage.completionTokens > 1
+        ) {
+          rate.observe((usage.completionTokens - 1) / generationSeconds);
+        }
+      },
+      error: (code) => {
+        let counter = errors.get(code);
+        if (!counter) {
+          counter = this.upstreamErrors.labels({ provider, model, code });
+          errors.set(code, counter);
+        }
+        counter.inc();
+      },
+    };
   }
 
   observeStoreWrite(operation: string, seconds: number): void {
@@ -233,3 +246,15 @@ export class PrometheusMetrics {
 }
 
 type EngineState = ReturnType<MetricSources['engines']>[number];
+
+/** What the model wrapper records (see `PrometheusMetrics.forModel`). */
+export interface ModelMetrics {
+  firstToken(seconds: number): void;
+  answer(
+    seconds: number,
+    usage: { promptTokens: number; completionTokens: number } | undefined,
+    generationSeconds: number | undefined,
+  ): void;
+  /** `code`: a bounded label (see `errorLabel`). */
+  error(code: string): void;
+}
