@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
+import { embeddedIpv4 } from './ipv6.js';
 
 /**
  * Cloud metadata services answer credentials to anything that can reach them, so outbound calls
@@ -14,7 +15,10 @@ export function isMetadataAddress(address: string): boolean {
     return lower.startsWith('169.254.') || lower === '100.100.100.200';
   }
   if (isIP(lower) === 6) {
-    if (lower.startsWith('::ffff:')) return isMetadataAddress(lower.slice('::ffff:'.length));
+    // `::ffff:169.254.169.254` is written `::ffff:a9fe:a9fe` by the URL parser: read the IPv4
+    // address any IPv6 form carries (mapped, translated, NAT64, 6to4).
+    const inner = embeddedIpv4(lower);
+    if (inner !== undefined) return isMetadataAddress(inner);
     return /^fe[89ab]/.test(lower) || lower === 'fd00:ec2::254';
   }
   return false;
@@ -41,7 +45,8 @@ export function isPrivateAddress(address: string): boolean {
     );
   }
   if (isIP(lower) === 6) {
-    if (lower.startsWith('::ffff:')) return isPrivateAddress(lower.slice('::ffff:'.length));
+    const inner = embeddedIpv4(lower);
+    if (inner !== undefined) return isPrivateAddress(inner);
     return lower === '::1' || lower === '::' || /^f[cd]/.test(lower) || /^fe[89ab]/.test(lower);
   }
   return false;

@@ -109,8 +109,8 @@ describe('alerting end to end', () => {
     await eventually(() => robot.messages.length >= 1, 10_000);
     const [alert] = robot.messages;
     expect(alert!.key).toBe('e2e-robot-key');
-    expect(alert!.content).toContain('\\[FIRING\\] assistd latency-p99-high');
-    expect(alert!.content, alert!.content).toMatch(/P99 latency [\d.,]+ ?ms \\> 500 ?ms/);
+    expect(alert!.content).toContain('[FIRING] assistd latency-p99-high');
+    expect(alert!.content, alert!.content).toMatch(/P99 latency [\d.,]+ ?ms > 500 ?ms/);
     const firing = await harness.json<AlertsBody>('/admin/alerts');
     expect(firing.body.rules[0]!.state.state).toBe('firing');
 
@@ -121,7 +121,7 @@ describe('alerting end to end', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(robot.messages).toHaveLength(2);
-    expect(robot.messages[1]!.content).toContain('\\[RESOLVED\\] assistd latency-p99-high');
+    expect(robot.messages[1]!.content).toContain('[RESOLVED] assistd latency-p99-high');
     const resolved = await harness.json<AlertsBody>('/admin/alerts');
     expect(['resolved', 'inactive']).toContain(resolved.body.rules[0]!.state.state);
     expect(resolved.body.channels.find((channel) => channel.channel === 'wecom')?.sent).toBe(2);

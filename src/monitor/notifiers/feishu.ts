@@ -1,39 +1,80 @@
 import { createHmac } from 'node:crypto';
-import type { Dispatcher } from 'undici';
 import type { AlertNotification, Notifier, SendResult } from '../types.js';
-import { secretValue, type ChannelOf } from './config.js';
+import type { ChannelOf } from './config.js';
+import type { NotifierDeps } from './deps.js';
 import { plainText } from './format.js';
-import { asText, field, HttpTarget } from './http-send.js';
+import { asText, field, HttpTarget, parseHttpUrl, type Answer } from './http-send.js';
+import { robotBackoffMs } from './robot-answer.js';
+import { secretValue } from './secret-value.js';
 
-/** Feishu's `sign`: base64(HMAC-SHA256 keyed with `${timestamp}\n${secret}` over no data). */
+/** Feishu's "frequency limited" code. */
+const rateLimited = 11232;
+
+/**
+ * Feishu's `sign`: base64(HMAC-SHA256 keyed with `${timestamp}\n${secret}` over an empty
+ * message), `timestamp` in seconds. (The key is the string to sign; Feishu's own samples do so.)
+ */
 export function feishuSign(timestampSeconds: number, secret: string): string {
   return createHmac('sha256', `${timestampSeconds}\n${secret}`).update('').digest('base64');
 }
 
-/** A Feishu / Lark (飞书) group robot: a text message, signed when the robot has a secret. */
+/** Delivered on HTTP 200 with `code: 0` (newer API) or `StatusCode: 0` (older). */
+function feishuAnswer(answer: Answer): SendResult {
+  const code = field(answer.json, 'code') ?? field(answer.json, 'StatusCode');
+  const message = asText(field(answer.json, 'msg') ?? field(answer.json, 'StatusMessage') ?? '');
+  const detail =
+    code === undefined
+      ? `unexpected answer: ${answer.text.slice(0, 200)}`
+      : `code ${asText(code)} ${message}`.trim();
+  if (code === 0 && answer.status === 200) {
+    return { ok: true, status: answer.status, detail, retryable: false };
+  }
+  return {
+    ok: false,
+    status: answer.status,
+    detail,
+    retryable: code === rateLimited,
+    ...(code === rateLimited ? { retryAfterMs: robotBackoffMs } : {}),
+  };
+}
+
+/**
+ * A Feishu / Lark (飞书) group robot: a text message to its hook URL (whose last path segment is
+ * the token, a secret), with `timestamp` and `sign` in the body when the robot has a secret.
+ */
 export class FeishuNotifier implements Notifier {
   readonly type = 'feishu';
   private readonly url: URL;
   private readonly secret: string | undefined;
   private readonly target: HttpTarget;
+  private readonly clock: () => number;
 
   constructor(
     readonly name: string,
     config: ChannelOf<'feishu'>,
-    private readonly http: { dispatcher?: Dispatcher | undefined; clock?: () => number } = {},
+    deps: NotifierDeps = {},
   ) {
-    const url = secretValue(config.url, config.url_file, 'url', true)!;
-    this.url = new URL(url);
-    this.secret = secretValue(config.secret, config.secret_file, 'secret', false);
+    const url = secretValue(
+      { field: 'url', inline: config.url, file: config.url_file, required: true },
+      deps.readFile,
+    )!;
+    this.url = parseHttpUrl(url, config.url_file === undefined ? 'url' : 'url_file');
+    this.secret = secretValue(
+      { field: 'secret', inline: config.secret, file: config.secret_file, required: false },
+      deps.readFile,
+    );
+    this.clock = deps.clock ?? Date.now;
     const token = this.url.pathname.split('/').at(-1) ?? '';
     this.target = new HttpTarget({
       allowHosts: config.allow_hosts,
-      dispatcher: http.dispatcher,
-      secrets: [token, ...(this.secret === undefined ? [] : [this.secret])],
+      dispatcher: deps.dispatcher,
+      clock: deps.clock,
+      secrets: [url, token, ...(this.secret === undefined ? [] : [this.secret])],
     });
     this.target.check(this.url);
   }
 
+  /** The exact body sent for `notification` at `timestampSeconds`. */
   body(notification: AlertNotification, timestampSeconds: number): string {
     return JSON.stringify({
       ...(this.secret === undefined
@@ -45,22 +86,12 @@ export class FeishuNotifier implements Notifier {
   }
 
   send(notification: AlertNotification, signal: AbortSignal): Promise<SendResult> {
-    const seconds = Math.floor((this.http.clock ?? Date.now)() / 1000);
-    return this.target.post(this.url, this.body(notification, seconds), {}, signal, (answer) => {
-      const code = field(answer.json, 'code') ?? field(answer.json, 'StatusCode');
-      const message = asText(
-        field(answer.json, 'msg') ?? field(answer.json, 'StatusMessage') ?? '',
-      );
-      return code === 0
-        ? { ok: true, status: answer.status, detail: `code 0 ${message}`.trim(), retryable: false }
-        : {
-            ok: false,
-            status: answer.status,
-            detail: `code ${asText(code)} ${message}`.trim(),
-            // 11232: "frequency limited".
-            retryable: code === 11232,
-            ...(code === 11232 ? { retryAfterMs: 60_000 } : {}),
-          };
+    const seconds = Math.floor(this.clock() / 1000);
+    return this.target.send({
+      url: this.url,
+      body: this.body(notification, seconds),
+      signal,
+      accept: feishuAnswer,
     });
   }
 }

@@ -1,110 +1,107 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import { assertHostAllowed, guardedLookup } from '../../net/outbound-guard.js';
+import { assertPublicHost, publicOnlyLookup } from '../../net/private-address.js';
 import type { SendResult } from '../types.js';
+import { redact, redactUrl } from './redact.js';
 
-/** Most of a receiver's answer read; robots answer a few bytes of JSON. */
-const maxAnswerBytes = 64 * 1024;
+/** The most of a receiver's answer read (bytes); robots answer a few dozen bytes of JSON. */
+export const maxAnswerBytes = 64 * 1024;
 
-/** Query parameters that carry secrets in robot and webhook URLs. */
-const secretParameters = /^(key|access_token|token|sign|signature|secret|sig|apikey|api_key)$/i;
-
-/** A URL with its secret query parameters and user info replaced by `***`, for logs and answers. */
-export function redactUrl(url: string | URL): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url.toString());
-  } catch {
-    return '(unparseable URL)';
-  }
-  if (parsed.username !== '' || parsed.password !== '') {
-    parsed.username = '***';
-    parsed.password = '';
-  }
-  for (const name of [...parsed.searchParams.keys()]) {
-    if (secretParameters.test(name)) parsed.searchParams.set(name, '***');
-  }
-  return parsed.toString().replace(/%2A%2A%2A/g, '***');
+/**
+ * The connection pool of a robot or webhook channel: every DNS answer is checked at connect time
+ * (private and metadata addresses refused unless the name is allow-listed). 10 s to connect; the
+ * whole send is bounded by the caller's AbortSignal.
+ */
+export function webhookAgent(allowHosts: readonly string[]): Agent {
+  return new Agent({
+    connect: { lookup: publicOnlyLookup(allowHosts), timeout: 10_000 },
+    keepAliveTimeout: 10_000,
+  });
 }
 
-/** `text` with every secret (longer than 3 characters) replaced by `***`. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let result = text;
-  for (const secret of secrets) {
-    if (secret.length > 3) result = result.split(secret).join('***');
+/**
+ * `text` as an http(s) URL. Throws a message naming `field` and never the text, which may hold a
+ * token (a URL from `url_file`).
+ */
+export function parseHttpUrl(text: string, field: string): URL {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (url === undefined || !/^https?:$/.test(url.protocol)) {
+    throw new Error(`${field}: must be an http(s) URL`);
   }
-  return result;
+  return url;
 }
 
 export interface HttpTargetOptions {
-  /** Hosts allowed even though they are private or metadata addresses. */
+  /** Hosts allowed although private or metadata addresses (lower-case). */
   allowHosts: readonly string[];
-  /** Replaces the connection pool (tests); the host checks still apply to the URL. */
+  /** Replaces the connection pool (tests); the URL is still checked before each send. */
   dispatcher?: Dispatcher | undefined;
   /** Values that must never appear in a `SendResult` (keys, tokens, signing secrets). */
   secrets: readonly string[];
+  /** Milliseconds since the epoch, for `Retry-After` dates. */
+  clock?: (() => number) | undefined;
 }
 
-/** What a receiver answered: the status and the body's first 64 KiB, parsed when JSON. */
+/** A receiver's 2xx answer: the status and the body's first 64 KiB, parsed when it is JSON. */
 export interface Answer {
   status: number;
   text: string;
   json: unknown;
 }
 
+/** One request: what to send, and how to judge a 2xx answer (robots say 200 with an error code). */
+export interface Delivery {
+  url: URL;
+  method?: 'POST' | 'PUT';
+  body: string;
+  headers?: Record<string, string>;
+  signal: AbortSignal;
+  accept: (answer: Answer) => SendResult;
+}
+
 /**
- * POSTs JSON to a robot or webhook and classifies the outcome. The URL's host is checked against
- * metadata and private addresses (unless allow-listed) before each send, and again on the DNS
- * answer at connect time; redirects are not followed. `accept` judges a 2xx answer (robots say
- * 200 with an error code in the body).
+ * Sends JSON to a robot or webhook and turns the outcome into a `SendResult`. The URL's host is
+ * checked (private and metadata addresses refused unless allow-listed) when the channel is built
+ * and before each send, and the DNS answer again at connect time; redirects are not followed (a
+ * 3xx is a failure). Network errors and timeouts, 408, 429 and 5xx are worth retrying; other
+ * answers are not. Secrets are removed from every `detail`.
  */
 export class HttpTarget {
   private readonly dispatcher: Dispatcher;
 
   constructor(private readonly options: HttpTargetOptions) {
-    this.dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connect: { lookup: guardedLookup(options.allowHosts, { blockPrivate: true }) },
-        keepAliveTimeout: 10_000,
-      });
+    this.dispatcher = options.dispatcher ?? webhookAgent(options.allowHosts);
   }
 
-  /** Throws a `BlockedAddressError` for a host that is not allowed (checked at config time). */
+  /** Throws a `BlockedAddressError` (host only, never the URL) for a host that is not allowed. */
   check(url: URL): void {
-    assertHostAllowed(url.hostname, this.options.allowHosts, { blockPrivate: true });
+    assertPublicHost(url.hostname, this.options.allowHosts);
   }
 
-  async post(
-    url: URL,
-    body: string,
-    headers: Record<string, string>,
-    signal: AbortSignal,
-    accept: (answer: Answer) => SendResult,
-  ): Promise<SendResult> {
+  async send(delivery: Delivery): Promise<SendResult> {
+    const { url, body, signal } = delivery;
     const hide = (text: string) => redact(text, this.options.secrets);
     try {
       this.check(url);
       const response = await request(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+        method: delivery.method ?? 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-8', ...delivery.headers },
         body,
         signal,
         dispatcher: this.dispatcher,
       });
       const text = await readCapped(response.body);
-      const answer: Answer = { status: response.statusCode, text, json: parseJson(text) };
-      if (response.statusCode >= 200 && response.statusCode < 300) {
-        const result = accept(answer);
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) {
+        const result = delivery.accept({ status, text, json: parseJson(text) });
         return { ...result, detail: hide(result.detail) };
       }
-      const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
-      const retryable =
-        response.statusCode === 429 || response.statusCode === 408 || response.statusCode >= 500;
+      const now = (this.options.clock ?? Date.now)();
+      const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
       return {
         ok: false,
-        status: response.statusCode,
-        detail: hide(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`.trim()),
-        retryable,
+        status,
+        detail: hide(`HTTP ${status} ${oneLine(text)}`.trim()),
+        retryable: status === 408 || status === 429 || status >= 500,
         ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       };
     } catch (error) {
@@ -112,18 +109,19 @@ export class HttpTarget {
         return { ok: false, detail: 'timed out waiting for the receiver', retryable: true };
       }
       const { code, message } = error as NodeJS.ErrnoException;
-      const blocked = code === 'ERR_BLOCKED_ADDRESS';
       return {
         ok: false,
-        detail: hide(`cannot reach ${redactUrl(url)}: ${code ?? ''} ${message}`.replace('  ', ' ')),
-        retryable: !blocked,
+        detail: hide(`cannot reach ${redactUrl(url)}: ${code ?? 'error'} ${message}`),
+        // A refused address stays refused; anything else is the network's.
+        retryable: code !== 'ERR_BLOCKED_ADDRESS',
       };
     }
   }
+}
 
-  close(): Promise<void> {
-    return this.dispatcher.close();
-  }
+/** The first 200 characters of an answer, on one line. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').slice(0, 200);
 }
 
 async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
@@ -148,14 +146,17 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** `Retry-After` in seconds or as an HTTP date, in ms; undefined when absent or unreadable. */
+/**
+ * `Retry-After` (delay in seconds, or an HTTP date) as milliseconds from `now`; undefined when
+ * absent or unreadable. A date in the past gives 0.
+ */
 export function parseRetryAfter(
   header: string | string[] | undefined,
-  now = Date.now(),
+  now: number,
 ): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const value = (Array.isArray(header) ? header[0] : header)?.trim();
+  if (value === undefined || value === '') return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

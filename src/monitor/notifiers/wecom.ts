@@ -1,38 +1,20 @@
-import type { Dispatcher } from 'undici';
 import type { AlertNotification, Notifier, SendResult } from '../types.js';
-import { secretValue, type ChannelOf } from './config.js';
+import type { ChannelOf } from './config.js';
+import type { NotifierDeps } from './deps.js';
 import { markdown, truncateUtf8 } from './format.js';
-import { asText, field, HttpTarget, type Answer } from './http-send.js';
+import { HttpTarget } from './http-send.js';
+import { robotAnswer } from './robot-answer.js';
+import { secretValue } from './secret-value.js';
 
-/** WeCom robot limits: markdown content up to 4096 bytes; errcode 45009 is "too many messages". */
+/** WeCom refuses markdown content over 4096 bytes of UTF-8. */
 export const wecomMaxBytes = 4096;
+/** WeCom's "api freq out of limit": about 20 messages a minute per robot. */
 const rateLimited = 45009;
 
-/** Judges a robot's `{ errcode, errmsg }` answer (WeCom and DingTalk share the shape). */
-export function robotAnswer(answer: Answer, rateLimitCode: number): SendResult {
-  const code = field(answer.json, 'errcode');
-  const message = asText(field(answer.json, 'errmsg') ?? answer.text.slice(0, 200));
-  if (code === 0)
-    return { ok: true, status: answer.status, detail: `errcode 0 ${message}`, retryable: false };
-  if (code === rateLimitCode) {
-    return {
-      ok: false,
-      status: answer.status,
-      detail: `errcode ${code} ${message}`,
-      retryable: true,
-      retryAfterMs: 60_000,
-    };
-  }
-  return {
-    ok: false,
-    status: answer.status,
-    detail:
-      code === undefined ? `unexpected answer: ${message}` : `errcode ${asText(code)} ${message}`,
-    retryable: false,
-  };
-}
-
-/** A WeCom (企业微信) group robot: one markdown message per notification. */
+/**
+ * A WeCom (企业微信) group robot: one markdown message per notification, cut to 4096 bytes, to
+ * `URL?key=KEY`. Delivered when the robot answers HTTP 200 with `errcode: 0`.
+ */
 export class WecomNotifier implements Notifier {
   readonly type = 'wecom';
   private readonly url: URL;
@@ -41,14 +23,18 @@ export class WecomNotifier implements Notifier {
   constructor(
     readonly name: string,
     config: ChannelOf<'wecom'>,
-    http: { dispatcher?: Dispatcher | undefined } = {},
+    deps: NotifierDeps = {},
   ) {
-    const key = secretValue(config.key, config.key_file, 'key', true)!;
+    const key = secretValue(
+      { field: 'key', inline: config.key, file: config.key_file, required: true },
+      deps.readFile,
+    )!;
     this.url = new URL(config.url);
     this.url.searchParams.set('key', key);
     this.target = new HttpTarget({
       allowHosts: config.allow_hosts,
-      dispatcher: http.dispatcher,
+      dispatcher: deps.dispatcher,
+      clock: deps.clock,
       secrets: [key],
     });
     this.target.check(this.url);
@@ -63,8 +49,11 @@ export class WecomNotifier implements Notifier {
   }
 
   send(notification: AlertNotification, signal: AbortSignal): Promise<SendResult> {
-    return this.target.post(this.url, this.body(notification), {}, signal, (answer) =>
-      robotAnswer(answer, rateLimited),
-    );
+    return this.target.send({
+      url: this.url,
+      body: this.body(notification),
+      signal,
+      accept: (answer) => robotAnswer(answer, rateLimited),
+    });
   }
 }
