@@ -38,21 +38,34 @@ export class PrometheusMetrics {
   private readonly storeWrites: Histogram<'operation'>;
   private readonly auditWrites: Histogram;
   /** Label children by key: `labels()` hashes its arguments on every call. */
-  private readonly requestChildren = new Map<string, { inc(): void }>();
   private readonly durationChildren = new Map<string, { observe(value: number): void }>();
+  /**
+   * Counters the request path adds to, kept as plain numbers and handed to prom-client when
+   * scraped: a prom-client `inc` hashes and checks its labels on every call, even on a child.
+   */
+  private readonly requestCounts = new Map<
+    string,
+    { labels: { route: string; method: string; status: string }; count: number }
+  >();
+  private readonly tokenCounts = new Map<string, { in: number; out: number }>();
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    const requestCounts = this.requestCounts;
     this.requests = new Counter({
       name: 'assistd_http_requests_total',
       help: 'HTTP requests answered, by route pattern, method and status',
       labelNames: ['route', 'method', 'status'],
       registers,
+      collect() {
+        this.reset();
+        for (const { labels, count } of requestCounts.values()) this.inc(labels, count);
+      },
     });
     this.duration = new Histogram({
       name: 'assistd_http_request_duration_seconds',
-      help: 'HTTP request duration until the response ended (streams: until the last event)',
+      help: 'HTTP request latency until the response headers left (streams: the first event)',
       labelNames: ['route', 'method'],
       buckets: [...durationBuckets],
       registers,
@@ -64,11 +77,19 @@ export class PrometheusMetrics {
       buckets: [...durationBuckets],
       registers,
     });
+    const tokenCounts = this.tokenCounts;
     this.tokens = new Counter({
       name: 'assistd_tokens_total',
       help: 'tokens by model: prompt tokens in, completion tokens out (as the model reported)',
       labelNames: ['model', 'direction'],
       registers,
+      collect() {
+        this.reset();
+        for (const [model, counts] of tokenCounts) {
+          this.inc({ model, direction: 'in' }, counts.in);
+          this.inc({ model, direction: 'out' }, counts.out);
+        }
+      },
     });
     this.generationRate = new Histogram({
       name: 'assistd_generation_tokens_per_second',
@@ -115,12 +136,13 @@ export class PrometheusMetrics {
     }
     duration.observe(seconds);
     const statusKey = `${key} ${status}`;
-    let count = this.requestChildren.get(statusKey);
-    if (!count) {
-      count = this.requests.labels({ route, method, status: String(status) });
-      this.requestChildren.set(statusKey, count);
-    }
-    count.inc();
+    const counted = this.requestCounts.get(statusKey);
+    if (counted) counted.count += 1;
+    else
+      this.requestCounts.set(statusKey, {
+        labels: { route, method, status: String(status) },
+        count: 1,
+      });
   }
 
   /**
@@ -130,8 +152,8 @@ export class PrometheusMetrics {
   forModel(provider: string, model: string): ModelMetrics {
     const firstToken = this.firstToken.labels({ model });
     const duration = this.upstreamDuration.labels({ provider, model });
-    const tokensIn = this.tokens.labels({ model, direction: 'in' });
-    const tokensOut = this.tokens.labels({ model, direction: 'out' });
+    const tokens = { in: 0, out: 0 };
+    this.tokenCounts.set(model, tokens);
     const rate = this.generationRate.labels({ model });
     const errors = new Map<string, { inc(): void }>();
     return {
@@ -139,8 +161,8 @@ export class PrometheusMetrics {
       answer: (seconds, usage, generationSeconds) => {
         duration.observe(seconds);
         if (!usage) return;
-        tokensIn.inc(usage.promptTokens);
-        tokensOut.inc(usage.completionTokens);
+        tokens.in += usage.promptTokens;
+        tokens.out += usage.completionTokens;
         if (
           generationSeconds !== undefined &&
           generationSeconds > 0 &&
