@@ -64,7 +64,8 @@ export class BlockedAddressError extends Error {
   }
 }
 
-function blockedKind(address: string, options: GuardOptions): string | undefined {
+/** Why `address` (a literal) is refused under `options`; undefined when it is not. */
+export function blockedKind(address: string, options: GuardOptions): string | undefined {
   if (isMetadataAddress(address)) return 'a cloud metadata address';
   if (options.blockPrivate === true && isPrivateAddress(address)) {
     return 'a private-network address (allow-list the host to use it)';
@@ -78,8 +79,12 @@ export function assertHostAllowed(
   allowHosts: readonly string[],
   options: GuardOptions = {},
 ): void {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (allowHosts.includes(host)) return;
+  // Brackets of an IPv6 literal off; a name's trailing dot (`localhost.`) names the same host.
+  const host = hostname
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase()
+    .replace(/\.$/, '');
+  if (isAllowed(hostname, allowHosts)) return;
   if (metadataHostnames.has(host)) throw new BlockedAddressError(host, host);
   if (options.blockPrivate === true && host === 'localhost') {
     throw new BlockedAddressError(
@@ -90,6 +95,12 @@ export function assertHostAllowed(
   }
   const kind = blockedKind(host, options);
   if (kind !== undefined) throw new BlockedAddressError(host, host, kind);
+}
+
+/** Whether `hostname` is allow-listed, compared without brackets, case or a trailing dot. */
+function isAllowed(hostname: string, allowHosts: readonly string[]): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return allowHosts.includes(host) || allowHosts.includes(host.replace(/\.$/, ''));
 }
 
 /**
@@ -103,7 +114,7 @@ export function guardedLookup(
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, []);
-      if (!allowHosts.includes(hostname.toLowerCase())) {
+      if (!isAllowed(hostname, allowHosts)) {
         for (const entry of addresses) {
           const kind = blockedKind(entry.address, guard);
           if (kind !== undefined) {

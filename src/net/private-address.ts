@@ -1,11 +1,5 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
-import {
-  assertHostAllowed,
-  BlockedAddressError,
-  isMetadataAddress,
-  isPrivateAddress,
-} from './outbound-guard.js';
+import { assertHostAllowed, blockedKind, guardedLookup } from './outbound-guard.js';
 import { embeddedIpv4 } from './ipv6.js';
 
 export { embeddedIpv4 };
@@ -16,20 +10,12 @@ export { embeddedIpv4 };
 // (`[::ffff:169.254.169.254]`, which the URL parser writes as `[::ffff:a9fe:a9fe]`), and a literal
 // host never goes through DNS, so the check of the URL is the only one it meets.
 
-const privateKind = 'a private-network address (allow-list the host to use it)';
-const metadataKind = 'a cloud metadata address';
-
 /**
  * Why a literal address is no place for a webhook: metadata or private-network, read through any
  * IPv4 address embedded in an IPv6 one. Undefined for a public address (or a name).
  */
 export function blockedAddressKind(address: string): string | undefined {
-  const inner = embeddedIpv4(address);
-  for (const candidate of inner === undefined ? [address] : [address, inner]) {
-    if (isMetadataAddress(candidate)) return metadataKind;
-    if (isPrivateAddress(candidate)) return privateKind;
-  }
-  return undefined;
+  return blockedKind(address, { blockPrivate: true });
 }
 
 /**
@@ -38,12 +24,7 @@ export function blockedAddressKind(address: string): string | undefined {
  * (lower-case). Names are compared with and without a trailing dot (`localhost.`).
  */
 export function assertPublicHost(hostname: string, allowHosts: readonly string[]): void {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const bare = host.replace(/\.$/, '');
-  if (allowHosts.includes(host) || allowHosts.includes(bare)) return;
-  assertHostAllowed(bare, allowHosts, { blockPrivate: true });
-  const kind = blockedAddressKind(host);
-  if (kind !== undefined) throw new BlockedAddressError(host, host, kind);
+  assertHostAllowed(hostname, allowHosts, { blockPrivate: true });
 }
 
 /**
@@ -53,27 +34,5 @@ export function assertPublicHost(hostname: string, allowHosts: readonly string[]
  * checked with `assertPublicHost` before.
  */
 export function publicOnlyLookup(allowHosts: readonly string[]): LookupFunction {
-  return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-      if (error) return callback(error, []);
-      const name = hostname.toLowerCase();
-      if (!allowHosts.includes(name) && !allowHosts.includes(name.replace(/\.$/, ''))) {
-        for (const entry of addresses) {
-          const kind = blockedAddressKind(entry.address);
-          if (kind !== undefined) {
-            return callback(new BlockedAddressError(hostname, entry.address, kind), []);
-          }
-        }
-      }
-      if (options.all === true) return callback(null, addresses);
-      const first = addresses[0];
-      if (!first) {
-        const notFound = Object.assign(new Error(`no address for ${hostname}`), {
-          code: 'ENOTFOUND',
-        });
-        return callback(notFound, []);
-      }
-      callback(null, first.address, first.family);
-    });
-  };
+  return guardedLookup(allowHosts, { blockPrivate: true });
 }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
-import { formatPath, locate } from '../../security/policy/yaml-position.js';
+import { formatPath, locate, parseYamlFile } from '../../security/policy/yaml-position.js';
 import { findRuleProblems, type RuleContext, type RuleProblem } from './rule-checks.js';
 import { ruleKeys, rulesDocumentSchema, toAlertRule } from './rule-schema.js';
 import { RulesFileError, type RuleIssue, type RuleSet } from './rule-set.js';
@@ -38,34 +37,9 @@ type PathKey = string | number;
 
 /** Parses and validates rules YAML. Throws `RulesFileError` listing every problem found. */
 export function parseRulesText(text: string, source: string, context: RuleContext): RuleSet {
-  if (Buffer.byteLength(text) > maxRulesFileBytes) {
-    throw fileError(source, `larger than ${maxRulesFileBytes} bytes`);
-  }
-  const lines = new LineCounter();
-  const document = parseDocument(text, {
-    lineCounter: lines,
-    prettyErrors: false,
-    uniqueKeys: true,
-  });
-  if (document.errors.length > 0) {
-    throw new RulesFileError(
-      source,
-      document.errors.map((error) => {
-        const { line, col } = lines.linePos(error.pos[0]);
-        return { line, column: col, path: '(yaml)', message: error.message };
-      }),
-    );
-  }
-  let value: unknown;
-  try {
-    // Aliases expanded past 100 references are refused (the "billion laughs" file).
-    value = document.toJS({ maxAliasCount: 100 });
-  } catch (error) {
-    throw fileError(source, (error as Error).message);
-  }
-  if (value === null || value === undefined) {
-    throw fileError(source, 'the file is empty; expected "rules:"');
-  }
+  const file = parseYamlFile(text, maxRulesFileBytes, 'rules:');
+  if (!file.ok) throw new RulesFileError(source, file.issues);
+  const { value, document, lines } = file;
 
   const where = (path: readonly PathKey[], key?: string) => locate(document, lines, path, key);
   const parsed = rulesDocumentSchema.safeParse(value);

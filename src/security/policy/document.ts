@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { knownObjects, verbs } from './route-actions.js';
 import { hasWildcard } from './wildcard.js';
-import { formatPath, locate } from './yaml-position.js';
+import { formatPath, locate, parseYamlFile } from './yaml-position.js';
 
 /**
  * The policy file: YAML holding a `policies` list of statements.
@@ -158,42 +157,9 @@ const documentSchema = z.strictObject(
  * errors at their own position, schema errors at the node they concern.
  */
 export function parsePolicyText(text: string, source: string): PolicyFile {
-  if (Buffer.byteLength(text) > maxPolicyFileBytes) {
-    throw new PolicyFileError(source, [
-      { line: 1, column: 1, path: '(file)', message: `larger than ${maxPolicyFileBytes} bytes` },
-    ]);
-  }
-  const lines = new LineCounter();
-  // YAML 1.2 core schema: `yes`, `on` and friends stay strings; duplicate keys are errors.
-  const document = parseDocument(text, {
-    lineCounter: lines,
-    prettyErrors: false,
-    uniqueKeys: true,
-  });
-  if (document.errors.length > 0) {
-    throw new PolicyFileError(
-      source,
-      document.errors.map((error) => {
-        const { line, col } = lines.linePos(error.pos[0]);
-        return { line, column: col, path: '(yaml)', message: error.message };
-      }),
-    );
-  }
-
-  let value: unknown;
-  try {
-    // Aliases expanded past 100 references are refused (the "billion laughs" file).
-    value = document.toJS({ maxAliasCount: 100 });
-  } catch (error) {
-    throw new PolicyFileError(source, [
-      { line: 1, column: 1, path: '(yaml)', message: (error as Error).message },
-    ]);
-  }
-  if (value === null || value === undefined) {
-    throw new PolicyFileError(source, [
-      { line: 1, column: 1, path: '(file)', message: 'the file is empty; expected "policies:"' },
-    ]);
-  }
+  const file = parseYamlFile(text, maxPolicyFileBytes, 'policies:');
+  if (!file.ok) throw new PolicyFileError(source, file.issues);
+  const { value, document, lines } = file;
 
   const parsed = documentSchema.safeParse(value);
   const issues: PolicyIssue[] = [];

@@ -3,8 +3,9 @@ import {
   isMap,
   isNode,
   isScalar,
+  LineCounter,
+  parseDocument,
   type Document,
-  type LineCounter,
   type Node,
 } from 'yaml';
 
@@ -67,4 +68,57 @@ export function formatPath(path: readonly PathKey[]): string {
     text += typeof part === 'number' ? `[${part}]` : text === '' ? part : `.${part}`;
   }
   return text === '' ? '(top level)' : text;
+}
+
+/** A problem with a YAML file as a whole, at a position (1-based). */
+export interface YamlFileIssue {
+  line: number;
+  column: number;
+  /** `(file)` for the file as a whole, `(yaml)` for its syntax. */
+  path: '(file)' | '(yaml)';
+  message: string;
+}
+
+/** A YAML file parsed with positions (for `locate`), or why it could not be. */
+export type ParsedYamlFile =
+  | { ok: true; value: unknown; document: Document; lines: LineCounter }
+  | { ok: false; issues: YamlFileIssue[] };
+
+/**
+ * Parses the text of a configuration file (policies, alert rules) the strict way both need: at
+ * most `maxBytes`, YAML 1.2 core schema (`yes` and `on` stay strings), duplicate keys refused,
+ * aliases expanded past 100 references refused (the "billion laughs" file), and an empty file
+ * refused with what it should start with (`expectedTop`, e.g. `policies:`).
+ */
+export function parseYamlFile(text: string, maxBytes: number, expectedTop: string): ParsedYamlFile {
+  const whole = (path: '(file)' | '(yaml)', message: string): ParsedYamlFile => ({
+    ok: false,
+    issues: [{ line: 1, column: 1, path, message }],
+  });
+  if (Buffer.byteLength(text) > maxBytes) return whole('(file)', `larger than ${maxBytes} bytes`);
+  const lines = new LineCounter();
+  const document = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+  });
+  if (document.errors.length > 0) {
+    return {
+      ok: false,
+      issues: document.errors.map((error) => {
+        const { line, col } = lines.linePos(error.pos[0]);
+        return { line, column: col, path: '(yaml)', message: error.message };
+      }),
+    };
+  }
+  let value: unknown;
+  try {
+    value = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    return whole('(yaml)', (error as Error).message);
+  }
+  if (value === null || value === undefined) {
+    return whole('(file)', `the file is empty; expected "${expectedTop}"`);
+  }
+  return { ok: true, value, document, lines };
 }
