@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +136,27 @@ describe('alerting end to end', () => {
     const view = await harness.json<AlertsBody>('/admin/alerts');
     expect(view.status).toBe(200);
     expect(view.body.rules.map((entry) => entry.rule.name)).toEqual(['latency-p99-high']);
+  });
+
+  it('reloads a changed rules file, keeps the rules on an invalid one, and audits both', async () => {
+    const rules = join(folder, 'rules.yaml');
+    const text = readFileSync(rules, 'utf8');
+    writeFileSync(rules, text.replace('threshold: 500', 'threshold: 900'));
+    await harness.server.reload();
+    type View = AlertsBody & { rules: Array<{ rule: { threshold: number } }> };
+    expect((await harness.json<View>('/admin/alerts')).body.rules[0]!.rule.threshold).toBe(900);
+    writeFileSync(rules, 'rules:\n  - name: broken\n');
+    await harness.server.reload();
+    expect((await harness.json<View>('/admin/alerts')).body.rules[0]!.rule.threshold).toBe(900);
+    expect(harness.logs()).toContain('alert rules file rejected');
+    const audit = await harness.json<{
+      data: Array<{ action: string; error: string | null }>;
+    }>('/admin/audit?action=update:alert-rules');
+    // The file watcher may add its own reload records; the two explicit ones are there.
+    const errors = audit.body.data.map((record) => record.error);
+    expect(errors).toContain(null);
+    expect(errors).toContain('invalid_alert_rules');
+    writeFileSync(rules, text);
   });
 });
 
