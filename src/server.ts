@@ -9,13 +9,18 @@ import { DialogEngine } from './dialog/engine.js';
 import { AppError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { Lifecycle } from './http/lifecycle.js';
-import { startAlerting } from './monitor/alerting-runtime.js';
+import { rulesReloadEvent, startAlerting } from './monitor/alerting-runtime.js';
 import { listenForScrapes } from './monitor/metrics-listener.js';
-import { Monitor } from './monitor/monitor.js';
+import { openMonitor, type Monitor } from './monitor/monitor.js';
 import { timedConversations } from './monitor/timed-store.js';
 import { buildModels, StartupError } from './providers/index.js';
 import { encryptConversations } from './security/field-cipher.js';
 import { openAuditLog, serverEntry, type AuditLog } from './security/audit/index.js';
+import {
+  bootstrapTokenEvent,
+  policyReloadEvent,
+  signingKeyEvent,
+} from './security/audit/server-events.js';
 import { openSecurity } from './security/index.js';
 import { checkListenSecurity } from './security/listen-check.js';
 import { PolicyFileError } from './security/policy/document.js';
@@ -87,12 +92,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   };
   try {
     const bootstrapTokenId = await createBootstrapToken(store, clock, options.announce, logger);
-    const monitor = config.metrics.enabled
-      ? new Monitor({
-          resolutionMs: config.metrics.series_resolution_seconds * 1000,
-          retentionMs: config.metrics.series_retention_hours * 3_600_000,
-        })
-      : undefined;
+    const monitor = openMonitor(config);
     if (monitor) closers.push(() => Promise.resolve(monitor.stop()));
     const models = await buildModels({
       config,
@@ -138,33 +138,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const auditKey = (operation: string) =>
       audit.record(
         serverEntry(
-          {
-            action: 'create:key',
-            resource: '/admin/keys',
-            details: {
-              operation,
-              kid: security.keyring.list().find((key) => key.status === 'active')?.kid ?? null,
-            },
-          },
+          signingKeyEvent(
+            operation,
+            security.keyring.list().find((key) => key.status === 'active')?.kid ?? null,
+          ),
           clock(),
         ),
       );
     if (bootstrapTokenId !== undefined) {
-      audit.record(
-        serverEntry(
-          {
-            action: 'create:token',
-            resource: '/admin/tokens',
-            details: {
-              operation: 'bootstrap',
-              token_id: bootstrapTokenId,
-              subject: 'admin',
-              admin: true,
-            },
-          },
-          clock(),
-        ),
-      );
+      audit.record(serverEntry(bootstrapTokenEvent(bootstrapTokenId), clock()));
     }
     // --- end audit log
     const keys = await security.keyring.ensureCurrent();
@@ -188,22 +170,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const policies = await loadPolicies(config, logger);
     // Policy reloads are administrative operations: recorded (a rejected file too).
     policies.onEvent((event) => {
-      if (event.type === 'unchanged') return;
-      const details: Record<string, string | number> =
-        event.type === 'loaded'
-          ? { source: event.source, digest: event.digest, statements: event.statements }
-          : { source: event.source, kept_digest: event.keptDigest };
-      audit.record(
-        serverEntry(
-          {
-            action: 'update:policy',
-            resource: '/admin/policies',
-            error: event.type === 'rejected' ? 'invalid_policy_file' : null,
-            details,
-          },
-          event.at,
-        ),
-      );
+      if (event.type !== 'unchanged') audit.record(serverEntry(policyReloadEvent(event), event.at));
     });
     closers.push(() => {
       policies.close();
@@ -217,21 +184,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
             reader: monitor.series,
             logger,
             // Rules reloads are configuration changes: recorded like policy reloads.
-            onReload: (event) =>
-              audit.record(
-                serverEntry(
-                  {
-                    action: 'update:alert-rules',
-                    resource: '/admin/alerts',
-                    error: event.type === 'rejected' ? 'invalid_alert_rules' : null,
-                    details:
-                      event.type === 'loaded'
-                        ? { source: event.source, digest: event.digest }
-                        : { source: event.source },
-                  },
-                  clock(),
-                ),
-              ),
+            onReload: (event) => audit.record(serverEntry(rulesReloadEvent(event), clock())),
           })
         : undefined;
     if (alerts) closers.push(() => alerts.close());

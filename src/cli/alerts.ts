@@ -12,7 +12,7 @@ import {
   type RuleSet,
 } from '../monitor/alerts/index.js';
 import { exportPrometheusRule, grafanaDashboard } from '../monitor/export/index.js';
-import { TimeSeries } from '../monitor/series.js';
+import { seriesCatalog } from '../monitor/series.js';
 import type { AlertNotification } from '../monitor/types.js';
 import { UsageError, type CliIo } from './io.js';
 
@@ -139,7 +139,7 @@ function configFrom(flags: ConfigFlags, io: CliIo): Readonly<Config> {
 async function rulesOf(config: Readonly<Config>, io: CliIo, file?: string): Promise<RuleSet> {
   const path = file === undefined ? config.alerts.rules_file : resolve(io.cwd, file);
   const context = {
-    reader: new TimeSeries({ retentionMs: 10_000 }),
+    reader: seriesCatalog,
     channels: Object.keys(config.alerts.channels),
   };
   try {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import type { AdminEvent } from '../security/audit/admin-event.js';
 import { StartupError } from '../providers/startup-error.js';
 import { SerialRunner } from '../util/serial-runner.js';
 import { watchFiles } from '../util/watch-files.js';
@@ -17,6 +18,19 @@ import type { MetricReader, Notifier } from './types.js';
 export type RulesReload =
   | { type: 'loaded'; source: string; digest: string; summary: ReloadSummary }
   | { type: 'rejected'; source: string; reason: string };
+
+/** The audit record of a rules reload (a configuration change, like a policy reload). */
+export function rulesReloadEvent(event: RulesReload): AdminEvent {
+  return {
+    action: 'update:alert-rules',
+    resource: '/admin/alerts',
+    error: event.type === 'rejected' ? 'invalid_alert_rules' : null,
+    details:
+      event.type === 'loaded'
+        ? { source: event.source, digest: event.digest }
+        : { source: event.source },
+  };
+}
 
 export interface AlertingRuntime {
   alerting: Alerting;

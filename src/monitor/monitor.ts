@@ -1,3 +1,4 @@
+import type { Config } from '../config/schema.js';
 import type { ContextCache } from '../dialog/context-cache.js';
 import { LlamaCppModel } from '../providers/llama-cpp/model.js';
 import type { ModelRegistry } from '../providers/registry.js';
@@ -14,6 +15,15 @@ export interface MonitorOptions {
   /** How far back the time series reach, ms (default 24 h). */
   retentionMs: number;
   clock?: Clock;
+}
+
+/** The monitor `metrics.*` asks for; undefined when `metrics.enabled` is false. */
+export function openMonitor(config: Readonly<Config>): Monitor | undefined {
+  if (!config.metrics.enabled) return undefined;
+  return new Monitor({
+    resolutionMs: config.metrics.series_resolution_seconds * 1000,
+    retentionMs: config.metrics.series_retention_hours * 3_600_000,
+  });
 }
 
 /** The components the monitor reads, known once the server has built them. */

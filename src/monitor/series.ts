@@ -52,6 +52,20 @@ export function aggregationsFor(metric: SeriesName): readonly Aggregation[] {
   return aggregationsOf[seriesDefinitions[metric].kind];
 }
 
+/**
+ * Which series exist and how they reduce, without any storage: what rules are checked against
+ * (`alerts check` and the server, which delegates to it).
+ */
+export const seriesCatalog: Pick<MetricReader, 'supports' | 'metricNames'> = {
+  supports(metric, aggregation) {
+    const definition = (seriesDefinitions as Record<string, Definition>)[metric];
+    return definition !== undefined && aggregationsOf[definition.kind].includes(aggregation);
+  },
+  metricNames() {
+    return Object.keys(seriesDefinitions);
+  },
+};
+
 export interface TimeSeriesOptions {
   /** Width of one slot, ms. Default 10 s. */
   resolutionMs?: number;
@@ -137,12 +151,11 @@ export class TimeSeries implements MetricReader {
   }
 
   supports(metric: string, aggregation: Aggregation): boolean {
-    const definition = (seriesDefinitions as Record<string, Definition>)[metric];
-    return definition !== undefined && aggregationsOf[definition.kind].includes(aggregation);
+    return seriesCatalog.supports(metric, aggregation);
   }
 
   metricNames(): readonly string[] {
-    return Object.keys(seriesDefinitions);
+    return seriesCatalog.metricNames();
   }
 
   /** The series' clock, ms since the epoch. */
@@ -194,8 +207,8 @@ export class TimeSeries implements MetricReader {
     lastStart: number,
     now: number,
   ): number | undefined {
-    const definition = (seriesDefinitions as Record<string, Definition>)[metric];
-    if (!definition || !aggregationsOf[definition.kind].includes(aggregation)) return undefined;
+    if (!seriesCatalog.supports(metric, aggregation)) return undefined;
+    const definition = (seriesDefinitions as Record<string, Definition>)[metric]!;
     const valid: number[] = [];
     let seconds = 0;
     for (let start = firstStart; start <= lastStart; start += this.resolutionMs) {

@@ -56,15 +56,18 @@ export function seriesRoute(app: FastifyInstance, monitor: Monitor): void {
     const { series } = monitor;
     const wanted = query.series === undefined ? defaultSeries : parseSeriesList(query.series);
     const range = Math.min(query.range, series.capacity * series.resolutionMs);
-    const step = Math.max(
-      query.step ?? series.resolutionMs,
-      Math.ceil(range / maxPoints / series.resolutionMs) * series.resolutionMs,
+    // A whole number of slots, coarse enough for at most `maxPoints` points.
+    const slots = Math.max(
+      Math.round((query.step ?? series.resolutionMs) / series.resolutionMs),
+      Math.ceil(range / maxPoints / series.resolutionMs),
+      1,
     );
+    const step = slots * series.resolutionMs;
     const now = series.now();
     return {
       object: 'metric_series',
       resolution_ms: series.resolutionMs,
-      step_ms: Math.max(1, Math.round(step / series.resolutionMs)) * series.resolutionMs,
+      step_ms: step,
       from: now - range,
       to: now,
       series: wanted.map(([metric, aggregation]) => ({

@@ -1,10 +1,8 @@
-import type { ChatHistoryItem, LlamaChat } from 'node-llama-cpp';
+import type { LlamaChat } from 'node-llama-cpp';
 import type { Logger } from 'pino';
 import { AppError } from '../../errors.js';
 import type { Clock } from '../../util/ids.js';
-import { contentText } from '../content.js';
 import type {
-  ChatMessage,
   ChatModel,
   ChatRequest,
   FinishReason,
@@ -14,6 +12,7 @@ import type {
   StreamPart,
   Usage,
 } from '../types.js';
+import { finishReasonOf, toHistory } from './chat-mapping.js';
 import { historyFingerprints, withAnswer } from './history-fingerprint.js';
 import type { Runtime } from './runtime.js';
 import { SequencePool, type PoolStats, type Slot } from './sequence-pool.js';
@@ -375,27 +374,4 @@ export class LlamaCppModel implements ChatModel {
     this.options.logger.error({ model: this.id, err: error }, 'local generation failed');
     return new AppError('internal_error');
   }
-}
-
-function finishReasonOf(stopReason: string): FinishReason {
-  switch (stopReason) {
-    case 'maxTokens':
-      return 'length';
-    case 'abort':
-      return 'abort';
-    default:
-      return 'stop';
-  }
-}
-
-/** The request's messages as node-llama-cpp's chat history, ending with an empty model turn. */
-function toHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = messages.map((message) => {
-    const text = contentText(message.content);
-    if (message.role === 'system') return { type: 'system', text };
-    if (message.role === 'user') return { type: 'user', text };
-    return { type: 'model', response: [text] };
-  });
-  history.push({ type: 'model', response: [] });
-  return history;
 }
