@@ -110,17 +110,25 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   app.decorateRequest('work', null as unknown as AbortController);
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks where they run on every request: an async function costs a promise.
+  app.addHook('onRequest', (request, reply, done) => {
     request.work = deps.lifecycle.begin(reply.raw);
     reply.header('x-request-id', request.id);
     if (deps.lifecycle.draining && request.routeOptions.config.public !== true) {
       reply.header('connection', 'close');
-      throw new AppError('shutting_down');
+      done(new AppError('shutting_down'));
+      return;
     }
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
+  // The request line has a fixed shape with no secret in it, so it skips the redaction pass,
+  // which walked every key of every line for the wildcard paths (a tenth of a gateway request's
+  // CPU went to logging). Other lines keep it.
+  const accessLog = deps.logger.child({}, { redact: [] });
+  app.addHook('onResponse', (request, reply, done) => {
+    accessLog.info(
       {
+        reqId: request.id,
         method: request.method,
         route: request.routeOptions.url ?? 'unmatched',
         status: reply.statusCode,
@@ -129,6 +137,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       },
       'request',
     );
+    done();
   });
 
   registerErrorHandler(app, bodyLimit);

@@ -65,9 +65,10 @@ export function registerGuard(
   });
 
   // Failed authentication is counted from the final status, so every 401 counts once.
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     if (reply.statusCode === 401) lockout.failed(request.ip);
     else if (request.principal) lockout.succeeded(request.ip);
+    done();
   });
 
   return {
