@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -28,7 +27,7 @@ import { PolicySet } from './security/policy/policy-set.js';
 import { openAtRest } from './security/sealer.js';
 import { openTls } from './security/tls.js';
 import { mintToken } from './security/tokens.js';
-import { openSqliteStore } from './storage/sqlite/store.js';
+import { describeStore, openStore } from './storage/open.js';
 import type { Store } from './storage/types.js';
 import { randomId, type Clock, type IdGenerator } from './util/ids.js';
 
@@ -80,10 +79,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const tls = await openTls(config, logger, clock);
 
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
-  const store = openSqliteStore({
-    path: join(config.data_dir, 'assistd.db'),
-    synchronous: config.storage.sqlite_synchronous,
-  });
+  const store = await openStore(config, logger);
+  logger.info({ store: describeStore(config) }, 'store open');
   // Closed in reverse order on shutdown, or when start-up fails halfway.
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {

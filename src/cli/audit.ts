@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
@@ -11,7 +10,7 @@ import {
   verifyAuditLog,
   type AuditVerification,
 } from '../security/audit/index.js';
-import { openSqliteStore } from '../storage/sqlite/store.js';
+import { openStore, sqlitePath } from '../storage/open.js';
 import type { AuditRecord, AuditStore, Store } from '../storage/types.js';
 import { addStoreOptions } from './config-options.js';
 import { UsageError, type CliIo } from './io.js';
@@ -148,9 +147,10 @@ async function withAuditStore(
   work: (opened: { config: Readonly<Config>; store: Store }) => Promise<void>,
 ): Promise<void> {
   const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
-  const path = join(config.data_dir, 'assistd.db');
-  if (!existsSync(path)) throw new UsageError(`no assistd database at ${path} (see --data-dir)`);
-  const store = openSqliteStore({ path });
+  if (config.database.url === undefined && !existsSync(sqlitePath(config))) {
+    throw new UsageError(`no assistd database at ${sqlitePath(config)} (see --data-dir)`);
+  }
+  const store = await openStore(config);
   try {
     await work({ config, store });
   } finally {

@@ -8,7 +8,11 @@ import { logLevels } from '../config/schema.js';
 export function addStoreOptions(command: Command): Command {
   return command
     .option('--config <file>', 'YAML config file (env ASSISTD_CONFIG)')
-    .option('--data-dir <dir>', 'data directory (env ASSISTD_DATA_DIR; default ./data)');
+    .option('--data-dir <dir>', 'data directory (env ASSISTD_DATA_DIR; default ./data)')
+    .option(
+      '--database-url <url>',
+      'PostgreSQL shared by replicas, postgres://user@host:5432/db (env ASSISTD_DATABASE_URL; default: SQLite in the data dir)',
+    );
 }
 
 export function addServeOptions(command: Command): Command {

@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../logger.js';
@@ -8,7 +7,7 @@ import { CryptoError, type EnvelopeCrypto } from '../security/crypto/index.js';
 import { openSecurity, type SecurityContext } from '../security/index.js';
 import { KeyringError } from '../security/keyring.js';
 import { openAtRest } from '../security/sealer.js';
-import { openSqliteStore } from '../storage/sqlite/store.js';
+import { openStore } from '../storage/open.js';
 import type { AuditDetailValue, Store } from '../storage/types.js';
 import { UsageError, type CliIo } from './io.js';
 
@@ -35,7 +34,7 @@ export async function withOffline<T>(
 ): Promise<T> {
   const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
-  const store = openSqliteStore({ path: join(config.data_dir, 'assistd.db') });
+  const store = await openStore(config);
   try {
     const logger = createLogger('warn');
     const atRest = await openAtRest({ config, store, logger });

@@ -23,6 +23,7 @@ export interface ConfigFlags {
   modelEndpoint?: string;
   apiKey?: string;
   apiKeyFile?: string;
+  databaseUrl?: string;
   defaultModel?: string;
   upstreamModel?: string;
   maxBatchSize?: string;
@@ -68,6 +69,9 @@ const envKeys: ReadonlyArray<readonly [string, string]> = [
   ['ASSISTD_TLS_KEY_FILE', 'tls.key_file'],
   ['ASSISTD_TLS_TERMINATED_BY_PROXY', 'tls.terminated_by_proxy'],
   ['ASSISTD_AUDIT_ENABLED', 'audit.enabled'],
+  ['ASSISTD_DATABASE_URL', 'database.url'],
+  ['ASSISTD_DATABASE_PASSWORD_FILE', 'database.password_file'],
+  ['ASSISTD_DATABASE_SCHEMA', 'database.schema'],
   ['MODEL_ENDPOINT', 'model_endpoint'],
   ['API_KEY', 'api_key'],
   ['API_KEY_FILE', 'api_key_file'],
@@ -88,6 +92,7 @@ const flagKeys: ReadonlyArray<readonly [keyof ConfigFlags, string]> = [
   ['tlsCert', 'tls.cert_file'],
   ['tlsKey', 'tls.key_file'],
   ['tlsTerminatedByProxy', 'tls.terminated_by_proxy'],
+  ['databaseUrl', 'database.url'],
   ['modelEndpoint', 'model_endpoint'],
   ['apiKey', 'api_key'],
   ['apiKeyFile', 'api_key_file'],
@@ -128,12 +133,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   }
   if (config.tls.cert_file !== undefined) config.tls.cert_file = resolve(cwd, config.tls.cert_file);
   if (config.tls.key_file !== undefined) config.tls.key_file = resolve(cwd, config.tls.key_file);
+  if (config.database.password_file !== undefined) {
+    config.database.password_file = resolve(cwd, config.database.password_file);
+  }
   if (
     options.readSecrets !== false &&
     config.api_key === undefined &&
     config.api_key_file !== undefined
   ) {
-    config.api_key = readSecretFile(config.api_key_file);
+    config.api_key = readSecretFile(config.api_key_file, 'api_key_file');
   }
   return deepFreeze(config);
 }
@@ -158,15 +166,16 @@ function readConfigFile(path: string): Layer {
   return value as Layer;
 }
 
-function readSecretFile(path: string): string {
+/** A secret kept in a file (a mounted Kubernetes secret): its text without surrounding space. */
+export function readSecretFile(path: string, key: string): string {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read api_key_file ${path}: ${describeFsError(error)}`);
+    throw new ConfigError(`cannot read ${key} ${path}: ${describeFsError(error)}`);
   }
   const secret = text.trim();
-  if (secret === '') throw new ConfigError(`api_key_file ${path} is empty`);
+  if (secret === '') throw new ConfigError(`${key} ${path} is empty`);
   return secret;
 }
 

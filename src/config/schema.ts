@@ -144,6 +144,36 @@ const storageSchema = z.strictObject({
   sqlite_synchronous: z.enum(['normal', 'full']).default('normal'),
 });
 
+/** A PostgreSQL identifier that needs no quoting, as `database.schema` must be. */
+export const schemaNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * PostgreSQL instead of the embedded SQLite file, for replicas that share one database. Unset
+ * `url`: SQLite in `data_dir`. The password goes in `password_file` (a mounted secret),
+ * `PGPASSWORD` or `~/.pgpass`, not in the URL: the URL is not treated as a secret.
+ */
+const databaseSchema = z.strictObject({
+  url: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, { error: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
+  /** File holding the database password (read once at start, surrounding whitespace trimmed). */
+  password_file: z.string().min(1).optional(),
+  /** Schema for assistd's tables, created when missing. */
+  schema: z
+    .string()
+    .regex(schemaNamePattern, {
+      error: 'must be a lowercase identifier (letters, digits, underscore)',
+    })
+    .default('public'),
+  /** Connections at most, per replica. */
+  pool_size: z.int().min(1).max(500).default(10),
+  /** How long a query waits for a connection before answering 503 store_unavailable, ms. */
+  connect_timeout_ms: z.int().min(100).max(600_000).default(5_000),
+  /** Longest a statement may run, ms (0: no limit). */
+  statement_timeout_ms: z.int().min(0).max(3_600_000).default(30_000),
+});
+
 /** The hash-chained audit log (security/audit). */
 const auditSchema = z.strictObject({
   /**
@@ -265,6 +295,7 @@ export const configSchema = z.strictObject({
   dialog: dialogSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   storage: storageSchema.prefault({}),
+  database: databaseSchema.prefault({}),
   audit: auditSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
   alerts: alertsSchema.prefault({}),

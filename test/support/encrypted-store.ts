@@ -26,8 +26,12 @@ export interface EncryptedStore {
  * `openCrypto` over the store's own data keys and a master key generated in `dataDir`. Closing
  * the store closes the crypto first.
  */
-export async function openEncryptedStore(dataDir: string): Promise<EncryptedStore> {
-  const store = openSqliteStore({ path: join(dataDir, 'assistd.db') });
+export async function openEncryptedStore(
+  dataDir: string,
+  /** Another backend (PostgreSQL); the data dir then holds only the master key. */
+  open?: () => Promise<Store>,
+): Promise<EncryptedStore> {
+  const store = open ? await open() : openSqliteStore({ path: join(dataDir, 'assistd.db') });
   const crypto = await openCrypto({ dataDir, store: store.dataKeys, logger: silentLogger });
   const migration = await store.useEncryption(fieldCipher(crypto));
   const closeStore = store.close.bind(store);

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { configSchema, type ConfigInput } from '../../src/config/schema.js';
+import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { mintToken } from '../../src/security/tokens.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { openSqliteStore } from '../../src/storage/sqlite/store.js';
+import { openStore } from '../../src/storage/open.js';
 import { FakeUpstream } from './fake-upstream.js';
 
 export const testApiKey = 'sk-test-SECRETKEY-123';
@@ -32,6 +32,7 @@ export class Harness {
     readonly server: RunningServer,
     readonly upstream: FakeUpstream,
     readonly dataDir: string,
+    readonly config: Readonly<Config>,
     private readonly ownsUpstream: boolean,
     private readonly captured: { text: string },
   ) {}
@@ -68,6 +69,7 @@ export class Harness {
       server,
       upstream,
       dataDir,
+      config,
       options.upstream === undefined,
       captured,
     );
@@ -79,6 +81,17 @@ export class Harness {
     return this.server.url;
   }
 
+  /** Where the CLI finds this server's data: its data dir, and its database when not SQLite. */
+  cliArgs(): string[] {
+    const url = this.config.database.url;
+    return ['--data-dir', this.dataDir, ...(url === undefined ? [] : ['--database-url', url])];
+  }
+
+  /** The environment the CLI needs besides `cliArgs` (the PostgreSQL schema). */
+  cliEnv(): Record<string, string> {
+    return { ASSISTD_DATABASE_SCHEMA: this.config.database.schema };
+  }
+
   /** Everything logged so far. */
   logs(): string {
     return this.captured.text;
@@ -88,7 +101,7 @@ export class Harness {
   async token(principal: string): Promise<string> {
     const existing = this.tokens.get(principal);
     if (existing) return existing;
-    const store = openSqliteStore({ path: join(this.dataDir, 'assistd.db') });
+    const store = await openStore(this.config);
     const issued = mintToken({ principal, ttlMs: 3_600_000, now: Date.now() });
     await store.tokens.insertToken(issued.record);
     await store.close();

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, errorBody } from '../../errors.js';
 import type { AuditLog } from '../../security/audit/audit-log.js';
 import { actionFor } from '../../security/policy/route-actions.js';
+import { StoreUnavailableError } from '../../storage/errors.js';
 import type { AuditEntry } from '../../storage/types.js';
 import type { Clock } from '../../util/ids.js';
 
@@ -50,7 +51,7 @@ export function registerAudit(app: FastifyInstance, audit: AuditLog, clock: Cloc
     audit.append(httpEntry(request, reply, payload, clock())).then(
       () => done(null, payload),
       // AuditLog counted and logged the failure.
-      () => done(null, refuse(request, reply, payload)),
+      (error: unknown) => done(null, refuse(request, reply, payload, error)),
     );
   });
 
@@ -64,9 +65,19 @@ export function registerAudit(app: FastifyInstance, audit: AuditLog, clock: Cloc
   });
 }
 
-/** Replaces a reply whose record could not be written by 503 `audit_unavailable`. */
-function refuse(request: FastifyRequest, reply: FastifyReply, payload: unknown): string {
-  const error = new AppError('audit_unavailable');
+/**
+ * Replaces a reply whose record could not be written by 503 `audit_unavailable`, or by
+ * `store_unavailable` when the database itself is down (the audit log lives in it, and that is
+ * what the caller should hear about).
+ */
+function refuse(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+  failure: unknown,
+): string {
+  const storeDown = (failure as { cause?: unknown }).cause instanceof StoreUnavailableError;
+  const error = new AppError(storeDown ? 'store_unavailable' : 'audit_unavailable');
   if (isStream(payload)) payload.destroy();
   request.work.abort(error);
   void reply

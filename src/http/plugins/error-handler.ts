@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError, errorBody } from '../../errors.js';
 import { ProviderError } from '../../providers/provider-error.js';
+import { StoreUnavailableError } from '../../storage/errors.js';
 
 /** Maps anything thrown in a request to a registered error; 5xx details stay in the log. */
 export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): void {
@@ -23,6 +24,9 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
 function toAppError(thrown: unknown, bodyLimit: number): AppError {
   if (thrown instanceof AppError) return thrown;
   if (thrown instanceof ProviderError) return thrown.toAppError();
+  if (thrown instanceof StoreUnavailableError) {
+    return new AppError('store_unavailable', undefined, { cause: thrown });
+  }
   const fastifyError = thrown as Partial<FastifyError>;
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

@@ -1,51 +1,24 @@
 import type Database from 'better-sqlite3';
 import { genesisHash } from '../../security/audit/chain.js';
+import {
+  auditColumns,
+  auditFilters,
+  auditRowValues,
+  toCheckpoint,
+  toRecord,
+  type AuditFilter,
+  type AuditRow,
+  type CheckpointRow,
+} from '../audit-rows.js';
 import type {
-  AuditAuthMethod,
   AuditCheckpoint,
-  AuditDetailValue,
   AuditEntry,
   AuditLink,
   AuditQuery,
   AuditRecord,
-  AuditSource,
   AuditStore,
 } from '../types.js';
 import { settle } from './settle.js';
-
-interface AuditRow {
-  seq: number;
-  at: number;
-  source: AuditSource;
-  request_id: string | null;
-  principal: string | null;
-  auth: AuditAuthMethod | null;
-  ip: string | null;
-  user_agent: string | null;
-  method: string | null;
-  action: string | null;
-  resource: string | null;
-  decision: string | null;
-  statement: string | null;
-  status: number | null;
-  error: string | null;
-  latency_ms: number | null;
-  details: string | null;
-  prev_hash: Buffer;
-  hash: Buffer;
-}
-
-interface CheckpointRow {
-  seq: number;
-  head_hash: Buffer;
-  at: number;
-  prev_signature: Buffer | null;
-  kid: string;
-  signature: Buffer;
-}
-
-type Filter = 'principal' | 'action' | 'status';
-const filters: readonly Filter[] = ['principal', 'action', 'status'];
 
 /**
  * The audit tables of migration 4. Appends take the write lock first (`BEGIN IMMEDIATE`), read
@@ -68,9 +41,7 @@ export class SqliteAudit implements AuditStore {
       ),
       // Positional parameters: binding 19 named ones cost a fifth of the insert.
       insert: db.prepare(
-        `INSERT INTO audit_records (seq, at, source, request_id, principal, auth, ip, user_agent,
-           method, action, resource, decision, statement, status, error, latency_ms, details,
-           prev_hash, hash)
+        `INSERT INTO audit_records (${auditColumns})
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       latest: db.prepare<[number], AuditRow>(
@@ -92,27 +63,7 @@ export class SqliteAudit implements AuditStore {
       for (const entry of entries) {
         seq += 1;
         const hash = link(prevHash, seq, entry);
-        this.statements.insert.run(
-          seq,
-          entry.at,
-          entry.source,
-          entry.requestId,
-          entry.principal,
-          entry.auth,
-          entry.ip,
-          entry.userAgent,
-          entry.method,
-          entry.action,
-          entry.resource,
-          entry.decision,
-          entry.statement,
-          entry.status,
-          entry.error,
-          entry.latencyMs,
-          entry.details === null ? null : JSON.stringify(entry.details),
-          prevHash,
-          hash,
-        );
+        this.statements.insert.run(...auditRowValues(seq, entry, prevHash, hash));
         prevHash = hash;
       }
       return seq;
@@ -144,7 +95,7 @@ export class SqliteAudit implements AuditStore {
 
   query(query: AuditQuery): Promise<AuditRecord[]> {
     return settle(() => {
-      const used = filters.filter((name) => query[name] !== undefined);
+      const used = auditFilters.filter((name) => query[name] !== undefined);
       const statement = this.queryStatement(used);
       const values = used.map((name) => query[name]);
       const through = query.through ?? Number.MAX_SAFE_INTEGER;
@@ -153,7 +104,7 @@ export class SqliteAudit implements AuditStore {
   }
 
   /** One prepared statement per combination of filters (at most eight). */
-  private queryStatement(used: readonly Filter[]): Database.Statement<unknown[], AuditRow> {
+  private queryStatement(used: readonly AuditFilter[]): Database.Statement<unknown[], AuditRow> {
     const key = used.join(',');
     let statement = this.queries.get(key);
     if (!statement) {
@@ -184,55 +135,4 @@ export class SqliteAudit implements AuditStore {
   insertCheckpoint(checkpoint: AuditCheckpoint, previousSeq: number | undefined): Promise<boolean> {
     return settle(() => this.insertCheckpointOnce.immediate(checkpoint, previousSeq));
   }
-}
-
-function toRecord(row: AuditRow): AuditRecord {
-  return {
-    seq: row.seq,
-    at: row.at,
-    source: row.source,
-    requestId: row.request_id,
-    principal: row.principal,
-    auth: row.auth,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    method: row.method,
-    action: row.action,
-    resource: row.resource,
-    decision: row.decision,
-    statement: row.statement,
-    status: row.status,
-    error: row.error,
-    latencyMs: row.latency_ms,
-    details: row.details === null ? null : parseDetails(row.details),
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
-}
-
-/**
- * Details are written by this store as JSON; a value that no longer parses was changed outside
- * it, and is returned in a form that cannot match the record's hash (verification reports it).
- */
-function parseDetails(text: string): Readonly<Record<string, AuditDetailValue>> {
-  try {
-    const value = JSON.parse(text) as unknown;
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-      return value as Record<string, AuditDetailValue>;
-    }
-  } catch {
-    // Falls through to the unparsable form.
-  }
-  return { unparsable: text };
-}
-
-function toCheckpoint(row: CheckpointRow): AuditCheckpoint {
-  return {
-    seq: row.seq,
-    headHash: row.head_hash,
-    at: row.at,
-    prevSignature: row.prev_signature ?? undefined,
-    kid: row.kid,
-    signature: row.signature,
-  };
 }
