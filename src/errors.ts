@@ -132,6 +132,12 @@ export const errorCatalog = {
     type: 'rate_limit_error',
     message: 'Too many requests or tokens for this principal; retry after the Retry-After delay.',
   },
+  rate_limit_unavailable: {
+    status: 503,
+    type: 'server_error',
+    message:
+      'Rate limits cannot be checked (Redis is down and redis.rate_limit_on_failure is closed); retry shortly.',
+  },
   auth_locked_out: {
     status: 429,
     type: 'rate_limit_error',

@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { Config } from './config/schema.js';
-import { ContextCache } from './dialog/context-cache.js';
 import { DialogEngine } from './dialog/engine.js';
 import { AppError } from './errors.js';
 import { buildApp } from './http/app.js';
@@ -13,7 +12,7 @@ import { listenForScrapes } from './monitor/metrics-listener.js';
 import { openMonitor, type Monitor } from './monitor/monitor.js';
 import { timedConversations } from './monitor/timed-store.js';
 import { buildModels, StartupError } from './providers/index.js';
-import { encryptConversations } from './security/field-cipher.js';
+import { encryptConversations, fieldCipher } from './security/field-cipher.js';
 import { openAuditLog, serverEntry, type AuditLog } from './security/audit/index.js';
 import {
   bootstrapTokenEvent,
@@ -27,6 +26,7 @@ import { PolicySet } from './security/policy/policy-set.js';
 import { openAtRest } from './security/sealer.js';
 import { openTls } from './security/tls.js';
 import { mintToken } from './security/tokens.js';
+import { openSharedState } from './cache/shared.js';
 import { describeStore, openStore } from './storage/open.js';
 import type { Store } from './storage/types.js';
 import { randomId, type Clock, type IdGenerator } from './util/ids.js';
@@ -98,28 +98,27 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(monitor ? { wrap: monitor.instrument } : {}),
     });
     closers.push(() => models.close());
-    const cache = new ContextCache({
-      ttlMs: config.context_cache.ttl_seconds * 1000,
-      maxEntries: config.context_cache.max_entries,
-      maxBytes: config.context_cache.max_bytes,
-    });
+    const atRest = await openAtRest({ config, store, logger });
+    closers.push(() => atRest.crypto.close());
+    await encryptConversations({ store, crypto: atRest.crypto, logger });
+    const security = await openSecurity({ config, store, sealer: atRest.sealer, clock });
+    // --- state shared by replicas (Redis when configured): context cache, rate limits, locks.
+    const shared = openSharedState({ config, logger, cipher: fieldCipher(atRest.crypto), clock });
+    closers.push(() => shared.close());
     const engine = new DialogEngine({
       store: monitor
         ? timedConversations(store.conversations, (operation, ms) =>
             monitor.observeStoreWrite(operation, ms),
           )
         : store.conversations,
-      cache,
+      cache: shared.cache,
+      checkCachedVersions: config.database.url !== undefined || shared.redis !== undefined,
       models,
       clock,
       ids,
       logger,
       defaultMaxTokens: config.dialog.default_max_tokens,
     });
-    const atRest = await openAtRest({ config, store, logger });
-    closers.push(() => atRest.crypto.close());
-    await encryptConversations({ store, crypto: atRest.crypto, logger });
-    const security = await openSecurity({ config, store, sealer: atRest.sealer, clock });
     // --- audit log (security/audit): closed after the app has drained, before the store.
     const audit = openAuditLog({
       config,
@@ -149,25 +148,51 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const keys = await security.keyring.ensureCurrent();
     if (keys !== 'unchanged') logger.info({ keys }, 'signing key ready');
     if (keys !== 'unchanged') auditKey(keys);
-    // Rotation is checked hourly; the keyring rotates when the signing period is over.
+    // Rotation is checked hourly; the keyring rotates when the signing period is over. One
+    // replica does it (the lock; the store's transaction decides if two try), and tells the rest.
     const rotation = setInterval(() => {
-      security.keyring.ensureCurrent().then(
-        (outcome) => {
-          if (outcome !== 'unchanged') logger.info({ outcome }, 'rotated the signing key');
-          if (outcome !== 'unchanged') auditKey(outcome);
-        },
-        (error: unknown) => logger.error({ err: error }, 'signing key rotation failed'),
-      );
+      shared
+        .exclusive('key-rotation', 60_000, () => security.keyring.ensureCurrent())
+        .then(
+          (outcome) => {
+            if (outcome === undefined || outcome === 'unchanged') return;
+            logger.info({ outcome }, 'rotated the signing key');
+            auditKey(outcome);
+            shared.announce('keys');
+          },
+          (error: unknown) => logger.error({ err: error }, 'signing key rotation failed'),
+        );
     }, 3_600_000);
     rotation.unref();
+    // Keys changed by the CLI or another replica: at once through the reload channel (Redis),
+    // and by rereading the keyring every 30 s without it.
+    const keyRefresh = setInterval(() => {
+      security.keyring
+        .load()
+        .catch((error: unknown) => logger.warn({ err: error }, 'rereading the keyring failed'));
+    }, 30_000);
+    keyRefresh.unref();
     closers.push(() => {
       clearInterval(rotation);
+      clearInterval(keyRefresh);
       return Promise.resolve();
     });
     const policies = await loadPolicies(config, logger);
     // Policy reloads are administrative operations: recorded (a rejected file too).
+    let announcedReload = false;
     policies.onEvent((event) => {
       if (event.type !== 'unchanged') audit.record(serverEntry(policyReloadEvent(event), event.at));
+      // A change this replica saw first: the others reread their copy now.
+      if (event.type === 'loaded' && !announcedReload) shared.announce('policies');
+    });
+    shared.onAnnounce((kind) => {
+      const reload =
+        kind === 'keys'
+          ? security.keyring.load()
+          : ((announcedReload = true), policies.reload().finally(() => (announcedReload = false)));
+      reload.catch((error: unknown) =>
+        logger.error({ err: error, kind }, 'announced reload failed'),
+      );
     });
     closers.push(() => {
       policies.close();
@@ -192,7 +217,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       store,
       models,
       engine,
-      cache,
+      cache: shared.cache,
+      rateLimiter: shared.rateLimiter,
       authenticator: security.authenticator,
       keyring: security.keyring,
       policies,
@@ -211,7 +237,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await app.listen({ host: config.host, port: config.port });
     let metricsUrl: string | undefined;
     if (monitor) {
-      monitor.start({ models, cache, auditWriteFailures: () => audit.auditWriteFailures });
+      monitor.start({
+        models,
+        cache: shared.cache,
+        redis: shared.redis,
+        auditWriteFailures: () => audit.auditWriteFailures,
+      });
       if (config.metrics.listen !== undefined) {
         const listener = await listenForScrapes(config.metrics.listen, monitor).catch(
           async (error: unknown) => {

@@ -12,6 +12,10 @@ export function addStoreOptions(command: Command): Command {
     .option(
       '--database-url <url>',
       'PostgreSQL shared by replicas, postgres://user@host:5432/db (env ASSISTD_DATABASE_URL; default: SQLite in the data dir)',
+    )
+    .option(
+      '--redis-url <url>',
+      'Redis shared by replicas: context cache, rate limits, rotation lock, reload channel (env ASSISTD_REDIS_URL; default: in process)',
     );
 }
 

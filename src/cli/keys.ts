@@ -5,6 +5,9 @@ import type { ConfigFlags } from '../config/load.js';
 import type { KeyView } from '../security/keyring.js';
 import { addStoreOptions } from './config-options.js';
 import { UsageError, type CliIo } from './io.js';
+import { announceReload } from '../cache/shared.js';
+import type { Config } from '../config/schema.js';
+import { createLogger } from '../logger.js';
 import { audited, withOffline, type AuditNote } from './offline.js';
 
 interface ListFlags extends ConfigFlags {
@@ -24,13 +27,24 @@ export function keysCommand(io: CliIo): Command {
   const show = (key: KeyView, verb: string) => {
     io.stderr(`${verb} key ${key.kid} (${key.status}${until(key)})\n`);
   };
+  // Running replicas reread the keyring at once when they share Redis (within 30 s otherwise).
+  const tellServers = async (config: Readonly<Config>) => {
+    try {
+      await announceReload(config, createLogger('error'), 'keys');
+    } catch (error) {
+      io.stderr(
+        `warning: could not tell running servers through Redis (${(error as Error).message}); ` +
+          'they reread the keyring within 30 s\n',
+      );
+    }
+  };
 
   addStoreOptions(
     keys
       .command('generate')
       .description('make the first signing key (the server also makes one on first start)'),
   ).action(async (flags: ConfigFlags) => {
-    await withOffline(flags, io, async ({ security, audit }) => {
+    await withOffline(flags, io, async ({ config, security, audit }) => {
       const note: AuditNote = {
         resource: '/admin/keys',
         details: { operation: 'generate', kid: null },
@@ -40,6 +54,7 @@ export function keysCommand(io: CliIo): Command {
         note.details.kid = key.kid;
         show(key, 'generated');
       });
+      await tellServers(config);
     });
   });
 
@@ -50,7 +65,7 @@ export function keysCommand(io: CliIo): Command {
         'sign with a new key from now on; the previous key verifies until its tokens expire',
       ),
   ).action(async (flags: ConfigFlags) => {
-    await withOffline(flags, io, async ({ security, audit }) => {
+    await withOffline(flags, io, async ({ config, security, audit }) => {
       const note: AuditNote = {
         resource: '/admin/keys',
         details: { operation: 'rotate', kid: null },
@@ -60,6 +75,7 @@ export function keysCommand(io: CliIo): Command {
         note.details.kid = key.kid;
         show(key, 'rotated to');
       });
+      await tellServers(config);
     });
   });
 
@@ -78,7 +94,7 @@ export function keysCommand(io: CliIo): Command {
         `cannot read ${flags.public}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
       );
     }
-    await withOffline(flags, io, async ({ security, audit }) => {
+    await withOffline(flags, io, async ({ config, security, audit }) => {
       const note: AuditNote = {
         resource: '/admin/keys',
         details: { operation: 'import', kid: null },
@@ -90,16 +106,22 @@ export function keysCommand(io: CliIo): Command {
       });
       show(key, 'imported');
       io.stdout(`${key.kid}\n`);
+      await tellServers(config);
     });
   });
 
   addStoreOptions(
-    keys.command('retire <kid>').description('stop trusting a key now (its tokens fail at once)'),
+    keys
+      .command('retire <kid>')
+      .description(
+        'stop trusting a key now: its tokens fail at once on servers sharing Redis, within 30 s otherwise',
+      ),
   ).action(async (kid: string, flags: ConfigFlags) => {
-    await withOffline(flags, io, async ({ security, audit }) => {
+    await withOffline(flags, io, async ({ config, security, audit }) => {
       const note: AuditNote = { resource: `/admin/keys/${encodeURIComponent(kid)}`, details: {} };
       await audited(audit, 'delete:key', note, () => security.keyring.retire(kid));
       io.stderr(`retired key ${kid}\n`);
+      await tellServers(config);
     });
   });
 

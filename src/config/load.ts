@@ -24,6 +24,7 @@ export interface ConfigFlags {
   apiKey?: string;
   apiKeyFile?: string;
   databaseUrl?: string;
+  redisUrl?: string;
   defaultModel?: string;
   upstreamModel?: string;
   maxBatchSize?: string;
@@ -72,6 +73,9 @@ const envKeys: ReadonlyArray<readonly [string, string]> = [
   ['ASSISTD_DATABASE_URL', 'database.url'],
   ['ASSISTD_DATABASE_PASSWORD_FILE', 'database.password_file'],
   ['ASSISTD_DATABASE_SCHEMA', 'database.schema'],
+  ['ASSISTD_REDIS_URL', 'redis.url'],
+  ['ASSISTD_REDIS_PASSWORD_FILE', 'redis.password_file'],
+  ['ASSISTD_REDIS_KEY_PREFIX', 'redis.key_prefix'],
   ['MODEL_ENDPOINT', 'model_endpoint'],
   ['API_KEY', 'api_key'],
   ['API_KEY_FILE', 'api_key_file'],
@@ -93,6 +97,7 @@ const flagKeys: ReadonlyArray<readonly [keyof ConfigFlags, string]> = [
   ['tlsKey', 'tls.key_file'],
   ['tlsTerminatedByProxy', 'tls.terminated_by_proxy'],
   ['databaseUrl', 'database.url'],
+  ['redisUrl', 'redis.url'],
   ['modelEndpoint', 'model_endpoint'],
   ['apiKey', 'api_key'],
   ['apiKeyFile', 'api_key_file'],
@@ -135,6 +140,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   if (config.tls.key_file !== undefined) config.tls.key_file = resolve(cwd, config.tls.key_file);
   if (config.database.password_file !== undefined) {
     config.database.password_file = resolve(cwd, config.database.password_file);
+  }
+  if (config.redis.password_file !== undefined) {
+    config.redis.password_file = resolve(cwd, config.redis.password_file);
   }
   if (
     options.readSecrets !== false &&

@@ -174,6 +174,33 @@ const databaseSchema = z.strictObject({
   statement_timeout_ms: z.int().min(0).max(3_600_000).default(30_000),
 });
 
+/**
+ * Redis shared by replicas: the context cache, rate-limit buckets, the key-rotation lock and the
+ * reload channel. Unset `url`: all of these stay in process (one replica).
+ */
+const redisSchema = z.strictObject({
+  /** `redis://[user:password@]host:6379[/db]` or `rediss://` for TLS. */
+  url: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, { error: 'must be a redis:// or rediss:// URL' })
+    .optional(),
+  /** File holding the Redis password (overrides one in the URL). */
+  password_file: z.string().min(1).optional(),
+  /** Prefix of every key and channel, so several deployments can share one Redis. */
+  key_prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/)
+    .default('assistd:'),
+  /** Longest wait for one Redis command before it counts as down, ms. */
+  command_timeout_ms: z.int().min(10).max(60_000).default(500),
+  /**
+   * Rate limiting while Redis is down. `local`: each replica limits on its own (a principal gets
+   * up to N times its budget across N replicas); `open`: no limit; `closed`: every request is
+   * refused with 503 rate_limit_unavailable.
+   */
+  rate_limit_on_failure: z.enum(['local', 'open', 'closed']).default('local'),
+});
+
 /** The hash-chained audit log (security/audit). */
 const auditSchema = z.strictObject({
   /**
@@ -296,6 +323,7 @@ export const configSchema = z.strictObject({
   limits: limitsSchema.prefault({}),
   storage: storageSchema.prefault({}),
   database: databaseSchema.prefault({}),
+  redis: redisSchema.prefault({}),
   audit: auditSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
   alerts: alertsSchema.prefault({}),

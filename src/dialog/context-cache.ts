@@ -28,10 +28,23 @@ export interface ContextCacheStats {
 }
 
 /**
+ * Where the dialog engine keeps hot context: in process (`ContextCache`), or shared by replicas
+ * through Redis with this process's cache in front (cache/redis-context-cache.ts). An entry's
+ * version is its `conversation.messageCount`: where several replicas write one store, the engine
+ * checks it against the store before using an entry.
+ */
+export interface ConversationCache {
+  get(conversationId: string): CachedContext | undefined | Promise<CachedContext | undefined>;
+  set(conversationId: string, entry: CachedContext): void;
+  delete(conversationId: string): void;
+  stats(): ContextCacheStats;
+}
+
+/**
  * Hot conversation context kept in process, so a follow-up turn does not read the store.
  * Bounded in entries, bytes and time; the store stays the source of truth.
  */
-export class ContextCache {
+export class ContextCache implements ConversationCache {
   private readonly cache: LRUCache<string, CachedContext>;
   private hits = 0;
   private misses = 0;
@@ -84,7 +97,7 @@ export class ContextCache {
 }
 
 /** Approximate bytes held: UTF-16 text of every message (content parts included). */
-function entrySize(entry: CachedContext): number {
+export function entrySize(entry: CachedContext): number {
   let size = 256 + (entry.conversation.systemPrompt?.length ?? 0) * 2;
   for (const message of entry.messages) {
     size += 128;

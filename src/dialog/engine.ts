@@ -7,13 +7,18 @@ import type { Principal } from '../security/tokens.js';
 import type { ConversationRecord, ConversationStore, MessageRecord } from '../storage/types.js';
 import type { Clock, IdGenerator } from '../util/ids.js';
 import { buildPrompt, type CountedMessage } from './context.js';
-import type { CachedContext, ContextCache } from './context-cache.js';
+import type { CachedContext, ConversationCache } from './context-cache.js';
 import { messageTokens, textCounter } from './token-estimate.js';
 import { Turn } from './turn.js';
 
 export interface DialogEngineOptions {
   store: ConversationStore;
-  cache: ContextCache;
+  cache: ConversationCache;
+  /**
+   * Other processes write the same conversations (a shared database or a shared cache): a cached
+   * context is used only when its version (message count) matches the store's.
+   */
+  checkCachedVersions?: boolean;
   models: ModelRegistry;
   clock: Clock;
   ids: IdGenerator;
@@ -54,7 +59,7 @@ export class DialogEngine {
     }
     this.busy.add(conversationId);
     try {
-      const cached = isNew ? undefined : this.options.cache.get(conversationId);
+      const cached = isNew ? undefined : await this.cached(input.principal, conversationId);
       const existing = isNew
         ? undefined
         : await this.loadConversation(input.principal, conversationId, cached);
@@ -119,6 +124,18 @@ export class DialogEngine {
       this.busy.delete(conversationId);
       throw error;
     }
+  }
+
+  /** The cached context, when there is one this turn may use. */
+  private async cached(principal: Principal, id: string): Promise<CachedContext | undefined> {
+    const entry = await this.options.cache.get(id);
+    if (!entry || entry.conversation.principal !== principal.name) return undefined;
+    if (!this.options.checkCachedVersions) return entry;
+    const count = await this.options.store.messageCount(principal.name, id);
+    if (count === entry.conversation.messageCount) return entry;
+    // Another replica wrote this conversation since (or deleted it): read the store.
+    this.options.cache.delete(id);
+    return undefined;
   }
 
   /** Called by a `Turn` when it has finished. */

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { ContextCache } from '../dialog/context-cache.js';
+import type { ConversationCache } from '../dialog/context-cache.js';
+import type { RateLimiter } from '../security/rate-limiter.js';
 import type { DialogEngine } from '../dialog/engine.js';
 import { AppError } from '../errors.js';
 import type { ModelRegistry } from '../providers/registry.js';
@@ -36,7 +37,9 @@ export interface AppDeps {
   store: Store;
   models: ModelRegistry;
   engine: DialogEngine;
-  cache: ContextCache;
+  cache: ConversationCache;
+  /** Per-principal budgets (in Redis when replicas share them); in process when absent. */
+  rateLimiter?: RateLimiter | undefined;
   authenticator: Authenticator;
   keyring: Keyring;
   policies: PolicySet;
@@ -146,7 +149,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // After the audit plugin: the latency measured includes the wait for the audit commit.
   if (deps.monitor) registerMetrics(app, deps.monitor);
   // HSTS only when this server terminates TLS itself.
-  const guard = registerGuard(app, deps.config, deps.clock, { tls: deps.https !== undefined });
+  const guard = registerGuard(app, deps.config, deps.clock, {
+    tls: deps.https !== undefined,
+    rateLimiter: deps.rateLimiter,
+  });
   if (deps.accessControl === 'off') {
     registerOpenAccess(app, openAccessPrincipal, guard.afterAuth);
   } else {

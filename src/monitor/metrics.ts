@@ -16,6 +16,8 @@ export interface MetricSources {
   /** Local engine state per local model id. */
   engines(): ReadonlyArray<{ model: string; busy: number; queued: number; capacity: number }>;
   auditWriteFailures(): number;
+  /** Redis when configured (redis.url): connected or not, and fallbacks by feature. */
+  redis(): { up: boolean; fallbacks: ReadonlyMap<string, number> } | undefined;
   /** The last system CPU utilisation the sampler measured, 0–1; undefined before the first. */
   systemCpu(): number | undefined;
 }
@@ -216,6 +218,30 @@ export class PrometheusMetrics {
           this.inc({ event }, Math.max(0, now[event] - lastCache[event]));
         }
         lastCache = now;
+      },
+    });
+    new Gauge({
+      name: 'assistd_redis_up',
+      help: '1 while Redis (redis.url) answers, 0 while it is down; absent without redis.url',
+      labelNames: ['role'],
+      registers,
+      collect() {
+        const redis = sources.redis();
+        this.reset();
+        if (redis) this.set({ role: 'shared_state' }, redis.up ? 1 : 0);
+      },
+    });
+    const lastFallbacks = new Map<string, number>();
+    new Counter({
+      name: 'assistd_redis_fallbacks_total',
+      help: 'operations served without Redis because it failed, by feature (rate_limit, context_cache, lock, reload_channel)',
+      labelNames: ['feature'],
+      registers,
+      collect() {
+        for (const [feature, count] of sources.redis()?.fallbacks ?? []) {
+          this.inc({ feature }, Math.max(0, count - (lastFallbacks.get(feature) ?? 0)));
+          lastFallbacks.set(feature, count);
+        }
       },
     });
     let lastFailures = 0;

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
-import type { ContextCache } from '../dialog/context-cache.js';
+import type { SharedRedis } from '../cache/redis.js';
+import type { ConversationCache } from '../dialog/context-cache.js';
 import { LlamaCppModel } from '../providers/llama-cpp/model.js';
 import type { ModelRegistry } from '../providers/registry.js';
 import type { ChatModel } from '../providers/types.js';
@@ -29,8 +30,9 @@ export function openMonitor(config: Readonly<Config>): Monitor | undefined {
 /** The components the monitor reads, known once the server has built them. */
 export interface Monitored {
   models: ModelRegistry;
-  cache: ContextCache;
+  cache: ConversationCache;
   auditWriteFailures: () => number;
+  redis?: SharedRedis | undefined;
 }
 
 /**
@@ -56,6 +58,7 @@ export class Monitor {
         this.monitored?.cache.stats() ?? { hits: 0, misses: 0, evictions: 0, expirations: 0 },
       engines: () => this.engines(),
       auditWriteFailures: () => this.monitored?.auditWriteFailures() ?? 0,
+      redis: () => this.monitored?.redis,
       systemCpu: () => this.sampler.systemCpu,
     };
     this.prometheus = new PrometheusMetrics(sources);

@@ -23,6 +23,7 @@ export function timedConversations(
     deleteConversation: (principal, id) =>
       timed('delete', () => store.deleteConversation(principal, id)),
     getConversation: (principal, id) => store.getConversation(principal, id),
+    messageCount: (principal, id) => store.messageCount(principal, id),
     listMessages: (principal, id) => store.listMessages(principal, id),
     loadContext: (principal, id, maxTokens) => store.loadContext(principal, id, maxTokens),
     listConversations: (principal, page) => store.listConversations(principal, page),

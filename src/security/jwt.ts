@@ -62,6 +62,8 @@ export interface VerifiedJwt {
   jti: string;
   /** Milliseconds since the epoch. */
   expiresAt: number;
+  /** The key that signed it. */
+  kid: string;
 }
 
 /**
@@ -82,7 +84,11 @@ export class JwtVerifier {
 
   async verify(token: string): Promise<VerifiedJwt> {
     const cached = this.verified.get(token);
-    const claims = cached && cached.expiresAt > this.clock() ? cached : await this.check(token);
+    // A remembered token stays good only while its key does (a retired key fails it at once).
+    const claims =
+      cached && cached.expiresAt > this.clock() && this.keyring.trusts(cached.kid)
+        ? cached
+        : await this.check(token);
     if (await this.tokens.isRevoked(claims.jti)) {
       this.verified.delete(token);
       throw new AppError('token_revoked');
@@ -126,6 +132,7 @@ export class JwtVerifier {
       groups: stringList(payload.groups),
       jti: payload.jti!,
       expiresAt: payload.exp! * 1000,
+      kid: header.kid,
     };
     this.verified.set(token, claims, {
       ttl: Math.max(1, Math.min(60_000, claims.expiresAt - this.clock())),

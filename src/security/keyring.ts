@@ -216,6 +216,14 @@ export class Keyring {
       : loaded.publicKey;
   }
 
+  /** Whether `kid` is loaded and verifies now (no store read: for tokens verified before). */
+  trusts(kid: string): boolean {
+    const loaded = this.keys.get(kid);
+    return (
+      loaded !== undefined && this.statusOf(loaded.record, this.clock(), undefined) !== 'retired'
+    );
+  }
+
   /** The JWKS document: every key that verifies now. */
   async jwks(): Promise<{ keys: JWK[] }> {
     const now = this.clock();

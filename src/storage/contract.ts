@@ -41,7 +41,10 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
     });
 
     it('creates a conversation with its first turn and reads it back', async () => {
+      expect(await store.conversations.messageCount('alice', 'conv_a')).toBeUndefined();
       expect(await store.conversations.appendTurn(firstTurn('conv_a', 'alice', 1000))).toBe(true);
+      expect(await store.conversations.messageCount('alice', 'conv_a')).toBe(2);
+      expect(await store.conversations.messageCount('bob', 'conv_a')).toBeUndefined();
       const conversation = await store.conversations.getConversation('alice', 'conv_a');
       expect(conversation).toMatchObject({
         id: 'conv_a',

@@ -74,6 +74,11 @@ export interface ConversationStore {
   /** Writes a turn atomically; false when the conversation no longer exists (deleted meanwhile). */
   appendTurn(turn: TurnRecord): Promise<boolean>;
   getConversation(principal: string, id: string): Promise<ConversationRecord | undefined>;
+  /**
+   * The conversation's message count (undefined when it is missing): the version a cached
+   * context is checked against when other processes may have written it.
+   */
+  messageCount(principal: string, id: string): Promise<number | undefined>;
   listMessages(principal: string, id: string): Promise<MessageRecord[] | undefined>;
   /** The newest messages whose tokens sum to at most `maxTokens`. */
   loadContext(principal: string, id: string, maxTokens: number): Promise<ContextRecord | undefined>;

@@ -83,13 +83,23 @@ export class Harness {
 
   /** Where the CLI finds this server's data: its data dir, and its database when not SQLite. */
   cliArgs(): string[] {
-    const url = this.config.database.url;
-    return ['--data-dir', this.dataDir, ...(url === undefined ? [] : ['--database-url', url])];
+    const { database, redis } = this.config;
+    return [
+      '--data-dir',
+      this.dataDir,
+      ...(database.url === undefined ? [] : ['--database-url', database.url]),
+      ...(redis.url === undefined ? [] : ['--redis-url', redis.url]),
+    ];
   }
 
-  /** The environment the CLI needs besides `cliArgs` (the PostgreSQL schema). */
+  /** The environment the CLI needs besides `cliArgs` (schema, key prefix, shared master key). */
   cliEnv(): Record<string, string> {
-    return { ASSISTD_DATABASE_SCHEMA: this.config.database.schema };
+    const masterKey = this.config.security.master_key_file;
+    return {
+      ASSISTD_DATABASE_SCHEMA: this.config.database.schema,
+      ASSISTD_REDIS_KEY_PREFIX: this.config.redis.key_prefix,
+      ...(masterKey === undefined ? {} : { ASSISTD_MASTER_KEY_FILE: masterKey }),
+    };
   }
 
   /** Everything logged so far. */

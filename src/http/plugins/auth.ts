@@ -5,6 +5,7 @@ import type { Decision } from '../../security/policy/evaluate.js';
 import type { PolicySet } from '../../security/policy/policy-set.js';
 import { actionFor } from '../../security/policy/route-actions.js';
 import type { Principal } from '../../security/tokens.js';
+import type { AfterAuth } from './guard.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,7 +29,7 @@ export function registerAuth(
   authenticator: Authenticator,
   policies: PolicySet,
   /** Runs once the caller is known and allowed (rate limits). */
-  afterAuth: (request: FastifyRequest) => void = () => undefined,
+  afterAuth: AfterAuth = () => undefined,
 ): void {
   app.decorateRequest('principal', undefined);
   app.decorateRequest('decision', undefined);
@@ -59,7 +60,8 @@ export function registerAuth(
           : `No policy allows ${target.action} on ${target.resource}.`,
       );
     }
-    afterAuth(request);
+    const limited = afterAuth(request);
+    if (limited) await limited;
   });
 }
 
@@ -71,16 +73,16 @@ export function registerAuth(
 export function registerOpenAccess(
   app: FastifyInstance,
   principal: Principal,
-  afterAuth: (request: FastifyRequest) => void,
+  afterAuth: AfterAuth,
 ): void {
   app.decorateRequest('principal', undefined);
   app.decorateRequest('decision', undefined);
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.public !== true) {
       request.principal = principal;
-      afterAuth(request);
+      const limited = afterAuth(request);
+      if (limited) await limited;
     }
-    done();
   });
 }
 

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/schema.js';
 import { AppError } from '../../errors.js';
-import { Buckets, Lockout } from '../../security/limits.js';
+import { Lockout } from '../../security/limits.js';
+import { LocalRateLimiter, rateRules, type RateLimiter } from '../../security/rate-limiter.js';
 import type { StreamPart } from '../../providers/types.js';
 import type { Clock } from '../../util/ids.js';
 
@@ -10,6 +11,9 @@ export interface Limits {
   /** Charges a principal for the tokens an answer used (prompt + completion). */
   chargeTokens(principal: string, tokens: number): void;
 }
+
+/** Runs once the caller is known and allowed: the rate limits (a promise when they are in Redis). */
+export type AfterAuth = (request: FastifyRequest) => void | Promise<void>;
 
 /**
  * Request hygiene that every response gets: security headers, CORS only for configured origins,
@@ -20,8 +24,8 @@ export function registerGuard(
   app: FastifyInstance,
   config: Readonly<Config>,
   clock: Clock,
-  options: { tls: boolean },
-): { limits: Limits; afterAuth: (request: FastifyRequest) => void } {
+  options: { tls: boolean; rateLimiter?: RateLimiter | undefined },
+): { limits: Limits; afterAuth: AfterAuth } {
   const limits = config.limits;
   const lockout = new Lockout(
     {
@@ -32,16 +36,8 @@ export function registerGuard(
     clock,
     limits.tracked_keys,
   );
-  const requests = new Buckets(
-    { perMinute: limits.requests_per_minute, capacity: limits.request_burst },
-    clock,
-    limits.tracked_keys,
-  );
-  const tokens = new Buckets(
-    { perMinute: limits.tokens_per_minute, capacity: limits.token_burst },
-    clock,
-    limits.tracked_keys,
-  );
+  const rates =
+    options.rateLimiter ?? new LocalRateLimiter(rateRules(limits), clock, limits.tracked_keys);
   const origins = new Set(limits.cors_origins.map((origin) => new URL(origin).origin));
 
   app.addHook('onRequest', async (request, reply) => {
@@ -71,13 +67,14 @@ export function registerGuard(
     done();
   });
 
+  const refuse = (wait: number): void => {
+    if (wait > 0) throw new AppError('rate_limited', undefined, { headers: retryAfter(wait) });
+  };
   return {
-    limits: { chargeTokens: (principal, used) => tokens.charge(principal, used) },
+    limits: { chargeTokens: (principal, used) => rates.chargeTokens(principal, used) },
     afterAuth(request) {
-      const principal = request.principal!.name;
-      // A request refused for its token budget does not also spend a request unit.
-      const wait = tokens.waitFor(principal, 1) || requests.take(principal);
-      if (wait > 0) throw new AppError('rate_limited', undefined, { headers: retryAfter(wait) });
+      const wait = rates.admit(request.principal!.name);
+      return typeof wait === 'number' ? refuse(wait) : wait.then(refuse);
     },
   };
 }

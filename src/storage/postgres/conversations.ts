@@ -148,6 +148,15 @@ export class PostgresConversations implements ConversationStore {
     return readDecrypting(fields, () => rows[0] && this.toConversation(rows[0]));
   }
 
+  async messageCount(principal: string, id: string): Promise<number | undefined> {
+    const { rows } = await query<{ message_count: number }>(
+      this.pool,
+      'SELECT message_count FROM conversations WHERE id = $1 AND principal = $2',
+      [id, principal],
+    );
+    return rows[0]?.message_count;
+  }
+
   async listMessages(principal: string, id: string): Promise<MessageRecord[] | undefined> {
     const fields = this.fields;
     const { rows } = await query<JoinedRow>(this.pool, messagesSql, [id, principal]);

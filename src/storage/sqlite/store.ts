@@ -159,6 +159,9 @@ class SqliteConversations implements ConversationStore {
       get: db.prepare<[string, string], ConversationRow>(
         'SELECT * FROM conversations WHERE id = ? AND principal = ?',
       ),
+      count: db.prepare<[string, string], { message_count: number }>(
+        'SELECT message_count FROM conversations WHERE id = ? AND principal = ?',
+      ),
       insert: db.prepare(
         `INSERT INTO conversations (id, principal, title, model, system_prompt, created_at, updated_at, message_count)
          VALUES (@id, @principal, @title, @model, @systemPrompt, @at, @at, @count)`,
@@ -276,6 +279,10 @@ class SqliteConversations implements ConversationStore {
       const row = this.statements.get.get(id, principal);
       return row && this.toConversation(row);
     });
+  }
+
+  messageCount(principal: string, id: string): Promise<number | undefined> {
+    return settle(() => this.statements.count.get(id, principal)?.message_count);
   }
 
   listMessages(principal: string, id: string): Promise<MessageRecord[] | undefined> {
