@@ -1,8 +1,9 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, mkdir, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { keyLength } from './aes-gcm.js';
+import { syncDirectory, writeTemporaryFile } from '../../util/durable-file.js';
 import { CryptoError } from './errors.js';
 
 /**
@@ -239,39 +240,12 @@ export async function withMasterKeyLock<T>(path: string, work: () => Promise<T>)
 }
 
 async function writeTemporary(path: string, text: string): Promise<string> {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  let handle;
   try {
-    handle = await open(
-      temporary,
-      constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY,
-      0o600,
-    );
+    return await writeTemporaryFile(path, text);
   } catch (error) {
     throw new CryptoError('master_key_file', `cannot write beside ${path}: ${describe(error)}`, {
       cause: error,
     });
-  }
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    await unlink(temporary).catch(() => undefined);
-    throw new CryptoError('master_key_file', `cannot write beside ${path}: ${describe(error)}`, {
-      cause: error,
-    });
-  }
-  await handle.close();
-  return temporary;
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  const handle = await open(path, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

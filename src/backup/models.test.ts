@@ -1,0 +1,211 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  chmodSync,
+  utimesSync,
+} from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../test/support/encrypted-store.js';
+import { S3Server } from '../../test/support/s3.js';
+import { openCrypto } from '../security/crypto/index.js';
+import { backupFolder, pruneRepository, restoreSnapshot, verifyRepository } from './models.js';
+import { ObjectDataKeys } from './object-data-keys.js';
+import { LocalObjectStore } from './object-store/local.js';
+import { S3ObjectStore } from './object-store/s3.js';
+import type { ObjectStore } from './object-store/types.js';
+import { BackupRepository, RepositoryLockedError } from './repository.js';
+
+const temp = (label: string) => mkdtempSync(join(tmpdir(), `assistd-${label}-`));
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** A repository over `objects`, keys wrapped by a master key in `dataDir` (made on first use). */
+async function repositoryOn(objects: ObjectStore, dataDir = temp('backup-keys')) {
+  const crypto = await openCrypto({
+    dataDir,
+    store: new ObjectDataKeys(objects),
+    logger: silentLogger,
+  });
+  return { repository: new BackupRepository(objects, crypto), crypto, dataDir };
+}
+
+function modelFolder(): string {
+  const folder = temp('models');
+  mkdirSync(join(folder, 'llama', 'tokenizer'), { recursive: true });
+  writeFileSync(join(folder, 'llama', 'model.gguf'), randomBytes(3 * 1024 * 1024 + 17));
+  writeFileSync(join(folder, 'llama', 'tokenizer', 'vocab.json'), '{"a":1}');
+  writeFileSync(join(folder, 'empty.txt'), '');
+  chmodSync(join(folder, 'empty.txt'), 0o640);
+  utimesSync(
+    join(folder, 'empty.txt'),
+    new Date('2026-01-02T03:04:05Z'),
+    new Date('2026-01-02T03:04:05Z'),
+  );
+  return folder;
+}
+
+function expectSameFolder(original: string, restored: string, paths: string[]): void {
+  for (const path of paths) {
+    expect(sha(join(restored, path)), path).toBe(sha(join(original, path)));
+    const [a, b] = [statSync(join(original, path)), statSync(join(restored, path))];
+    expect(b.mode & 0o777, path).toBe(a.mode & 0o777);
+    expect(Math.round(b.mtimeMs), path).toBe(Math.round(a.mtimeMs));
+  }
+}
+
+const files = ['empty.txt', 'llama/model.gguf', 'llama/tokenizer/vocab.json'];
+
+describe('model backups in a local folder', () => {
+  it('restore byte for byte, with modes and times, and store nothing twice', async () => {
+    const folder = modelFolder();
+    const { repository } = await repositoryOn(new LocalObjectStore(temp('objects')));
+    const first = await backupFolder(repository, folder);
+    expect(first.files).toBe(3);
+    expect(first.newChunks).toBeGreaterThan(1);
+    const again = await backupFolder(repository, folder);
+    expect(again).toMatchObject({ newChunks: 0, addedBytes: 0, unchangedFiles: 3 });
+
+    const target = join(temp('restore'), 'models');
+    expect(await restoreSnapshot(repository, first.snapshot.id, target)).toEqual({
+      files: 3,
+      bytes: first.totalBytes,
+    });
+    expectSameFolder(folder, target, files);
+    await expect(restoreSnapshot(repository, first.snapshot.id, target)).rejects.toThrow(
+      /not empty/,
+    );
+    expect(await verifyRepository(repository)).toMatchObject({ snapshots: 2, problems: [] });
+  });
+
+  it('uploads under 5 MiB after 1 MiB changes in the middle of a 200 MiB file', async () => {
+    const folder = temp('big');
+    const path = join(folder, 'big.gguf');
+    const handle = await open(path, 'w');
+    for (let mib = 0; mib < 200; mib += 8) await handle.write(randomBytes(8 * 1024 * 1024));
+    await handle.close();
+    const originalHash = sha(path);
+    const { repository } = await repositoryOn(new LocalObjectStore(temp('objects')));
+    const first = await backupFolder(repository, folder);
+    expect(first.totalBytes).toBe(200 * 1024 * 1024);
+
+    const edit = await open(path, 'r+');
+    await edit.write(randomBytes(1024 * 1024), 0, 1024 * 1024, 100 * 1024 * 1024);
+    await edit.close();
+    const second = await backupFolder(repository, folder);
+    expect(second.addedBytes).toBeLessThan(5 * 1024 * 1024);
+    console.log(
+      `200 MiB file, 1 MiB changed: ${(second.addedBytes / 1024 / 1024).toFixed(2)} MiB in ${second.newChunks} new chunks`,
+    );
+
+    const older = join(temp('restore'), 'older');
+    await restoreSnapshot(repository, first.snapshot.id, older);
+    expect(sha(join(older, 'big.gguf'))).toBe(originalHash);
+    const newer = join(temp('restore'), 'newer');
+    await restoreSnapshot(repository, second.snapshot.id, newer);
+    expect(sha(join(newer, 'big.gguf'))).toBe(sha(path));
+  }, 120_000);
+
+  it('verify finds a corrupted chunk and a missing one', async () => {
+    const folder = modelFolder();
+    const objects = new LocalObjectStore(temp('objects'));
+    const { repository } = await repositoryOn(objects);
+    await backupFolder(repository, folder);
+    const chunks = [...(await repository.chunkHashes())];
+    const corrupt = BackupRepository.chunkKey(chunks[0]!);
+    const sealed = Buffer.from((await objects.get(corrupt))!);
+    sealed.writeUInt8(sealed.readUInt8(sealed.length - 1) ^ 1, sealed.length - 1);
+    await objects.put(corrupt, sealed);
+    await objects.delete(BackupRepository.chunkKey(chunks[1]!));
+    const result = await verifyRepository(repository);
+    expect(result.problems.some((line) => line.startsWith(`chunk ${chunks[0]}`))).toBe(true);
+    expect(result.problems.some((line) => /lacks 1 chunks/.test(line))).toBe(true);
+  });
+
+  it('prunes to the retention policy, keeping every chunk a kept snapshot needs', async () => {
+    const folder = modelFolder();
+    const { repository } = await repositoryOn(new LocalObjectStore(temp('objects')));
+    const day = 86_400_000;
+    const base = Date.parse('2026-11-20T03:00:00Z');
+    const old = await backupFolder(repository, folder, { now: base });
+    writeFileSync(join(folder, 'llama', 'model.gguf'), randomBytes(2 * 1024 * 1024));
+    await backupFolder(repository, folder, { now: base + day });
+    writeFileSync(join(folder, 'llama', 'model.gguf'), randomBytes(2 * 1024 * 1024));
+    const newest = await backupFolder(repository, folder, { now: base + 2 * day });
+    const chunksBefore = (await repository.chunkHashes()).size;
+
+    const pruned = await pruneRepository(repository, {
+      keepDaily: 1,
+      keepWeekly: 0,
+      keepMonthly: 0,
+    });
+    expect(pruned.removedSnapshots).toHaveLength(2);
+    expect(pruned.removedSnapshots).toContain(old.snapshot.id);
+    expect(pruned.removedChunks).toBeGreaterThan(0);
+    expect((await repository.chunkHashes()).size).toBe(chunksBefore - pruned.removedChunks);
+    expect(await verifyRepository(repository)).toMatchObject({ snapshots: 1, problems: [] });
+    const target = join(temp('restore'), 'kept');
+    await restoreSnapshot(repository, newest.snapshot.id, target);
+    expectSameFolder(folder, target, files);
+  });
+
+  it('refuses a backup while a prune holds the repository', async () => {
+    const objects = new LocalObjectStore(temp('objects'));
+    const { repository } = await repositoryOn(objects);
+    await objects.put(
+      'locks/prune-x',
+      Buffer.from(JSON.stringify({ kind: 'prune', time: Date.now(), host: 'other' })),
+    );
+    await expect(backupFolder(repository, modelFolder())).rejects.toBeInstanceOf(
+      RepositoryLockedError,
+    );
+  });
+
+  it('restores from the object store and the master key alone, in a new process', async () => {
+    const folder = modelFolder();
+    const objects = new LocalObjectStore(temp('objects'));
+    const first = await repositoryOn(objects);
+    const { snapshot } = await backupFolder(first.repository, folder);
+    await first.crypto.close();
+    // Nothing else survives: a new crypto over the same objects and key file.
+    const second = await repositoryOn(objects, first.dataDir);
+    const target = join(temp('restore'), 'fresh');
+    await restoreSnapshot(second.repository, snapshot.id, target);
+    expectSameFolder(folder, target, files);
+    // Without the master key nothing opens: the data keys in the repository are wrapped by it.
+    await expect(repositoryOn(objects)).rejects.toThrow(/master\.key does not exist/);
+  });
+});
+
+describe('model backups in S3 (s3rver on loopback)', () => {
+  let server: S3Server;
+  beforeAll(async () => {
+    server = await S3Server.start();
+  }, 20_000);
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('round-trip byte for byte', async () => {
+    const folder = modelFolder();
+    const objects = new S3ObjectStore({
+      bucket: server.bucket,
+      prefix: 'backups',
+      endpoint: server.endpoint,
+      region: 'us-east-1',
+      credentials: S3Server.credentials,
+    });
+    const { repository } = await repositoryOn(objects);
+    const { snapshot } = await backupFolder(repository, folder);
+    const target = join(temp('restore'), 's3');
+    await restoreSnapshot(repository, snapshot.id, target);
+    expectSameFolder(folder, target, files);
+    expect(await verifyRepository(repository)).toMatchObject({ snapshots: 1, problems: [] });
+    objects.close();
+  }, 60_000);
+});

@@ -1,0 +1,238 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { syncDirectory } from '../util/durable-file.js';
+import { Chunker } from './chunker.js';
+import { BackupRepository, snapshotId, type Snapshot, type SnapshotFile } from './repository.js';
+import { snapshotsToKeep, type RetentionPolicy } from './retention.js';
+
+/** Bytes read so far and in all, for a progress bar. */
+export type Progress = (done: number, total: number) => void;
+
+export interface BackupResult {
+  snapshot: Snapshot;
+  files: number;
+  totalBytes: number;
+  /** Files whose size and mtime matched the previous snapshot: not read again. */
+  unchangedFiles: number;
+  /** Chunks uploaded, and their plaintext bytes. */
+  newChunks: number;
+  addedBytes: number;
+}
+
+/** The regular files under `folder`, relative, sorted; symbolic links and others are skipped. */
+async function filesUnder(folder: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (dir: string) => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile()) found.push(relative(folder, path).split(sep).join('/'));
+    }
+  };
+  await walk(folder);
+  return found.sort();
+}
+
+/**
+ * An incremental snapshot of `folder`: files cut into content-defined chunks, only chunks the
+ * repository lacks uploaded, then the snapshot. A file whose size and mtime match the newest
+ * snapshot of the same folder is taken from it without reading.
+ */
+export async function backupFolder(
+  repository: BackupRepository,
+  folder: string,
+  options: { progress?: Progress; now?: number } = {},
+): Promise<BackupResult> {
+  const source = resolve(folder);
+  const info = await stat(source).catch(() => undefined);
+  if (!info?.isDirectory()) throw new Error(`${source} is not a folder`);
+  return repository.withLock('backup', async () => {
+    const stored = await repository.chunkHashes();
+    const previous = (await repository.snapshots()).filter((s) => s.source === source).at(-1);
+    const earlier = new Map(previous?.files.map((file) => [file.path, file]));
+    const paths = await filesUnder(source);
+    const stats = await Promise.all(paths.map((path) => stat(join(source, path))));
+    const totalBytes = stats.reduce((sum, s) => sum + s.size, 0);
+    let done = 0;
+    let addedBytes = 0;
+    let newChunks = 0;
+    let unchangedFiles = 0;
+    const files: SnapshotFile[] = [];
+    for (const [index, path] of paths.entries()) {
+      const fileStat = stats[index]!;
+      const before = earlier.get(path);
+      if (before && before.size === fileStat.size && before.mtimeMs === fileStat.mtimeMs) {
+        files.push({ ...before, mode: fileStat.mode & 0o777 });
+        unchangedFiles += 1;
+        done += fileStat.size;
+        options.progress?.(done, totalBytes);
+        continue;
+      }
+      const chunks: string[] = [];
+      const store = async (chunk: Buffer) => {
+        const hash = createHash('sha256').update(chunk).digest('hex');
+        chunks.push(hash);
+        if (!stored.has(hash)) {
+          await repository.putChunk(hash, chunk);
+          stored.add(hash);
+          newChunks += 1;
+          addedBytes += chunk.length;
+        }
+        done += chunk.length;
+        options.progress?.(done, totalBytes);
+      };
+      const chunker = new Chunker();
+      for await (const piece of createReadStream(join(source, path), { highWaterMark: 1 << 20 })) {
+        for (const chunk of chunker.push(piece as Buffer)) await store(chunk);
+      }
+      const last = chunker.end();
+      if (last) await store(last);
+      files.push({
+        path,
+        size: fileStat.size,
+        mode: fileStat.mode & 0o777,
+        mtimeMs: fileStat.mtimeMs,
+        chunks,
+      });
+    }
+    const time = options.now ?? Date.now();
+    const snapshot: Snapshot = {
+      id: snapshotId(time),
+      time,
+      host: hostname(),
+      source,
+      files,
+      addedBytes,
+    };
+    // Last: every chunk it names is stored by now.
+    await repository.saveSnapshot(snapshot);
+    return { snapshot, files: files.length, totalBytes, unchangedFiles, newChunks, addedBytes };
+  });
+}
+
+/**
+ * Writes the snapshot's files under `target` (which must be empty or absent), each chunk checked
+ * against its hash, each file written to a temporary name, fsynced and renamed, with its mode and
+ * mtime. A file that cannot be rebuilt stops the restore with the reason.
+ */
+export async function restoreSnapshot(
+  repository: BackupRepository,
+  id: string,
+  target: string,
+  options: { progress?: Progress } = {},
+): Promise<{ files: number; bytes: number }> {
+  const snapshot = await repository.snapshot(id);
+  const destination = resolve(target);
+  const existing = await readdir(destination).catch(() => undefined);
+  if (existing && existing.length > 0) throw new Error(`${destination} is not empty`);
+  const total = snapshot.files.reduce((sum, file) => sum + file.size, 0);
+  let done = 0;
+  for (const file of snapshot.files) {
+    const path = resolve(destination, ...file.path.split('/'));
+    if (!path.startsWith(destination + sep)) throw new Error(`snapshot path escapes: ${file.path}`);
+    await mkdir(dirname(path), { recursive: true });
+    const temporary = `${path}.restoring`;
+    const handle = await open(temporary, 'w', 0o600);
+    try {
+      for (const hash of file.chunks) {
+        const chunk = await repository.getChunk(hash);
+        await handle.write(chunk);
+        done += chunk.length;
+        options.progress?.(done, total);
+      }
+      await handle.sync();
+    } catch (error) {
+      await handle.close();
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    }
+    await handle.close();
+    const written = (await stat(temporary)).size;
+    if (written !== file.size)
+      throw new Error(`${file.path}: rebuilt ${written} bytes of ${file.size}`);
+    await chmod(temporary, file.mode);
+    await utimes(temporary, new Date(file.mtimeMs), new Date(file.mtimeMs));
+    await rename(temporary, path);
+    await syncDirectory(dirname(path));
+  }
+  return { files: snapshot.files.length, bytes: total };
+}
+
+export interface VerifyResult {
+  snapshots: number;
+  chunks: number;
+  bytes: number;
+  /** What is wrong, one line each; empty when the repository is sound. */
+  problems: string[];
+}
+
+/** Decrypts and re-hashes every chunk, and checks that every snapshot's chunks exist. */
+export async function verifyRepository(
+  repository: BackupRepository,
+  options: { progress?: Progress } = {},
+): Promise<VerifyResult> {
+  const problems: string[] = [];
+  const hashes = [...(await repository.chunkHashes())];
+  let bytes = 0;
+  for (const [index, hash] of hashes.entries()) {
+    try {
+      bytes += (await repository.getChunk(hash)).length;
+    } catch (error) {
+      problems.push(`chunk ${hash}: ${(error as Error).message}`);
+    }
+    options.progress?.(index + 1, hashes.length);
+  }
+  const present = new Set(hashes);
+  let snapshots = 0;
+  for await (const info of repository.objects.list('snapshots/')) {
+    const id = info.key.slice('snapshots/'.length);
+    snapshots += 1;
+    try {
+      const snapshot = await repository.snapshot(id);
+      for (const file of snapshot.files) {
+        const missing = file.chunks.filter((hash) => !present.has(hash));
+        if (missing.length > 0)
+          problems.push(`snapshot ${id}: ${file.path} lacks ${missing.length} chunks`);
+      }
+    } catch (error) {
+      problems.push(`snapshot ${id}: ${(error as Error).message}`);
+    }
+  }
+  return { snapshots, chunks: hashes.length, bytes, problems };
+}
+
+/**
+ * Forgets the snapshots the policy does not keep, then deletes the chunks no remaining snapshot
+ * names. Snapshots go first: a prune stopped halfway leaves unreferenced chunks (removed by the
+ * next prune), never a snapshot without its chunks.
+ */
+export async function pruneRepository(
+  repository: BackupRepository,
+  policy: RetentionPolicy,
+): Promise<{ removedSnapshots: string[]; removedChunks: number; keptSnapshots: number }> {
+  return repository.withLock('prune', async () => {
+    const snapshots = await repository.snapshots();
+    const keep = snapshotsToKeep(snapshots, policy);
+    const removed = snapshots.filter((snapshot) => !keep.has(snapshot.id));
+    for (const snapshot of removed) await repository.deleteSnapshot(snapshot.id);
+    const referenced = new Set<string>();
+    for (const snapshot of snapshots) {
+      if (!keep.has(snapshot.id)) continue;
+      for (const file of snapshot.files) for (const hash of file.chunks) referenced.add(hash);
+    }
+    let removedChunks = 0;
+    for (const hash of await repository.chunkHashes()) {
+      if (referenced.has(hash)) continue;
+      await repository.objects.delete(BackupRepository.chunkKey(hash));
+      removedChunks += 1;
+    }
+    return {
+      removedSnapshots: removed.map((snapshot) => snapshot.id),
+      removedChunks,
+      keptSnapshots: keep.size,
+    };
+  });
+}

@@ -1,0 +1,147 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { EnvelopeCrypto } from '../security/crypto/index.js';
+import type { ObjectStore } from './object-store/types.js';
+
+/** One file of a snapshot: its place under the backed-up folder and its chunks, in order. */
+export interface SnapshotFile {
+  path: string;
+  size: number;
+  mode: number;
+  mtimeMs: number;
+  chunks: string[];
+}
+
+export interface Snapshot {
+  id: string;
+  /** Milliseconds since the epoch. */
+  time: number;
+  host: string;
+  /** The folder that was backed up, as given. */
+  source: string;
+  files: SnapshotFile[];
+  /** Bytes of chunks this snapshot uploaded (the rest were stored already). */
+  addedBytes: number;
+}
+
+/** A lock another process holds on the repository. */
+export class RepositoryLockedError extends Error {
+  override readonly name = 'RepositoryLockedError';
+}
+
+/** Locks older than this are from a process that died; they no longer block. */
+const staleLockMs = 6 * 3_600_000;
+
+/**
+ * A backup repository in an object store, in restic's shape: chunks stored once under the
+ * SHA-256 of their plaintext (`chunks/<2 hex>/<64 hex>`), each encrypted (AES-256-GCM envelope
+ * under the master key, the hash bound as context); snapshots (`snapshots/<id>`) encrypted
+ * likewise; the data keys in `keys/`. Writers put chunks first and the snapshot last, so a crash
+ * never leaves a snapshot pointing at a chunk that is not there.
+ */
+export class BackupRepository {
+  constructor(
+    readonly objects: ObjectStore,
+    private readonly crypto: EnvelopeCrypto,
+  ) {}
+
+  static chunkKey(hash: string): string {
+    return `chunks/${hash.slice(0, 2)}/${hash}`;
+  }
+
+  /** Every chunk hash stored. */
+  async chunkHashes(): Promise<Set<string>> {
+    const hashes = new Set<string>();
+    for await (const info of this.objects.list('chunks/')) {
+      const hash = info.key.split('/').at(-1)!;
+      if (/^[0-9a-f]{64}$/.test(hash)) hashes.add(hash);
+    }
+    return hashes;
+  }
+
+  /** Encrypts and stores one chunk; resolves to its hash. */
+  async putChunk(hash: string, plaintext: Uint8Array): Promise<void> {
+    await this.objects.put(
+      BackupRepository.chunkKey(hash),
+      this.crypto.encrypt(plaintext, `backup-chunk:${hash}`),
+    );
+  }
+
+  /** The chunk's plaintext, checked against its hash; throws when missing, altered or corrupt. */
+  async getChunk(hash: string): Promise<Buffer> {
+    const sealed = await this.objects.get(BackupRepository.chunkKey(hash));
+    if (!sealed) throw new Error(`chunk ${hash} is missing`);
+    const plaintext = await this.crypto.decryptAsync(sealed, `backup-chunk:${hash}`);
+    if (createHash('sha256').update(plaintext).digest('hex') !== hash) {
+      throw new Error(`chunk ${hash} does not match its hash`);
+    }
+    return plaintext;
+  }
+
+  async saveSnapshot(snapshot: Snapshot): Promise<void> {
+    const sealed = this.crypto.encrypt(JSON.stringify(snapshot), `backup-snapshot:${snapshot.id}`);
+    await this.objects.put(`snapshots/${snapshot.id}`, sealed);
+  }
+
+  async snapshots(): Promise<Snapshot[]> {
+    const snapshots: Snapshot[] = [];
+    for await (const info of this.objects.list('snapshots/')) {
+      snapshots.push(await this.snapshot(info.key.slice('snapshots/'.length)));
+    }
+    return snapshots.sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : 1));
+  }
+
+  async snapshot(id: string): Promise<Snapshot> {
+    if (!/^[0-9TZ-]+-[0-9a-f]{8}$/.test(id)) throw new Error(`no snapshot ${id}`);
+    const sealed = await this.objects.get(`snapshots/${id}`);
+    if (!sealed) throw new Error(`no snapshot ${id}`);
+    const text = await this.crypto.decryptAsync(sealed, `backup-snapshot:${id}`);
+    return JSON.parse(text.toString('utf8')) as Snapshot;
+  }
+
+  async deleteSnapshot(id: string): Promise<void> {
+    await this.objects.delete(`snapshots/${id}`);
+  }
+
+  /**
+   * Runs `work` holding a lock of `kind` (`backup` or `prune`): a prune waits for no backup and a
+   * backup for no prune, so a prune never deletes the chunks of a snapshot not yet written.
+   * Refuses (RepositoryLockedError) while a fresh lock of the other kind, or another prune,
+   * exists. Object stores have no compare-and-swap here, so two processes starting within the
+   * same moment could both pass: schedule backups and prunes apart.
+   */
+  async withLock<T>(kind: 'backup' | 'prune', work: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    for await (const info of this.objects.list('locks/')) {
+      const bytes = await this.objects.get(info.key);
+      if (!bytes) continue;
+      const lock = JSON.parse(Buffer.from(bytes).toString('utf8')) as {
+        kind: string;
+        time: number;
+        host: string;
+      };
+      if (now - lock.time > staleLockMs) continue;
+      if (lock.kind === 'prune' || kind === 'prune') {
+        throw new RepositoryLockedError(
+          `the backup repository is locked by a ${lock.kind} on ${lock.host} since ${new Date(lock.time).toISOString()} (${info.key})`,
+        );
+      }
+    }
+    const key = `locks/${kind}-${snapshotId(now)}`;
+    await this.objects.put(key, Buffer.from(JSON.stringify({ kind, time: now, host: hostname() })));
+    try {
+      return await work();
+    } finally {
+      await this.objects.delete(key);
+    }
+  }
+}
+
+/** Time-ordered, readable and unique: `20261127T031500Z-1a2b3c4d`. */
+export function snapshotId(time: number): string {
+  const stamp = new Date(time)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(4).toString('hex')}`;
+}
