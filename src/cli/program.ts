@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { StartupError } from '../providers/index.js';
+import { backupCommands } from './backup.js';
 import { alertsCommand } from './alerts.js';
 import { auditCommand } from './audit.js';
 import { UsageError, processIo, type CliIo } from './io.js';
@@ -25,6 +26,7 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(policyCommand(io));
   program.addCommand(auditCommand(io));
   program.addCommand(alertsCommand(io));
+  for (const command of backupCommands(io)) program.addCommand(command);
   return program;
 }
 

@@ -141,6 +141,18 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   if (config.database.password_file !== undefined) {
     config.database.password_file = resolve(cwd, config.database.password_file);
   }
+  if (config.object_store.folder !== undefined) {
+    config.object_store.folder = resolve(cwd, config.object_store.folder);
+  }
+  if (config.object_store.s3?.secret_access_key_file !== undefined) {
+    config.object_store.s3.secret_access_key_file = resolve(
+      cwd,
+      config.object_store.s3.secret_access_key_file,
+    );
+  }
+  if (config.backup.models_folder !== undefined) {
+    config.backup.models_folder = resolve(cwd, config.backup.models_folder);
+  }
   if (config.redis.password_file !== undefined) {
     config.redis.password_file = resolve(cwd, config.redis.password_file);
   }

@@ -201,6 +201,40 @@ const redisSchema = z.strictObject({
   rate_limit_on_failure: z.enum(['local', 'open', 'closed']).default('local'),
 });
 
+/**
+ * Where backups go: a local folder (default `<data_dir>/objects`; put it on another disk) or an
+ * S3-compatible bucket when `s3.bucket` is set. Credentials: `s3.access_key_id` with
+ * `s3.secret_access_key_file`, or the AWS SDK's own chain (env, files, pod identity).
+ */
+const objectStoreSchema = z.strictObject({
+  folder: z.string().min(1).optional(),
+  s3: z
+    .strictObject({
+      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+        error: 'must be an S3 bucket name (3–63 lowercase letters, digits, dots, hyphens)',
+      }),
+      prefix: z
+        .string()
+        .regex(/^([A-Za-z0-9._-]+\/?)*$/)
+        .default('assistd/'),
+      /** An S3-compatible endpoint (MinIO, Ceph…); omitted for AWS. */
+      endpoint: z.url({ protocol: /^https?$/ }).optional(),
+      region: z.string().min(1).default('us-east-1'),
+      access_key_id: z.string().min(1).optional(),
+      secret_access_key_file: z.string().min(1).optional(),
+    })
+    .optional(),
+});
+
+/** Model backups (`assistd backup models`): what to back up and how long to keep it. */
+const backupSchema = z.strictObject({
+  /** Folder of model files; default: the folder of `model_path`, else `<data_dir>/models`. */
+  models_folder: z.string().min(1).optional(),
+  keep_daily: z.int().min(0).default(7),
+  keep_weekly: z.int().min(0).default(4),
+  keep_monthly: z.int().min(0).default(6),
+});
+
 /** The hash-chained audit log (security/audit). */
 const auditSchema = z.strictObject({
   /**
@@ -324,6 +358,8 @@ export const configSchema = z.strictObject({
   storage: storageSchema.prefault({}),
   database: databaseSchema.prefault({}),
   redis: redisSchema.prefault({}),
+  object_store: objectStoreSchema.prefault({}),
+  backup: backupSchema.prefault({}),
   audit: auditSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
   alerts: alertsSchema.prefault({}),

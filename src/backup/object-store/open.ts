@@ -1,0 +1,31 @@
+import { join } from 'node:path';
+import { readSecretFile } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
+import { LocalObjectStore } from './local.js';
+import { S3ObjectStore } from './s3.js';
+import type { ObjectStore } from './types.js';
+
+/** The object store `object_store` names: S3 when `s3.bucket` is set, a local folder otherwise. */
+export function openObjectStore(config: Readonly<Config>): ObjectStore & { close?(): void } {
+  const s3 = config.object_store.s3;
+  if (s3 === undefined) {
+    return new LocalObjectStore(config.object_store.folder ?? join(config.data_dir, 'objects'));
+  }
+  const credentials =
+    s3.access_key_id !== undefined && s3.secret_access_key_file !== undefined
+      ? {
+          accessKeyId: s3.access_key_id,
+          secretAccessKey: readSecretFile(
+            s3.secret_access_key_file,
+            'object_store.s3.secret_access_key_file',
+          ),
+        }
+      : undefined;
+  return new S3ObjectStore({
+    bucket: s3.bucket,
+    prefix: s3.prefix,
+    endpoint: s3.endpoint,
+    region: s3.region,
+    credentials,
+  });
+}

@@ -1,0 +1,229 @@
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { modelsFolder, openRepository } from '../backup/open-repository.js';
+import {
+  backupFolder,
+  pruneRepository,
+  restoreSnapshot,
+  verifyRepository,
+  type Progress,
+} from '../backup/models.js';
+import { RepositoryLockedError } from '../backup/repository.js';
+import { loadConfig, type ConfigFlags } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { CryptoError } from '../security/crypto/index.js';
+import { formatBytes } from '../util/format-bytes.js';
+import { addStoreOptions } from './config-options.js';
+import { processIo, UsageError, type CliIo } from './io.js';
+import { audited, withOffline, type AuditNote } from './offline.js';
+
+const quietLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** A progress bar on stderr when it is a terminal; nothing otherwise (logs, CI). */
+function progressBar(io: CliIo, unit: 'bytes' | 'chunks'): { update: Progress; end(): void } {
+  if (io !== processIo || !process.stderr.isTTY)
+    return { update: () => undefined, end: () => undefined };
+  const started = performance.now();
+  let last = 0;
+  let drawn = false;
+  return {
+    update(done, total) {
+      const now = performance.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      drawn = true;
+      const share = total === 0 ? 1 : done / total;
+      const width = 30;
+      const bar = '#'.repeat(Math.round(share * width)).padEnd(width, '-');
+      const rate = done / Math.max(0.001, (now - started) / 1000);
+      const amounts =
+        unit === 'bytes'
+          ? `${formatBytes(done)} / ${formatBytes(total)}  ${formatBytes(rate)}/s`
+          : `${done} / ${total} chunks`;
+      io.stderr(`\r${(share * 100).toFixed(0).padStart(3)}% [${bar}] ${amounts}   `);
+    },
+    end() {
+      if (drawn) io.stderr('\n');
+    },
+  };
+}
+
+/** Repository failures the operator can act on become usage errors (clear message, no stack). */
+async function withRepository<T>(
+  config: Readonly<Config>,
+  work: (opened: Awaited<ReturnType<typeof openRepository>>) => Promise<T>,
+): Promise<T> {
+  let opened;
+  try {
+    opened = await openRepository(config, quietLogger);
+  } catch (error) {
+    if (error instanceof CryptoError) throw new UsageError(error.message);
+    throw error;
+  }
+  try {
+    return await work(opened);
+  } catch (error) {
+    if (error instanceof RepositoryLockedError) throw new UsageError(error.message, 1);
+    throw error;
+  } finally {
+    await opened.close();
+  }
+}
+
+/** `assistd backup …` and `assistd restore …`: model backups in the object store. */
+export function backupCommands(io: CliIo): Command[] {
+  const backup = new Command('backup').description(
+    'incremental, encrypted backups of the model folder in object storage (object_store)',
+  );
+
+  addStoreOptions(
+    backup
+      .command('models')
+      .description('take a snapshot of the model folder (only new chunks are uploaded)')
+      .option(
+        '--folder <dir>',
+        'the folder (default: backup.models_folder, or the model_path folder)',
+      ),
+  ).action(async (flags: ConfigFlags & { folder?: string }) => {
+    await withOffline(flags, io, async ({ config, audit }) => {
+      const folder = flags.folder ?? modelsFolder(config);
+      const note: AuditNote = { resource: '/admin/backups', details: { folder, snapshot: null } };
+      await withRepository(config, async ({ repository }) => {
+        const bar = progressBar(io, 'bytes');
+        const result = await audited(audit, 'create:backup', note, async () => {
+          const done = await backupFolder(repository, folder, { progress: bar.update }).catch(
+            (error: unknown) => {
+              if ((error as Error).message.endsWith('is not a folder')) {
+                throw new UsageError((error as Error).message);
+              }
+              throw error;
+            },
+          );
+          note.details.snapshot = done.snapshot.id;
+          return done;
+        });
+        bar.end();
+        io.stderr(
+          `snapshot ${result.snapshot.id}: ${result.files} files, ${formatBytes(result.totalBytes)}; ` +
+            `${result.unchangedFiles} unchanged, ${result.newChunks} new chunks, ` +
+            `${formatBytes(result.addedBytes)} uploaded to ${repository.objects.location}\n`,
+        );
+        io.stdout(`${result.snapshot.id}\n`);
+      });
+    });
+  });
+
+  addStoreOptions(
+    backup.command('list').description('list the snapshots').option('--json', 'print JSON'),
+  ).action(async (flags: ConfigFlags & { json?: boolean }) => {
+    const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
+    await withRepository(config, async ({ repository }) => {
+      const snapshots = await repository.snapshots();
+      const rows = snapshots.map((snapshot) => ({
+        id: snapshot.id,
+        time: new Date(snapshot.time).toISOString(),
+        host: snapshot.host,
+        source: snapshot.source,
+        files: snapshot.files.length,
+        bytes: snapshot.files.reduce((sum, file) => sum + file.size, 0),
+        added_bytes: snapshot.addedBytes,
+      }));
+      if (flags.json) {
+        io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      if (rows.length === 0) io.stderr(`no snapshots in ${repository.objects.location}\n`);
+      for (const row of rows) {
+        io.stdout(
+          `${row.id}  ${row.time}  ${String(row.files).padStart(4)} files  ${formatBytes(row.bytes).padStart(10)}  ` +
+            `+${formatBytes(row.added_bytes)}  ${row.host}:${row.source}\n`,
+        );
+      }
+    });
+  });
+
+  addStoreOptions(
+    backup
+      .command('verify')
+      .description(
+        'decrypt and re-hash every chunk; check every snapshot has its chunks (exit 1 if not)',
+      ),
+  ).action(async (flags: ConfigFlags) => {
+    const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
+    await withRepository(config, async ({ repository }) => {
+      const bar = progressBar(io, 'chunks');
+      const result = await verifyRepository(repository, { progress: bar.update });
+      bar.end();
+      for (const problem of result.problems) io.stdout(`problem: ${problem}\n`);
+      io.stdout(
+        `${result.snapshots} snapshots, ${result.chunks} chunks (${formatBytes(result.bytes)}): ` +
+          `${result.problems.length === 0 ? 'ok' : `${result.problems.length} problems`}\n`,
+      );
+      if (result.problems.length > 0) throw new UsageError('the backup repository has problems', 1);
+    });
+  });
+
+  addStoreOptions(
+    backup
+      .command('prune')
+      .description('forget snapshots the retention policy does not keep, then delete unused chunks')
+      .option('--keep-daily <n>', 'newest snapshot of each of the last N days (backup.keep_daily)')
+      .option('--keep-weekly <n>', 'of each of the last N ISO weeks (backup.keep_weekly)')
+      .option('--keep-monthly <n>', 'of each of the last N months (backup.keep_monthly)'),
+  ).action(
+    async (
+      flags: ConfigFlags & { keepDaily?: string; keepWeekly?: string; keepMonthly?: string },
+    ) => {
+      await withOffline(flags, io, async ({ config, audit }) => {
+        const count = (value: string | undefined, fallback: number, name: string) => {
+          if (value === undefined) return fallback;
+          if (!/^\d{1,6}$/.test(value)) throw new UsageError(`${name} must be a whole number`);
+          return Number(value);
+        };
+        const policy = {
+          keepDaily: count(flags.keepDaily, config.backup.keep_daily, '--keep-daily'),
+          keepWeekly: count(flags.keepWeekly, config.backup.keep_weekly, '--keep-weekly'),
+          keepMonthly: count(flags.keepMonthly, config.backup.keep_monthly, '--keep-monthly'),
+        };
+        const note: AuditNote = { resource: '/admin/backups', details: { removed: 0 } };
+        await withRepository(config, async ({ repository }) => {
+          const result = await audited(audit, 'delete:backup', note, async () => {
+            const pruned = await pruneRepository(repository, policy);
+            note.details.removed = pruned.removedSnapshots.length;
+            return pruned;
+          });
+          io.stderr(
+            `kept ${result.keptSnapshots} snapshots, removed ${result.removedSnapshots.length} ` +
+              `and ${result.removedChunks} unused chunks\n`,
+          );
+        });
+      });
+    },
+  );
+
+  const restore = new Command('restore').description('rebuild data from object storage');
+  addStoreOptions(
+    restore
+      .command('models')
+      .description('write a snapshot’s files into an empty folder, every chunk checked')
+      .requiredOption('--snapshot <id>', 'the snapshot (see `backup list`)')
+      .requiredOption('--to <dir>', 'an empty or new folder'),
+  ).action(async (flags: ConfigFlags & { snapshot: string; to: string }) => {
+    // No database is opened: a restore must work where only the key file and the bucket survive.
+    const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
+    await withRepository(config, async ({ repository }) => {
+      const bar = progressBar(io, 'bytes');
+      const target = resolve(io.cwd, flags.to);
+      const result = await restoreSnapshot(repository, flags.snapshot, target, {
+        progress: bar.update,
+      }).catch((error: unknown) => {
+        const message = (error as Error).message;
+        if (/^no snapshot|is not empty$/.test(message)) throw new UsageError(message);
+        throw error;
+      });
+      bar.end();
+      io.stderr(`restored ${result.files} files, ${formatBytes(result.bytes)} into ${target}\n`);
+    });
+  });
+  return [backup, restore];
+}
