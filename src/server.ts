@@ -26,6 +26,7 @@ import { PolicySet } from './security/policy/policy-set.js';
 import { openAtRest } from './security/sealer.js';
 import { openTls } from './security/tls.js';
 import { mintToken } from './security/tokens.js';
+import { startBackupSchedule } from './backup/scheduler.js';
 import { openSharedState } from './cache/shared.js';
 import { describeStore, openStore } from './storage/open.js';
 import type { Store } from './storage/types.js';
@@ -198,6 +199,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       policies.close();
       return Promise.resolve();
     });
+    const stopBackups = startBackupSchedule({ config, logger, shared, audit });
+    if (stopBackups) closers.push(stopBackups);
     // --- alerting (monitor/alerts): rules over the time series, notifications to the channels.
     const alerts =
       monitor && config.alerts.enabled

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CronSchedule } from '../util/cron.js';
 import { channelSchema } from '../monitor/notifiers/config.js';
 
 /** Log levels accepted by `--log-level` and `log_level`. */
@@ -230,6 +231,28 @@ const objectStoreSchema = z.strictObject({
 const backupSchema = z.strictObject({
   /** Folder of model files; default: the folder of `model_path`, else `<data_dir>/models`. */
   models_folder: z.string().min(1).optional(),
+  /**
+   * When the server backs up the model folder and prunes to the retention policy, as a cron
+   * expression in UTC (`0 3 * * *`: daily at 03:00). Unset: only on demand (`assistd backup`).
+   * With replicas, one of them runs each backup (Redis lock).
+   */
+  schedule: z
+    .string()
+    .refine(
+      (expression) => {
+        try {
+          new CronSchedule(expression);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      {
+        error:
+          'must be a five-field cron expression (minute hour day month weekday), e.g. "0 3 * * *"',
+      },
+    )
+    .optional(),
   keep_daily: z.int().min(0).default(7),
   keep_weekly: z.int().min(0).default(4),
   keep_monthly: z.int().min(0).default(6),

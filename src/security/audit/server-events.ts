@@ -35,3 +35,17 @@ export function policyReloadEvent(
         : { source: event.source, kept_digest: event.keptDigest },
   };
 }
+
+/** A scheduled model backup: its snapshot, or the failure's short code. */
+export function scheduledBackupEvent(
+  snapshot: string | null,
+  removed: number,
+  error: string | null,
+): AdminEvent {
+  return {
+    action: 'create:backup',
+    resource: '/admin/backups',
+    error,
+    details: { operation: 'scheduled', snapshot, pruned_snapshots: removed },
+  };
+}
