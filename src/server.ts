@@ -26,7 +26,9 @@ import { PolicySet } from './security/policy/policy-set.js';
 import { openAtRest } from './security/sealer.js';
 import { openTls } from './security/tls.js';
 import { mintToken } from './security/tokens.js';
+import { openLogShipping } from './backup/open-repository.js';
 import { startBackupSchedule } from './backup/scheduler.js';
+import { shippedConversations } from './backup/shipped-store.js';
 import { openSharedState } from './cache/shared.js';
 import { describeStore, openStore } from './storage/open.js';
 import type { Store } from './storage/types.js';
@@ -106,12 +108,19 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     // --- state shared by replicas (Redis when configured): context cache, rate limits, locks.
     const shared = openSharedState({ config, logger, cipher: fieldCipher(atRest.crypto), clock });
     closers.push(() => shared.close());
+    // --- conversation-log shipping (backup/log-shipper.ts): every stored change, to object storage.
+    const shipping = config.log_shipping.enabled
+      ? await openLogShipping(config, logger)
+      : undefined;
+    if (shipping) closers.push(() => shipping.close());
+    const timed = monitor
+      ? timedConversations(store.conversations, (operation, ms) =>
+          monitor.observeStoreWrite(operation, ms),
+        )
+      : store.conversations;
+    const conversations = shipping ? shippedConversations(timed, shipping.shipper) : timed;
     const engine = new DialogEngine({
-      store: monitor
-        ? timedConversations(store.conversations, (operation, ms) =>
-            monitor.observeStoreWrite(operation, ms),
-          )
-        : store.conversations,
+      store: conversations,
       cache: shared.cache,
       checkCachedVersions: config.database.url !== undefined || shared.redis !== undefined,
       models,
@@ -220,6 +229,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       store,
       models,
       engine,
+      conversations,
       cache: shared.cache,
       rateLimiter: shared.rateLimiter,
       authenticator: security.authenticator,

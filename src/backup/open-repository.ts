@@ -1,8 +1,11 @@
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { openCrypto, type CryptoLogger, type EnvelopeCrypto } from '../security/crypto/index.js';
+import type { Logger } from 'pino';
+import { LogShipper } from './log-shipper.js';
 import { ObjectDataKeys } from './object-data-keys.js';
 import { openObjectStore } from './object-store/open.js';
+import type { ObjectStore } from './object-store/types.js';
 import { BackupRepository } from './repository.js';
 
 export interface OpenedRepository {
@@ -20,13 +23,7 @@ export async function openRepository(
   config: Readonly<Config>,
   logger: CryptoLogger,
 ): Promise<OpenedRepository> {
-  const objects = openObjectStore(config);
-  const crypto = await openCrypto({
-    masterKeyFile: config.security.master_key_file,
-    dataDir: config.data_dir,
-    store: new ObjectDataKeys(objects),
-    logger,
-  });
+  const { objects, crypto } = await openRepositoryCrypto(config, logger);
   return {
     repository: new BackupRepository(objects, crypto),
     crypto,
@@ -37,6 +34,21 @@ export async function openRepository(
   };
 }
 
+/** The object store and the envelope crypto over the data keys kept in it. */
+export async function openRepositoryCrypto(
+  config: Readonly<Config>,
+  logger: CryptoLogger,
+): Promise<{ objects: ObjectStore & { close?(): void }; crypto: EnvelopeCrypto }> {
+  const objects = openObjectStore(config);
+  const crypto = await openCrypto({
+    masterKeyFile: config.security.master_key_file,
+    dataDir: config.data_dir,
+    store: new ObjectDataKeys(objects),
+    logger,
+  });
+  return { objects, crypto };
+}
+
 /** The folder `backup models` takes: `backup.models_folder`, the model file's folder, or data. */
 export function modelsFolder(config: Readonly<Config>): string {
   if (config.backup.models_folder !== undefined) return config.backup.models_folder;
@@ -44,4 +56,38 @@ export function modelsFolder(config: Readonly<Config>): string {
     return config.model_path.endsWith('.gguf') ? dirname(config.model_path) : config.model_path;
   }
   return join(config.data_dir, 'models');
+}
+
+/**
+ * The log shipper of `log_shipping`, sealing records with the repository's keys (so a restore
+ * needs only the bucket and the master key file).
+ */
+export async function openLogShipping(
+  config: Readonly<Config>,
+  logger: Logger,
+): Promise<{ shipper: LogShipper; close(): Promise<void> }> {
+  const { objects, crypto } = await openRepositoryCrypto(config, logger);
+  const shipper = await LogShipper.open({
+    folder: join(config.data_dir, 'conversation-log'),
+    objects,
+    crypto,
+    logger,
+    maxDelayMs: config.log_shipping.max_delay_seconds * 1000,
+  });
+  logger.info(
+    {
+      to: objects.location,
+      replica: shipper.replicaId,
+      max_delay_seconds: config.log_shipping.max_delay_seconds,
+    },
+    'conversation log shipping on',
+  );
+  return {
+    shipper,
+    async close() {
+      await shipper.close();
+      await crypto.close();
+      objects.close?.();
+    },
+  };
 }

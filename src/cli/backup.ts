@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { modelsFolder, openRepository } from '../backup/open-repository.js';
 import {
@@ -11,7 +12,10 @@ import {
 import { RepositoryLockedError } from '../backup/repository.js';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { CryptoError } from '../security/crypto/index.js';
+import { CryptoError, openCrypto } from '../security/crypto/index.js';
+import { fieldCipher } from '../security/field-cipher.js';
+import { describeStore, openStore } from '../storage/open.js';
+import { restoreConversations } from '../backup/log-restore.js';
 import { formatBytes } from '../util/format-bytes.js';
 import { addStoreOptions } from './config-options.js';
 import { processIo, UsageError, type CliIo } from './io.js';
@@ -223,6 +227,70 @@ export function backupCommands(io: CliIo): Command[] {
       });
       bar.end();
       io.stderr(`restored ${result.files} files, ${formatBytes(result.bytes)} into ${target}\n`);
+    });
+  });
+  addStoreOptions(
+    restore
+      .command('conversations')
+      .description('rebuild a conversation store from the shipped conversation log alone')
+      .requiredOption('--to <dir>', 'data dir of the rebuilt store (its assistd.db must not exist)')
+      .option('--to-database-url <url>', 'rebuild into this PostgreSQL (an empty schema) instead')
+      .option('--until <time>', 'only changes up to this ISO 8601 time'),
+  ).action(async (flags: ConfigFlags & { to: string; toDatabaseUrl?: string; until?: string }) => {
+    const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
+    const until = flags.until === undefined ? undefined : Date.parse(flags.until);
+    if (until !== undefined && Number.isNaN(until)) {
+      throw new UsageError(`--until ${flags.until} is not an ISO 8601 time`);
+    }
+    const target = resolve(io.cwd, flags.to);
+    if (flags.toDatabaseUrl === undefined && existsSync(join(target, 'assistd.db'))) {
+      throw new UsageError(`${join(target, 'assistd.db')} exists: restore into a new data dir`);
+    }
+    mkdirSync(target, { recursive: true, mode: 0o700 });
+    // The rebuilt store uses the same master key file as the log (point the server at it).
+    const masterKeyFile = config.security.master_key_file ?? join(config.data_dir, 'master.key');
+    const targetConfig = loadConfig({
+      flags: {
+        dataDir: target,
+        ...(flags.toDatabaseUrl === undefined ? {} : { databaseUrl: flags.toDatabaseUrl }),
+      },
+      env: { ASSISTD_MASTER_KEY_FILE: masterKeyFile },
+      cwd: io.cwd,
+      readSecrets: false,
+    });
+    await withRepository(config, async ({ repository, crypto }) => {
+      const store = await openStore(targetConfig);
+      try {
+        const atRest = await openCrypto({
+          masterKeyFile,
+          dataDir: target,
+          store: store.dataKeys,
+          logger: quietLogger,
+        });
+        try {
+          await store.useEncryption(fieldCipher(atRest));
+          const bar = progressBar(io, 'chunks');
+          const result = await restoreConversations(
+            repository.objects,
+            crypto,
+            store.conversations,
+            {
+              until,
+              progress: bar.update,
+            },
+          );
+          bar.end();
+          io.stderr(
+            `replayed ${result.records} changes from ${result.segments} segments into ${describeStore(targetConfig)}` +
+              `${result.later > 0 ? `; ${result.later} later changes left out` : ''}` +
+              `${result.skipped > 0 ? `; ${result.skipped} no longer applied` : ''}\n`,
+          );
+        } finally {
+          await atRest.close();
+        }
+      } finally {
+        await store.close();
+      }
     });
   });
   return [backup, restore];

@@ -70,6 +70,7 @@ const envKeys: ReadonlyArray<readonly [string, string]> = [
   ['ASSISTD_TLS_KEY_FILE', 'tls.key_file'],
   ['ASSISTD_TLS_TERMINATED_BY_PROXY', 'tls.terminated_by_proxy'],
   ['ASSISTD_AUDIT_ENABLED', 'audit.enabled'],
+  ['ASSISTD_LOG_SHIPPING', 'log_shipping.enabled'],
   ['ASSISTD_DATABASE_URL', 'database.url'],
   ['ASSISTD_DATABASE_PASSWORD_FILE', 'database.password_file'],
   ['ASSISTD_DATABASE_SCHEMA', 'database.schema'],

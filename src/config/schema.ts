@@ -258,6 +258,16 @@ const backupSchema = z.strictObject({
   keep_monthly: z.int().min(0).default(6),
 });
 
+/**
+ * Real-time shipping of the conversation log to `object_store`: every stored turn, rename and
+ * delete is appended to a local fsynced, encrypted segment, and segments are uploaded at most
+ * `max_delay_seconds` after their first record (the recovery point of `restore conversations`).
+ */
+const logShippingSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  max_delay_seconds: z.number().min(0.1).max(3600).default(5),
+});
+
 /** The hash-chained audit log (security/audit). */
 const auditSchema = z.strictObject({
   /**
@@ -383,6 +393,7 @@ export const configSchema = z.strictObject({
   redis: redisSchema.prefault({}),
   object_store: objectStoreSchema.prefault({}),
   backup: backupSchema.prefault({}),
+  log_shipping: logShippingSchema.prefault({}),
   audit: auditSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
   alerts: alertsSchema.prefault({}),

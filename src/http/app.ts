@@ -15,7 +15,7 @@ import type { Keyring } from '../security/keyring.js';
 import type { PolicySet } from '../security/policy/policy-set.js';
 import type { TlsServerOptions } from '../security/tls.js';
 import type { Principal } from '../security/tokens.js';
-import type { Store } from '../storage/types.js';
+import type { ConversationStore, Store } from '../storage/types.js';
 import type { Clock, IdGenerator } from '../util/ids.js';
 import type { Lifecycle } from './lifecycle.js';
 import { registerAudit } from './plugins/audit.js';
@@ -38,6 +38,8 @@ export interface AppDeps {
   models: ModelRegistry;
   engine: DialogEngine;
   cache: ConversationCache;
+  /** The conversation store as routes write it (timed, shipped); `store.conversations` if absent. */
+  conversations?: ConversationStore | undefined;
   /** Per-principal budgets (in Redis when replicas share them); in process when absent. */
   rateLimiter?: RateLimiter | undefined;
   authenticator: Authenticator;

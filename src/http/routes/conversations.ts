@@ -15,7 +15,7 @@ const renameBodySchema = z.strictObject({ title: z.string().trim().min(1).max(20
 
 /** The caller's conversations. Another principal's conversation is a 404, never a 403. */
 export function conversationRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const store = deps.store.conversations;
+  const store = deps.conversations ?? deps.store.conversations;
 
   app.get('/v1/conversations', async (request) => {
     const query = parseValue(listQuerySchema, request.query);

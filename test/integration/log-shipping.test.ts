@@ -1,0 +1,158 @@
+import { appendFileSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LogShipper } from '../../src/backup/log-shipper.js';
+import { openRepositoryCrypto } from '../../src/backup/open-repository.js';
+import { configSchema } from '../../src/config/schema.js';
+import { openCrypto } from '../../src/security/crypto/index.js';
+import { fieldCipher } from '../../src/security/field-cipher.js';
+import { openSqliteStore } from '../../src/storage/sqlite/store.js';
+import { runCliCaptured } from '../support/cli.js';
+import { silentLogger } from '../support/encrypted-store.js';
+import { Harness } from '../support/harness.js';
+
+interface ChatBody {
+  conversation_id: string;
+}
+const say = (text: string, conversation?: string) => ({
+  messages: [{ role: 'user', content: text }],
+  ...(conversation ? { conversation_id: conversation } : {}),
+});
+
+/** Shipped segment objects under the harness's default object folder. */
+function shippedSegments(dataDir: string): string[] {
+  const root = join(dataDir, 'objects', 'conversation-log');
+  if (!existsSync(root)) return [];
+  return readdirSync(root).flatMap((replica) => readdirSync(join(root, replica)));
+}
+
+async function until(check: () => boolean, ms: number): Promise<number> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return Date.now() - started;
+}
+
+describe('conversation-log shipping', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start({
+      config: { log_shipping: { enabled: true, max_delay_seconds: 0.5 } },
+    });
+  });
+  afterAll(async () => {
+    await harness.close();
+  });
+
+  it('ships every stored change within the delay, and restore rebuilds the store from it alone', async () => {
+    const principal = 'shipper@example.com';
+    const first = await harness.json<ChatBody>('/v1/chat', { principal, body: say('first') });
+    const kept = first.body.conversation_id;
+    await harness.json('/v1/chat', { principal, body: say('second', kept) });
+    const gone = (await harness.json<ChatBody>('/v1/chat', { principal, body: say('doomed') })).body
+      .conversation_id;
+    await harness.request(`/v1/conversations/${kept}`, {
+      principal,
+      method: 'PATCH',
+      body: { title: 'renamed' },
+    });
+    const acknowledged = Date.now();
+    await harness.request(`/v1/conversations/${gone}`, { principal, method: 'DELETE' });
+    const before = shippedSegments(harness.dataDir).length;
+    // The recovery point: the last change reaches object storage within max_delay_seconds.
+    const lag = await until(() => shippedSegments(harness.dataDir).length > before, 5_000);
+    console.log(`last change shipped ${Date.now() - acknowledged} ms after it was acknowledged`);
+    expect(lag).toBeLessThan(2_000);
+
+    const target = mkdtempSync(join(tmpdir(), 'assistd-restored-'));
+    const restored = await runCliCaptured(
+      ['restore', 'conversations', '--to', target, '--data-dir', harness.dataDir],
+      { cwd: harness.dataDir },
+    );
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stderr).toMatch(/replayed 5 changes/);
+
+    const store = openSqliteStore({ path: join(target, 'assistd.db') });
+    const crypto = await openCrypto({
+      masterKeyFile: join(harness.dataDir, 'master.key'),
+      dataDir: target,
+      store: store.dataKeys,
+      logger: silentLogger,
+    });
+    await store.useEncryption(fieldCipher(crypto));
+    const original = await harness.json<{ title: string; messages: { content: string }[] }>(
+      `/v1/conversations/${kept}`,
+      { principal },
+    );
+    const messages = await store.conversations.listMessages(principal, kept);
+    expect(messages?.map((message) => message.content)).toEqual(
+      original.body.messages.map((message) => message.content),
+    );
+    expect((await store.conversations.getConversation(principal, kept))?.title).toBe('renamed');
+    expect(await store.conversations.getConversation(principal, gone)).toBeUndefined();
+    await crypto.close();
+    await store.close();
+
+    // --until before the deletion keeps the deleted conversation.
+    const earlier = mkdtempSync(join(tmpdir(), 'assistd-restored-'));
+    const partial = await runCliCaptured(
+      [
+        'restore',
+        'conversations',
+        '--to',
+        earlier,
+        '--until',
+        new Date(acknowledged - 1).toISOString(),
+        '--data-dir',
+        harness.dataDir,
+      ],
+      { cwd: harness.dataDir },
+    );
+    expect(partial.code, partial.stderr).toBe(0);
+    expect(partial.stderr).toMatch(/1 later changes left out/);
+    // Refuses a data dir that already holds a store.
+    const again = await runCliCaptured(
+      ['restore', 'conversations', '--to', target, '--data-dir', harness.dataDir],
+      { cwd: harness.dataDir },
+    );
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/exists: restore into a new data dir/);
+  }, 30_000);
+});
+
+describe('the log shipper after a crash', () => {
+  it('cuts a torn tail off the open segment and ships the complete records', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'assistd-torn-'));
+    const config = configSchema.parse({ data_dir: dataDir });
+    const logger = pino({ level: 'silent' });
+    const { objects, crypto } = await openRepositoryCrypto(config, silentLogger);
+    const folder = join(dataDir, 'conversation-log');
+    const first = await LogShipper.open({ folder, objects, crypto, logger, maxDelayMs: 60_000 });
+    for (let index = 0; index < 3; index++) {
+      await first.append({ type: 'delete', at: index, principal: 'p', id: `c${index}` });
+    }
+    // The process dies: no seal, no upload; then half a frame lands at the end of the file.
+    appendFileSync(join(folder, 'open.seg'), Buffer.from([0, 0, 1, 0, 42, 42]));
+    const second = await LogShipper.open({ folder, objects, crypto, logger, maxDelayMs: 60_000 });
+    const keys: string[] = [];
+    for await (const info of objects.list('conversation-log/')) keys.push(info.key);
+    expect(keys).toHaveLength(1);
+    const { restoreConversations } = await import('../../src/backup/log-restore.js');
+    const deleted: string[] = [];
+    const result = await restoreConversations(objects, crypto, {
+      deleteConversation: (_principal: string, id: string) => {
+        deleted.push(id);
+        return Promise.resolve(true);
+      },
+    } as never);
+    expect(result).toMatchObject({ segments: 1, records: 3 });
+    expect(deleted).toEqual(['c0', 'c1', 'c2']);
+    await second.close();
+    await first.close().catch(() => undefined);
+    await crypto.close();
+  });
+});
