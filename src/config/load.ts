@@ -208,7 +208,7 @@ const numericKeys = new Set([
 ]);
 
 /** Switches that env gives as text (`true`/`false`, `1`/`0`); anything else fails validation. */
-const booleanKeys = new Set(['tls.terminated_by_proxy', 'audit.enabled']);
+const booleanKeys = new Set(['tls.terminated_by_proxy', 'audit.enabled', 'log_shipping.enabled']);
 
 /**
  * Builds a nested layer from dotted keys; numeric and boolean settings given as text become
