@@ -78,7 +78,7 @@ export async function startAssistd(
         () => false,
       )
     ) {
-      const token = open ? '' : issueJwt(dataDir);
+      const token = open ? '' : issueJwt(dataDir, configFile);
       return { url, token, pid: child.pid! };
     }
     await sleep(50);
@@ -87,7 +87,7 @@ export async function startAssistd(
 }
 
 /** `assistd tokens issue` against a running server's data dir: the JWT a client would hold. */
-function issueJwt(dataDir: string): string {
+function issueJwt(dataDir: string, configFile: string): string {
   return execFileSync(
     process.execPath,
     [
@@ -98,6 +98,8 @@ function issueJwt(dataDir: string): string {
       'bench@example.com',
       '--data-dir',
       dataDir,
+      '--config',
+      configFile,
     ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
   ).trim();
