@@ -51,8 +51,11 @@ export class LogShipper {
   private queue: Array<{ body: Buffer; resolve: () => void; reject: (error: unknown) => void }> =
     [];
   private flushing: Promise<void> | undefined;
+  private chain: Promise<void> = Promise.resolve();
   private sealTimer: NodeJS.Timeout | undefined;
   private uploading: Promise<void> | undefined;
+  private uploadAgain = false;
+  private againFirstAt: number | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -103,8 +106,21 @@ export class LogShipper {
     this.handle = undefined;
   }
 
+  /**
+   * Appends and seals take turns on one chain: a seal never closes the segment between an append
+   * choosing its place (segment, index) and writing there.
+   */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(work, work);
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
   private flush(): Promise<void> {
-    this.flushing ??= this.writeQueued().finally(() => {
+    this.flushing ??= this.exclusive(() => this.writeQueued()).finally(() => {
       this.flushing = undefined;
       if (this.queue.length > 0) void this.flush();
     });
@@ -150,8 +166,13 @@ export class LogShipper {
   private async seal(): Promise<void> {
     clearTimeout(this.sealTimer);
     this.sealTimer = undefined;
-    await this.flushing;
-    if (!this.handle || this.size === 0) return;
+    const firstAt = await this.exclusive(() => this.sealOpen());
+    if (firstAt !== null) await this.upload(firstAt);
+  }
+
+  /** The open segment renamed into `sealed/`; resolves to its first record's time (null: none). */
+  private async sealOpen(): Promise<number | null> {
+    if (!this.handle || this.size === 0) return null;
     const handle = this.handle;
     this.handle = undefined;
     await handle.close();
@@ -162,17 +183,31 @@ export class LogShipper {
     );
     await rename(join(this.options.folder, 'open.seg'), sealed);
     await syncDirectory(join(this.options.folder, 'sealed'));
-    const firstAt = this.firstAt;
+    const firstAt = this.firstAt ?? Date.now();
     this.segment += 1;
     this.index = 0;
     this.size = 0;
     this.firstAt = undefined;
-    await this.upload(firstAt);
+    return firstAt;
   }
 
   /** Uploads every sealed segment, oldest first; a failure retries in a few seconds. */
   private upload(firstAt?: number): Promise<void> {
-    this.uploading ??= this.uploadSealed(firstAt).finally(() => {
+    if (this.uploading) {
+      // Segments sealed while an upload runs go in a pass right after it.
+      this.uploadAgain = true;
+      this.againFirstAt ??= firstAt;
+      return this.uploading;
+    }
+    this.uploading = (async () => {
+      let since = firstAt;
+      do {
+        this.uploadAgain = false;
+        await this.uploadSealed(since);
+        since = this.againFirstAt;
+        this.againFirstAt = undefined;
+      } while (this.uploadAgain);
+    })().finally(() => {
       this.uploading = undefined;
     });
     return this.uploading;

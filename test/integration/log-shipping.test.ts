@@ -124,6 +124,39 @@ describe('conversation-log shipping', () => {
   }, 30_000);
 });
 
+describe('the log shipper under load', () => {
+  it('keeps every record readable while segments seal between appends', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'assistd-seal-race-'));
+    const config = configSchema.parse({ data_dir: dataDir });
+    const { objects, crypto } = await openRepositoryCrypto(config, silentLogger);
+    const shipper = await LogShipper.open({
+      folder: join(dataDir, 'conversation-log'),
+      objects,
+      crypto,
+      logger: pino({ level: 'silent' }),
+      maxDelayMs: 1,
+    });
+    const appends: Array<Promise<void>> = [];
+    for (let index = 0; index < 300; index++) {
+      appends.push(shipper.append({ type: 'delete', at: index, principal: 'p', id: `c${index}` }));
+      if (index % 7 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(appends);
+    await shipper.close();
+    const { restoreConversations } = await import('../../src/backup/log-restore.js');
+    const deleted: string[] = [];
+    const result = await restoreConversations(objects, crypto, {
+      deleteConversation: (_principal: string, id: string) => {
+        deleted.push(id);
+        return Promise.resolve(true);
+      },
+    } as never);
+    expect(result.segments).toBeGreaterThan(3);
+    expect(deleted).toHaveLength(300);
+    await crypto.close();
+  });
+});
+
 describe('the log shipper after a crash', () => {
   it('cuts a torn tail off the open segment and ships the complete records', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'assistd-torn-'));

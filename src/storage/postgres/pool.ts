@@ -120,6 +120,13 @@ export async function transaction<T>(
     translate(error);
   }
   let broken = false;
+  // A checked-out connection that dies (the server restarting) emits 'error' on the client, and
+  // the pool listens only to idle ones: without this the process would crash. The failing query
+  // rejects too, so the error is handled there.
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
   try {
     await client.query(begin);
     const result = await work(client);
@@ -131,6 +138,7 @@ export async function transaction<T>(
     });
     translate(error);
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
