@@ -174,7 +174,14 @@ describe('failover drill', () => {
 
     // Every acknowledged message is in the database (read through the surviving replica).
     const survivor = replicas[2]!;
-    expect(survivor.child.process.exitCode, survivor.child.stdout.split("\n").filter((l) => /"level":(50|60)/.test(l)).slice(-3).join("\n")).toBeNull();
+    expect(
+      survivor.child.process.exitCode,
+      survivor.child.stdout
+        .split('\n')
+        .filter((l) => /"level":(50|60)/.test(l))
+        .slice(-3)
+        .join('\n'),
+    ).toBeNull();
     const lost: string[] = [];
     for (const turn of acknowledged) {
       const response = await survivor.pool.request({
