@@ -28,6 +28,8 @@ import { openTls } from './security/tls.js';
 import { mintToken } from './security/tokens.js';
 import { openLogShipping } from './backup/open-repository.js';
 import { startBackupSchedule } from './backup/scheduler.js';
+import { checkpointFileIn } from './security/audit/checkpoint-file.js';
+import { repairCheckpointFile } from './security/audit/checkpoint-repair.js';
 import { shippedConversations } from './backup/shipped-store.js';
 import { openSharedState } from './cache/shared.js';
 import { describeStore, openStore } from './storage/open.js';
@@ -130,6 +132,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       defaultMaxTokens: config.dialog.default_max_tokens,
     });
     // --- audit log (security/audit): closed after the app has drained, before the store.
+    if (config.audit.enabled) {
+      await repairCheckpointFile(store, checkpointFileIn(config.data_dir), logger);
+    }
     const audit = openAuditLog({
       config,
       store,

@@ -7,6 +7,8 @@ import { CryptoError, type EnvelopeCrypto } from '../security/crypto/index.js';
 import { openSecurity, type SecurityContext } from '../security/index.js';
 import { KeyringError } from '../security/keyring.js';
 import { openAtRest } from '../security/sealer.js';
+import { checkpointFileIn } from '../security/audit/checkpoint-file.js';
+import { repairCheckpointFile } from '../security/audit/checkpoint-repair.js';
 import { openStore } from '../storage/open.js';
 import type { AuditDetailValue, Store } from '../storage/types.js';
 import { UsageError, type CliIo } from './io.js';
@@ -40,6 +42,9 @@ export async function withOffline<T>(
     const atRest = await openAtRest({ config, store, logger });
     try {
       const security = await openSecurity({ config, store, sealer: atRest.sealer });
+      if (config.audit.enabled) {
+        await repairCheckpointFile(store, checkpointFileIn(config.data_dir), logger);
+      }
       const audit = openAuditLog({
         config,
         store,

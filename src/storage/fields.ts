@@ -1,4 +1,4 @@
-import type { FieldCipher } from './types.js';
+import type { ConversationRecord, FieldCipher } from './types.js';
 
 /**
  * The encryption contexts of the encrypted columns: table, column and the row's primary key. Every
@@ -79,4 +79,33 @@ export async function readDecrypting<T>(cipher: FieldCipher, read: () => T): Pro
       if (!retry) throw error;
     }
   }
+}
+
+/** A `conversations` row as both backends return it. */
+export interface ConversationRow {
+  id: string;
+  principal: string;
+  title: string;
+  model: string;
+  system_prompt: string | null;
+  created_at: number;
+  updated_at: number;
+  message_count: number;
+}
+
+/** The record of a `conversations` row, its title and system prompt decrypted. */
+export function conversationFromRow(fields: FieldCipher, row: ConversationRow): ConversationRecord {
+  return {
+    id: row.id,
+    principal: row.principal,
+    title: readField(fields, row.title, fieldContext.title(row.id)),
+    model: row.model,
+    systemPrompt:
+      row.system_prompt === null
+        ? undefined
+        : readField(fields, row.system_prompt, fieldContext.systemPrompt(row.id)),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    messageCount: row.message_count,
+  };
 }

@@ -66,7 +66,7 @@ describe('crash consistency on one machine', () => {
     let tornTails = 0;
     for (let round = 0; round < kills; round++) {
       const { child, url } = await start();
-      if (/cut a torn tail/.test(child.stdout)) tornTails += 1;
+      if (/cut a torn tail|checkpoint file repaired/.test(child.stdout)) tornTails += 1;
       const pool = new Pool(url, { connections: 8 });
       // Every acknowledged turn so far is there after the restart (a sample, to stay quick).
       for (const turn of acknowledged.slice(-6)) {
@@ -131,7 +131,7 @@ describe('crash consistency on one machine', () => {
     const verified = await cli('audit', 'verify');
     console.log(
       `${kills} SIGKILLs: ${acknowledged.length} acknowledged turns, ${missing.length} missing; ` +
-        `torn log tails cut at restart: ${tornTails}; audit verify exit ${verified.code}`,
+        `torn tails repaired at restart (conversation log, checkpoint file): ${tornTails}; audit verify exit ${verified.code}`,
     );
     expect(missing).toEqual([]);
     expect(acknowledged.length).toBeGreaterThan(kills);

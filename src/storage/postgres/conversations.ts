@@ -1,6 +1,13 @@
 import type pg from 'pg';
 import type { MessageContent, Role } from '../../providers/types.js';
-import { FieldCipherMissingError, fieldContext, readDecrypting, readField } from '../fields.js';
+import {
+  conversationFromRow,
+  FieldCipherMissingError,
+  fieldContext,
+  readDecrypting,
+  readField,
+  type ConversationRow,
+} from '../fields.js';
 import type {
   ContextRecord,
   ConversationCursor,
@@ -12,17 +19,6 @@ import type {
   TurnRecord,
 } from '../types.js';
 import { query } from './pool.js';
-
-interface ConversationRow {
-  id: string;
-  principal: string;
-  title: string;
-  model: string;
-  system_prompt: string | null;
-  created_at: number;
-  updated_at: number;
-  message_count: number;
-}
 
 /** A conversation row joined with one of its messages (all `m_` columns null when it has none). */
 interface JoinedRow extends ConversationRow {
@@ -232,20 +228,7 @@ export class PostgresConversations implements ConversationStore {
   }
 
   private toConversation(row: ConversationRow): ConversationRecord {
-    const { fields } = this;
-    return {
-      id: row.id,
-      principal: row.principal,
-      title: readField(fields, row.title, fieldContext.title(row.id)),
-      model: row.model,
-      systemPrompt:
-        row.system_prompt === null
-          ? undefined
-          : readField(fields, row.system_prompt, fieldContext.systemPrompt(row.id)),
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      messageCount: row.message_count,
-    };
+    return conversationFromRow(this.fields, row);
   }
 
   private toMessages(rows: readonly JoinedRow[]): MessageRecord[] {

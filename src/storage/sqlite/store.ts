@@ -1,7 +1,14 @@
 import Database from 'better-sqlite3';
 import type { DataKeyStore } from '../../security/crypto/index.js';
 import type { MessageContent, Role } from '../../providers/types.js';
-import { FieldCipherMissingError, fieldContext, readDecrypting, readField } from '../fields.js';
+import {
+  conversationFromRow,
+  FieldCipherMissingError,
+  fieldContext,
+  readDecrypting,
+  readField,
+  type ConversationRow,
+} from '../fields.js';
 import type {
   ContextRecord,
   ConversationCursor,
@@ -29,17 +36,6 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** See `storage.sqlite_synchronous` in the config schema; `normal` by default. */
   synchronous?: 'normal' | 'full';
-}
-
-interface ConversationRow {
-  id: string;
-  principal: string;
-  title: string;
-  model: string;
-  system_prompt: string | null;
-  created_at: number;
-  updated_at: number;
-  message_count: number;
 }
 
 /** A turn with its text already in stored form (encrypted), ready for the write transaction. */
@@ -356,20 +352,7 @@ class SqliteConversations implements ConversationStore {
   }
 
   private toConversation(row: ConversationRow): ConversationRecord {
-    const { fields } = this;
-    return {
-      id: row.id,
-      principal: row.principal,
-      title: readField(fields, row.title, fieldContext.title(row.id)),
-      model: row.model,
-      systemPrompt:
-        row.system_prompt === null
-          ? undefined
-          : readField(fields, row.system_prompt, fieldContext.systemPrompt(row.id)),
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-      messageCount: row.message_count,
-    };
+    return conversationFromRow(this.fields, row);
   }
 
   private toMessage(row: MessageRow): MessageRecord {
