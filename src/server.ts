@@ -108,7 +108,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await encryptConversations({ store, crypto: atRest.crypto, logger });
     const security = await openSecurity({ config, store, sealer: atRest.sealer, clock });
     // --- state shared by replicas (Redis when configured): context cache, rate limits, locks.
-    const shared = openSharedState({ config, logger, cipher: fieldCipher(atRest.crypto), clock });
+    const shared = await openSharedState({
+      config,
+      logger,
+      cipher: fieldCipher(atRest.crypto),
+      clock,
+    });
     closers.push(() => shared.close());
     // --- conversation-log shipping (backup/log-shipper.ts): every stored change, to object storage.
     const shipping = config.log_shipping.enabled

@@ -39,7 +39,7 @@ export async function openRepositoryCrypto(
   config: Readonly<Config>,
   logger: CryptoLogger,
 ): Promise<{ objects: ObjectStore & { close?(): void }; crypto: EnvelopeCrypto }> {
-  const objects = openObjectStore(config);
+  const objects = await openObjectStore(config);
   const crypto = await openCrypto({
     masterKeyFile: config.security.master_key_file,
     dataDir: config.data_dir,

@@ -28,7 +28,7 @@ describe('the backup schedule', () => {
     const recorded: AuditEntry[] = [];
     const audit = { record: (entry: AuditEntry) => recorded.push(entry) } as unknown as AuditLog;
     const logger = pino({ level: 'silent' });
-    const shared = openSharedState({
+    const shared = await openSharedState({
       config,
       logger,
       cipher: { encrypts: false, encrypt: (t) => t, decrypt: (t) => t, isEncrypted: () => false },

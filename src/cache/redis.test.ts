@@ -165,8 +165,8 @@ describe('locks and the reload channel', () => {
 
   it('let one replica of several run a job, and tell the others about reloads', async () => {
     const prefix = testPrefix();
-    const replicas = [0, 1, 2].map(() =>
-      openSharedState({ config: config(prefix), logger, cipher }),
+    const replicas = await Promise.all(
+      [0, 1, 2].map(() => openSharedState({ config: config(prefix), logger, cipher })),
     );
     for (let waited = 0; replicas.some((r) => !r.redis!.up) && waited < 5_000; waited += 20) {
       await new Promise((resolve) => setTimeout(resolve, 20));

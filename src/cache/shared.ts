@@ -5,9 +5,7 @@ import { ContextCache, type ConversationCache } from '../dialog/context-cache.js
 import { LocalRateLimiter, rateRules, type RateLimiter } from '../security/rate-limiter.js';
 import type { FieldCipher } from '../storage/types.js';
 import type { Clock } from '../util/ids.js';
-import { openRedis, type SharedRedis } from './redis.js';
-import { RedisContextCache } from './redis-context-cache.js';
-import { RedisRateLimiter } from './redis-rate-limiter.js';
+import type { SharedRedis } from './redis.js';
 
 /** What another replica may tell this one to reread at once. */
 export type ReloadKind = 'policies' | 'keys';
@@ -46,7 +44,7 @@ export interface SharedStateOptions {
 /** Compare-and-delete: a lock is released only by the replica that holds it. */
 const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
-export function openSharedState(options: SharedStateOptions): SharedState {
+export async function openSharedState(options: SharedStateOptions): Promise<SharedState> {
   const { config, logger } = options;
   const clock = options.clock ?? Date.now;
   const cacheSettings = config.context_cache;
@@ -57,8 +55,7 @@ export function openSharedState(options: SharedStateOptions): SharedState {
   });
   const rules = rateRules(config.limits);
   const localLimiter = new LocalRateLimiter(rules, clock, config.limits.tracked_keys);
-  const redis = openRedis(config, logger);
-  if (!redis) {
+  if (config.redis.url === undefined) {
     return {
       redis: undefined,
       cache: localCache,
@@ -69,6 +66,13 @@ export function openSharedState(options: SharedStateOptions): SharedState {
       close: () => Promise.resolve(),
     };
   }
+  // Loaded only when configured: ioredis is not needed by one replica (idle memory).
+  const [{ openRedis }, { RedisContextCache }, { RedisRateLimiter }] = await Promise.all([
+    import('./redis.js'),
+    import('./redis-context-cache.js'),
+    import('./redis-rate-limiter.js'),
+  ]);
+  const redis = openRedis(config, logger)!;
 
   const instance = randomUUID();
   const channel = `${redis.prefix}reload`;
@@ -140,8 +144,9 @@ export async function announceReload(
   logger: Logger,
   kind: ReloadKind,
 ): Promise<boolean> {
-  const redis = openRedis(config, logger);
-  if (!redis) return false;
+  if (config.redis.url === undefined) return false;
+  const { openRedis } = await import('./redis.js');
+  const redis = openRedis(config, logger)!;
   try {
     await new Promise<void>((resolve, reject) => {
       redis.client.once('ready', resolve);

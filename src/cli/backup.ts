@@ -234,64 +234,77 @@ export function backupCommands(io: CliIo): Command[] {
       .command('conversations')
       .description('rebuild a conversation store from the shipped conversation log alone')
       .requiredOption('--to <dir>', 'data dir of the rebuilt store (its assistd.db must not exist)')
-      .option('--to-database-url <url>', 'rebuild into this PostgreSQL (an empty schema) instead')
+      .option('--to-database-url <url>', 'rebuild into this PostgreSQL instead (an empty schema)')
+      .option('--to-schema <name>', 'the PostgreSQL schema to rebuild into (default public)')
       .option('--until <time>', 'only changes up to this ISO 8601 time'),
-  ).action(async (flags: ConfigFlags & { to: string; toDatabaseUrl?: string; until?: string }) => {
-    const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
-    const until = flags.until === undefined ? undefined : Date.parse(flags.until);
-    if (until !== undefined && Number.isNaN(until)) {
-      throw new UsageError(`--until ${flags.until} is not an ISO 8601 time`);
-    }
-    const target = resolve(io.cwd, flags.to);
-    if (flags.toDatabaseUrl === undefined && existsSync(join(target, 'assistd.db'))) {
-      throw new UsageError(`${join(target, 'assistd.db')} exists: restore into a new data dir`);
-    }
-    mkdirSync(target, { recursive: true, mode: 0o700 });
-    // The rebuilt store uses the same master key file as the log (point the server at it).
-    const masterKeyFile = config.security.master_key_file ?? join(config.data_dir, 'master.key');
-    const targetConfig = loadConfig({
-      flags: {
-        dataDir: target,
-        ...(flags.toDatabaseUrl === undefined ? {} : { databaseUrl: flags.toDatabaseUrl }),
+  ).action(
+    async (
+      flags: ConfigFlags & {
+        to: string;
+        toDatabaseUrl?: string;
+        toSchema?: string;
+        until?: string;
       },
-      env: { ASSISTD_MASTER_KEY_FILE: masterKeyFile },
-      cwd: io.cwd,
-      readSecrets: false,
-    });
-    await withRepository(config, async ({ repository, crypto }) => {
-      const store = await openStore(targetConfig);
-      try {
-        const atRest = await openCrypto({
-          masterKeyFile,
-          dataDir: target,
-          store: store.dataKeys,
-          logger: quietLogger,
-        });
-        try {
-          await store.useEncryption(fieldCipher(atRest));
-          const bar = progressBar(io, 'chunks');
-          const result = await restoreConversations(
-            repository.objects,
-            crypto,
-            store.conversations,
-            {
-              until,
-              progress: bar.update,
-            },
-          );
-          bar.end();
-          io.stderr(
-            `replayed ${result.records} changes from ${result.segments} segments into ${describeStore(targetConfig)}` +
-              `${result.later > 0 ? `; ${result.later} later changes left out` : ''}` +
-              `${result.skipped > 0 ? `; ${result.skipped} no longer applied` : ''}\n`,
-          );
-        } finally {
-          await atRest.close();
-        }
-      } finally {
-        await store.close();
+    ) => {
+      const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
+      const until = flags.until === undefined ? undefined : Date.parse(flags.until);
+      if (until !== undefined && Number.isNaN(until)) {
+        throw new UsageError(`--until ${flags.until} is not an ISO 8601 time`);
       }
-    });
-  });
+      const target = resolve(io.cwd, flags.to);
+      if (flags.toDatabaseUrl === undefined && existsSync(join(target, 'assistd.db'))) {
+        throw new UsageError(`${join(target, 'assistd.db')} exists: restore into a new data dir`);
+      }
+      mkdirSync(target, { recursive: true, mode: 0o700 });
+      // The rebuilt store uses the same master key file as the log (point the server at it).
+      const masterKeyFile = config.security.master_key_file ?? join(config.data_dir, 'master.key');
+      const targetConfig = loadConfig({
+        flags: {
+          dataDir: target,
+          ...(flags.toDatabaseUrl === undefined ? {} : { databaseUrl: flags.toDatabaseUrl }),
+        },
+        env: {
+          ASSISTD_MASTER_KEY_FILE: masterKeyFile,
+          ...(flags.toSchema === undefined ? {} : { ASSISTD_DATABASE_SCHEMA: flags.toSchema }),
+        },
+        cwd: io.cwd,
+        readSecrets: false,
+      });
+      await withRepository(config, async ({ repository, crypto }) => {
+        const store = await openStore(targetConfig);
+        try {
+          const atRest = await openCrypto({
+            masterKeyFile,
+            dataDir: target,
+            store: store.dataKeys,
+            logger: quietLogger,
+          });
+          try {
+            await store.useEncryption(fieldCipher(atRest));
+            const bar = progressBar(io, 'chunks');
+            const result = await restoreConversations(
+              repository.objects,
+              crypto,
+              store.conversations,
+              {
+                until,
+                progress: bar.update,
+              },
+            );
+            bar.end();
+            io.stderr(
+              `replayed ${result.records} changes from ${result.segments} segments into ${describeStore(targetConfig)}` +
+                `${result.later > 0 ? `; ${result.later} later changes left out` : ''}` +
+                `${result.skipped > 0 ? `; ${result.skipped} no longer applied` : ''}\n`,
+            );
+          } finally {
+            await atRest.close();
+          }
+        } finally {
+          await store.close();
+        }
+      });
+    },
+  );
   return [backup, restore];
 }

@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { readSecretFile } from '../config/load.js';
-import { openPostgresStore } from './postgres/store.js';
 import { openSqliteStore } from './sqlite/store.js';
 import type { Store } from './types.js';
 
@@ -35,6 +34,8 @@ export async function openStore(config: Readonly<Config>, logger?: Logger): Prom
       synchronous: config.storage.sqlite_synchronous,
     });
   }
+  // Loaded only when configured: pg is not needed on the embedded defaults (idle memory).
+  const { openPostgresStore } = await import('./postgres/store.js');
   return openPostgresStore({
     url: database.url,
     ...(database.password_file === undefined

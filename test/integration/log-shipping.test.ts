@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogShipper } from '../../src/backup/log-shipper.js';
@@ -12,6 +13,7 @@ import { openSqliteStore } from '../../src/storage/sqlite/store.js';
 import { runCliCaptured } from '../support/cli.js';
 import { silentLogger } from '../support/encrypted-store.js';
 import { Harness } from '../support/harness.js';
+import { dropTestSchemas, testDatabaseUrl, testSchema } from '../support/postgres.js';
 
 interface ChatBody {
   conversation_id: string;
@@ -36,6 +38,8 @@ async function until(check: () => boolean, ms: number): Promise<number> {
   }
   return Date.now() - started;
 }
+
+afterAll(dropTestSchemas);
 
 describe('conversation-log shipping', () => {
   let harness: Harness;
@@ -114,6 +118,35 @@ describe('conversation-log shipping', () => {
     );
     expect(partial.code, partial.stderr).toBe(0);
     expect(partial.stderr).toMatch(/1 later changes left out/);
+    // Into PostgreSQL: the same conversations, in a schema of their own.
+    const schema = testSchema('restore');
+    const intoPostgres = await runCliCaptured(
+      [
+        'restore',
+        'conversations',
+        '--to',
+        mkdtempSync(join(tmpdir(), 'assistd-restored-')),
+        '--to-database-url',
+        testDatabaseUrl,
+        '--to-schema',
+        schema,
+        '--data-dir',
+        harness.dataDir,
+      ],
+      { cwd: harness.dataDir },
+    );
+    expect(intoPostgres.code, intoPostgres.stderr).toBe(0);
+    expect(intoPostgres.stderr).toMatch(
+      /replayed 5 changes .* into PostgreSQL .*schema assistd_restore_/,
+    );
+    const client = new pg.Client({ connectionString: testDatabaseUrl });
+    await client.connect();
+    const { rows } = await client.query<{ count: string }>(
+      `SELECT count(*) FROM ${schema}.messages WHERE conversation_id = $1`,
+      [kept],
+    );
+    await client.end();
+    expect(Number(rows[0]!.count)).toBe(original.body.messages.length);
     // Refuses a data dir that already holds a store.
     const again = await runCliCaptured(
       ['restore', 'conversations', '--to', target, '--data-dir', harness.dataDir],

@@ -2,11 +2,12 @@ import { join } from 'node:path';
 import { readSecretFile } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { LocalObjectStore } from './local.js';
-import { S3ObjectStore } from './s3.js';
 import type { ObjectStore } from './types.js';
 
 /** The object store `object_store` names: S3 when `s3.bucket` is set, a local folder otherwise. */
-export function openObjectStore(config: Readonly<Config>): ObjectStore & { close?(): void } {
+export async function openObjectStore(
+  config: Readonly<Config>,
+): Promise<ObjectStore & { close?(): void }> {
   const s3 = config.object_store.s3;
   if (s3 === undefined) {
     return new LocalObjectStore(config.object_store.folder ?? join(config.data_dir, 'objects'));
@@ -21,6 +22,8 @@ export function openObjectStore(config: Readonly<Config>): ObjectStore & { close
           ),
         }
       : undefined;
+  // Loaded only when configured: the AWS SDK takes tens of MB (idle memory).
+  const { S3ObjectStore } = await import('./s3.js');
   return new S3ObjectStore({
     bucket: s3.bucket,
     prefix: s3.prefix,
