@@ -32,6 +32,7 @@ import { checkpointFileIn } from './security/audit/checkpoint-file.js';
 import { repairCheckpointFile } from './security/audit/checkpoint-repair.js';
 import { shippedConversations } from './backup/shipped-store.js';
 import { openSharedState } from './cache/shared.js';
+import { startKeyUpkeep } from './security/key-upkeep.js';
 import { describeStore, openStore } from './storage/open.js';
 import type { Store } from './storage/types.js';
 import { randomId, type Clock, type IdGenerator } from './util/ids.js';
@@ -168,35 +169,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const keys = await security.keyring.ensureCurrent();
     if (keys !== 'unchanged') logger.info({ keys }, 'signing key ready');
     if (keys !== 'unchanged') auditKey(keys);
-    // Rotation is checked hourly; the keyring rotates when the signing period is over. One
-    // replica does it (the lock; the store's transaction decides if two try), and tells the rest.
-    const rotation = setInterval(() => {
-      shared
-        .exclusive('key-rotation', 60_000, () => security.keyring.ensureCurrent())
-        .then(
-          (outcome) => {
-            if (outcome === undefined || outcome === 'unchanged') return;
-            logger.info({ outcome }, 'rotated the signing key');
-            auditKey(outcome);
-            shared.announce('keys');
-          },
-          (error: unknown) => logger.error({ err: error }, 'signing key rotation failed'),
-        );
-    }, 3_600_000);
-    rotation.unref();
-    // Keys changed by the CLI or another replica: at once through the reload channel (Redis),
-    // and by rereading the keyring every 30 s without it.
-    const keyRefresh = setInterval(() => {
-      security.keyring
-        .load()
-        .catch((error: unknown) => logger.warn({ err: error }, 'rereading the keyring failed'));
-    }, 30_000);
-    keyRefresh.unref();
-    closers.push(() => {
-      clearInterval(rotation);
-      clearInterval(keyRefresh);
-      return Promise.resolve();
-    });
+    closers.push(
+      startKeyUpkeep({ keyring: security.keyring, shared, logger, onRotated: auditKey }),
+    );
     const policies = await loadPolicies(config, logger);
     // Policy reloads are administrative operations: recorded (a rejected file too).
     let announcedReload = false;

@@ -70,7 +70,11 @@ export function openRedis(config: Readonly<Config>, logger: Logger): SharedRedis
       if (warned.has(feature)) return;
       warned.add(feature);
       logger.warn(
-        { feature, err: error, mode: config.redis.rate_limit_on_failure },
+        {
+          feature,
+          err: error,
+          ...(feature === 'rate_limit' ? { mode: config.redis.rate_limit_on_failure } : {}),
+        },
         'Redis unavailable: this feature falls back until it returns',
       );
     },

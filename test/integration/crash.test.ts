@@ -5,7 +5,7 @@ import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliCaptured } from '../support/cli.js';
 import { FakeUpstream } from '../support/fake-upstream.js';
-import { assistdBin, Child } from '../support/process.js';
+import { startServerProcess, type Child } from '../support/process.js';
 
 /** Kills per run: the issue asks for at least 50 (ASSISTD_CRASH_KILLS to change). */
 const kills = Number(process.env.ASSISTD_CRASH_KILLS ?? 50);
@@ -31,11 +31,8 @@ describe('crash consistency on one machine', () => {
     runCliCaptured([...args, '--data-dir', dataDir], { cwd: dataDir });
 
   async function start(): Promise<{ child: Child; url: string }> {
-    const child = Child.spawn(
-      process.execPath,
+    return startServerProcess(
       [
-        assistdBin,
-        'serve',
         '--config',
         configFile,
         '--data-dir',
@@ -49,10 +46,8 @@ describe('crash consistency on one machine', () => {
         '--log-level',
         'info',
       ],
-      { env: { ...process.env, ASSISTD_LOG_SHIPPING: 'true' } },
+      { ...process.env, ASSISTD_LOG_SHIPPING: 'true' },
     );
-    const match = await child.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*assistd listening/);
-    return { child, url: match[1]! };
   }
 
   it(`keeps every acknowledged turn and a verifiable audit chain across ${kills} SIGKILLs`, async () => {

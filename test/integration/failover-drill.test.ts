@@ -16,7 +16,7 @@ import { runCliCaptured } from '../support/cli.js';
 import { silentLogger } from '../support/encrypted-store.js';
 import { FakeUpstream } from '../support/fake-upstream.js';
 import { PrivatePostgres } from '../support/private-postgres.js';
-import { assistdBin, Child } from '../support/process.js';
+import { startServerProcess, type Child } from '../support/process.js';
 import { testPrefix, testRedisUrl } from '../support/redis.js';
 import { S3Server } from '../support/s3.js';
 
@@ -66,9 +66,7 @@ describe('failover drill', () => {
 
   async function startReplica(index: number): Promise<Replica> {
     const dataDir = join(root, `replica-${index}`);
-    const child = Child.spawn(process.execPath, [
-      assistdBin,
-      'serve',
+    const { child, url } = await startServerProcess([
       '--config',
       configFile,
       '--data-dir',
@@ -80,14 +78,7 @@ describe('failover drill', () => {
       '--upstream-model',
       'gpt-4o-mini',
     ]);
-    const match = await child.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*assistd listening/);
-    return {
-      child,
-      url: match[1]!,
-      pool: new Pool(match[1]!, { connections: 8 }),
-      dataDir,
-      up: true,
-    };
+    return { child, url, pool: new Pool(url, { connections: 8 }), dataDir, up: true };
   }
 
   it('loses no acknowledged message, and service returns by itself', async () => {

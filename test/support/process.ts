@@ -47,3 +47,13 @@ export async function run(command: string, args: string[], options: SpawnOptions
   const { code } = await child.exited;
   return { code, stdout: child.stdout, stderr: child.stderr };
 }
+
+/** `assistd serve ARGS` from dist/ in a process of its own, once it listens (`--port 0` works). */
+export async function startServerProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ child: Child; url: string }> {
+  const child = Child.spawn(process.execPath, [assistdBin, 'serve', ...args], { env });
+  const match = await child.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*assistd listening/);
+  return { child, url: match[1]! };
+}

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { schemaNamePattern } from '../../config/schema.js';
+import { schemaNamePattern } from '../../config/scale-out-schema.js';
 import { StoreUnavailableError } from '../errors.js';
 
 export interface PostgresOptions {
