@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 /**
@@ -21,17 +22,36 @@ export const redactedPaths = [
 /** Longest time a log line waits in the buffer, in milliseconds. */
 const flushIntervalMs = 1000;
 
+export interface LoggerOptions {
+  /** Where lines go instead of stdout (tests). */
+  destination?: DestinationStream;
+  /** Append to this file instead of stdout (`log_file`); `reopenLogFile` reopens it. */
+  file?: string | undefined;
+}
+
+/** Files opened by `createLogger`, for `reopenLogFile` (SIGHUP). */
+const reopenable = new Set<{ reopen(): void }>();
+
 /**
- * JSON logs on stdout (or `destination`), written off the request path. Lines are batched up to
- * 4 KiB and flushed at least every second: one write per line cost about a fifth of a gateway
- * request's CPU. A crash can lose the last second of lines; shutdown flushes them.
+ * JSON logs on stdout, a file or `destination`, written off the request path. Lines are batched
+ * up to 4 KiB and flushed at least every second: one write per line cost about a fifth of a
+ * gateway request's CPU. A crash can lose the last second of lines; shutdown flushes them.
+ *
+ * A log file is opened here first, synchronously, so a path that cannot be written is an error
+ * at start rather than lines lost later.
  */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
-  let sink = destination;
+export function createLogger(level: string, options: LoggerOptions = {}): Logger {
+  let sink = options.destination;
   if (!sink) {
-    const stdout = pino.destination({ sync: false, minLength: 4096 });
-    setInterval(() => stdout.flush(), flushIntervalMs).unref();
-    sink = stdout;
+    if (options.file !== undefined) closeSync(openSync(options.file, 'a', 0o640));
+    const stream = pino.destination({
+      sync: false,
+      minLength: 4096,
+      ...(options.file === undefined ? {} : { dest: options.file, append: true, mode: 0o640 }),
+    });
+    setInterval(() => stream.flush(), flushIntervalMs).unref();
+    if (options.file !== undefined) reopenable.add(stream);
+    sink = stream;
   }
   return pino(
     {
@@ -42,4 +62,12 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     },
     sink,
   );
+}
+
+/**
+ * Reopens every log file (SIGHUP): after logrotate moved `assistd.log` away, new lines go to a
+ * new file at the configured path.
+ */
+export function reopenLogFiles(): void {
+  for (const stream of reopenable) stream.reopen();
 }

@@ -60,6 +60,10 @@ export function addServeOptions(command: Command): Command {
     )
     .option('--api-key <key>', "the endpoint's API key (env API_KEY; prefer --api-key-file)")
     .option('--api-key-file <file>', "file holding the endpoint's API key (env API_KEY_FILE)")
+    .option(
+      '--log-file <file>',
+      'append logs to this file instead of stdout; SIGHUP reopens it (env ASSISTD_LOG_FILE)',
+    )
     .addOption(
       new Option('--log-level <level>', 'log level (env ASSISTD_LOG_LEVEL; default info)').choices(
         logLevels,

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
-import { createLogger } from '../logger.js';
+import { createLogger, reopenLogFiles } from '../logger.js';
 import { startServer } from '../server.js';
 import { addServeOptions } from './config-options.js';
 import { UsageError, type CliIo } from './io.js';
@@ -12,7 +12,14 @@ export function serveCommand(io: CliIo): Command {
   );
   addServeOptions(command).action(async (flags: ConfigFlags) => {
     const config = loadConfig({ flags, env: io.env, cwd: io.cwd });
-    const logger = createLogger(config.log_level);
+    let logger;
+    try {
+      logger = createLogger(config.log_level, { file: config.log_file });
+    } catch (error) {
+      throw new UsageError(
+        `cannot write the log file ${config.log_file}: ${(error as Error).message}`,
+      );
+    }
     if (flags.apiKey !== undefined) {
       logger.warn(
         '--api-key leaves the key visible in the process list; prefer --api-key-file or API_KEY_FILE',
@@ -40,8 +47,10 @@ export function serveCommand(io: CliIo): Command {
       logger.flush();
       process.exit(1);
     });
-    // SIGHUP rereads the policy file and the TLS certificate pair (all are also watched).
+    // SIGHUP reopens the log file and rereads the policy file and the TLS certificate pair (all
+    // are also watched).
     process.on('SIGHUP', () => {
+      reopenLogFiles();
       logger.info('SIGHUP: reloading');
       void server.reload();
     });

@@ -61,6 +61,22 @@ describe('configuration loading', () => {
     ).toBe('sk-flag');
   });
 
+  it('takes the log file from the file, ASSISTD_LOG_FILE or --log-file, resolved', () => {
+    const config = file('log.yaml', 'log_file: from-file.log\n');
+    expect(loadConfig({ cwd: '/srv', flags: { config } }).log_file).toBe('/srv/from-file.log');
+    expect(
+      loadConfig({ cwd: '/srv', flags: { config }, env: { ASSISTD_LOG_FILE: 'env.log' } }).log_file,
+    ).toBe('/srv/env.log');
+    expect(
+      loadConfig({
+        cwd: '/srv',
+        flags: { config, logFile: '/var/log/assistd/assistd.log' },
+        env: { ASSISTD_LOG_FILE: 'env.log' },
+      }).log_file,
+    ).toBe('/var/log/assistd/assistd.log');
+    expect(loadConfig({ cwd: '/srv' }).log_file).toBeUndefined();
+  });
+
   it('takes ASSISTD_CONFIG as the config file', () => {
     const config = file('env.yaml', 'port: 4321\n');
     expect(loadConfig({ env: { ASSISTD_CONFIG: config } }).port).toBe(4321);

@@ -19,6 +19,7 @@ export interface ConfigFlags {
   port?: string;
   dataDir?: string;
   logLevel?: string;
+  logFile?: string;
   modelPath?: string;
   modelEndpoint?: string;
   apiKey?: string;
@@ -58,6 +59,7 @@ const envKeys: ReadonlyArray<readonly [string, string]> = [
   ['ASSISTD_PORT', 'port'],
   ['ASSISTD_DATA_DIR', 'data_dir'],
   ['ASSISTD_LOG_LEVEL', 'log_level'],
+  ['ASSISTD_LOG_FILE', 'log_file'],
   ['ASSISTD_DEFAULT_MODEL', 'default_model'],
   ['ASSISTD_MODEL_PATH', 'model_path'],
   ['ASSISTD_UPSTREAM_MODEL', 'upstream.model'],
@@ -87,6 +89,7 @@ const flagKeys: ReadonlyArray<readonly [keyof ConfigFlags, string]> = [
   ['port', 'port'],
   ['dataDir', 'data_dir'],
   ['logLevel', 'log_level'],
+  ['logFile', 'log_file'],
   ['defaultModel', 'default_model'],
   ['modelPath', 'model_path'],
   ['upstreamModel', 'upstream.model'],
@@ -131,6 +134,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<Config> {
   config.data_dir = resolve(cwd, config.data_dir);
   if (config.model_path !== undefined) config.model_path = resolve(cwd, config.model_path);
   if (config.api_key_file !== undefined) config.api_key_file = resolve(cwd, config.api_key_file);
+  if (config.log_file !== undefined) config.log_file = resolve(cwd, config.log_file);
   if (config.security.master_key_file !== undefined) {
     config.security.master_key_file = resolve(cwd, config.security.master_key_file);
   }

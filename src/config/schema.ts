@@ -254,6 +254,12 @@ export const configSchema = z.strictObject({
   port: z.int().min(0).max(65535).default(18789),
   data_dir: z.string().min(1).default('./data'),
   log_level: z.enum(logLevels).default('info'),
+  /**
+   * Append the JSON log lines to this file instead of stdout (created with mode 0640). SIGHUP
+   * reopens it, so logrotate can move it away (no copytruncate needed). Unset: stdout, which is
+   * what container runtimes collect.
+   */
+  log_file: z.string().min(1).optional(),
   /** Model used when a request names none; see `resolveDefaultModel`. */
   default_model: z.string().min(1).optional(),
   /** A local GGUF model file or a folder holding one. */

@@ -1,7 +1,10 @@
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
+  renameSync,
   statSync,
   symlinkSync,
   truncateSync,
@@ -27,6 +30,13 @@ afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   await upstream.close();
 });
+
+async function waitUntil(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  for (let waited = 0; !condition(); waited += 50) {
+    if (waited > timeoutMs) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -267,6 +277,36 @@ describe('CLI errors and help', () => {
     blocker.close();
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('the port is already in use');
+  });
+
+  it('writes its log to --log-file, reopens it on SIGHUP, and refuses a path it cannot write', async () => {
+    const root = workdir();
+    const log = join(root, 'assistd.log');
+    const child = Child.spawn(
+      process.execPath,
+      [assistdBin, 'serve', '--port', '0', '--log-file', log],
+      {
+        cwd: root,
+      },
+    );
+    children.push(child);
+    const read = () => (existsSync(log) ? readFileSync(log, 'utf8') : '');
+    await waitUntil(() => read().includes('assistd listening'));
+    expect(child.stdout).not.toContain('assistd listening');
+    renameSync(log, `${log}.1`);
+    child.kill('SIGHUP');
+    await waitUntil(() => read().includes('SIGHUP: reloading'));
+    expect(readFileSync(`${log}.1`, 'utf8')).not.toContain('SIGHUP');
+    child.kill('SIGTERM');
+    expect((await child.exited).code).toBe(0);
+
+    const refused = await run(
+      process.execPath,
+      [assistdBin, 'serve', '--port', '0', '--log-file', join(root, 'missing', 'x.log')],
+      { cwd: root },
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`cannot write the log file ${join(root, 'missing', 'x.log')}`);
   });
 
   it('checks token flags', async () => {

@@ -59,7 +59,7 @@ export class Harness {
     let announced = '';
     const server = await startServer({
       config,
-      logger: createLogger('debug', sink),
+      logger: createLogger('debug', { destination: sink }),
       announce: (text) => {
         announced += text;
       },
