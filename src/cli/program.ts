@@ -8,6 +8,8 @@ import { UsageError, processIo, type CliIo } from './io.js';
 import { modelsCommand } from './models.js';
 import { policyCommand } from './policy.js';
 import { cryptoCommand } from './crypto.js';
+import { deployCommand } from './deploy.js';
+import { doctorCommand } from './doctor.js';
 import { keysCommand } from './keys.js';
 import { serveCommand } from './serve.js';
 import { tokensCommand } from './tokens.js';
@@ -27,6 +29,8 @@ export function buildProgram(io: CliIo): Command {
   program.addCommand(auditCommand(io));
   program.addCommand(alertsCommand(io));
   for (const command of backupCommands(io)) program.addCommand(command);
+  program.addCommand(doctorCommand(io));
+  program.addCommand(deployCommand(io));
   return program;
 }
 

@@ -223,6 +223,21 @@ const alertsSchema = z.strictObject({
   channel_limits: z.record(channelName, channelLimitsSchema).default({}),
 });
 
+/** `assistd doctor` (the preflight): settings only it reads. */
+const doctorSchema = z.strictObject({
+  /**
+   * NTP server the clock is compared with, `host` or `host:port` (`[v6]:port`; port 123 by
+   * default), over SNTP on UDP. Unset: the clock check is skipped (many networks block UDP 123).
+   */
+  ntp_server: z
+    .string()
+    .regex(
+      /^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+)(:\d{1,5})?$/,
+      'must be HOST or HOST:PORT, e.g. pool.ntp.org',
+    )
+    .optional(),
+});
+
 const limitsSchema = z.strictObject({
   /** Largest request body accepted, in bytes (413 above). */
   body_bytes: z
@@ -286,6 +301,7 @@ export const configSchema = z.strictObject({
   audit: auditSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
+  doctor: doctorSchema.prefault({}),
   /** Seconds that in-flight requests get to finish after SIGTERM before they are cut. */
   shutdown_grace_seconds: z.number().min(0).max(3600).default(25),
 });
