@@ -154,7 +154,9 @@ export async function restoreSnapshot(
     if (written !== file.size)
       throw new Error(`${file.path}: rebuilt ${written} bytes of ${file.size}`);
     await chmod(temporary, file.mode);
-    await utimes(temporary, new Date(file.mtimeMs), new Date(file.mtimeMs));
+    // Seconds as a number, not a Date: a Date holds whole milliseconds, so it would cut the
+    // fraction that the next backup's size-and-mtime comparison and file tools see.
+    await utimes(temporary, file.mtimeMs / 1000, file.mtimeMs / 1000);
     await rename(temporary, path);
     await syncDirectory(dirname(path));
   }
