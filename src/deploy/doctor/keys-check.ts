@@ -3,11 +3,11 @@ import { stat, unlink } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import type { Config } from '../../config/schema.js';
 import { Keyring, type KeyView, type SecretSealer } from '../../security/keyring.js';
-import { readSecretFile } from '../../config/load.js';
 import { describeStore, sqlitePath } from '../../storage/open.js';
 import { SqliteSigningKeys } from '../../storage/sqlite/security-stores.js';
 import type { SigningKeyStore } from '../../storage/types.js';
 import { fail, messageOf, pass, warn, type Check, type CheckOutcome } from './check.js';
+import { doctorPool } from './services-checks.js';
 
 const dayMs = 86_400_000;
 
@@ -113,19 +113,8 @@ async function openKeyStore(
       throw error;
     }
   }
-  // Loaded only when configured, as the server does.
-  const { createPool } = await import('../../storage/postgres/pool.js');
+  const pool = await doctorPool(database.url, database, timeoutMs, database.statement_timeout_ms);
   const { PostgresSigningKeys } = await import('../../storage/postgres/security-stores.js');
-  const pool = createPool({
-    url: database.url,
-    ...(database.password_file === undefined
-      ? {}
-      : { password: readSecretFile(database.password_file, 'database.password_file') }),
-    schema: database.schema,
-    poolSize: 1,
-    connectTimeoutMs: Math.min(database.connect_timeout_ms, timeoutMs),
-    statementTimeoutMs: database.statement_timeout_ms,
-  });
   return { store: new PostgresSigningKeys(pool), close: () => pool.end() };
 }
 

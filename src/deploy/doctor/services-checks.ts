@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import type { Pool } from 'pg';
 import type { Config } from '../../config/schema.js';
 import { openRedis } from '../../cache/redis.js';
 import { readSecretFile } from '../../config/load.js';
@@ -18,6 +19,29 @@ export function servicesChecks(config: Readonly<Config>): Check[] {
   return [postgresCheck(config), redisCheck(config), objectStoreCheck(config)];
 }
 
+/**
+ * A one-connection pool for a doctor check, with the check's timeout as its connect timeout.
+ * pg is loaded only when a database is configured, as the server does.
+ */
+export async function doctorPool(
+  url: string,
+  database: Readonly<Config['database']>,
+  timeoutMs: number,
+  statementTimeoutMs: number,
+): Promise<Pool> {
+  const { createPool } = await import('../../storage/postgres/pool.js');
+  return createPool({
+    url,
+    ...(database.password_file === undefined
+      ? {}
+      : { password: readSecretFile(database.password_file, 'database.password_file') }),
+    schema: database.schema,
+    poolSize: 1,
+    connectTimeoutMs: Math.min(database.connect_timeout_ms, timeoutMs),
+    statementTimeoutMs,
+  });
+}
+
 function postgresCheck(config: Readonly<Config>): Check {
   return {
     id: 'postgres',
@@ -26,18 +50,7 @@ function postgresCheck(config: Readonly<Config>): Check {
       const database = config.database;
       if (database.url === undefined)
         return skip('no database configured (SQLite in the data dir)');
-      // Loaded only when configured, as the server does.
-      const { createPool } = await import('../../storage/postgres/pool.js');
-      const pool = createPool({
-        url: database.url,
-        ...(database.password_file === undefined
-          ? {}
-          : { password: readSecretFile(database.password_file, 'database.password_file') }),
-        schema: database.schema,
-        poolSize: 1,
-        connectTimeoutMs: Math.min(database.connect_timeout_ms, timeoutMs),
-        statementTimeoutMs: timeoutMs,
-      });
+      const pool = await doctorPool(database.url, database, timeoutMs, timeoutMs);
       const where = describeStore(config);
       try {
         const client = await pool.connect();
