@@ -160,7 +160,12 @@ describe('the HEALTHCHECK command', () => {
     server = started.child;
     port = new URL(started.url).port;
   });
-  afterAll(() => server?.kill('SIGKILL'));
+  let tlsServer: Child | undefined;
+  // Also when a test times out, so no server outlives the run.
+  afterAll(() => {
+    server?.kill('SIGKILL');
+    tlsServer?.kill('SIGKILL');
+  });
 
   const healthcheck = JSON.parse(
     /CMD\s+(\[.*\])/.exec(argsOf('HEALTHCHECK')[0]!)![1]!.replace('/opt/assistant/', repoRoot),
@@ -196,11 +201,8 @@ describe('the HEALTHCHECK command', () => {
       '--tls-key',
       certificate.keyFile,
     ]);
-    try {
-      const match = await tls.waitFor(/"url":"https:\/\/127\.0\.0\.1:(\d+)"/);
-      expect((await check({ ASSISTD_PORT: match[1]! })).code).toBe(0);
-    } finally {
-      tls.kill('SIGKILL');
-    }
+    tlsServer = tls;
+    const match = await tls.waitFor(/"url":"https:\/\/127\.0\.0\.1:(\d+)"/);
+    expect((await check({ ASSISTD_PORT: match[1]! })).code).toBe(0);
   });
 });
