@@ -44,6 +44,8 @@ describe.skipIf(bwrap === undefined)('on a read-only root filesystem (bubblewrap
     const port = await freePort();
     server = Child.spawn(bwrap!, [
       ...['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'],
+      // The checkout again, read-only, in case it lives under /tmp (CI clones there).
+      ...['--ro-bind', repoRoot, repoRoot],
       ...['--bind', dataDir, dataDir, '--bind', logDir, logDir, '--die-with-parent'],
       process.execPath,
       assistdBin,
@@ -63,6 +65,7 @@ describe.skipIf(bwrap === undefined)('on a read-only root filesystem (bubblewrap
     // The sandbox holds: the same view refuses a write to the app's own folder.
     const probe = await run(bwrap!, [
       ...['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'],
+      ...['--ro-bind', repoRoot, repoRoot],
       'sh',
       '-c',
       `touch ${join(repoRoot, 'dist', 'probe')}`,
