@@ -14,7 +14,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# `npm ci` runs `prepare`, which compiles src/ into dist/.
+COPY web ./web
+# `npm ci` runs `prepare`, which compiles src/ into dist/ and builds the console (web/) into
+# dist/console/.
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund
 # node-llama-cpp ships one prebuilt llama.cpp per platform and GPU API (the CUDA ones are

@@ -97,6 +97,11 @@ export const errorCatalog = {
     type: 'permission_error',
     message: 'No policy allows this request.',
   },
+  csrf_failed: {
+    status: 403,
+    type: 'permission_error',
+    message: "The request did not carry the console's CSRF token.",
+  },
   route_not_found: {
     status: 404,
     type: 'not_found_error',
@@ -106,6 +111,16 @@ export const errorCatalog = {
     status: 404,
     type: 'not_found_error',
     message: 'No conversation with this id exists for the caller.',
+  },
+  console_not_built: {
+    status: 404,
+    type: 'not_found_error',
+    message: 'The web console is not built: run npm run build.',
+  },
+  console_disabled: {
+    status: 404,
+    type: 'not_found_error',
+    message: 'The web console is disabled on this server (console.enabled is false).',
   },
   model_not_found: {
     status: 404,

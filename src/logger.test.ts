@@ -35,11 +35,25 @@ describe('createLogger', () => {
         headers: { authorization: 'Bearer nested' },
         req: { headers: { authorization: 'Bearer req', cookie: 'session=abc' } },
         upstream: { api_key: 'sk-1', apiKey: 'sk-2', token: 't-3', host: 'example.com' },
+        cookie: 'assistd_session=c-1',
+        request: { headers: { cookie: 'assistd_session=c-2' } },
+        res: { headers: { 'set-cookie': 'assistd_session=c-3' } },
       },
       'call',
     );
     const text = JSON.stringify(lines);
-    for (const secret of ['top', 'nested', 'Bearer req', 'session=abc', 'sk-1', 'sk-2', 't-3']) {
+    for (const secret of [
+      'top',
+      'nested',
+      'Bearer req',
+      'session=abc',
+      'sk-1',
+      'sk-2',
+      't-3',
+      'c-1',
+      'c-2',
+      'c-3',
+    ]) {
       expect(text).not.toContain(secret);
     }
     expect(lines[0]).toMatchObject({

@@ -10,6 +10,13 @@ export const redactedPaths = [
   'headers.authorization',
   'req.headers.authorization',
   'req.headers.cookie',
+  // The console's session cookie holds a bearer token (http/session-cookie.ts).
+  'cookie',
+  'headers.cookie',
+  'headers["set-cookie"]',
+  '*.cookie',
+  '*.headers.cookie',
+  '*.headers["set-cookie"]',
   'api_key',
   'apiKey',
   'token',

@@ -55,6 +55,8 @@ export interface StartServerOptions {
    * absent from the command line, the environment and the config file; logged as an error.
    */
   accessControl?: 'off';
+  /** The built web console's folder (tests); absent: `dist/console/` (see AppDeps.consoleDir). */
+  consoleDir?: string;
 }
 
 export interface RunningServer {
@@ -228,6 +230,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       alerting: alerts?.alerting,
       ...(tls ? { https: tls.serverOptions() } : {}),
       ...(options.accessControl === 'off' ? { accessControl: 'off' as const } : {}),
+      consoleDir: options.consoleDir,
     });
     if (options.accessControl === 'off') {
       logger.error('access control is OFF: every request runs as an administrator (benchmark)');

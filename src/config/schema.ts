@@ -223,6 +223,17 @@ const alertsSchema = z.strictObject({
   channel_limits: z.record(channelName, channelLimitsSchema).default({}),
 });
 
+/** The web console (`web/`, built into `dist/console/`) served at `/`. */
+const consoleSchema = z.strictObject({
+  /**
+   * Serve the console's page and assets at `/` and `/console/assets/`, its session routes
+   * (`/console/session`) and the session cookie as a credential. `false`, for servers that only
+   * offer the API: `/` answers a 404 page saying the console is disabled, the assets and the
+   * session routes 404, and a session cookie is ignored (only bearer tokens authenticate).
+   */
+  enabled: z.boolean().default(true),
+});
+
 /** `assistd doctor` (the preflight): settings only it reads. */
 const doctorSchema = z.strictObject({
   /**
@@ -302,6 +313,7 @@ export const configSchema = z.strictObject({
   metrics: metricsSchema.prefault({}),
   alerts: alertsSchema.prefault({}),
   doctor: doctorSchema.prefault({}),
+  console: consoleSchema.prefault({}),
   /** Seconds that in-flight requests get to finish after SIGTERM before they are cut. */
   shutdown_grace_seconds: z.number().min(0).max(3600).default(25),
 });

@@ -26,6 +26,8 @@ import { registerMetrics } from './plugins/metrics.js';
 import { alertRoutes } from './routes/admin/alerts.js';
 import { auditRoutes } from './routes/admin/audit.js';
 import { chatRoutes } from './routes/chat.js';
+import { consoleRoutes, defaultConsoleDir } from './routes/console.js';
+import { consoleSessionRoutes } from './routes/console-session.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { healthRoutes } from './routes/health.js';
 import { prometheusRoute, seriesRoute } from './routes/metrics.js';
@@ -61,6 +63,11 @@ export interface AppDeps {
   accessControl?: 'off';
   /** Serve HTTPS with these options (TLS 1.3 only, see security/tls.ts); absent: plain HTTP. */
   https?: TlsServerOptions;
+  /**
+   * The built web console (`index.html` and `assets/`). Absent: `dist/console/` beside the
+   * compiled server (routes/console.ts).
+   */
+  consoleDir?: string | undefined;
 }
 
 declare module 'fastify' {
@@ -155,12 +162,29 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     tls: deps.https !== undefined,
     rateLimiter: deps.rateLimiter,
   });
+  // The console's cookies are Secure whenever the browser talks HTTPS, here or at a proxy.
+  const secureCookies = deps.https !== undefined || deps.config.tls.terminated_by_proxy;
+  const consoleEnabled = deps.config.console.enabled;
   if (deps.accessControl === 'off') {
     registerOpenAccess(app, openAccessPrincipal, guard.afterAuth);
   } else {
-    registerAuth(app, deps.authenticator, deps.policies, guard.afterAuth);
+    registerAuth(
+      app,
+      deps.authenticator,
+      deps.policies,
+      guard.afterAuth,
+      consoleEnabled ? { secure: secureCookies } : undefined,
+    );
   }
   healthRoutes(app, deps);
+  consoleRoutes(app, { enabled: consoleEnabled, dir: deps.consoleDir ?? defaultConsoleDir() });
+  consoleSessionRoutes(app, {
+    authenticator: deps.authenticator,
+    clock: deps.clock,
+    secure: secureCookies,
+    enabled: consoleEnabled,
+    afterAuth: guard.afterAuth,
+  });
   chatRoutes(app, deps, guard.limits);
   openaiRoutes(app, deps, guard.limits);
   conversationRoutes(app, deps);

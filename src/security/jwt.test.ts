@@ -87,6 +87,7 @@ describe('JWT bearer tokens', () => {
       admin: true,
       tokenId: issued.jti,
       method: 'jwt',
+      expiresAt: issued.expiresAt,
     });
   });
 

@@ -42,6 +42,7 @@ describe('bearer tokens', () => {
       admin: false,
       tokenId: issued.record.id,
       method: 'opaque',
+      expiresAt: now + 60_000,
     });
     await expect(verifier.verify(`bearer  ${issued.token}`)).resolves.toMatchObject({
       name: 'alice@example.com',

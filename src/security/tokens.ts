@@ -14,6 +14,11 @@ export interface Principal {
   /** The opaque token's id or the JWT's `jti`: what `tokens revoke` takes. */
   tokenId: string;
   method: 'opaque' | 'jwt';
+  /**
+   * When the token stops being valid, milliseconds since the epoch; undefined for an opaque token
+   * without expiry. The console's session cookie lives no longer than this.
+   */
+  expiresAt?: number | undefined;
 }
 
 /**
@@ -104,6 +109,7 @@ export class OpaqueTokenVerifier {
       admin: record.admin,
       tokenId: record.id,
       method: 'opaque',
+      expiresAt: record.expiresAt,
     };
   }
 

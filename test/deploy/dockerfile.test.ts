@@ -110,6 +110,11 @@ describe('Dockerfile', () => {
     };
     expect(pkg.scripts.prepare).toBe('npm run build');
     expect(pkg.scripts.build).toContain('tsc -p tsconfig.build.json');
+    // …and the console into dist/console (web/vite.config.ts's outDir).
+    expect(pkg.scripts.build).toContain('vite build --config web/vite.config.ts');
+    expect(readFileSync(join(repoRoot, 'web/vite.config.ts'), 'utf8')).toContain(
+      "outDir: '../dist/console'",
+    );
     const build = JSON.parse(readFileSync(join(repoRoot, 'tsconfig.build.json'), 'utf8')) as {
       compilerOptions: { outDir: string };
     };

@@ -19,6 +19,8 @@ export interface HarnessOptions {
   upstream?: FakeUpstream;
   /** `'off'`: StartServerOptions.accessControl (the benchmarks' comparison server). */
   accessControl?: 'off';
+  /** StartServerOptions.consoleDir: the built console to serve (absent: `dist/console/`). */
+  consoleDir?: string;
 }
 
 /** A real server on 127.0.0.1:0 with a temp data dir, a fake upstream and captured logs. */
@@ -64,6 +66,7 @@ export class Harness {
         announced += text;
       },
       ...(options.accessControl ? { accessControl: options.accessControl } : {}),
+      ...(options.consoleDir === undefined ? {} : { consoleDir: options.consoleDir }),
     });
     const harness = new Harness(
       server,

@@ -3,13 +3,18 @@ import { AppError, errorBody } from '../../errors.js';
 import type { AuditLog } from '../../security/audit/audit-log.js';
 import { actionFor } from '../../security/policy/route-actions.js';
 import { StoreUnavailableError } from '../../storage/errors.js';
-import type { AuditEntry } from '../../storage/types.js';
+import type { AuditDetailValue, AuditEntry } from '../../storage/types.js';
 import type { Clock } from '../../util/ids.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set once this request's audit record was queued. */
     auditQueued: boolean;
+    /**
+     * Facts for the record's `details` (how a console session was opened or closed, that the
+     * session cookie authenticated); never a token or message content. Null: none.
+     */
+    auditDetails: Readonly<Record<string, AuditDetailValue>> | null;
   }
 }
 
@@ -32,6 +37,7 @@ export function registerAudit(app: FastifyInstance, audit: AuditLog, clock: Cloc
   // Off (benchmarks): no hook at all, so the comparison measures the whole cost.
   if (!audit.enabled) return;
   app.decorateRequest('auditQueued', false);
+  app.decorateRequest('auditDetails', null);
 
   // Callback-style hooks: these run on every request, and an async function costs a promise.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -127,7 +133,7 @@ export function httpEntry(
     status: reply.statusCode,
     error: errorCodeOf(reply.statusCode, payload),
     latencyMs: Math.round(reply.elapsedTime * 100) / 100,
-    details: null,
+    details: request.auditDetails ?? null,
   };
 }
 

@@ -1,10 +1,17 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import type { Authenticator } from '../../security/authenticator.js';
 import type { Decision } from '../../security/policy/evaluate.js';
 import type { PolicySet } from '../../security/policy/policy-set.js';
 import { actionFor } from '../../security/policy/route-actions.js';
 import type { Principal } from '../../security/tokens.js';
+import {
+  clearedSessionCookie,
+  csrfHeaderName,
+  csrfMatches,
+  needsCsrf,
+  sessionTokenFrom,
+} from '../session-cookie.js';
 import type { AfterAuth } from './guard.js';
 
 declare module 'fastify' {
@@ -14,15 +21,34 @@ declare module 'fastify' {
     decision: Decision | undefined;
   }
   interface FastifyContextConfig {
-    /** Serve without a bearer token (health, readiness and the JWKS only). */
+    /**
+     * Serve without a bearer token: health, readiness, the JWKS and the console's static files.
+     * Public routes are not audited and not subject to the failed-authentication lockout.
+     */
     public?: boolean;
+    /**
+     * The handler authenticates the caller itself (the console's session routes: a token in the
+     * body, or the session cookie). The auth hook skips the route and no policy applies, but
+     * unlike a public route it is audited, locked out and refused while draining.
+     */
+    ownAuthentication?: boolean;
   }
+}
+
+/** How the auth hook treats the console's session cookie. */
+export interface SessionAuthOptions {
+  /** Whether cleared cookies carry `Secure` (TLS here or at a proxy). */
+  secure: boolean;
 }
 
 /**
  * Every route needs `Authorization: Bearer <token>` unless its config says `public: true`, and
  * then a policy that allows its action on its resource (route-actions.ts maps each route).
  * Fails closed: a route missing from the action table is refused, not waved through.
+ *
+ * Without an `Authorization` header, the console's session cookie (session-cookie.ts) is the
+ * credential when `sessions` is given; a write made with it must carry the CSRF token. With the
+ * header the cookie is never looked at, so API clients pay nothing for it.
  */
 export function registerAuth(
   app: FastifyInstance,
@@ -30,12 +56,19 @@ export function registerAuth(
   policies: PolicySet,
   /** Runs once the caller is known and allowed (rate limits). */
   afterAuth: AfterAuth = () => undefined,
+  /** Accept the console's session cookie; absent: bearer tokens only (console disabled). */
+  sessions?: SessionAuthOptions,
 ): void {
   app.decorateRequest('principal', undefined);
   app.decorateRequest('decision', undefined);
-  app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.public === true) return;
-    const principal = await authenticator.verify(request.headers.authorization);
+  app.addHook('onRequest', async (request, reply) => {
+    const config = request.routeOptions.config;
+    if (config.public === true || config.ownAuthentication === true) return;
+    const authorization = request.headers.authorization;
+    const principal =
+      authorization !== undefined || sessions === undefined
+        ? await authenticator.verify(authorization)
+        : await verifySession(request, reply, authenticator, sessions);
     request.principal = principal;
     const route = request.routeOptions.url;
     // No route matched: the not-found handler answers 404 (after authentication, so unknown
@@ -63,6 +96,35 @@ export function registerAuth(
     const limited = afterAuth(request);
     if (limited) await limited;
   });
+}
+
+/**
+ * Authenticates a request by its session cookie (missing_token without one). A cookie that fails
+ * is cleared, so a browser does not keep sending an expired or revoked token; a write without
+ * the cookie's CSRF token is refused with 403 `csrf_failed`.
+ */
+async function verifySession(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  authenticator: Authenticator,
+  sessions: SessionAuthOptions,
+): Promise<Principal> {
+  const token = sessionTokenFrom(request.headers.cookie);
+  if (token === undefined) throw new AppError('missing_token');
+  let principal: Principal;
+  try {
+    principal = await authenticator.verifyToken(token);
+  } catch (error) {
+    reply.header('set-cookie', clearedSessionCookie(sessions.secure));
+    throw error;
+  }
+  request.auditDetails = { credential: 'session-cookie' };
+  if (needsCsrf(request.method) && !csrfMatches(token, request.headers[csrfHeaderName])) {
+    // Recorded with the principal: a refused write names whose browser was used.
+    request.principal = principal;
+    throw new AppError('csrf_failed');
+  }
+  return principal;
 }
 
 /**

@@ -67,6 +67,23 @@ describe('rate limits, lockout, headers and CORS', () => {
     expect((await server.request('/health', { principal: null })).status).toBe(200);
   });
 
+  it('counts only failures that presented a credential (header, sign-in token or cookie)', async () => {
+    const server = await start({ failed_auth_max: 3, lockout_seconds: 60 });
+    // Nothing to guess with: browsers and probes send these, and must not lock users out.
+    for (let index = 0; index < 5; index++) {
+      expect((await server.request('/v1/models', { principal: null })).status).toBe(401);
+    }
+    expect((await server.request('/v1/models')).status).toBe(200);
+    for (let index = 0; index < 3; index++) {
+      const bad = await server.request('/v1/models', {
+        principal: null,
+        headers: { cookie: `assistd_session=asd_0000000000000000_${'C'.repeat(43)}` },
+      });
+      expect(bad.status).toBe(401);
+    }
+    expect((await server.request('/v1/models')).status).toBe(429);
+  });
+
   it('sets security headers on every response and no CORS headers unless configured', async () => {
     const server = await start({});
     for (const path of ['/health', '/v1/models', '/nope']) {
@@ -93,6 +110,7 @@ describe('rate limits, lockout, headers and CORS', () => {
       'https://console.example.com',
     );
     expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization');
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('x-csrf-token');
     const other = await server.request('/v1/models', {
       headers: { origin: 'https://other.example.com' },
     });

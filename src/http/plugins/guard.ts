@@ -5,6 +5,7 @@ import { Lockout } from '../../security/limits.js';
 import { LocalRateLimiter, rateRules, type RateLimiter } from '../../security/rate-limiter.js';
 import type { StreamPart } from '../../providers/types.js';
 import type { Clock } from '../../util/ids.js';
+import { csrfHeaderName, sessionCookieName } from '../session-cookie.js';
 
 /** Per-principal budgets, checked after authentication and charged with each answer's tokens. */
 export interface Limits {
@@ -48,7 +49,7 @@ export function registerGuard(
       reply.header('vary', 'Origin');
       if (request.method === 'OPTIONS') {
         reply.header('access-control-allow-methods', 'GET, POST, PATCH, DELETE');
-        reply.header('access-control-allow-headers', 'authorization, content-type, x-request-id');
+        reply.header('access-control-allow-headers', allowedHeaders);
         reply.header('access-control-max-age', '600');
         return reply.status(204).send();
       }
@@ -60,10 +61,15 @@ export function registerGuard(
     }
   });
 
-  // Failed authentication is counted from the final status, so every 401 counts once.
+  // Failed authentication is counted from the final status, so every 401 counts once; but only
+  // when a credential was presented. A request without one guesses nothing, and browsers send
+  // plenty (the console asking whether it is signed in), which would otherwise lock users out.
   app.addHook('onResponse', (request, reply, done) => {
-    if (reply.statusCode === 401) lockout.failed(request.ip);
-    else if (request.principal) lockout.succeeded(request.ip);
+    if (reply.statusCode === 401) {
+      if (presentsCredential(request)) lockout.failed(request.ip);
+    } else if (request.principal) {
+      lockout.succeeded(request.ip);
+    }
     done();
   });
 
@@ -88,6 +94,25 @@ export async function* chargedParts(
     if (part.type === 'finish' && part.usage) charge(part.usage.totalTokens);
     yield part;
   }
+}
+
+/**
+ * Request headers a configured origin may send. The CSRF header only matters with the session
+ * cookie, which SameSite=Strict keeps off cross-site requests; it is listed for same-site origins
+ * (another port or subdomain of the same site).
+ */
+const allowedHeaders = `authorization, content-type, x-request-id, ${csrfHeaderName}`;
+
+/**
+ * Whether a request carried something to authenticate with: an `Authorization` header, a token
+ * in a body (POST /console/session, which answers 400 without one) or the session cookie.
+ */
+function presentsCredential(request: FastifyRequest): boolean {
+  if (request.headers.authorization !== undefined) return true;
+  if (request.routeOptions.config.ownAuthentication === true && request.method === 'POST') {
+    return true;
+  }
+  return request.headers.cookie?.includes(`${sessionCookieName}=`) === true;
 }
 
 function retryAfter(ms: number): Record<string, string> {

@@ -28,7 +28,10 @@ export interface RouteRule {
   route: string;
   /** `verb:object`, lower case. */
   action: `${Verb}:${string}`;
-  /** Served without a bearer token, so without a policy check (health and readiness). */
+  /**
+   * Served without a bearer token, so without a policy check: health, readiness, the JWKS, the
+   * console's files, and its session routes (which check the token or cookie themselves).
+   */
   public: boolean;
   /** `planned`: the route does not exist yet; its action is reserved so policies can name it. */
   status: 'current' | 'planned';
@@ -46,6 +49,7 @@ function rule(
 }
 
 const planned = { status: 'planned' } as const;
+const open = { public: true } as const;
 
 /** Every route the server has or will have, in README order. */
 export const routeRules: readonly RouteRule[] = [
@@ -54,6 +58,13 @@ export const routeRules: readonly RouteRule[] = [
   rule('GET', '/.well-known/jwks.json', 'get:jwks', 'public keys that verify tokens', {
     public: true,
   }),
+  rule('GET', '/', 'get:console', "the web console's page", open),
+  rule('GET', '/console/assets/*', 'get:console-asset', "the console's scripts and images", open),
+  rule('GET', '/favicon.ico', 'get:console-asset', "the console's icon", open),
+  // Public in the sense above, but audited: the handlers check the token or cookie themselves.
+  rule('POST', '/console/session', 'create:console-session', 'sign in: token → cookie', open),
+  rule('GET', '/console/session', 'get:console-session', "the cookie's principal", open),
+  rule('DELETE', '/console/session', 'delete:console-session', 'sign out', open),
   rule('POST', '/v1/chat', 'create:chat', 'one chat turn (stored conversation)'),
   rule('POST', '/v1/chat/completions', 'create:completion', 'OpenAI-compatible completion'),
   rule('GET', '/v1/models', 'list:model', 'models'),

@@ -1,0 +1,256 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoScript } from '../../src/providers/index.js';
+import { writeTinyModel } from '../../src/providers/tiny-model/tiny-model.js';
+import { chromiumPath, launchBrowser, screenshot, watchPageProblems } from '../support/browser.js';
+import { FakeUpstream, eventually } from '../support/fake-upstream.js';
+import { assistdBin, repoRoot, startServerProcess, type Child } from '../support/process.js';
+
+// The console in Debian's Chromium against real servers from dist/ (which serve dist/console):
+// one with the demo model, one with a scripted model whose answer is an XSS payload in
+// Markdown, one in front of an endpoint that streams slowly until stopped.
+if (!existsSync(chromiumPath)) {
+  throw new Error(`no Chromium at ${chromiumPath}: apt-get install chromium (.ci/run does)`);
+}
+if (!existsSync(join(repoRoot, 'dist/console/index.html'))) {
+  throw new Error('the console is not built: npm run build');
+}
+
+interface Server {
+  child: Child;
+  url: string;
+  dataDir: string;
+}
+const servers: Server[] = [];
+let browser: Browser;
+
+async function start(extra: string[] = []): Promise<Server> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'assistd-console-'));
+  const { child, url } = await startServerProcess(['--port', '0', '--data-dir', dataDir, ...extra]);
+  const server = { child, url, dataDir };
+  servers.push(server);
+  return server;
+}
+
+function issue(server: Server, principal: string, ...flags: string[]): string {
+  return execFileSync(
+    process.execPath,
+    [
+      assistdBin,
+      'tokens',
+      'issue',
+      '--principal',
+      principal,
+      '--data-dir',
+      server.dataDir,
+      ...flags,
+    ],
+    { encoding: 'utf8' },
+  ).trim();
+}
+
+async function waitReady(server: Server): Promise<void> {
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    if ((await fetch(`${server.url}/ready`)).status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${server.url} never became ready`);
+}
+
+async function signIn(context: BrowserContext, server: Server, token: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.getByTestId('token-input').fill(token);
+  await page.getByTestId('sign-in').click();
+  await page.getByTestId('composer').waitFor();
+  return page;
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  await page.getByTestId('composer').fill(text);
+  await page.getByTestId('send').click();
+}
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  for (const server of servers) server.child.kill('SIGKILL');
+});
+
+describe('console: sign-in and chat with the demo model', () => {
+  let demo: Server;
+  beforeAll(async () => {
+    demo = await start();
+    await waitReady(demo);
+  });
+
+  it('refuses a bad token with a clear message, then signs in and out', async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    const problems = watchPageProblems(page);
+    await page.goto(demo.url);
+    await screenshot(page, 'sign-in');
+    await page.getByTestId('token-input').fill('not-a-token');
+    await page.getByTestId('sign-in').click();
+    await expect.poll(() => page.getByTestId('sign-in-error').textContent()).toMatch(/token/i);
+
+    await page.getByTestId('token-input').fill(issue(demo, 'alice@example.com'));
+    await page.getByTestId('sign-in').click();
+    await page.getByTestId('composer').waitFor();
+    expect(await page.textContent('body')).toContain('alice@example.com');
+    // The token lives in an HttpOnly cookie only: page scripts cannot read it, nor storage.
+    expect(await page.evaluate<string>('document.cookie')).not.toContain('assistd_session');
+    expect(
+      await page.evaluate<string>('JSON.stringify(localStorage) + JSON.stringify(sessionStorage)'),
+    ).not.toMatch(/eyJ/);
+    await page.getByTestId('sign-out').click();
+    await page.getByTestId('token-input').waitFor();
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('streams the demo model’s exact answer, shows the demo banner, and lists the chat', async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await signIn(context, demo, issue(demo, 'alice@example.com'));
+    const problems = watchPageProblems(page);
+    await page.getByTestId('demo-banner').waitFor();
+    // Every state the answer passes through, recorded in the page as it happens.
+    // (Browser code as a string: this file is type-checked without the DOM library.)
+    await page.evaluate(`{
+      const seen = [];
+      window.seenStates = seen;
+      new MutationObserver(() => {
+        for (const node of document.querySelectorAll('[data-testid="assistant-message"]')) {
+          const entry = (node.getAttribute('data-state') ?? '') + ':' + (node.querySelector('.markdown')?.textContent ?? '').length;
+          if (seen.at(-1) !== entry) seen.push(entry);
+        }
+      }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+    }`);
+    await send(page, '你好');
+    const answer = page.getByTestId('assistant-message').last();
+    await expect.poll(() => answer.getAttribute('data-state'), { timeout: 15_000 }).toBe('done');
+    expect((await answer.locator('.markdown').textContent())?.trim()).toBe(demoScript);
+    const states = await page.evaluate<string[]>('window.seenStates');
+    // Streamed: it was seen while streaming with part of the text, before it was done.
+    expect(
+      states.some(
+        (state) =>
+          /^streaming:[1-9]/.test(state) && Number(state.split(':')[1]) < demoScript.length,
+      ),
+    ).toBe(true);
+    expect(await page.getByTestId('conversation-item').count()).toBeGreaterThan(0);
+    await screenshot(page, 'chat-1440-light');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('is usable at 360 px in the dark theme', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 360, height: 740 },
+      colorScheme: 'dark',
+    });
+    const page = await signIn(context, demo, issue(demo, 'bob@example.com'));
+    await send(page, 'hello');
+    const answer = page.getByTestId('assistant-message').last();
+    await expect.poll(() => answer.getAttribute('data-state'), { timeout: 15_000 }).toBe('done');
+    // Nothing wider than the screen.
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(
+      360,
+    );
+    await screenshot(page, 'chat-360-dark');
+    await context.close();
+  });
+});
+
+describe('console: a model answer carrying HTML renders inert', () => {
+  const payload =
+    'Hi <img src=x onerror="window.__xss=1"> <script>window.__xss=2</script> **bold** ' +
+    '[click](javascript:window.__xss=3) <a href="https://example.com" onclick="window.__xss=4">ok</a>';
+  let scripted: Server;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'assistd-console-xss-'));
+    const model = join(dir, 'xss.gguf');
+    await writeTinyModel(model, { mode: 'scripted', script: payload });
+    scripted = await start(['--model-path', model]);
+    await waitReady(scripted);
+  });
+
+  it('renders the Markdown, runs no script and keeps no handler or javascript: link', async () => {
+    const context = await browser.newContext();
+    const page = await signIn(context, scripted, issue(scripted, 'alice@example.com'));
+    await send(page, 'anything <img src=y onerror="window.__xss=5">');
+    const answer = page.getByTestId('assistant-message').last();
+    await expect.poll(() => answer.getAttribute('data-state'), { timeout: 15_000 }).toBe('done');
+    expect(await answer.locator('strong').textContent()).toBe('bold');
+    expect(await page.evaluate<unknown>('window.__xss')).toBeUndefined();
+    // No element from the answer: raw HTML is shown as text, Markdown makes the rest.
+    const elements = await page.evaluate<{ tag: string; attributes: string[] }[]>(`
+      [...[...document.querySelectorAll('[data-testid="assistant-message"]')].at(-1).querySelectorAll('*')].map(
+        (node) => ({
+          tag: node.tagName.toLowerCase(),
+          attributes: [...node.attributes].map((attribute) => attribute.name + '=' + attribute.value),
+        }),
+      )`);
+    expect(elements.map((element) => element.tag)).not.toContain('script');
+    expect(elements.map((element) => element.tag)).not.toContain('img');
+    for (const element of elements) {
+      for (const attribute of element.attributes) {
+        expect(attribute).not.toMatch(/^on/i);
+        expect(attribute).not.toMatch(/^href=\s*javascript:/i);
+      }
+    }
+    expect(await answer.textContent()).toContain('onerror=');
+    // The user's own message is text, not HTML.
+    expect(await page.getByTestId('user-message').last().textContent()).toContain('onerror=');
+    await screenshot(page, 'xss-inert');
+    await context.close();
+  });
+});
+
+describe('console: stop', () => {
+  // An endpoint that streams one word every 50 ms for 30 s: the answer is still coming when
+  // Stop is pressed, whatever the machine's speed.
+  let upstream: FakeUpstream;
+  let server: Server;
+  beforeAll(async () => {
+    upstream = await FakeUpstream.start();
+    server = await start(['--model-endpoint', upstream.url, '--upstream-model', 'slow-model']);
+    await waitReady(server);
+  });
+  afterAll(async () => upstream?.close());
+
+  it('stops a long answer: the text so far stays, marked stopped, and the model call is aborted', async () => {
+    const chunk = (delta: object) =>
+      `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'slow-model', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+    upstream.enqueue({
+      kind: 'sse',
+      events: [
+        chunk({ role: 'assistant', content: '' }),
+        ...Array.from({ length: 600 }, (_, i) => chunk({ content: `word${i} ` })),
+      ],
+      gapMs: 50,
+    });
+    const context = await browser.newContext();
+    const page = await signIn(context, server, issue(server, 'alice@example.com'));
+    await send(page, 'talk for a long time');
+    const answer = page.getByTestId('assistant-message').last();
+    await expect.poll(async () => (await answer.textContent()) ?? '').toContain('word3');
+    await page.getByTestId('stop').click();
+    await expect.poll(() => answer.getAttribute('data-state')).toBe('stopped');
+    const partial = (await answer.textContent()) ?? '';
+    expect(partial).not.toContain('word599');
+    await eventually(() => upstream.chatRequests.at(-1)?.clientClosed === true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await answer.textContent()).toBe(partial);
+    expect(await page.getByTestId('stop').isDisabled()).toBe(true);
+    await page.getByTestId('composer').fill('next');
+    expect(await page.getByTestId('send').isDisabled()).toBe(false);
+    await context.close();
+  });
+});

@@ -1,0 +1,214 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import type { ApiError } from '../api/api-error';
+import { createApiClient } from '../api/client';
+import { demoModelId, initialModel } from '../api/models';
+import { signOut } from '../api/session';
+import type { Session } from '../api/types';
+import { useChat } from '../hooks/use-chat';
+import { useConversations } from '../hooks/use-conversations';
+import { useModels } from '../hooks/use-models';
+import type { ThemeState } from '../hooks/use-theme';
+import type { MessageState } from '../messages';
+import { AppHeader } from './app-header';
+import { ChatSettings, parseTemperature } from './chat-settings';
+import { Composer } from './composer';
+import { ConversationSidebar } from './conversation-sidebar';
+import { DemoBanner } from './demo-banner';
+import { CloseIcon } from './icons';
+import { MessageList } from './message-list';
+
+export interface ChatPageProps {
+  session: Session;
+  theme: ThemeState;
+  onSessionEnded: (error: ApiError) => void;
+  onSessionRenewed: (session: Session) => void;
+  onSignedOut: () => void;
+}
+
+/** Matches the stylesheet's breakpoint: below it the sidebar is a panel over the chat. */
+const narrowQuery = '(max-width: 767px)';
+
+/**
+ * A stopped answer is stored by the server after it notices the disconnect, a moment after the
+ * page stopped reading; the list is fetched again after this delay (ms) to show it.
+ */
+const stoppedRefreshDelay = 1000;
+
+export function ChatPage(props: ChatPageProps) {
+  // Callbacks through a ref: the client is made once per page and must not go stale.
+  const callbacks = useRef(props);
+  callbacks.current = props;
+  const [api] = useState(() =>
+    createApiClient({
+      session: props.session,
+      onUnauthorized: (error) => callbacks.current.onSessionEnded(error),
+      onSessionRenewed: (session) => callbacks.current.onSessionRenewed(session),
+    }),
+  );
+
+  const models = useModels(api);
+  const conversations = useConversations(api);
+  const { refresh } = conversations;
+  const onTurnSettled = useCallback(
+    (_conversationId: string | undefined, state: MessageState) => {
+      refresh();
+      if (state === 'stopped') window.setTimeout(refresh, stoppedRefreshDelay);
+    },
+    [refresh],
+  );
+  const chat = useChat(api, { onTurnSettled });
+
+  const [draft, setDraft] = useState('');
+  const [temperature, setTemperature] = useState('');
+  const [formError, setFormError] = useState<string | undefined>(undefined);
+  const [sidebarOpen, setSidebarOpen] = useState(false);
+  const [signingOut, setSigningOut] = useState(false);
+  const [focusSignal, setFocusSignal] = useState(0);
+  const focusComposer = () => setFocusSignal((value) => value + 1);
+
+  const temperatureValue = parseTemperature(temperature);
+  const showDemoBanner = models.selected === demoModelId;
+  const error = formError ?? chat.error;
+
+  useEffect(() => {
+    if (!sidebarOpen) return;
+    // The sidebar panel is for the narrow layout; widening the window puts it back in place.
+    const query = window.matchMedia(narrowQuery);
+    const close = () => {
+      if (!query.matches) setSidebarOpen(false);
+    };
+    query.addEventListener('change', close);
+    return () => query.removeEventListener('change', close);
+  }, [sidebarOpen]);
+
+  function closeSidebar(returnFocus: boolean) {
+    setSidebarOpen(false);
+    if (returnFocus) document.getElementById('sidebar-toggle')?.focus();
+  }
+
+  function afterNavigation() {
+    if (window.matchMedia(narrowQuery).matches) {
+      setSidebarOpen(false);
+      focusComposer();
+    }
+  }
+
+  async function select(id: string) {
+    setFormError(undefined);
+    afterNavigation();
+    const conversation = await chat.open(id);
+    if (conversation && models.models.some((model) => model.id === conversation.model)) {
+      models.select(conversation.model);
+    }
+  }
+
+  function newChat() {
+    setFormError(undefined);
+    chat.startNew();
+    const model = initialModel(models.models);
+    if (model !== undefined) models.select(model);
+    setSidebarOpen(false);
+    focusComposer();
+  }
+
+  async function send() {
+    const content = draft.trim();
+    if (content === '' || chat.generating) return;
+    if (temperatureValue === null) {
+      setFormError('Temperature must be a number from 0 to 2, or empty for the model’s default.');
+      return;
+    }
+    setFormError(undefined);
+    setDraft('');
+    const result = await chat.send(content, {
+      model: models.selected,
+      temperature: temperatureValue,
+    });
+    // Refused before anything was stored: give the text back, unless a new draft was started.
+    if (result === 'refused') setDraft((current) => (current === '' ? content : current));
+  }
+
+  async function doSignOut() {
+    setSigningOut(true);
+    chat.stop();
+    try {
+      await signOut(api.csrfToken());
+    } catch {
+      // The cookie may outlive a failed sign-out; the sign-in page still replaces this one.
+    }
+    props.onSignedOut();
+  }
+
+  return (
+    <div class="app-shell">
+      <a class="skip-link" href="#composer-input">
+        Skip to the message box
+      </a>
+      <AppHeader
+        session={props.session}
+        theme={props.theme}
+        sidebarOpen={sidebarOpen}
+        onToggleSidebar={() => setSidebarOpen((open) => !open)}
+        onSignOut={() => void doSignOut()}
+        signingOut={signingOut}
+      />
+      <div class="app-body">
+        <ConversationSidebar
+          conversations={conversations}
+          activeId={chat.conversationId}
+          open={sidebarOpen}
+          onClose={() => closeSidebar(true)}
+          onNewChat={newChat}
+          onSelect={(id) => void select(id)}
+          onDeleted={(id) => {
+            if (id === chat.conversationId) chat.startNew();
+          }}
+        />
+        {sidebarOpen && <div class="sidebar-backdrop" onClick={() => closeSidebar(false)} />}
+        <main class="chat" id="chat">
+          {showDemoBanner && <DemoBanner />}
+          {models.error !== undefined && <p class="notice">{models.error}</p>}
+          <MessageList messages={chat.messages} loading={chat.loading} />
+          <div class="chat-error-region" aria-live="assertive">
+            {error !== undefined && (
+              <p class="chat-error" data-testid="chat-error">
+                <span>{error}</span>
+                <button
+                  type="button"
+                  class="button button--small button--quiet"
+                  aria-label="Dismiss the error"
+                  onClick={() => {
+                    setFormError(undefined);
+                    chat.dismissError();
+                  }}
+                >
+                  <CloseIcon />
+                </button>
+              </p>
+            )}
+          </div>
+          <p class="visually-hidden" role="status">
+            {chat.status}
+          </p>
+          <Composer
+            draft={draft}
+            onDraftChange={setDraft}
+            generating={chat.generating}
+            onSend={() => void send()}
+            onStop={chat.stop}
+            focusSignal={focusSignal}
+          >
+            <ChatSettings
+              models={models.models}
+              model={models.selected}
+              onModelChange={models.select}
+              temperature={temperature}
+              onTemperatureChange={setTemperature}
+              temperatureInvalid={temperatureValue === null}
+            />
+          </Composer>
+        </main>
+      </div>
+    </div>
+  );
+}
