@@ -28,6 +28,7 @@ export default defineConfig({
     proxy: {
       '/v1': devServerTarget,
       '/console/session': devServerTarget,
+      '/admin': devServerTarget,
     },
   },
 });

@@ -191,6 +191,13 @@ describe('the audit log over HTTP', () => {
     );
     expect(page.body.data.map((record) => record.seq)).toEqual([2, 3]);
     expect(page.body).toMatchObject({ has_more: true, next_after: 3 });
+    // The newest seq at the time of the read: past this page, and the same the verification counts.
+    const { head_seq: headSeq } = page.body as unknown as { head_seq: number };
+    expect(headSeq).toBeGreaterThan(3);
+    const tail = await harness.json<{ data: RecordJson[] }>(
+      `/admin/audit?after=${headSeq - 1}&limit=5`,
+    );
+    expect(tail.body.data.map((record) => record.seq)).toEqual([headSeq, headSeq + 1]);
     const filtered = await harness.json<{ has_more: boolean; next_after: number }>(
       '/admin/audit?status=403&after=2',
     );

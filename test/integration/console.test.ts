@@ -168,6 +168,80 @@ describe('console: sign-in and chat with the demo model', () => {
   });
 });
 
+describe('console: operations dashboard', () => {
+  let server: Server;
+  beforeAll(async () => {
+    server = await start();
+    await waitReady(server);
+  });
+
+  it('is hidden from a principal the policies do not allow, and the API refuses them too', async () => {
+    const token = issue(server, 'reader@example.com');
+    const context = await browser.newContext();
+    const page = await signIn(context, server, token);
+    const problems = watchPageProblems(page);
+    await page.waitForLoadState('networkidle');
+    expect(await page.getByTestId('nav-ops').count()).toBe(0);
+    await page.goto(`${server.url}/#/ops/audit`);
+    await page.getByTestId('ops-denied').waitFor();
+    expect(await page.getByTestId('ops-audit').count()).toBe(0);
+    for (const path of ['/admin/audit', '/admin/alerts', '/admin/metrics/series']) {
+      const response = await fetch(`${server.url}${path}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.status, path).toBe(403);
+    }
+    // The same refusal through the console's own cookie.
+    const viaCookie = await page.evaluate<number>(
+      "fetch('/admin/audit', { credentials: 'same-origin' }).then((response) => response.status)",
+    );
+    expect(viaCookie).toBe(403);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('shows charts with data after some traffic, the alert rules and the audit log', async () => {
+    const token = issue(server, 'ops@example.com', '--admin');
+    // Traffic for the charts: chats through the API.
+    for (let index = 0; index < 5; index++) {
+      const response = await fetch(`${server.url}/v1/chat`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: `ping ${index}` }] }),
+      });
+      expect(response.status).toBe(200);
+    }
+    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    const page = await signIn(context, server, token);
+    const problems = watchPageProblems(page);
+    await page.getByTestId('nav-ops').click();
+    await page.getByTestId('ops-charts').waitFor();
+    // A slot of the series closes every 10 s; the charts refresh every 10 s.
+    const requests = page.locator(
+      '[data-testid="ops-chart"][data-series="requests_per_second:avg"]',
+    );
+    await expect
+      .poll(() => requests.getAttribute('data-has-data'), { timeout: 30_000, interval: 1000 })
+      .toBe('true');
+    await screenshot(page, 'ops-charts-1440');
+
+    await page.getByTestId('ops-tab-alerts').click();
+    await page.getByTestId('alerts-table').waitFor();
+    expect(await page.getByTestId('alert-row').count()).toBe(3);
+
+    await page.getByTestId('ops-tab-audit').click();
+    await page.getByTestId('audit-table').waitFor();
+    await expect.poll(() => page.getByTestId('audit-row').count()).toBeGreaterThan(5);
+    await page.getByTestId('audit-verify').click();
+    await expect
+      .poll(() => page.getByTestId('audit-verify-result').getAttribute('data-intact'))
+      .toBe('true');
+    await screenshot(page, 'ops-audit-1440');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
+
 describe('console: a model answer carrying HTML renders inert', () => {
   const payload =
     'Hi <img src=x onerror="window.__xss=1"> <script>window.__xss=2</script> **bold** ' +

@@ -34,11 +34,14 @@ export function watchPageProblems(page: Page): string[] {
   page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
   page.on('console', (message) => {
     if (message.type() !== 'error') return;
-    // The console asks GET /console/session on load; with no session that is a 401 by design,
-    // which Chromium logs as a failed resource.
+    // By design, and logged by Chromium as failed resources: GET /console/session answers 401
+    // with no session, and the probes that decide whether to show the operations pages answer
+    // 403 to principals the policies do not allow.
+    const url = message.location().url;
     const expected =
       message.text().startsWith('Failed to load resource') &&
-      message.location().url.endsWith('/console/session');
+      (url.endsWith('/console/session') ||
+        (message.text().includes('status of 403') && new URL(url).pathname.startsWith('/admin/')));
     if (!expected) problems.push(`console: ${message.text()}`);
   });
   return problems;

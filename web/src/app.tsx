@@ -2,8 +2,8 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api/api-error';
 import { fetchSession } from './api/session';
 import type { Session } from './api/types';
-import { ChatPage } from './components/chat-page';
 import { SignInPage } from './components/sign-in-page';
+import { SignedInPage } from './components/signed-in-page';
 import { describeError, describeSessionEnd } from './error-text';
 import { useTheme } from './hooks/use-theme';
 
@@ -12,7 +12,7 @@ type AuthState =
   | { kind: 'signed-out'; message: string | undefined }
   | { kind: 'signed-in'; session: Session };
 
-/** Asks the server whether the cookie holds a session, then shows sign-in or the chat. */
+/** Asks the server whether the cookie holds a session, then shows sign-in or the signed-in page. */
 export function App() {
   const theme = useTheme();
   const [auth, setAuth] = useState<AuthState>({ kind: 'checking' });
@@ -48,7 +48,7 @@ export function App() {
     return <SignInPage message={auth.message} onSignedIn={signedIn} theme={theme} />;
   }
   return (
-    <ChatPage
+    <SignedInPage
       // Another principal (signed in from another tab) gets a fresh page, not this one's state.
       key={auth.session.principal}
       session={auth.session}

@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import type { ApiError } from '../api/api-error';
-import { createApiClient } from '../api/client';
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import type { ApiClient } from '../api/client';
 import { demoModelId, initialModel } from '../api/models';
 import { signOut } from '../api/session';
 import type { Session } from '../api/types';
@@ -18,11 +18,17 @@ import { CloseIcon } from './icons';
 import { MessageList } from './message-list';
 
 export interface ChatPageProps {
+  api: ApiClient;
   session: Session;
   theme: ThemeState;
-  onSessionEnded: (error: ApiError) => void;
-  onSessionRenewed: (session: Session) => void;
   onSignedOut: () => void;
+  /** Links to the other pages, in the header. */
+  nav?: ComponentChildren;
+  /**
+   * Another page shown in place of the chat (Operations). The chat's state (an answer being
+   * written, the draft, the open conversation) lives on underneath and is there on the way back.
+   */
+  replacement?: ComponentChildren;
 }
 
 /** Matches the stylesheet's breakpoint: below it the sidebar is a panel over the chat. */
@@ -35,16 +41,8 @@ const narrowQuery = '(max-width: 767px)';
 const stoppedRefreshDelay = 1000;
 
 export function ChatPage(props: ChatPageProps) {
-  // Callbacks through a ref: the client is made once per page and must not go stale.
-  const callbacks = useRef(props);
-  callbacks.current = props;
-  const [api] = useState(() =>
-    createApiClient({
-      session: props.session,
-      onUnauthorized: (error) => callbacks.current.onSessionEnded(error),
-      onSessionRenewed: (session) => callbacks.current.onSessionRenewed(session),
-    }),
-  );
+  const { api } = props;
+  const replaced = props.replacement !== undefined;
 
   const models = useModels(api);
   const conversations = useConversations(api);
@@ -69,6 +67,10 @@ export function ChatPage(props: ChatPageProps) {
   const temperatureValue = parseTemperature(temperature);
   const showDemoBanner = models.selected === demoModelId;
   const error = formError ?? chat.error;
+
+  useEffect(() => {
+    if (replaced) setSidebarOpen(false);
+  }, [replaced]);
 
   useEffect(() => {
     if (!sidebarOpen) return;
@@ -141,74 +143,86 @@ export function ChatPage(props: ChatPageProps) {
 
   return (
     <div class="app-shell">
-      <a class="skip-link" href="#composer-input">
-        Skip to the message box
-      </a>
+      {replaced ? (
+        <a class="skip-link" href="#ops-main">
+          Skip to the content
+        </a>
+      ) : (
+        <a class="skip-link" href="#composer-input">
+          Skip to the message box
+        </a>
+      )}
       <AppHeader
         session={props.session}
         theme={props.theme}
+        nav={props.nav}
+        showSidebarToggle={!replaced}
         sidebarOpen={sidebarOpen}
         onToggleSidebar={() => setSidebarOpen((open) => !open)}
         onSignOut={() => void doSignOut()}
         signingOut={signingOut}
       />
-      <div class="app-body">
-        <ConversationSidebar
-          conversations={conversations}
-          activeId={chat.conversationId}
-          open={sidebarOpen}
-          onClose={() => closeSidebar(true)}
-          onNewChat={newChat}
-          onSelect={(id) => void select(id)}
-          onDeleted={(id) => {
-            if (id === chat.conversationId) chat.startNew();
-          }}
-        />
-        {sidebarOpen && <div class="sidebar-backdrop" onClick={() => closeSidebar(false)} />}
-        <main class="chat" id="chat">
-          {showDemoBanner && <DemoBanner />}
-          {models.error !== undefined && <p class="notice">{models.error}</p>}
-          <MessageList messages={chat.messages} loading={chat.loading} />
-          <div class="chat-error-region" aria-live="assertive">
-            {error !== undefined && (
-              <p class="chat-error" data-testid="chat-error">
-                <span>{error}</span>
-                <button
-                  type="button"
-                  class="button button--small button--quiet"
-                  aria-label="Dismiss the error"
-                  onClick={() => {
-                    setFormError(undefined);
-                    chat.dismissError();
-                  }}
-                >
-                  <CloseIcon />
-                </button>
-              </p>
-            )}
-          </div>
-          <p class="visually-hidden" role="status">
-            {chat.status}
-          </p>
-          <Composer
-            draft={draft}
-            onDraftChange={setDraft}
-            generating={chat.generating}
-            onSend={() => void send()}
-            onStop={chat.stop}
-            focusSignal={focusSignal}
-          >
-            <ChatSettings
-              models={models.models}
-              model={models.selected}
-              onModelChange={models.select}
-              temperature={temperature}
-              onTemperatureChange={setTemperature}
-              temperatureInvalid={temperatureValue === null}
-            />
-          </Composer>
-        </main>
-      </div>
+      {replaced ? (
+        <div class="app-body">{props.replacement}</div>
+      ) : (
+        <div class="app-body">
+          <ConversationSidebar
+            conversations={conversations}
+            activeId={chat.conversationId}
+            open={sidebarOpen}
+            onClose={() => closeSidebar(true)}
+            onNewChat={newChat}
+            onSelect={(id) => void select(id)}
+            onDeleted={(id) => {
+              if (id === chat.conversationId) chat.startNew();
+            }}
+          />
+          {sidebarOpen && <div class="sidebar-backdrop" onClick={() => closeSidebar(false)} />}
+          <main class="chat" id="chat">
+            {showDemoBanner && <DemoBanner />}
+            {models.error !== undefined && <p class="notice">{models.error}</p>}
+            <MessageList messages={chat.messages} loading={chat.loading} />
+            <div class="chat-error-region" aria-live="assertive">
+              {error !== undefined && (
+                <p class="chat-error" data-testid="chat-error">
+                  <span>{error}</span>
+                  <button
+                    type="button"
+                    class="button button--small button--quiet"
+                    aria-label="Dismiss the error"
+                    onClick={() => {
+                      setFormError(undefined);
+                      chat.dismissError();
+                    }}
+                  >
+                    <CloseIcon />
+                  </button>
+                </p>
+              )}
+            </div>
+            <p class="visually-hidden" role="status">
+              {chat.status}
+            </p>
+            <Composer
+              draft={draft}
+              onDraftChange={setDraft}
+              generating={chat.generating}
+              onSend={() => void send()}
+              onStop={chat.stop}
+              focusSignal={focusSignal}
+            >
+              <ChatSettings
+                models={models.models}
+                model={models.selected}
+                onModelChange={models.select}
+                temperature={temperature}
+                onTemperatureChange={setTemperature}
+                temperatureInvalid={temperatureValue === null}
+              />
+            </Composer>
+          </main>
+        </div>
+      )}
     </div>
   );
 }

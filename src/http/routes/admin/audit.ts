@@ -24,7 +24,8 @@ const listQuerySchema = z.strictObject({
 
 /**
  * `GET /admin/audit`: records in sequence order after `after`, filtered by principal, action and
- * status; `next_after` continues the listing (`has_more` says whether there is more to look at). `GET /admin/audit/verify`: the verification `assistd audit verify` prints, run in
+ * status; `next_after` continues the listing (`has_more` says whether there is more to look at) and
+ * `head_seq` is the newest record's seq, so a viewer can page backwards from it. `GET /admin/audit/verify`: the verification `assistd audit verify` prints, run in
  * this process a page at a time (it yields to other requests between pages); concurrent callers
  * share one run.
  */
@@ -56,6 +57,8 @@ export function auditRoutes(app: FastifyInstance, deps: AppDeps): void {
       data: page.map(recordJson),
       has_more: full || nextAfter < headSeq,
       next_after: nextAfter,
+      // The newest record's seq when the page was read: where a newest-first view starts.
+      head_seq: headSeq,
     };
   });
 

@@ -1,0 +1,18 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { ApiClient } from '../api/client';
+import { type OpsAccess, probeOpsAccess } from '../api/ops-access';
+
+/** What the principal may see of the Operations pages; undefined while the probes run. */
+export function useOpsAccess(api: ApiClient): OpsAccess | undefined {
+  const [access, setAccess] = useState<OpsAccess | undefined>(undefined);
+  useEffect(() => {
+    let current = true;
+    void probeOpsAccess(api).then((result) => {
+      if (current) setAccess(result);
+    });
+    return () => {
+      current = false;
+    };
+  }, [api]);
+  return access;
+}

@@ -1,0 +1,128 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, isAbortError } from '../api/api-error';
+import { type AlertsSnapshot, fetchAlerts } from '../api/alerts';
+import type { ApiClient } from '../api/client';
+import { describeError } from '../error-text';
+import { formatValue } from './chart-data';
+import { formatTimestamp, isoOf } from './format';
+import { usePolling } from './use-polling';
+
+const knownStates = new Set(['inactive', 'pending', 'firing', 'resolved']);
+
+/** The state as text in a coloured badge: the colour repeats the word, it never replaces it. */
+export function StateBadge({ state }: { state: string }) {
+  const kind = knownStates.has(state) ? state : 'unknown';
+  return (
+    <span class={`state-badge state-badge--${kind}`} data-state={state}>
+      {state}
+    </span>
+  );
+}
+
+export function OpsAlerts({ api }: { api: ApiClient }) {
+  const [snapshot, setSnapshot] = useState<AlertsSnapshot | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const inFlight = useRef<AbortController | undefined>(undefined);
+
+  usePolling(
+    () => {
+      inFlight.current?.abort();
+      const controller = new AbortController();
+      inFlight.current = controller;
+      fetchAlerts(api, controller.signal).then(
+        (body) => {
+          setSnapshot(body);
+          setError(undefined);
+        },
+        (failure: unknown) => {
+          if (isAbortError(failure)) return;
+          setError(
+            `The alerts could not be loaded: ${failure instanceof ApiError ? describeError(failure) : 'unknown error'}`,
+          );
+        },
+      );
+    },
+    10_000,
+    [api],
+  );
+  useEffect(() => () => inFlight.current?.abort(), []);
+
+  return (
+    <section class="ops-section" data-testid="ops-alerts" aria-labelledby="ops-alerts-title">
+      <h2 class="ops-section-title" id="ops-alerts-title">
+        Alerts
+      </h2>
+      {error !== undefined && (
+        <p class="ops-error" role="alert">
+          {error}
+        </p>
+      )}
+      {snapshot === undefined ? (
+        error === undefined && <p class="muted">Loading…</p>
+      ) : (
+        <>
+          <p class="muted small">
+            Rules from {snapshot.source}
+            {snapshot.running ? '' : ' — evaluation is stopped'}. Refreshed every 10 seconds.
+          </p>
+          <div class="table-scroll" tabIndex={0} aria-labelledby="ops-alerts-caption">
+            <table class="ops-table" data-testid="alerts-table">
+              <caption id="ops-alerts-caption" class="visually-hidden">
+                Alert rules and their states
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">Rule</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Value</th>
+                  <th scope="col">Condition</th>
+                  <th scope="col">Threshold</th>
+                  <th scope="col">Severity</th>
+                  <th scope="col">Since</th>
+                </tr>
+              </thead>
+              <tbody>
+                {snapshot.rules.length === 0 && (
+                  <tr>
+                    <td colSpan={7} class="muted">
+                      No alert rules.
+                    </td>
+                  </tr>
+                )}
+                {snapshot.rules.map(({ rule, state }) => (
+                  <tr key={rule.name} data-testid="alert-row" data-rule={rule.name}>
+                    <th scope="row" class="ops-cell-wrap">
+                      <span class="ops-rule-name">{rule.name}</span>
+                      {rule.summary !== undefined && (
+                        <span class="muted small ops-block">{rule.summary}</span>
+                      )}
+                      {state.error !== undefined && (
+                        <span class="ops-cell-error small ops-block">{state.error}</span>
+                      )}
+                    </th>
+                    <td>
+                      <StateBadge state={state.state} />
+                    </td>
+                    <td class="ops-number">
+                      {state.value === undefined ? 'no data' : formatValue(state.value)}
+                    </td>
+                    <td>
+                      <code>{rule.condition}</code>
+                    </td>
+                    <td class="ops-number">
+                      {rule.comparison} {formatValue(rule.threshold)}
+                    </td>
+                    <td>{rule.severity}</td>
+                    <td>
+                      <time dateTime={isoOf(state.since)}>{formatTimestamp(state.since)}</time>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}

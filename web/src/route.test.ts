@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { parseRoute, routeHash } from './route';
+
+describe('parseRoute', () => {
+  it('reads the chat and the Operations sections', () => {
+    expect(parseRoute('')).toEqual({ page: 'chat' });
+    expect(parseRoute('#/chat')).toEqual({ page: 'chat' });
+    expect(parseRoute('#/ops')).toEqual({ page: 'ops', section: undefined });
+    expect(parseRoute('#/ops/alerts')).toEqual({ page: 'ops', section: 'alerts' });
+    expect(parseRoute('#/ops/audit/')).toEqual({ page: 'ops', section: 'audit' });
+    expect(parseRoute('#/ops/keys')).toEqual({ page: 'ops', section: undefined });
+  });
+
+  it('leaves in-page anchors alone', () => {
+    expect(parseRoute('#composer-input')).toBeUndefined();
+    expect(parseRoute('#/other')).toBeUndefined();
+  });
+
+  it('writes the hash it reads', () => {
+    expect(routeHash({ page: 'ops', section: 'charts' })).toBe('#/ops/charts');
+    expect(parseRoute(routeHash({ page: 'ops', section: 'charts' }))).toEqual({
+      page: 'ops',
+      section: 'charts',
+    });
+    expect(routeHash({ page: 'chat' })).toBe('#/chat');
+  });
+});

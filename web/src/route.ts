@@ -1,0 +1,26 @@
+/** The sections of the Operations pages, in the order their links appear. */
+export const opsSections = ['charts', 'alerts', 'audit'] as const;
+export type OpsSection = (typeof opsSections)[number];
+
+/** Where the signed-in page is: the chat, or an Operations section (undefined: the first allowed). */
+export type Route = { page: 'chat' } | { page: 'ops'; section: OpsSection | undefined };
+
+/**
+ * Reads `#/chat`, `#/ops`, `#/ops/alerts`… An empty hash is the chat. Any other hash (an in-page
+ * link such as the skip link's `#composer-input`) is not a route: undefined, the page stays put.
+ */
+export function parseRoute(hash: string): Route | undefined {
+  const path = hash.replace(/^#/, '');
+  if (path === '' || path === '/' || path === '/chat') return { page: 'chat' };
+  if (path === '/ops' || path === '/ops/') return { page: 'ops', section: undefined };
+  const match = /^\/ops\/([a-z]+)\/?$/.exec(path);
+  if (match === null) return undefined;
+  const section = opsSections.find((name) => name === match[1]);
+  // An unknown section is still the Operations page; it shows its first section.
+  return { page: 'ops', section };
+}
+
+export function routeHash(route: Route): string {
+  if (route.page === 'chat') return '#/chat';
+  return route.section === undefined ? '#/ops' : `#/ops/${route.section}`;
+}
