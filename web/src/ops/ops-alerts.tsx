@@ -1,11 +1,10 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, isAbortError } from '../api/api-error';
+import { ApiError } from '../api/api-error';
 import { type AlertsSnapshot, fetchAlerts } from '../api/alerts';
 import type { ApiClient } from '../api/client';
 import { describeError } from '../error-text';
 import { formatValue } from './chart-data';
 import { formatTimestamp, isoOf } from './format';
-import { usePolling } from './use-polling';
+import { usePolledResource } from './use-polling';
 
 const knownStates = new Set(['inactive', 'pending', 'firing', 'resolved']);
 
@@ -20,32 +19,13 @@ export function StateBadge({ state }: { state: string }) {
 }
 
 export function OpsAlerts({ api }: { api: ApiClient }) {
-  const [snapshot, setSnapshot] = useState<AlertsSnapshot | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
-  const inFlight = useRef<AbortController | undefined>(undefined);
-
-  usePolling(
-    () => {
-      inFlight.current?.abort();
-      const controller = new AbortController();
-      inFlight.current = controller;
-      fetchAlerts(api, controller.signal).then(
-        (body) => {
-          setSnapshot(body);
-          setError(undefined);
-        },
-        (failure: unknown) => {
-          if (isAbortError(failure)) return;
-          setError(
-            `The alerts could not be loaded: ${failure instanceof ApiError ? describeError(failure) : 'unknown error'}`,
-          );
-        },
-      );
-    },
+  const { value: snapshot, error } = usePolledResource<AlertsSnapshot>(
+    (signal) => fetchAlerts(api, signal),
+    (failure) =>
+      `The alerts could not be loaded: ${failure instanceof ApiError ? describeError(failure) : 'unknown error'}`,
     10_000,
     [api],
   );
-  useEffect(() => () => inFlight.current?.abort(), []);
 
   return (
     <section class="ops-section" data-testid="ops-alerts" aria-labelledby="ops-alerts-title">

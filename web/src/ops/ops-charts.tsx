@@ -1,5 +1,5 @@
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, isAbortError } from '../api/api-error';
+import { useMemo, useState } from 'preact/hooks';
+import { ApiError } from '../api/api-error';
 import type { ApiClient } from '../api/client';
 import { type SeriesResponse, fetchSeries } from '../api/metrics';
 import { describeError } from '../error-text';
@@ -7,40 +7,21 @@ import type { Theme } from '../theme';
 import { allSeriesKeys, chartSpecs, chartValues } from './chart-data';
 import { type ChartRange, chartRanges, defaultRange, isChartRange, stepFor } from './chart-range';
 import { OpsChart } from './ops-chart';
-import { usePolling } from './use-polling';
+import { usePolledResource } from './use-polling';
 
 const refreshMs = 10_000;
 
 export function OpsCharts({ api, theme }: { api: ApiClient; theme: Theme }) {
   const [range, setRange] = useState<ChartRange>(defaultRange);
-  const [response, setResponse] = useState<SeriesResponse | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
-  const inFlight = useRef<AbortController | undefined>(undefined);
-
-  usePolling(
-    () => {
-      inFlight.current?.abort();
-      const controller = new AbortController();
-      inFlight.current = controller;
-      fetchSeries(api, { series: allSeriesKeys(), range, step: stepFor(range) }, controller.signal)
-        .then((body) => {
-          setResponse(body);
-          setError(undefined);
-        })
-        .catch((failure: unknown) => {
-          if (isAbortError(failure)) return;
-          setError(
-            failure instanceof ApiError
-              ? `The charts could not be refreshed: ${describeError(failure)}`
-              : 'The charts could not be refreshed.',
-          );
-        });
-    },
+  const { value: response, error } = usePolledResource<SeriesResponse>(
+    (signal) => fetchSeries(api, { series: allSeriesKeys(), range, step: stepFor(range) }, signal),
+    (failure) =>
+      failure instanceof ApiError
+        ? `The charts could not be refreshed: ${describeError(failure)}`
+        : 'The charts could not be refreshed.',
     refreshMs,
     [api, range],
   );
-  // Unmounting leaves no request behind.
-  useEffect(() => () => inFlight.current?.abort(), []);
 
   const values = useMemo(() => chartSpecs.map((spec) => chartValues(response, spec)), [response]);
 
@@ -58,10 +39,7 @@ export function OpsCharts({ api, theme }: { api: ApiClient; theme: Theme }) {
             value={range}
             onChange={(event) => {
               const value = event.currentTarget.value;
-              if (isChartRange(value)) {
-                setResponse(undefined);
-                setRange(value);
-              }
+              if (isChartRange(value)) setRange(value);
             }}
           >
             {chartRanges.map((entry) => (

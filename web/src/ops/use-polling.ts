@@ -1,4 +1,5 @@
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { isAbortError } from '../api/api-error';
 
 /**
  * Calls `poll` now and every `intervalMs` while the page is visible; a hidden tab polls no more
@@ -30,4 +31,42 @@ export function usePolling(poll: () => void, intervalMs: number, deps: readonly 
       document.removeEventListener('visibilitychange', onVisibility);
     };
   }, [intervalMs, ...deps]);
+}
+
+/**
+ * `load` polled as above, each call aborting the one before (and unmounting the last): the
+ * newest answer (none again after `deps` change), or the error of the newest failure as
+ * `describe` words it (cleared by the next success). Aborted calls change nothing.
+ */
+export function usePolledResource<T>(
+  load: (signal: AbortSignal) => Promise<T>,
+  describe: (failure: unknown) => string,
+  intervalMs: number,
+  deps: readonly unknown[],
+): { value: T | undefined; error: string | undefined } {
+  const [value, setValue] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const inFlight = useRef<AbortController | undefined>(undefined);
+  // New deps (another time range) make the old answer stale: nothing is shown until the new one.
+  useEffect(() => setValue(undefined), deps);
+  usePolling(
+    () => {
+      inFlight.current?.abort();
+      const controller = new AbortController();
+      inFlight.current = controller;
+      load(controller.signal).then(
+        (loaded) => {
+          setValue(loaded);
+          setError(undefined);
+        },
+        (failure: unknown) => {
+          if (!isAbortError(failure)) setError(describe(failure));
+        },
+      );
+    },
+    intervalMs,
+    deps,
+  );
+  useEffect(() => () => inFlight.current?.abort(), []);
+  return { value, error };
 }
