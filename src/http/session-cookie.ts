@@ -1,4 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import type { Authenticator } from '../security/authenticator.js';
+import type { Principal } from '../security/tokens.js';
 
 /**
  * The web console's session: the user pastes a bearer token once, and the server keeps it in an
@@ -97,4 +101,30 @@ export function clearedSessionCookie(secure: boolean): string {
  */
 function attributes(maxAge: number, secure: boolean): string {
   return `HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+}
+
+/**
+ * The session cookie's token and whose it is, or 401. A token that fails verification clears the
+ * cookie, so a browser stops sending an expired or revoked token. Without a cookie: 401
+ * `missing_token`, with `missing.message` when given, and the cookie cleared too when
+ * `missing.clear` (the session routes, which always answer a browser).
+ */
+export async function fromCookie(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  authenticator: Authenticator,
+  secure: boolean,
+  missing: { message?: string; clear?: boolean } = {},
+): Promise<{ principal: Principal; token: string }> {
+  const token = sessionTokenFrom(request.headers.cookie);
+  if (token === undefined) {
+    if (missing.clear === true) reply.header('set-cookie', clearedSessionCookie(secure));
+    throw new AppError('missing_token', missing.message);
+  }
+  try {
+    return { principal: await authenticator.verifyToken(token), token };
+  } catch (error) {
+    reply.header('set-cookie', clearedSessionCookie(secure));
+    throw error;
+  }
 }

@@ -5,13 +5,7 @@ import type { Decision } from '../../security/policy/evaluate.js';
 import type { PolicySet } from '../../security/policy/policy-set.js';
 import { actionFor } from '../../security/policy/route-actions.js';
 import type { Principal } from '../../security/tokens.js';
-import {
-  clearedSessionCookie,
-  csrfHeaderName,
-  csrfMatches,
-  needsCsrf,
-  sessionTokenFrom,
-} from '../session-cookie.js';
+import { csrfHeaderName, csrfMatches, fromCookie, needsCsrf } from '../session-cookie.js';
 import type { AfterAuth } from './guard.js';
 
 declare module 'fastify' {
@@ -109,15 +103,7 @@ async function verifySession(
   authenticator: Authenticator,
   sessions: SessionAuthOptions,
 ): Promise<Principal> {
-  const token = sessionTokenFrom(request.headers.cookie);
-  if (token === undefined) throw new AppError('missing_token');
-  let principal: Principal;
-  try {
-    principal = await authenticator.verifyToken(token);
-  } catch (error) {
-    reply.header('set-cookie', clearedSessionCookie(sessions.secure));
-    throw error;
-  }
+  const { principal, token } = await fromCookie(request, reply, authenticator, sessions.secure);
   request.auditDetails = { credential: 'session-cookie' };
   if (needsCsrf(request.method) && !csrfMatches(token, request.headers[csrfHeaderName])) {
     // Recorded with the principal: a refused write names whose browser was used.

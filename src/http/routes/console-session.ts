@@ -13,7 +13,7 @@ import {
   isCookieSafe,
   sessionCookie,
   sessionMaxAge,
-  sessionTokenFrom,
+  fromCookie,
 } from '../session-cookie.js';
 import { parseBody } from '../validate.js';
 
@@ -74,7 +74,10 @@ export function consoleSessionRoutes(app: FastifyInstance, options: ConsoleSessi
 
   app.get('/console/session', own(), async (request, reply) => {
     refuseWhenDisabled(enabled);
-    const { principal, token } = await fromCookie(request, reply, authenticator, secure);
+    const { principal, token } = await fromCookie(request, reply, authenticator, secure, {
+      message: 'No console session: sign in with a token first.',
+      clear: true,
+    });
     identify(request, principal);
     await admit(request, afterAuth);
     return sessionBody(reply, principal, token);
@@ -82,7 +85,10 @@ export function consoleSessionRoutes(app: FastifyInstance, options: ConsoleSessi
 
   app.delete('/console/session', own(), async (request, reply) => {
     refuseWhenDisabled(enabled);
-    const { principal, token } = await fromCookie(request, reply, authenticator, secure);
+    const { principal, token } = await fromCookie(request, reply, authenticator, secure, {
+      message: 'No console session: sign in with a token first.',
+      clear: true,
+    });
     identify(request, principal);
     // Like every write made with the cookie: another site must not sign the user out.
     if (!csrfMatches(token, request.headers[csrfHeaderName])) throw new AppError('csrf_failed');
@@ -105,25 +111,6 @@ function identify(request: FastifyRequest, principal: Principal): void {
 async function admit(request: FastifyRequest, afterAuth: AfterAuth): Promise<void> {
   const limited = afterAuth(request);
   if (limited) await limited;
-}
-
-/** The cookie's token and whose it is; 401 (and the cookie cleared) when it is absent or bad. */
-async function fromCookie(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  authenticator: Authenticator,
-  secure: boolean,
-): Promise<{ principal: Principal; token: string }> {
-  const token = sessionTokenFrom(request.headers.cookie);
-  try {
-    if (token === undefined) {
-      throw new AppError('missing_token', 'No console session: sign in with a token first.');
-    }
-    return { principal: await authenticator.verifyToken(token), token };
-  } catch (error) {
-    reply.header('set-cookie', clearedSessionCookie(secure));
-    throw error;
-  }
 }
 
 /** The session as the console sees it; never cached, since it holds the CSRF token. */
