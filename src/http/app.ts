@@ -25,6 +25,8 @@ import { registerGuard } from './plugins/guard.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { alertRoutes } from './routes/admin/alerts.js';
 import { auditRoutes } from './routes/admin/audit.js';
+import { keyRoutes } from './routes/admin/keys.js';
+import { policySimulationRoutes } from './routes/admin/policy-simulation.js';
 import { chatRoutes } from './routes/chat.js';
 import { consoleRoutes, defaultConsoleDir } from './routes/console.js';
 import { consoleSessionRoutes } from './routes/console-session.js';
@@ -188,6 +190,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   chatRoutes(app, deps, guard.limits);
   openaiRoutes(app, deps, guard.limits);
   conversationRoutes(app, deps);
+  keyRoutes(app, deps);
+  policySimulationRoutes(app, deps);
   auditRoutes(app, deps);
   if (deps.monitor) {
     prometheusRoute(app, deps.monitor);

@@ -237,6 +237,29 @@ describe('console: operations dashboard', () => {
       .poll(() => page.getByTestId('audit-verify-result').getAttribute('data-intact'))
       .toBe('true');
     await screenshot(page, 'ops-audit-1440');
+
+    await page.getByTestId('ops-tab-keys').click();
+    await page.getByTestId('keys-table').waitFor();
+    await expect
+      .poll(() => page.locator('[data-testid="key-row"][data-status="active"]').count())
+      .toBe(1);
+
+    await page.getByTestId('ops-tab-simulator').click();
+    const simulate = async (principal: string, action: string, resource: string) => {
+      await page.getByTestId('sim-principal').fill(principal);
+      await page.getByTestId('sim-action').fill(action);
+      await page.getByTestId('sim-resource').fill(resource);
+      await page.getByTestId('sim-submit').click();
+      const result = page.getByTestId('sim-result');
+      await expect.poll(() => result.getAttribute('data-reason')).toBeTruthy();
+      return result;
+    };
+    const allowed = await simulate('alice@example.com', 'create:chat', '/v1/chat');
+    await expect.poll(() => allowed.getAttribute('data-allowed')).toBe('true');
+    const denied = await simulate('alice@example.com', 'list:audit', '/admin/audit');
+    await expect.poll(() => denied.getAttribute('data-allowed')).toBe('false');
+    expect(await denied.getAttribute('data-reason')).toBe('default-deny');
+    await screenshot(page, 'ops-simulator-1440');
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -8,7 +8,11 @@ describe('parseRoute', () => {
     expect(parseRoute('#/ops')).toEqual({ page: 'ops', section: undefined });
     expect(parseRoute('#/ops/alerts')).toEqual({ page: 'ops', section: 'alerts' });
     expect(parseRoute('#/ops/audit/')).toEqual({ page: 'ops', section: 'audit' });
-    expect(parseRoute('#/ops/keys')).toEqual({ page: 'ops', section: undefined });
+    expect(parseRoute('#/ops/keys')).toEqual({ page: 'ops', section: 'keys' });
+    expect(parseRoute('#/ops/simulator')).toEqual({ page: 'ops', section: 'simulator' });
+    expect(parseRoute('#/ops/simulator/')).toEqual({ page: 'ops', section: 'simulator' });
+    // An unknown section is still the Operations page: its first allowed section.
+    expect(parseRoute('#/ops/tokens')).toEqual({ page: 'ops', section: undefined });
   });
 
   it('leaves in-page anchors alone', () => {
@@ -23,5 +27,9 @@ describe('parseRoute', () => {
       section: 'charts',
     });
     expect(routeHash({ page: 'chat' })).toBe('#/chat');
+    for (const section of ['keys', 'simulator'] as const) {
+      expect(routeHash({ page: 'ops', section })).toBe(`#/ops/${section}`);
+      expect(parseRoute(routeHash({ page: 'ops', section }))).toEqual({ page: 'ops', section });
+    }
   });
 });

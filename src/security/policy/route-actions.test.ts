@@ -137,6 +137,8 @@ describe('the seed policies through the route table', () => {
       'GET /v1/conversations/:id': true,
       'PATCH /v1/conversations/:id': false,
       'DELETE /v1/conversations/:id': false,
+      'GET /admin/keys': false,
+      'POST /admin/policies/simulate': false,
       'GET /admin/audit': false,
       'GET /admin/audit/verify': false,
       'GET /admin/metrics/series': false,

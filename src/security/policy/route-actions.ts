@@ -5,7 +5,7 @@
  *
  * | verb   | HTTP                                  |
  * | ------ | ------------------------------------- |
- * | get    | GET of one thing                      |
+ * | get    | GET of one thing; a POST that only computes an answer (a policy simulation) |
  * | list   | GET of a collection                   |
  * | create | POST that makes something (a chat turn, a completion, a token, a backup) |
  * | update | PATCH / PUT                           |
@@ -72,7 +72,7 @@ export const routeRules: readonly RouteRule[] = [
   rule('GET', '/v1/conversations/:id', 'get:conversation', 'one conversation with its messages'),
   rule('PATCH', '/v1/conversations/:id', 'update:conversation', 'rename a conversation'),
   rule('DELETE', '/v1/conversations/:id', 'delete:conversation', 'delete a conversation'),
-  rule('GET', '/admin/keys', 'list:key', 'signing keys', planned),
+  rule('GET', '/admin/keys', 'list:key', 'signing keys'),
   rule('POST', '/admin/keys', 'create:key', 'generate or rotate a signing key', planned),
   rule('DELETE', '/admin/keys/:kid', 'delete:key', 'retire a signing key', planned),
   rule('GET', '/admin/tokens', 'list:token', 'bearer tokens', planned),
@@ -80,6 +80,13 @@ export const routeRules: readonly RouteRule[] = [
   rule('DELETE', '/admin/tokens/:id', 'delete:token', 'revoke a bearer token', planned),
   rule('GET', '/admin/policies', 'get:policy', 'the policies in force', planned),
   rule('PUT', '/admin/policies', 'update:policy', 'replace the policies', planned),
+  // A POST only for its body: it computes an answer and changes nothing, so it is a read.
+  rule(
+    'POST',
+    '/admin/policies/simulate',
+    'get:policy-decision',
+    'what the policies decide for a request',
+  ),
   rule('GET', '/admin/audit', 'list:audit', 'audit records'),
   rule('GET', '/admin/audit/verify', 'get:audit', 'verify the audit chain and checkpoints'),
   rule('GET', '/admin/metrics/series', 'get:metric-series', 'metric time series'),

@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { errorFromBody } from './api-error';
-import type { ApiClient } from './client';
-import { accessFromStatus, allowedSections, probeOpsAccess, probePaths } from './ops-access';
+import type { ApiClient, RequestOptions } from './client';
+import { accessFromStatus, allowedSections, probeOpsAccess, probes } from './ops-access';
+
+interface Seen {
+  path: string;
+  options: RequestOptions | undefined;
+}
 
 /** A client answering each path with the given status (200 resolves, others reject). */
-function clientWith(statuses: Record<string, number>, seen: string[] = []): ApiClient {
+function clientWith(statuses: Record<string, number>, seen: Seen[] = []): ApiClient {
   return {
-    async request(path) {
-      seen.push(path);
+    async request(path, options) {
+      seen.push({ path, options });
       const status = statuses[path] ?? 500;
       if (status === 200) return new Response('{}');
       throw errorFromBody({ error: { message: 'no', code: 'x' } }, status);
@@ -29,22 +34,65 @@ describe('ops access', () => {
     expect(accessFromStatus(503)).toBe('failed');
   });
 
-  it('probes each section on its own: metrics off still leaves alerts and audit', async () => {
-    const seen: string[] = [];
+  it('probes each section on its own: metrics off still leaves the others', async () => {
+    const seen: Seen[] = [];
     const access = await probeOpsAccess(
       clientWith(
-        { [probePaths.charts]: 404, [probePaths.alerts]: 200, [probePaths.audit]: 200 },
+        {
+          [probes.charts.path]: 404,
+          [probes.alerts.path]: 200,
+          [probes.audit.path]: 200,
+          [probes.keys.path]: 200,
+          [probes.simulator.path]: 200,
+        },
         seen,
       ),
     );
-    expect(access).toEqual({ charts: 'disabled', alerts: 'allowed', audit: 'allowed' });
-    expect(allowedSections(access)).toEqual(['alerts', 'audit']);
-    expect(seen.sort()).toEqual(Object.values(probePaths).sort());
+    expect(access).toEqual({
+      charts: 'disabled',
+      alerts: 'allowed',
+      audit: 'allowed',
+      keys: 'allowed',
+      simulator: 'allowed',
+    });
+    expect(allowedSections(access)).toEqual(['alerts', 'audit', 'keys', 'simulator']);
+    expect(seen.map((call) => call.path).sort()).toEqual(
+      Object.values(probes)
+        .map((probe) => probe.path)
+        .sort(),
+    );
+  });
+
+  it('probes keys with a GET and the simulator with a harmless POST', async () => {
+    const seen: Seen[] = [];
+    await probeOpsAccess(clientWith({}, seen));
+    const keys = seen.find((call) => call.path === '/admin/keys');
+    expect(keys?.options?.method ?? 'GET').toBe('GET');
+    const simulator = seen.find((call) => call.path === '/admin/policies/simulate');
+    expect(simulator?.options).toEqual({
+      method: 'POST',
+      body: { principal: 'probe', action: 'probe:probe', resource: '/probe' },
+    });
+  });
+
+  it('hides a section its probe refuses, leaving the rest', async () => {
+    const access = await probeOpsAccess(
+      clientWith({
+        [probes.charts.path]: 200,
+        [probes.alerts.path]: 200,
+        [probes.audit.path]: 200,
+        [probes.keys.path]: 403,
+        [probes.simulator.path]: 403,
+      }),
+    );
+    expect(access.keys).toBe('denied');
+    expect(access.simulator).toBe('denied');
+    expect(allowedSections(access)).toEqual(['charts', 'alerts', 'audit']);
   });
 
   it('shows nothing to a principal whose policies refuse everything', async () => {
     const access = await probeOpsAccess(
-      clientWith({ [probePaths.charts]: 403, [probePaths.alerts]: 403, [probePaths.audit]: 403 }),
+      clientWith(Object.fromEntries(Object.values(probes).map((probe) => [probe.path, 403]))),
     );
     expect(allowedSections(access)).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { ApiError } from './api-error';
-import type { ApiClient } from './client';
-import type { OpsSection } from '../route';
+import type { ApiClient, RequestOptions } from './client';
+import { type OpsSection, opsSections } from '../route';
 
 /**
  * What a probe learned about one Operations section: `allowed` (200), `denied` (403: the
@@ -11,14 +11,30 @@ export type SectionAccess = 'allowed' | 'denied' | 'disabled' | 'failed';
 
 export type OpsAccess = Record<OpsSection, SectionAccess>;
 
+/** One probe: a path, and for a section with no cheap GET, the method and body. */
+export interface Probe {
+  path: string;
+  method?: RequestOptions['method'];
+  body?: unknown;
+}
+
 /**
  * The cheapest call each section's page makes. Policies, not the session's `admin` flag, decide
  * who may call them, so the console asks the server rather than guessing.
  */
-export const probePaths: Record<OpsSection, string> = {
-  charts: '/admin/metrics/series?series=requests_per_second:avg&range=5m',
-  alerts: '/admin/alerts',
-  audit: '/admin/audit?limit=1',
+export const probes: Record<OpsSection, Probe> = {
+  charts: { path: '/admin/metrics/series?series=requests_per_second:avg&range=5m' },
+  alerts: { path: '/admin/alerts' },
+  audit: { path: '/admin/audit?limit=1' },
+  keys: { path: '/admin/keys' },
+  // The simulator has no GET: the probe simulates a request nobody makes. It performs nothing,
+  // but the server audits every simulation, so each console load writes one audit record for
+  // it (from a principal allowed to simulate). That is accepted as the price of asking.
+  simulator: {
+    path: '/admin/policies/simulate',
+    method: 'POST',
+    body: { principal: 'probe', action: 'probe:probe', resource: '/probe' },
+  },
 };
 
 export function accessFromStatus(status: number): SectionAccess {
@@ -30,8 +46,9 @@ export function accessFromStatus(status: number): SectionAccess {
 }
 
 export async function probeSection(api: ApiClient, section: OpsSection): Promise<SectionAccess> {
+  const { path, method, body } = probes[section];
   try {
-    const response = await api.request(probePaths[section]);
+    const response = await api.request(path, method === undefined ? undefined : { method, body });
     // The body is not needed; reading it lets the connection be reused.
     await response.arrayBuffer().catch(() => undefined);
     return 'allowed';
@@ -40,18 +57,17 @@ export async function probeSection(api: ApiClient, section: OpsSection): Promise
   }
 }
 
+/** Every section probed at once, each on its own: one refused or failing leaves the others. */
 export async function probeOpsAccess(api: ApiClient): Promise<OpsAccess> {
-  const [charts, alerts, audit] = await Promise.all([
-    probeSection(api, 'charts'),
-    probeSection(api, 'alerts'),
-    probeSection(api, 'audit'),
-  ]);
-  return { charts, alerts, audit };
+  const results = await Promise.all(opsSections.map((section) => probeSection(api, section)));
+  const access = {} as OpsAccess;
+  opsSections.forEach((section, index) => {
+    access[section] = results[index] ?? 'failed';
+  });
+  return access;
 }
 
 /** The sections whose probe answered 200, in link order. */
 export function allowedSections(access: OpsAccess): OpsSection[] {
-  return (['charts', 'alerts', 'audit'] as const).filter(
-    (section) => access[section] === 'allowed',
-  );
+  return opsSections.filter((section) => access[section] === 'allowed');
 }

@@ -5,6 +5,8 @@ import type { Theme } from '../theme';
 import { OpsAlerts } from './ops-alerts';
 import { OpsAudit } from './ops-audit';
 import { OpsCharts } from './ops-charts';
+import { OpsKeys } from './ops-keys';
+import { OpsSimulator } from './ops-simulator';
 import '../styles/ops.css';
 
 export interface OpsPageProps {
@@ -19,6 +21,8 @@ const labels: Record<OpsSection, string> = {
   charts: 'Metrics',
   alerts: 'Alerts',
   audit: 'Audit log',
+  keys: 'Signing keys',
+  simulator: 'Access simulator',
 };
 
 /** The Operations pages: one link per section the principal's policies allow, and that section. */
@@ -55,6 +59,8 @@ export function OpsPage(props: OpsPageProps) {
       {allowed && shown === 'charts' && <OpsCharts api={props.api} theme={props.theme} />}
       {allowed && shown === 'alerts' && <OpsAlerts api={props.api} />}
       {allowed && shown === 'audit' && <OpsAudit api={props.api} />}
+      {allowed && shown === 'keys' && <OpsKeys api={props.api} />}
+      {allowed && shown === 'simulator' && <OpsSimulator api={props.api} />}
     </div>
   );
 }
