@@ -12,17 +12,9 @@ import type { Values } from './values-schema.js';
  */
 export function modelsClaim(values: Values): IPersistentVolumeClaim {
   const { dataSource } = values.models;
-  return {
-    apiVersion: 'v1',
-    kind: 'PersistentVolumeClaim',
-    metadata: metadata(values, objectName(values, 'models'), 'storage'),
-    spec: {
-      accessModes: ['ReadOnlyMany'],
-      storageClassName: values.models.storageClassName,
-      resources: { requests: { storage: values.models.size } },
-      ...(dataSource === undefined ? {} : { dataSource: { ...dataSource } }),
-    },
-  };
+  const claim = sharedClaim(values, 'models', 'ReadOnlyMany', values.models);
+  if (dataSource !== undefined) claim.spec!.dataSource = { ...dataSource };
+  return claim;
 }
 
 /**
@@ -33,14 +25,24 @@ export function modelsClaim(values: Values): IPersistentVolumeClaim {
  * reopens its file on SIGHUP, for a logrotate run against the share.
  */
 export function logsClaim(values: Values): IPersistentVolumeClaim {
+  return sharedClaim(values, 'logs', 'ReadWriteMany', values.logs);
+}
+
+/** One claim every pod mounts: its name, access mode, storage class and size. */
+function sharedClaim(
+  values: Values,
+  name: string,
+  accessMode: 'ReadOnlyMany' | 'ReadWriteMany',
+  volume: { storageClassName: string; size: string },
+): IPersistentVolumeClaim {
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
-    metadata: metadata(values, objectName(values, 'logs'), 'storage'),
+    metadata: metadata(values, objectName(values, name), 'storage'),
     spec: {
-      accessModes: ['ReadWriteMany'],
-      storageClassName: values.logs.storageClassName,
-      resources: { requests: { storage: values.logs.size } },
+      accessModes: [accessMode],
+      storageClassName: volume.storageClassName,
+      resources: { requests: { storage: volume.size } },
     },
   };
 }
