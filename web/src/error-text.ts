@@ -1,4 +1,4 @@
-import type { ApiError } from './api/api-error';
+import { ApiError } from './api/api-error';
 
 /** "in 12 s", or "shortly" when the server gave no `Retry-After`. */
 function retryIn(error: ApiError): string {
@@ -80,4 +80,12 @@ export function describeSessionEnd(error: ApiError, onLoad: boolean): string | u
   return error.code === 'missing_token' || error.code === 'missing_session'
     ? 'You were signed out. Sign in again.'
     : `Your session ended: ${error.message} Sign in again.`;
+}
+
+/**
+ * "<what went wrong>: <why>", for a request that failed: the friendly text of an API error, or
+ * "unknown error" for anything else (a network failure, a bad answer).
+ */
+export function failureText(what: string, failure: unknown): string {
+  return `${what}: ${failure instanceof ApiError ? describeError(failure) : 'unknown error'}`;
 }

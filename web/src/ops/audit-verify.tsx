@@ -1,8 +1,7 @@
 import { useState } from 'preact/hooks';
-import { ApiError } from '../api/api-error';
 import { type AuditVerification, verifyAudit } from '../api/audit';
 import type { ApiClient } from '../api/client';
-import { describeError } from '../error-text';
+import { failureText } from '../error-text';
 
 /** "Verify chain": runs the server's verification and shows intact, or each problem by seq. */
 export function AuditVerify({ api }: { api: ApiClient }) {
@@ -17,9 +16,7 @@ export function AuditVerify({ api }: { api: ApiClient }) {
       setResult(await verifyAudit(api));
     } catch (failure) {
       setResult(undefined);
-      setError(
-        `The chain could not be verified: ${failure instanceof ApiError ? describeError(failure) : 'unknown error'}`,
-      );
+      setError(failureText('The chain could not be verified', failure));
     } finally {
       setRunning(false);
     }

@@ -1,7 +1,6 @@
-import { ApiError } from '../api/api-error';
 import { type AlertsSnapshot, fetchAlerts } from '../api/alerts';
 import type { ApiClient } from '../api/client';
-import { describeError } from '../error-text';
+import { failureText } from '../error-text';
 import { formatValue } from './chart-data';
 import { formatTimestamp, isoOf } from './format';
 import { usePolledResource } from './use-polling';
@@ -21,8 +20,7 @@ export function StateBadge({ state }: { state: string }) {
 export function OpsAlerts({ api }: { api: ApiClient }) {
   const { value: snapshot, error } = usePolledResource<AlertsSnapshot>(
     (signal) => fetchAlerts(api, signal),
-    (failure) =>
-      `The alerts could not be loaded: ${failure instanceof ApiError ? describeError(failure) : 'unknown error'}`,
+    (failure) => failureText('The alerts could not be loaded', failure),
     10_000,
     [api],
   );

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, isAbortError } from '../api/api-error';
+import { isAbortError } from '../api/api-error';
 import { type AuditFilters, type AuditRecord, auditFetcher } from '../api/audit';
 import type { ApiClient } from '../api/client';
-import { describeError } from '../error-text';
+import { failureText } from '../error-text';
 import { findHead, loadOlder } from './audit-paging';
 import { AuditVerify } from './audit-verify';
 import { formatTimestamp, isoOf } from './format';
@@ -45,7 +45,7 @@ export function OpsAudit({ api }: { api: ApiClient }) {
   const statusInvalid = filtersOf(form) === undefined;
 
   function describe(failure: unknown): string {
-    return `The audit log could not be loaded: ${failure instanceof ApiError ? describeError(failure) : 'unknown error'}`;
+    return failureText('The audit log could not be loaded', failure);
   }
 
   // The newest page, again whenever the filters change or Refresh is pressed.

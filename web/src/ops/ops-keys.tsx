@@ -1,7 +1,6 @@
-import { ApiError } from '../api/api-error';
 import type { ApiClient } from '../api/client';
 import { type SigningKeyList, fetchKeys } from '../api/keys';
-import { describeError } from '../error-text';
+import { failureText } from '../error-text';
 import { formatTimestamp, isoOf } from './format';
 import { rotationText, shortKid } from './key-rotation';
 import { usePolledResource } from './use-polling';
@@ -31,8 +30,7 @@ function TimeCell({ value }: { value: string | null }) {
 export function OpsKeys({ api }: { api: ApiClient }) {
   const { value: keys, error } = usePolledResource<SigningKeyList>(
     (signal) => fetchKeys(api, signal),
-    (failure) =>
-      `The signing keys could not be loaded: ${failure instanceof ApiError ? describeError(failure) : 'unknown error'}`,
+    (failure) => failureText('The signing keys could not be loaded', failure),
     60_000,
     [api],
   );

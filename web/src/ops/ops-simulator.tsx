@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, isAbortError } from '../api/api-error';
+import { isAbortError } from '../api/api-error';
 import type { ApiClient } from '../api/client';
 import { type SimulationResult, simulatePolicy } from '../api/policy-simulate';
-import { describeError } from '../error-text';
+import { failureText } from '../error-text';
 import { type SimulatorForm, simulationRequest } from './simulator-form';
 
 const emptyForm: SimulatorForm = { principal: '', groups: '', action: '', resource: '' };
@@ -39,9 +39,7 @@ export function OpsSimulator({ api }: { api: ApiClient }) {
       if (controller.current === current) setResult(answer);
     } catch (failure) {
       if (isAbortError(failure)) return;
-      setError(
-        `The request could not be simulated: ${failure instanceof ApiError ? describeError(failure) : 'unknown error'}`,
-      );
+      setError(failureText('The request could not be simulated', failure));
     } finally {
       if (controller.current === current) setRunning(false);
     }
