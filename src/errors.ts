@@ -132,10 +132,26 @@ export const errorCatalog = {
     type: 'conflict_error',
     message: 'Another turn of this conversation is still running; retry when it has finished.',
   },
+  backup_running: {
+    status: 409,
+    type: 'conflict_error',
+    message:
+      'A backup is already running on this server; GET /admin/backups shows when it has finished.',
+  },
   body_too_large: {
     status: 413,
     type: 'invalid_request_error',
     message: 'The request body is larger than the configured limit.',
+  },
+  path_too_long: {
+    status: 414,
+    type: 'invalid_request_error',
+    message: 'A part of the request path is longer than this server accepts.',
+  },
+  invalid_path: {
+    status: 400,
+    type: 'invalid_request_error',
+    message: 'The request path is not valid (a malformed percent-encoding).',
   },
   upstream_rate_limited: {
     status: 429,
@@ -206,6 +222,12 @@ export const errorCatalog = {
     status: 503,
     type: 'server_error',
     message: 'The conversation store is unavailable; retry shortly.',
+  },
+  backup_unavailable: {
+    status: 503,
+    type: 'server_error',
+    message:
+      'The backup repository (object_store) cannot be read right now; retry shortly. The server log has the reason.',
   },
   audit_unavailable: {
     status: 503,

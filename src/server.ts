@@ -27,6 +27,7 @@ import { openAtRest } from './security/sealer.js';
 import { openTls } from './security/tls.js';
 import { mintToken } from './security/tokens.js';
 import { openLogShipping } from './backup/open-repository.js';
+import { BackupRunner } from './backup/runner.js';
 import { startBackupSchedule } from './backup/scheduler.js';
 import { checkpointFileIn } from './security/audit/checkpoint-file.js';
 import { repairCheckpointFile } from './security/audit/checkpoint-repair.js';
@@ -195,7 +196,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       policies.close();
       return Promise.resolve();
     });
-    const stopBackups = startBackupSchedule({ config, logger, shared, audit });
+    // One runner for scheduled backups and those started by hand (POST /admin/backups).
+    const backups = new BackupRunner({ config, logger, shared, audit, clock });
+    closers.push(() => backups.close());
+    const stopBackups = startBackupSchedule({ config, logger, runner: backups });
     if (stopBackups) closers.push(stopBackups);
     // --- alerting (monitor/alerts): rules over the time series, notifications to the channels.
     const alerts =
@@ -221,6 +225,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       rateLimiter: shared.rateLimiter,
       authenticator: security.authenticator,
       keyring: security.keyring,
+      tokenIssuer: security.issuer,
       policies,
       clock,
       ids,
@@ -228,6 +233,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       audit,
       monitor,
       alerting: alerts?.alerting,
+      backups,
+      logShipper: shipping?.shipper,
       ...(tls ? { https: tls.serverOptions() } : {}),
       ...(options.accessControl === 'off' ? { accessControl: 'off' as const } : {}),
       consoleDir: options.consoleDir,

@@ -91,6 +91,23 @@ export class BackupRepository {
     return snapshots.sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : 1));
   }
 
+  /**
+   * The newest `limit` snapshots, newest first, decrypting only those: ids begin with their UTC
+   * second (`snapshotId`), so sorting the listed keys orders them by time without reading them.
+   * `more`: older snapshots exist beyond the `limit`.
+   */
+  async newestSnapshots(limit: number): Promise<{ snapshots: Snapshot[]; more: boolean }> {
+    const ids: string[] = [];
+    for await (const info of this.objects.list('snapshots/')) {
+      ids.push(info.key.slice('snapshots/'.length));
+    }
+    ids.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+    const snapshots = await Promise.all(ids.slice(0, limit).map((id) => this.snapshot(id)));
+    // Within one second the id's random suffix decides nothing: the stored time does.
+    snapshots.sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : -1));
+    return { snapshots, more: ids.length > limit };
+  }
+
   async snapshot(id: string): Promise<Snapshot> {
     if (!/^[0-9TZ-]+-[0-9a-f]{8}$/.test(id)) throw new Error(`no snapshot ${id}`);
     const sealed = await this.objects.get(`snapshots/${id}`);

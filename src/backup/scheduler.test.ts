@@ -10,6 +10,7 @@ import { configSchema } from '../config/schema.js';
 import type { AuditLog } from '../security/audit/audit-log.js';
 import type { AuditEntry } from '../storage/types.js';
 import { openRepository } from './open-repository.js';
+import { BackupRunner } from './runner.js';
 import { startBackupSchedule } from './scheduler.js';
 
 afterEach(() => {
@@ -36,7 +37,8 @@ describe('the backup schedule', () => {
 
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     vi.setSystemTime(new Date('2026-11-27T02:59:30Z'));
-    const stop = startBackupSchedule({ config, logger, shared, audit })!;
+    const runner = new BackupRunner({ config, logger, shared, audit });
+    const stop = startBackupSchedule({ config, logger, runner })!;
     await vi.advanceTimersByTimeAsync(20_000);
     expect(recorded).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(11_000);
@@ -46,6 +48,11 @@ describe('the backup schedule', () => {
     }
     expect(recorded[0]).toMatchObject({ action: 'create:backup', error: null, source: 'server' });
     await stop();
+    expect(runner.state()).toMatchObject({
+      running: null,
+      last: { trigger: 'schedule', files: 1, error: null },
+    });
+    await runner.close();
 
     const opened = await openRepository(config, silentLogger);
     const snapshots = await opened.repository.snapshots();

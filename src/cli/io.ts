@@ -23,3 +23,14 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** Rows as aligned columns (two spaces apart), one line each, for `… list` commands. */
+export function formatTable(rows: readonly (readonly string[])[]): string {
+  const widths = (rows[0] ?? []).map((_, column) =>
+    Math.max(...rows.map((row) => row[column]?.length ?? 0)),
+  );
+  return rows
+    .map((row) => `${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}`.trimEnd())
+    .map((line) => `${line}\n`)
+    .join('');
+}

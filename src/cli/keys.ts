@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import type { ConfigFlags } from '../config/load.js';
 import type { KeyView } from '../security/keyring.js';
 import { addStoreOptions } from './config-options.js';
-import { UsageError, type CliIo } from './io.js';
+import { UsageError, formatTable, type CliIo } from './io.js';
 import { announceReload } from '../cache/shared.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../logger.js';
@@ -148,12 +148,7 @@ export function keysCommand(io: CliIo): Command {
           iso(key.expiresAt),
         ]),
       ];
-      const widths = rows[0]!.map((_, column) =>
-        Math.max(...rows.map((row) => row[column]!.length)),
-      );
-      for (const row of rows) {
-        io.stdout(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}\n`);
-      }
+      io.stdout(formatTable(rows));
     });
   });
   return keys;

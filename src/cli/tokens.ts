@@ -1,10 +1,9 @@
 import { Command } from 'commander';
 import type { ConfigFlags } from '../config/load.js';
-import { issueJwt } from '../security/jwt.js';
+import { TokenRequestError, tokenIdPattern, tokenJson } from '../security/token-issuer.js';
 import { mintToken } from '../security/tokens.js';
-import { parseDuration } from '../util/duration.js';
 import { addStoreOptions } from './config-options.js';
-import { UsageError, type CliIo } from './io.js';
+import { UsageError, formatTable, type CliIo } from './io.js';
 import { audited, withOffline, type AuditNote } from './offline.js';
 
 interface IssueFlags extends ConfigFlags {
@@ -15,12 +14,30 @@ interface IssueFlags extends ConfigFlags {
   opaque?: boolean;
 }
 
+interface ListFlags extends ConfigFlags {
+  all?: boolean;
+  limit: string;
+  json?: boolean;
+}
+
 interface RevokeFlags extends ConfigFlags {
   expires?: string;
 }
 
-const principalPattern = /^[^\s\p{Cc}][^\p{Cc}]{0,199}$/u;
-const groupPattern = /^[A-Za-z0-9._:@-]{1,64}$/;
+/** The command-line flag each field of a token request comes from. */
+const flagOf = { principal: '--principal', groups: '--group', ttl: '--ttl', id: 'the token id' };
+
+/** Runs `work`, turning a refused token request into a usage error that names the flag. */
+async function asUsage<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof TokenRequestError) {
+      throw new UsageError(`${flagOf[error.param]} ${error.detail}`);
+    }
+    throw error;
+  }
+}
 
 /** `assistd tokens …`: manage bearer tokens offline, against the same data dir as the server. */
 export function tokensCommand(io: CliIo): Command {
@@ -45,21 +62,20 @@ export function tokensCommand(io: CliIo): Command {
       .option('--admin', 'put the token in the "admin" group')
       .option('--opaque', 'issue an opaque asd_… token instead of a JWT (kept for old clients)'),
   ).action(async (flags: IssueFlags) => {
-    if (!principalPattern.test(flags.principal)) {
-      throw new UsageError(
-        '--principal must be 1–200 characters without control characters or a leading space',
-      );
-    }
-    const bad = flags.group.find((group) => !groupPattern.test(group));
-    if (bad !== undefined) {
-      throw new UsageError(`--group "${bad}" must be 1–64 letters, digits or . _ : @ -`);
-    }
-    const groups = [...new Set([...(flags.admin === true ? ['admin'] : []), ...flags.group])];
-    const ttlMs = parseDuration(flags.ttl);
-    if (ttlMs === undefined) {
-      throw new UsageError(`--ttl "${flags.ttl}" is not a duration such as 30d, 12h or 15m`);
-    }
     await withOffline(flags, io, async ({ store, security, audit }) => {
+      const request = {
+        principal: flags.principal,
+        groups: flags.group,
+        ttl: flags.ttl,
+        admin: flags.admin === true,
+      };
+      // Refused before anything is written or recorded: a typo is not an administrative act.
+      const { groups, ttlMs } = await asUsage(() =>
+        Promise.resolve(security.issuer.check(request)),
+      );
+      if (flags.opaque === true && flags.group.length > 0) {
+        throw new UsageError('--group needs a JWT (drop --opaque)');
+      }
       // Recorded: the token's id (jti) and principal, never the token itself.
       const note: AuditNote = {
         resource: '/admin/tokens',
@@ -72,15 +88,8 @@ export function tokensCommand(io: CliIo): Command {
         },
       };
       const token = await audited(audit, 'create:token', note, async () => {
-        if (ttlMs > security.maxTokenTtlMs) {
-          throw new UsageError(
-            `--ttl ${flags.ttl} is longer than security.max_token_ttl_days ` +
-              `(${security.maxTokenTtlMs / 86_400_000} days)`,
-          );
-        }
-        const now = Date.now();
         if (flags.opaque === true) {
-          if (flags.group.length > 0) throw new UsageError('--group needs a JWT (drop --opaque)');
+          const now = Date.now();
           const issued = mintToken({
             principal: flags.principal,
             admin: flags.admin === true,
@@ -96,12 +105,7 @@ export function tokensCommand(io: CliIo): Command {
           return issued.token;
         }
         await security.keyring.ensureCurrent();
-        const issued = await issueJwt(security.keyring, security.jwt, {
-          principal: flags.principal,
-          groups,
-          ttlMs,
-          now,
-        });
+        const issued = await security.issuer.issue(request);
         note.details.token_id = issued.jti;
         note.details.kid = issued.kid;
         io.stderr(
@@ -121,21 +125,61 @@ export function tokensCommand(io: CliIo): Command {
       .description('revoke a token by its jti (JWT) or id (opaque): it fails at once, everywhere')
       .option('--expires <iso-time>', "the token's expiry, after which the record may be pruned"),
   ).action(async (id: string, flags: RevokeFlags) => {
-    if (!/^[A-Za-z0-9._:-]{1,128}$/.test(id)) {
+    if (!tokenIdPattern.test(id)) {
       throw new UsageError('a token id is 1–128 letters, digits or . _ : -');
     }
     const expiresAt = flags.expires === undefined ? undefined : Date.parse(flags.expires);
     if (expiresAt !== undefined && Number.isNaN(expiresAt)) {
       throw new UsageError(`--expires "${flags.expires}" is not an ISO 8601 time`);
     }
-    await withOffline(flags, io, async ({ store, audit }) => {
+    await withOffline(flags, io, async ({ security, audit }) => {
       const note: AuditNote = { resource: `/admin/tokens/${id}`, details: { token_id: id } };
       const fresh = await audited(audit, 'delete:token', note, async () => {
-        const revoked = await store.tokens.revoke({ id, revokedAt: Date.now(), expiresAt });
+        const revoked = await security.issuer.revoke(id, expiresAt);
         note.details.already_revoked = !revoked;
         return revoked;
       });
       io.stderr(fresh ? `revoked token ${id}\n` : `token ${id} was already revoked\n`);
+    });
+  });
+  addStoreOptions(
+    tokens
+      .command('list')
+      .description('show tokens issued here (JWTs and opaque tokens), newest first; never a secret')
+      .option('--all', 'include expired tokens')
+      .option('--limit <n>', 'show at most this many', '100')
+      .option('--json', 'print JSON (what GET /admin/tokens returns in data)'),
+  ).action(async (flags: ListFlags) => {
+    const limit = Number(flags.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new UsageError('--limit must be a whole number from 1 to 10000');
+    }
+    await withOffline(flags, io, async ({ store }) => {
+      const now = Date.now();
+      const listed = await store.tokens.listTokens({
+        now,
+        includeExpired: flags.all === true,
+        limit,
+      });
+      const rows = listed.map((token) => tokenJson(token, now));
+      if (flags.json === true) {
+        io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      io.stdout(
+        formatTable([
+          ['ID', 'TYPE', 'PRINCIPAL', 'GROUPS', 'STATUS', 'CREATED', 'EXPIRES'],
+          ...rows.map((token) => [
+            token.id,
+            token.type,
+            token.principal,
+            token.groups.join(',') || '-',
+            token.status,
+            token.created_at,
+            token.expires_at ?? 'never',
+          ]),
+        ]),
+      );
     });
   });
   return tokens;

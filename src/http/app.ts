@@ -1,17 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import type { Logger } from 'pino';
+import type { BackupRunner } from '../backup/runner.js';
+import type { LogShipper } from '../backup/log-shipper.js';
 import type { Config } from '../config/schema.js';
 import type { ConversationCache } from '../dialog/context-cache.js';
 import type { RateLimiter } from '../security/rate-limiter.js';
 import type { DialogEngine } from '../dialog/engine.js';
-import { AppError } from '../errors.js';
+import { AppError, errorBody } from '../errors.js';
 import type { ModelRegistry } from '../providers/registry.js';
 import type { Alerting } from '../monitor/alerts/index.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { AuditLog } from '../security/audit/audit-log.js';
 import type { Authenticator } from '../security/authenticator.js';
 import type { Keyring } from '../security/keyring.js';
+import type { TokenIssuer } from '../security/token-issuer.js';
 import type { PolicySet } from '../security/policy/policy-set.js';
 import type { TlsServerOptions } from '../security/tls.js';
 import type { Principal } from '../security/tokens.js';
@@ -25,8 +33,10 @@ import { registerGuard } from './plugins/guard.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { alertRoutes } from './routes/admin/alerts.js';
 import { auditRoutes } from './routes/admin/audit.js';
+import { backupRoutes } from './routes/admin/backups.js';
 import { keyRoutes } from './routes/admin/keys.js';
 import { policySimulationRoutes } from './routes/admin/policy-simulation.js';
+import { tokenRoutes } from './routes/admin/tokens.js';
 import { chatRoutes } from './routes/chat.js';
 import { consoleRoutes, defaultConsoleDir } from './routes/console.js';
 import { consoleSessionRoutes } from './routes/console-session.js';
@@ -48,6 +58,8 @@ export interface AppDeps {
   rateLimiter?: RateLimiter | undefined;
   authenticator: Authenticator;
   keyring: Keyring;
+  /** Issues and revokes tokens for `/admin/tokens`. */
+  tokenIssuer: TokenIssuer;
   policies: PolicySet;
   clock: Clock;
   ids: IdGenerator;
@@ -58,6 +70,10 @@ export interface AppDeps {
   monitor?: Monitor | undefined;
   /** The alert engine; absent when metrics or `alerts.enabled` are off. */
   alerting?: Alerting | undefined;
+  /** Model backups by hand and their state (`/admin/backups`); absent: no backup routes. */
+  backups?: BackupRunner | undefined;
+  /** The conversation-log shipper's counters; absent when `log_shipping.enabled` is false. */
+  logShipper?: Pick<LogShipper, 'shipped' | 'lastLagMs' | 'failures'> | undefined;
   /**
    * `'off'`: benchmarks measuring what authentication and policies cost; see
    * `StartServerOptions.accessControl`. Absent: enforced.
@@ -105,6 +121,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     routerOptions: { ignoreTrailingSlash: true },
     // null: plain HTTP.
     https: deps.https ?? null,
+    // Errors the router raises before any route or hook runs: same shape as every other.
+    frameworkErrors: (error, _request, reply) => {
+      const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'path_too_long' : 'invalid_path';
+      const appError = new AppError(code);
+      void (reply as FastifyReply).status(appError.status).send(errorBody(appError));
+    },
     genReqId: (request) => {
       const header = request.headers['x-request-id'];
       return typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
@@ -191,6 +213,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   openaiRoutes(app, deps, guard.limits);
   conversationRoutes(app, deps);
   keyRoutes(app, deps);
+  backupRoutes(app, deps);
+  tokenRoutes(app, deps);
   policySimulationRoutes(app, deps);
   auditRoutes(app, deps);
   if (deps.monitor) {

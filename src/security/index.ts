@@ -4,6 +4,7 @@ import type { Clock } from '../util/ids.js';
 import { Authenticator } from './authenticator.js';
 import { JwtVerifier, type JwtSettings } from './jwt.js';
 import { Keyring, type SecretSealer } from './keyring.js';
+import { TokenIssuer } from './token-issuer.js';
 import { OpaqueTokenVerifier } from './tokens.js';
 
 const dayMs = 86_400_000;
@@ -15,6 +16,8 @@ export interface SecurityContext {
   authenticator: Authenticator;
   /** Longest lifetime a token may be issued with, in milliseconds. */
   maxTokenTtlMs: number;
+  /** Issues and revokes tokens (CLI and admin API). */
+  issuer: TokenIssuer;
 }
 
 export async function openSecurity(options: {
@@ -45,5 +48,6 @@ export async function openSecurity(options: {
     new OpaqueTokenVerifier(store.tokens, clock),
     new JwtVerifier(keyring, store.tokens, jwt, clock),
   );
-  return { keyring, jwt, authenticator, maxTokenTtlMs };
+  const issuer = new TokenIssuer({ keyring, jwt, tokens: store.tokens, maxTokenTtlMs, clock });
+  return { keyring, jwt, authenticator, maxTokenTtlMs, issuer };
 }

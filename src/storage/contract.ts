@@ -225,6 +225,62 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
       expect(await store.tokens.isRevoked('jti-2')).toBe(false);
     });
 
+    it('lists issued JWTs and opaque tokens newest first, with revocations, paged', async () => {
+      const jwt = (jti: string, createdAt: number, expiresAt: number) => ({
+        id: jti,
+        principal: `p-${jti}`,
+        groups: ['dev', 'ops'],
+        kid: 'kid-1',
+        issuedBy: jti === 'jwt-b' ? 'admin@example.com' : undefined,
+        createdAt,
+        expiresAt,
+      });
+      await store.tokens.recordIssued(jwt('jwt-a', 1000, 5000));
+      await store.tokens.recordIssued(jwt('jwt-b', 3000, 9000));
+      await store.tokens.recordIssued(jwt('jwt-c', 3000, 9000));
+      await store.tokens.insertToken({
+        id: 'opq-1',
+        principal: 'root',
+        secretHash: randomBytes(32),
+        admin: true,
+        createdAt: 2000,
+        expiresAt: undefined,
+      });
+      await expect(store.tokens.recordIssued(jwt('jwt-a', 1, 2))).rejects.toThrow();
+      await store.tokens.revoke({ id: 'jwt-c', revokedAt: 4000, expiresAt: 9000 });
+
+      const all = await store.tokens.listTokens({ now: 6000, includeExpired: true, limit: 10 });
+      expect(all.map((token) => token.id)).toEqual(['jwt-c', 'jwt-b', 'opq-1', 'jwt-a']);
+      expect(all[0]).toEqual({
+        id: 'jwt-c',
+        type: 'jwt',
+        principal: 'p-jwt-c',
+        groups: ['dev', 'ops'],
+        kid: 'kid-1',
+        issuedBy: undefined,
+        createdAt: 3000,
+        expiresAt: 9000,
+        revokedAt: 4000,
+      });
+      expect(all[1]?.issuedBy).toBe('admin@example.com');
+      expect(all[2]).toMatchObject({ type: 'opaque', groups: ['admin'], kid: undefined });
+      expect(all[2]?.expiresAt).toBeUndefined();
+
+      // jwt-a expired at 5000: hidden unless asked for.
+      const live = await store.tokens.listTokens({ now: 6000, includeExpired: false, limit: 10 });
+      expect(live.map((token) => token.id)).toEqual(['jwt-c', 'jwt-b', 'opq-1']);
+
+      // Two rows share created_at 3000: the cursor (time, id) still splits them exactly.
+      const first = await store.tokens.listTokens({ now: 0, includeExpired: true, limit: 1 });
+      const next = await store.tokens.listTokens({
+        now: 0,
+        includeExpired: true,
+        limit: 2,
+        before: { createdAt: first[0]!.createdAt, id: first[0]!.id },
+      });
+      expect([...first, ...next].map((token) => token.id)).toEqual(['jwt-c', 'jwt-b', 'opq-1']);
+    });
+
     it('keeps signing keys and rotates them once when two rotations race', async () => {
       const key = (kid: string, createdAt: number): SigningKeyRecord => ({
         kid,

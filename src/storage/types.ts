@@ -114,8 +114,49 @@ export interface RevocationRecord {
   expiresAt: number | undefined;
 }
 
+/** A JWT issued by this service (`tokens issue`, `POST /admin/tokens`): facts, never the token. */
+export interface IssuedJwtRecord {
+  /** The token's `jti`. */
+  id: string;
+  principal: string;
+  groups: readonly string[];
+  /** The key that signed it. */
+  kid: string;
+  /** Who issued it: an administrator's principal, or undefined from the CLI. */
+  issuedBy: string | undefined;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** One row of the token list: an issued JWT or an opaque token, and whether it was revoked. */
+export interface TokenListing {
+  id: string;
+  type: 'jwt' | 'opaque';
+  principal: string;
+  /** An opaque token has the `admin` group or none. */
+  groups: string[];
+  kid: string | undefined;
+  issuedBy: string | undefined;
+  createdAt: number;
+  expiresAt: number | undefined;
+  revokedAt: number | undefined;
+}
+
+export interface TokenListQuery {
+  /** Tokens that expired at or before `now` are left out unless `includeExpired`. */
+  now: number;
+  includeExpired: boolean;
+  limit: number;
+  /** Newest first; a page continues after this row (its `createdAt` and `id`). */
+  before?: { createdAt: number; id: string } | undefined;
+}
+
 export interface TokenStore {
   insertToken(token: TokenRecord): Promise<void>;
+  /** Registers a JWT that was issued, so it can be listed and revoked by its `jti`. */
+  recordIssued(token: IssuedJwtRecord): Promise<void>;
+  /** JWTs issued here and opaque tokens, newest first (`createdAt`, then `id`, descending). */
+  listTokens(query: TokenListQuery): Promise<TokenListing[]>;
   findToken(id: string): Promise<TokenRecord | undefined>;
   /** Marks a token revoked; false when it already was. */
   revoke(revocation: RevocationRecord): Promise<boolean>;

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { readSecretFile } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { LocalObjectStore } from './local.js';
@@ -31,4 +31,20 @@ export async function openObjectStore(
     region: s3.region,
     credentials,
   });
+}
+
+/**
+ * Where `object_store` puts backups, for the admin API: `folder /abs/path`, or
+ * `s3://bucket/prefix/` with the endpoint's origin for S3-compatible servers. Read from the
+ * config alone (no connection), and never a credential: an endpoint's user and password, path
+ * and query are left out.
+ */
+export function objectStoreLocation(config: Readonly<Config>): string {
+  const s3 = config.object_store.s3;
+  if (s3 === undefined) {
+    return `folder ${resolve(config.object_store.folder ?? join(config.data_dir, 'objects'))}`;
+  }
+  const prefix = s3.prefix === '' || s3.prefix.endsWith('/') ? s3.prefix : `${s3.prefix}/`;
+  const endpoint = s3.endpoint === undefined ? '' : ` at ${new URL(s3.endpoint).origin}`;
+  return `s3://${s3.bucket}/${prefix}${endpoint}`;
 }

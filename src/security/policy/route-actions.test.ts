@@ -138,11 +138,16 @@ describe('the seed policies through the route table', () => {
       'PATCH /v1/conversations/:id': false,
       'DELETE /v1/conversations/:id': false,
       'GET /admin/keys': false,
+      'GET /admin/tokens': false,
+      'POST /admin/tokens': false,
+      'DELETE /admin/tokens/:id': false,
       'POST /admin/policies/simulate': false,
       'GET /admin/audit': false,
       'GET /admin/audit/verify': false,
       'GET /admin/metrics/series': false,
       'GET /metrics': false,
+      'GET /admin/backups': false,
+      'POST /admin/backups': false,
       'GET /admin/alerts': false,
     });
   });

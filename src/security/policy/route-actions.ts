@@ -75,9 +75,9 @@ export const routeRules: readonly RouteRule[] = [
   rule('GET', '/admin/keys', 'list:key', 'signing keys'),
   rule('POST', '/admin/keys', 'create:key', 'generate or rotate a signing key', planned),
   rule('DELETE', '/admin/keys/:kid', 'delete:key', 'retire a signing key', planned),
-  rule('GET', '/admin/tokens', 'list:token', 'bearer tokens', planned),
-  rule('POST', '/admin/tokens', 'create:token', 'issue a bearer token', planned),
-  rule('DELETE', '/admin/tokens/:id', 'delete:token', 'revoke a bearer token', planned),
+  rule('GET', '/admin/tokens', 'list:token', 'bearer tokens issued here'),
+  rule('POST', '/admin/tokens', 'create:token', 'issue a bearer token (JWT)'),
+  rule('DELETE', '/admin/tokens/:id', 'delete:token', 'revoke a bearer token'),
   rule('GET', '/admin/policies', 'get:policy', 'the policies in force', planned),
   rule('PUT', '/admin/policies', 'update:policy', 'replace the policies', planned),
   // A POST only for its body: it computes an answer and changes nothing, so it is a read.
@@ -91,8 +91,8 @@ export const routeRules: readonly RouteRule[] = [
   rule('GET', '/admin/audit/verify', 'get:audit', 'verify the audit chain and checkpoints'),
   rule('GET', '/admin/metrics/series', 'get:metric-series', 'metric time series'),
   rule('GET', '/metrics', 'get:metrics', 'Prometheus metrics'),
-  rule('GET', '/admin/backups', 'list:backup', 'backups', planned),
-  rule('POST', '/admin/backups', 'create:backup', 'start a backup', planned),
+  rule('GET', '/admin/backups', 'list:backup', 'backups'),
+  rule('POST', '/admin/backups', 'create:backup', 'start a backup'),
   rule('GET', '/admin/alerts', 'list:alert', 'alert rules, states and channels'),
 ];
 

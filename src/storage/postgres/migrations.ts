@@ -137,4 +137,21 @@ export const postgresMigrations: readonly Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION assistd_append_only('audit checkpoints');
     `,
   },
+  {
+    version: 5,
+    name: 'issued JWTs (listed and revoked from the admin API and the console)',
+    sql: `
+      CREATE TABLE issued_tokens (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        principal TEXT NOT NULL,
+        groups TEXT NOT NULL,
+        kid TEXT NOT NULL,
+        issued_by TEXT,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX issued_tokens_by_time ON issued_tokens (created_at DESC, id DESC);
+      CREATE INDEX api_tokens_by_time ON api_tokens (created_at DESC, id DESC);
+    `,
+  },
 ];

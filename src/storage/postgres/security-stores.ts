@@ -1,9 +1,20 @@
 import type pg from 'pg';
 import type { DataKeyStore, WrappedDataKey } from '../../security/crypto/index.js';
+import {
+  issuedTokenColumns,
+  issuedTokenValues,
+  tokenListSql,
+  tokenListValues,
+  toTokenListing,
+  type TokenListRow,
+} from '../token-rows.js';
 import type {
+  IssuedJwtRecord,
   RevocationRecord,
   SigningKeyRecord,
   SigningKeyStore,
+  TokenListing,
+  TokenListQuery,
   TokenRecord,
   TokenStore,
 } from '../types.js';
@@ -64,6 +75,23 @@ export class PostgresTokens implements TokenStore {
       [revocation.id, revocation.revokedAt, revocation.expiresAt ?? null],
     );
     return (result.rowCount ?? 0) > 0;
+  }
+
+  async recordIssued(token: IssuedJwtRecord): Promise<void> {
+    await query(
+      this.pool,
+      `INSERT INTO issued_tokens (${issuedTokenColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      issuedTokenValues(token),
+    );
+  }
+
+  async listTokens(listQuery: TokenListQuery): Promise<TokenListing[]> {
+    const { rows } = await query<TokenListRow>(
+      this.pool,
+      tokenListSql((index) => `$${index}`),
+      tokenListValues(listQuery),
+    );
+    return rows.map(toTokenListing);
   }
 
   async isRevoked(id: string): Promise<boolean> {

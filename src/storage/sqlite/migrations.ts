@@ -135,4 +135,22 @@ export const migrations: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
     `,
   },
+  {
+    version: 5,
+    name: 'issued JWTs (listed and revoked from the admin API and the console)',
+    // Facts about each JWT issued here, never the token: it cannot be rebuilt from this table.
+    sql: `
+      CREATE TABLE issued_tokens (
+        id TEXT PRIMARY KEY,
+        principal TEXT NOT NULL,
+        groups TEXT NOT NULL,
+        kid TEXT NOT NULL,
+        issued_by TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX issued_tokens_by_time ON issued_tokens (created_at DESC, id DESC);
+      CREATE INDEX api_tokens_by_time ON api_tokens (created_at DESC, id DESC);
+    `,
+  },
 ];

@@ -1,9 +1,20 @@
 import type Database from 'better-sqlite3';
 import type { DataKeyStore, WrappedDataKey } from '../../security/crypto/index.js';
+import {
+  issuedTokenColumns,
+  issuedTokenValues,
+  tokenListSql,
+  tokenListValues,
+  toTokenListing,
+  type TokenListRow,
+} from '../token-rows.js';
 import type {
+  IssuedJwtRecord,
   RevocationRecord,
   SigningKeyRecord,
   SigningKeyStore,
+  TokenListing,
+  TokenListQuery,
   TokenRecord,
   TokenStore,
 } from '../types.js';
@@ -48,7 +59,21 @@ export class SqliteTokens implements TokenStore {
       isRevoked: db.prepare<[string], { one: number }>(
         'SELECT 1 AS one FROM revoked_tokens WHERE id = ?',
       ),
+      recordIssued: db.prepare(
+        `INSERT INTO issued_tokens (${issuedTokenColumns}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      list: db.prepare<unknown[], TokenListRow>(tokenListSql(() => '?')),
     };
+  }
+
+  recordIssued(token: IssuedJwtRecord): Promise<void> {
+    return settle(() => {
+      this.statements.recordIssued.run(...issuedTokenValues(token));
+    });
+  }
+
+  listTokens(query: TokenListQuery): Promise<TokenListing[]> {
+    return settle(() => this.statements.list.all(...tokenListValues(query)).map(toTokenListing));
   }
 
   insertToken(token: TokenRecord): Promise<void> {

@@ -1,0 +1,163 @@
+import type { TokenListing, TokenStore } from '../storage/types.js';
+import type { Clock } from '../util/ids.js';
+import { parseDuration } from '../util/duration.js';
+import { issueJwt, type IssuedJwt, type JwtSettings } from './jwt.js';
+import type { Keyring } from './keyring.js';
+
+/** A principal: 1–200 characters, no control characters, not starting with white space. */
+export const principalPattern = /^[^\s\p{Cc}][^\p{Cc}]{0,199}$/u;
+/** A group name as policies write it after `group:`. */
+export const groupPattern = /^[A-Za-z0-9._:@-]{1,64}$/;
+/** A token id: a JWT's `jti` or an opaque token's id. */
+export const tokenIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * A token request that cannot be honoured. `param` is the JSON member; `detail` reads after the
+ * field's name (`--ttl` on the command line, `ttl` in the API): `"forever" is not a duration…`.
+ */
+export class TokenRequestError extends Error {
+  constructor(
+    readonly param: 'principal' | 'groups' | 'ttl' | 'id',
+    readonly detail: string,
+  ) {
+    super(`${param} ${detail}`);
+    this.name = 'TokenRequestError';
+  }
+}
+
+export interface TokenRequest {
+  principal: string;
+  groups: readonly string[];
+  /** A lifetime such as `30d`, `12h`, `15m`. */
+  ttl: string;
+  /** Puts the token in the `admin` group. */
+  admin?: boolean;
+  /** The administrator issuing it (HTTP); undefined from the CLI. */
+  issuedBy?: string | undefined;
+}
+
+export interface IssuedToken extends IssuedJwt {
+  principal: string;
+  groups: string[];
+  createdAt: number;
+}
+
+/**
+ * Issues JWTs and revokes tokens: the one path for `assistd tokens issue|revoke` and the admin
+ * API. Every JWT issued is registered (never the token itself), so it can be listed and revoked
+ * by its `jti`.
+ */
+export class TokenIssuer {
+  constructor(
+    private readonly options: {
+      keyring: Keyring;
+      jwt: JwtSettings;
+      tokens: TokenStore;
+      maxTokenTtlMs: number;
+      clock: Clock;
+    },
+  ) {}
+
+  /** Checks a request without issuing anything: the groups (with `admin`) and the ttl in ms. */
+  check(request: TokenRequest): { groups: string[]; ttlMs: number } {
+    if (!principalPattern.test(request.principal)) {
+      throw new TokenRequestError(
+        'principal',
+        'must be 1–200 characters without control characters or a leading space',
+      );
+    }
+    const bad = request.groups.find((group) => !groupPattern.test(group));
+    if (bad !== undefined) {
+      throw new TokenRequestError('groups', `"${bad}" must be 1–64 letters, digits or . _ : @ -`);
+    }
+    const ttlMs = parseDuration(request.ttl);
+    if (ttlMs === undefined) {
+      throw new TokenRequestError(
+        'ttl',
+        `"${request.ttl}" is not a duration such as 30d, 12h or 15m`,
+      );
+    }
+    if (ttlMs > this.options.maxTokenTtlMs) {
+      throw new TokenRequestError(
+        'ttl',
+        `${request.ttl} is longer than security.max_token_ttl_days ` +
+          `(${this.options.maxTokenTtlMs / 86_400_000} days)`,
+      );
+    }
+    const groups = [...new Set([...(request.admin === true ? ['admin'] : []), ...request.groups])];
+    return { groups, ttlMs };
+  }
+
+  async issue(request: TokenRequest): Promise<IssuedToken> {
+    const { groups, ttlMs } = this.check(request);
+    const now = this.options.clock();
+    const issued = await issueJwt(this.options.keyring, this.options.jwt, {
+      principal: request.principal,
+      groups,
+      ttlMs,
+      now,
+    });
+    await this.options.tokens.recordIssued({
+      id: issued.jti,
+      principal: request.principal,
+      groups,
+      kid: issued.kid,
+      issuedBy: request.issuedBy,
+      createdAt: now,
+      expiresAt: issued.expiresAt,
+    });
+    return { ...issued, principal: request.principal, groups, createdAt: now };
+  }
+
+  /**
+   * Revokes a token by its `jti` or opaque id; false when it already was. Any id is accepted
+   * (a JWT from an external issuer is not registered here).
+   */
+  async revoke(id: string, expiresAt?: number): Promise<boolean> {
+    if (!tokenIdPattern.test(id)) {
+      throw new TokenRequestError('id', 'must be 1–128 letters, digits or . _ : -');
+    }
+    return this.options.tokens.revoke({ id, revokedAt: this.options.clock(), expiresAt });
+  }
+}
+
+/**
+ * One token as `GET /admin/tokens` and `tokens list --json` show it: facts only; the token
+ * itself is never stored.
+ */
+export interface TokenJson {
+  id: string;
+  type: 'jwt' | 'opaque';
+  principal: string;
+  groups: string[];
+  created_at: string;
+  expires_at: string | null;
+  kid: string | null;
+  issued_by: string | null;
+  status: 'active' | 'expired' | 'revoked';
+  revoked_at: string | null;
+}
+
+const iso = (time: number | undefined): string | null =>
+  time === undefined ? null : new Date(time).toISOString();
+
+export function tokenJson(token: TokenListing, now: number): TokenJson {
+  const status =
+    token.revokedAt !== undefined
+      ? 'revoked'
+      : token.expiresAt !== undefined && token.expiresAt <= now
+        ? 'expired'
+        : 'active';
+  return {
+    id: token.id,
+    type: token.type,
+    principal: token.principal,
+    groups: token.groups,
+    created_at: new Date(token.createdAt).toISOString(),
+    expires_at: iso(token.expiresAt),
+    kid: token.kid ?? null,
+    issued_by: token.issuedBy ?? null,
+    status,
+    revoked_at: iso(token.revokedAt),
+  };
+}
