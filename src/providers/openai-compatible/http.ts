@@ -2,6 +2,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { assertHostAllowed, guardedLookup } from '../../net/outbound-guard.js';
 import { ProviderError, parseRetryAfter } from '../provider-error.js';
 import { parseErrorMessage } from './wire.js';
+import { SseEventTooLargeError } from './sse-parser.js';
 
 export interface EndpointOptions {
   /** Base URL; `…/chat/completions` and `…/models` are appended, after `/v1` when it has no path. */
@@ -129,6 +130,13 @@ export class Endpoint {
   /** Turns a transport error into a `ProviderError`. */
   classify(error: unknown, signal: AbortSignal): ProviderError {
     if (error instanceof ProviderError) return error;
+    if (error instanceof SseEventTooLargeError) {
+      return new ProviderError({
+        failure: 'malformed',
+        message: `model endpoint sent ${error.message}`,
+        cause: error,
+      });
+    }
     if (signal.aborted) {
       // The abort reason (e.g. shutting_down) is what the caller should see.
       return new ProviderError({
