@@ -1,0 +1,74 @@
+// Every route of the route table (security/policy/route-actions.ts), as a fuzz target: how to
+// fill its path, which query names it reads, and a valid body to mutate. A route added to the
+// table without a target here fails the suite, so no endpoint goes unfuzzed.
+import { routeRules, type RouteRule } from '../../src/security/policy/route-actions.js';
+import type { Json } from './inputs.js';
+
+export interface Target {
+  method: RouteRule['method'] | 'HEAD';
+  route: string;
+  /** Query names the route reads (others must be refused or ignored, never crash it). */
+  query: readonly string[];
+  /** A valid body (routes that take one). */
+  body?: Json;
+}
+
+const chatBody: Json = {
+  messages: [{ role: 'user', content: 'hello there' }],
+  temperature: 0.7,
+};
+
+/** The valid body and query names of each route that has them. */
+const details: Record<string, Partial<Target>> = {
+  'POST /console/session': { body: { token: 'asd_x_y' } },
+  'POST /v1/chat': {
+    body: { ...chatBody, max_tokens: 16, top_p: 0.9, stop: ['\n\n'], stream: false },
+  },
+  'POST /v1/chat/completions': {
+    body: {
+      model: 'gpt-4o-mini',
+      ...chatBody,
+      max_tokens: 16,
+      stream: false,
+      stream_options: { include_usage: true },
+      seed: 1,
+      metadata: { a: 'b' },
+    },
+  },
+  'GET /v1/conversations': { query: ['limit', 'after', 'q'] },
+  'PATCH /v1/conversations/:id': { body: { title: 'a new title' } },
+  'POST /admin/policies/simulate': {
+    body: {
+      principal: 'dev@example.com',
+      groups: ['dev'],
+      action: 'get:chat',
+      resource: '/v1/chat',
+    },
+  },
+  'GET /admin/tokens': { query: ['limit', 'cursor', 'include_expired'] },
+  'POST /admin/tokens': {
+    body: { principal: 'fuzz@example.com', groups: ['dev'], ttl: '1h', admin: false },
+  },
+  'GET /admin/audit': { query: ['after', 'limit', 'principal', 'action', 'status'] },
+  'GET /admin/metrics/series': { query: ['series', 'range', 'step'] },
+  'POST /admin/backups': { body: {} },
+};
+
+/** The current routes, each once, plus HEAD for every GET. */
+export function targets(): Target[] {
+  const current = routeRules.filter((rule) => rule.status === 'current');
+  const list: Target[] = current.map((rule) => ({
+    method: rule.method,
+    route: rule.route,
+    query: [],
+    ...details[`${rule.method} ${rule.route}`],
+  }));
+  for (const rule of current.filter((entry) => entry.method === 'GET')) {
+    list.push({
+      method: 'HEAD',
+      route: rule.route,
+      query: details[`GET ${rule.route}`]?.query ?? [],
+    });
+  }
+  return list;
+}
