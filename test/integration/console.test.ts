@@ -1,73 +1,34 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoScript } from '../../src/providers/index.js';
 import { writeTinyModel } from '../../src/providers/tiny-model/tiny-model.js';
-import { chromiumPath, launchBrowser, screenshot, watchPageProblems } from '../support/browser.js';
+import { launchBrowser, screenshot, watchPageProblems } from '../support/browser.js';
+import {
+  type ConsoleServer,
+  issue,
+  requireConsoleTestSetup,
+  signIn,
+  startConsoleServer,
+  waitReady,
+} from '../support/console-server.js';
 import { FakeUpstream, eventually } from '../support/fake-upstream.js';
-import { assistdBin, repoRoot, startServerProcess, type Child } from '../support/process.js';
 
 // The console in Debian's Chromium against real servers from dist/ (which serve dist/console):
 // one with the demo model, one with a scripted model whose answer is an XSS payload in
-// Markdown, one in front of an endpoint that streams slowly until stopped.
-if (!existsSync(chromiumPath)) {
-  throw new Error(`no Chromium at ${chromiumPath}: apt-get install chromium (.ci/run does)`);
-}
-if (!existsSync(join(repoRoot, 'dist/console/index.html'))) {
-  throw new Error('the console is not built: npm run build');
-}
+// Markdown, one in front of an endpoint that streams slowly until stopped. The Operations
+// pages have their own file (console-ops.test.ts).
+requireConsoleTestSetup();
 
-interface Server {
-  child: Child;
-  url: string;
-  dataDir: string;
-}
-const servers: Server[] = [];
+const servers: ConsoleServer[] = [];
 let browser: Browser;
 
-async function start(extra: string[] = []): Promise<Server> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'assistd-console-'));
-  const { child, url } = await startServerProcess(['--port', '0', '--data-dir', dataDir, ...extra]);
-  const server = { child, url, dataDir };
+async function start(extra: string[] = []): Promise<ConsoleServer> {
+  const server = await startConsoleServer(extra);
   servers.push(server);
   return server;
-}
-
-function issue(server: Server, principal: string, ...flags: string[]): string {
-  return execFileSync(
-    process.execPath,
-    [
-      assistdBin,
-      'tokens',
-      'issue',
-      '--principal',
-      principal,
-      '--data-dir',
-      server.dataDir,
-      ...flags,
-    ],
-    { encoding: 'utf8' },
-  ).trim();
-}
-
-async function waitReady(server: Server): Promise<void> {
-  for (let waited = 0; waited < 30_000; waited += 100) {
-    if ((await fetch(`${server.url}/ready`)).status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${server.url} never became ready`);
-}
-
-async function signIn(context: BrowserContext, server: Server, token: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(server.url);
-  await page.getByTestId('token-input').fill(token);
-  await page.getByTestId('sign-in').click();
-  await page.getByTestId('composer').waitFor();
-  return page;
 }
 
 async function send(page: Page, text: string): Promise<void> {
@@ -84,7 +45,7 @@ afterAll(async () => {
 });
 
 describe('console: sign-in and chat with the demo model', () => {
-  let demo: Server;
+  let demo: ConsoleServer;
   beforeAll(async () => {
     demo = await start();
     await waitReady(demo);
@@ -168,108 +129,11 @@ describe('console: sign-in and chat with the demo model', () => {
   });
 });
 
-describe('console: operations dashboard', () => {
-  let server: Server;
-  beforeAll(async () => {
-    server = await start();
-    await waitReady(server);
-  });
-
-  it('is hidden from a principal the policies do not allow, and the API refuses them too', async () => {
-    const token = issue(server, 'reader@example.com');
-    const context = await browser.newContext();
-    const page = await signIn(context, server, token);
-    const problems = watchPageProblems(page);
-    await page.waitForLoadState('networkidle');
-    expect(await page.getByTestId('nav-ops').count()).toBe(0);
-    await page.goto(`${server.url}/#/ops/audit`);
-    await page.getByTestId('ops-denied').waitFor();
-    expect(await page.getByTestId('ops-audit').count()).toBe(0);
-    for (const path of ['/admin/audit', '/admin/alerts', '/admin/metrics/series']) {
-      const response = await fetch(`${server.url}${path}`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      expect(response.status, path).toBe(403);
-    }
-    // The same refusal through the console's own cookie.
-    const viaCookie = await page.evaluate<number>(
-      "fetch('/admin/audit', { credentials: 'same-origin' }).then((response) => response.status)",
-    );
-    expect(viaCookie).toBe(403);
-    expect(problems).toEqual([]);
-    await context.close();
-  });
-
-  it('shows charts with data after some traffic, the alert rules and the audit log', async () => {
-    const token = issue(server, 'ops@example.com', '--admin');
-    // Traffic for the charts: chats through the API.
-    for (let index = 0; index < 5; index++) {
-      const response = await fetch(`${server.url}/v1/chat`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ messages: [{ role: 'user', content: `ping ${index}` }] }),
-      });
-      expect(response.status).toBe(200);
-    }
-    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-    const page = await signIn(context, server, token);
-    const problems = watchPageProblems(page);
-    await page.getByTestId('nav-ops').click();
-    await page.getByTestId('ops-charts').waitFor();
-    // A slot of the series closes every 10 s; the charts refresh every 10 s.
-    const requests = page.locator(
-      '[data-testid="ops-chart"][data-series="requests_per_second:avg"]',
-    );
-    await expect
-      .poll(() => requests.getAttribute('data-has-data'), { timeout: 30_000, interval: 1000 })
-      .toBe('true');
-    await screenshot(page, 'ops-charts-1440');
-
-    await page.getByTestId('ops-tab-alerts').click();
-    await page.getByTestId('alerts-table').waitFor();
-    expect(await page.getByTestId('alert-row').count()).toBe(3);
-
-    await page.getByTestId('ops-tab-audit').click();
-    await page.getByTestId('audit-table').waitFor();
-    await expect.poll(() => page.getByTestId('audit-row').count()).toBeGreaterThan(5);
-    await page.getByTestId('audit-verify').click();
-    await expect
-      .poll(() => page.getByTestId('audit-verify-result').getAttribute('data-intact'))
-      .toBe('true');
-    await screenshot(page, 'ops-audit-1440');
-
-    await page.getByTestId('ops-tab-keys').click();
-    await page.getByTestId('keys-table').waitFor();
-    await expect
-      .poll(() => page.locator('[data-testid="key-row"][data-status="active"]').count())
-      .toBe(1);
-
-    await page.getByTestId('ops-tab-simulator').click();
-    const simulate = async (principal: string, action: string, resource: string) => {
-      await page.getByTestId('sim-principal').fill(principal);
-      await page.getByTestId('sim-action').fill(action);
-      await page.getByTestId('sim-resource').fill(resource);
-      await page.getByTestId('sim-submit').click();
-      const result = page.getByTestId('sim-result');
-      await expect.poll(() => result.getAttribute('data-reason')).toBeTruthy();
-      return result;
-    };
-    const allowed = await simulate('alice@example.com', 'create:chat', '/v1/chat');
-    await expect.poll(() => allowed.getAttribute('data-allowed')).toBe('true');
-    const denied = await simulate('alice@example.com', 'list:audit', '/admin/audit');
-    await expect.poll(() => denied.getAttribute('data-allowed')).toBe('false');
-    expect(await denied.getAttribute('data-reason')).toBe('default-deny');
-    await screenshot(page, 'ops-simulator-1440');
-    expect(problems).toEqual([]);
-    await context.close();
-  });
-});
-
 describe('console: a model answer carrying HTML renders inert', () => {
   const payload =
     'Hi <img src=x onerror="window.__xss=1"> <script>window.__xss=2</script> **bold** ' +
     '[click](javascript:window.__xss=3) <a href="https://example.com" onclick="window.__xss=4">ok</a>';
-  let scripted: Server;
+  let scripted: ConsoleServer;
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'assistd-console-xss-'));
     const model = join(dir, 'xss.gguf');
@@ -314,7 +178,7 @@ describe('console: stop', () => {
   // An endpoint that streams one word every 50 ms for 30 s: the answer is still coming when
   // Stop is pressed, whatever the machine's speed.
   let upstream: FakeUpstream;
-  let server: Server;
+  let server: ConsoleServer;
   beforeAll(async () => {
     upstream = await FakeUpstream.start();
     server = await start(['--model-endpoint', upstream.url, '--upstream-model', 'slow-model']);

@@ -6,6 +6,7 @@ import { SignInPage } from './components/sign-in-page';
 import { SignedInPage } from './components/signed-in-page';
 import { describeError, describeSessionEnd } from './error-text';
 import { useTheme } from './hooks/use-theme';
+import { expiryOf, forgetExpiry, rememberExpiry, rememberedExpiry } from './session-expiry';
 
 type AuthState =
   | { kind: 'checking' }
@@ -17,25 +18,39 @@ export function App() {
   const theme = useTheme();
   const [auth, setAuth] = useState<AuthState>({ kind: 'checking' });
 
-  useEffect(() => {
-    fetchSession().then(
-      (session) => setAuth({ kind: 'signed-in', session }),
-      (error: unknown) =>
-        setAuth({
-          kind: 'signed-out',
-          message: error instanceof ApiError ? describeSessionEnd(error, true) : undefined,
-        }),
-    );
+  const signedIn = useCallback((session: Session) => {
+    rememberExpiry(session);
+    setAuth({ kind: 'signed-in', session });
   }, []);
 
-  const signedIn = useCallback((session: Session) => setAuth({ kind: 'signed-in', session }), []);
-  const sessionEnded = useCallback((error: ApiError) => {
-    setAuth({
-      kind: 'signed-out',
-      message: describeSessionEnd(error, false) ?? describeError(error),
+  useEffect(() => {
+    fetchSession().then(signedIn, (error: unknown) => {
+      // A reload after the token expired: this tab remembers when it would.
+      const message =
+        error instanceof ApiError ? describeSessionEnd(error, true, rememberedExpiry()) : undefined;
+      forgetExpiry();
+      setAuth({ kind: 'signed-out', message });
     });
+  }, [signedIn]);
+
+  const sessionEnded = useCallback((error: ApiError) => {
+    forgetExpiry();
+    // Requests in flight when the session ends all fail; the first says best why (the server
+    // clears the cookie on it, so the later ones only see that there is none).
+    setAuth((current) =>
+      current.kind !== 'signed-in'
+        ? current
+        : {
+            kind: 'signed-out',
+            message:
+              describeSessionEnd(error, false, expiryOf(current.session)) ?? describeError(error),
+          },
+    );
   }, []);
-  const signedOut = useCallback(() => setAuth({ kind: 'signed-out', message: undefined }), []);
+  const signedOut = useCallback(() => {
+    forgetExpiry();
+    setAuth({ kind: 'signed-out', message: undefined });
+  }, []);
 
   if (auth.kind === 'checking') {
     return (

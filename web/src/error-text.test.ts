@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, errorFromBody, parseRetryAfter } from './api/api-error';
-import { describeError, describeSessionEnd, describeSignInFailure } from './error-text';
+import {
+  describeError,
+  describeSessionEnd,
+  describeSignInFailure,
+  sessionEndTexts,
+} from './error-text';
 
 function error(code: string, status: number, retryAfterSeconds?: number): ApiError {
   return new ApiError(`server says ${code}`, { status, code, retryAfterSeconds });
@@ -21,15 +26,32 @@ describe('error text', () => {
 
   it('explains why a session ended, and stays quiet for a first visit without a cookie', () => {
     expect(describeSessionEnd(error('expired_token', 401), true)).toBe(
-      'Your session expired. Sign in again.',
+      'Your session has ended: the token expired. Sign in again.',
     );
     expect(describeSessionEnd(error('token_revoked', 401), false)).toBe(
-      'This token was revoked. Sign in with a new one.',
+      'Your session has ended: the token was revoked. Sign in with a new token.',
     );
     expect(describeSessionEnd(error('missing_token', 401), true)).toBeUndefined();
-    expect(describeSessionEnd(error('missing_token', 401), false)).toBe(
-      'You were signed out. Sign in again.',
+    expect(describeSessionEnd(error('missing_token', 401), false)).toBe(sessionEndTexts.cookieGone);
+    expect(describeSessionEnd(error('something_else', 401), false)).toBe(
+      'Your session has ended: server says something_else Sign in again.',
     );
+  });
+
+  it('tells an expired token from a sign-out when the cookie went with it', () => {
+    const expiry = Date.parse('2025-03-01T12:00:00Z');
+    const missing = error('missing_token', 401);
+    // The cookie expires with the token (whole seconds, rounded down): a little early counts.
+    expect(describeSessionEnd(missing, false, expiry, expiry + 3000)).toBe(sessionEndTexts.expired);
+    expect(describeSessionEnd(missing, false, expiry, expiry - 2000)).toBe(sessionEndTexts.expired);
+    // A reload after the expiry says so too; long before it, it was a sign-out.
+    expect(describeSessionEnd(missing, true, expiry, expiry + 60_000)).toBe(
+      sessionEndTexts.expired,
+    );
+    expect(describeSessionEnd(missing, false, expiry, expiry - 3_600_000)).toBe(
+      sessionEndTexts.cookieGone,
+    );
+    expect(describeSessionEnd(missing, true, expiry, expiry - 3_600_000)).toBeUndefined();
   });
 
   it('words sign-in failures about the token', () => {

@@ -33,6 +33,9 @@ const friendly: Record<string, (error: ApiError) => string> = {
   upstream_error: () => 'The model endpoint failed to answer. Try again.',
   store_unavailable: () => 'Conversations cannot be stored right now. Try again shortly.',
   audit_unavailable: () => 'The server cannot record requests right now, so it refused this one.',
+  backup_running: () => 'A backup is already running.',
+  backup_unavailable: () =>
+    'The backup repository cannot be read right now; the server log has the reason.',
 };
 
 export function describeError(error: ApiError): string {
@@ -58,28 +61,55 @@ export function describeSignInFailure(error: ApiError): string {
   }
 }
 
+/** Texts for a session that ended; each says why when the console can tell. */
+export const sessionEndTexts = {
+  expired: 'Your session has ended: the token expired. Sign in again.',
+  revoked: 'Your session has ended: the token was revoked. Sign in with a new token.',
+  untrustedKey:
+    'Your session has ended: the key that signed the token is no longer trusted. Sign in with a new token.',
+  cookieGone:
+    'Your session has ended: it was signed out in another tab, or its time ran out. Sign in again.',
+} as const;
+
+/**
+ * How early before the token's expiry a missing cookie still counts as "expired": the cookie's
+ * Max-Age is whole seconds rounded down, and the two clocks may differ a little.
+ */
+const expirySlackMs = 5000;
+
 /**
  * Why a session ended, for the sign-in page. `onLoad` is the first check when the page opens: a
  * visitor without a session cookie has not been signed out, so only an expired or revoked session
- * is worth a word then.
+ * is worth a word then. `expiresAtMs` is the session's token expiry, when known: the cookie
+ * expires with the token, so the server then sees no cookie at all (`missing_token`), and the
+ * expiry is what tells that apart from a sign-out.
  */
-export function describeSessionEnd(error: ApiError, onLoad: boolean): string | undefined {
+export function describeSessionEnd(
+  error: ApiError,
+  onLoad: boolean,
+  expiresAtMs?: number,
+  nowMs: number = Date.now(),
+): string | undefined {
   switch (error.code) {
     case 'token_expired':
     case 'expired_token':
     case 'session_expired':
-      return 'Your session expired. Sign in again.';
+      return sessionEndTexts.expired;
     case 'token_revoked':
     case 'session_revoked':
-      return 'This token was revoked. Sign in with a new one.';
+      return sessionEndTexts.revoked;
     case 'unknown_signing_key':
-      return 'The key that signed your token is no longer trusted. Sign in with a new token.';
+      return sessionEndTexts.untrustedKey;
   }
   if (error.status !== 401) return describeError(error);
+  const cookieGone = error.code === 'missing_token' || error.code === 'missing_session';
+  if (cookieGone && expiresAtMs !== undefined && nowMs >= expiresAtMs - expirySlackMs) {
+    return sessionEndTexts.expired;
+  }
   if (onLoad) return undefined;
-  return error.code === 'missing_token' || error.code === 'missing_session'
-    ? 'You were signed out. Sign in again.'
-    : `Your session ended: ${error.message} Sign in again.`;
+  return cookieGone
+    ? sessionEndTexts.cookieGone
+    : `Your session has ended: ${error.message} Sign in again.`;
 }
 
 /**

@@ -11,8 +11,10 @@ describe('parseRoute', () => {
     expect(parseRoute('#/ops/keys')).toEqual({ page: 'ops', section: 'keys' });
     expect(parseRoute('#/ops/simulator')).toEqual({ page: 'ops', section: 'simulator' });
     expect(parseRoute('#/ops/simulator/')).toEqual({ page: 'ops', section: 'simulator' });
+    expect(parseRoute('#/ops/tokens')).toEqual({ page: 'ops', section: 'tokens' });
+    expect(parseRoute('#/ops/backups/')).toEqual({ page: 'ops', section: 'backups' });
     // An unknown section is still the Operations page: its first allowed section.
-    expect(parseRoute('#/ops/tokens')).toEqual({ page: 'ops', section: undefined });
+    expect(parseRoute('#/ops/nothing')).toEqual({ page: 'ops', section: undefined });
   });
 
   it('leaves in-page anchors alone', () => {
@@ -27,7 +29,7 @@ describe('parseRoute', () => {
       section: 'charts',
     });
     expect(routeHash({ page: 'chat' })).toBe('#/chat');
-    for (const section of ['keys', 'simulator'] as const) {
+    for (const section of ['keys', 'tokens', 'backups', 'simulator'] as const) {
       expect(routeHash({ page: 'ops', section })).toBe(`#/ops/${section}`);
       expect(parseRoute(routeHash({ page: 'ops', section }))).toEqual({ page: 'ops', section });
     }

@@ -1,5 +1,13 @@
 /** The sections of the Operations pages, in the order their links appear. */
-export const opsSections = ['charts', 'alerts', 'audit', 'keys', 'simulator'] as const;
+export const opsSections = [
+  'charts',
+  'alerts',
+  'audit',
+  'keys',
+  'tokens',
+  'backups',
+  'simulator',
+] as const;
 export type OpsSection = (typeof opsSections)[number];
 
 /** Where the signed-in page is: the chat, or an Operations section (undefined: the first allowed). */

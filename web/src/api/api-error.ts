@@ -6,6 +6,8 @@ export interface ApiErrorDetails {
   code: string;
   /** Seconds from `Retry-After`, when the server sent one. */
   retryAfterSeconds?: number | undefined;
+  /** The request field the error is about (`principal`, `ttl`…), when the server names one. */
+  param?: string | undefined;
 }
 
 /** A failed API call: the server's OpenAI-shaped error, or a failure to reach the server at all. */
@@ -13,6 +15,7 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly retryAfterSeconds: number | undefined;
+  readonly param: string | undefined;
 
   constructor(message: string, details: ApiErrorDetails) {
     super(message);
@@ -20,6 +23,7 @@ export class ApiError extends Error {
     this.status = details.status;
     this.code = details.code;
     this.retryAfterSeconds = details.retryAfterSeconds;
+    this.param = details.param;
   }
 }
 
@@ -28,7 +32,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Reads `{error: {message, code}}`. Anything else (a proxy's HTML page, an empty body) still gives
+ * Reads `{error: {message, code, param?}}`. Anything else (a proxy's HTML page, an empty body) still gives
  * an error that names the status, so the user sees something true rather than a parse failure.
  */
 export function errorFromBody(body: unknown, status: number, retryAfterSeconds?: number): ApiError {
@@ -38,7 +42,8 @@ export function errorFromBody(body: unknown, status: number, retryAfterSeconds?:
     typeof error?.message === 'string' && error.message !== ''
       ? error.message
       : `The server answered HTTP ${status}.`;
-  return new ApiError(message, { status, code, retryAfterSeconds });
+  const param = typeof error?.param === 'string' && error.param !== '' ? error.param : undefined;
+  return new ApiError(message, { status, code, retryAfterSeconds, param });
 }
 
 export async function errorFromResponse(response: Response): Promise<ApiError> {

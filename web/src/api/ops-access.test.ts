@@ -43,6 +43,8 @@ describe('ops access', () => {
           [probes.alerts.path]: 200,
           [probes.audit.path]: 200,
           [probes.keys.path]: 200,
+          [probes.tokens.path]: 200,
+          [probes.backups.path]: 404,
           [probes.simulator.path]: 200,
         },
         seen,
@@ -53,9 +55,11 @@ describe('ops access', () => {
       alerts: 'allowed',
       audit: 'allowed',
       keys: 'allowed',
+      tokens: 'allowed',
+      backups: 'disabled',
       simulator: 'allowed',
     });
-    expect(allowedSections(access)).toEqual(['alerts', 'audit', 'keys', 'simulator']);
+    expect(allowedSections(access)).toEqual(['alerts', 'audit', 'keys', 'tokens', 'simulator']);
     expect(seen.map((call) => call.path).sort()).toEqual(
       Object.values(probes)
         .map((probe) => probe.path)
@@ -63,11 +67,14 @@ describe('ops access', () => {
     );
   });
 
-  it('probes keys with a GET and the simulator with a harmless POST', async () => {
+  it('probes keys, tokens and backups with a GET and the simulator with a harmless POST', async () => {
     const seen: Seen[] = [];
     await probeOpsAccess(clientWith({}, seen));
-    const keys = seen.find((call) => call.path === '/admin/keys');
-    expect(keys?.options?.method ?? 'GET').toBe('GET');
+    for (const path of ['/admin/keys', '/admin/tokens?limit=1', '/admin/backups']) {
+      const call = seen.find((entry) => entry.path === path);
+      expect(call, path).toBeDefined();
+      expect(call?.options?.method ?? 'GET', path).toBe('GET');
+    }
     const simulator = seen.find((call) => call.path === '/admin/policies/simulate');
     expect(simulator?.options).toEqual({
       method: 'POST',
@@ -82,10 +89,14 @@ describe('ops access', () => {
         [probes.alerts.path]: 200,
         [probes.audit.path]: 200,
         [probes.keys.path]: 403,
+        [probes.tokens.path]: 403,
+        [probes.backups.path]: 503,
         [probes.simulator.path]: 403,
       }),
     );
     expect(access.keys).toBe('denied');
+    expect(access.tokens).toBe('denied');
+    expect(access.backups).toBe('failed');
     expect(access.simulator).toBe('denied');
     expect(allowedSections(access)).toEqual(['charts', 'alerts', 'audit']);
   });

@@ -27,6 +27,8 @@ export const probes: Record<OpsSection, Probe> = {
   alerts: { path: '/admin/alerts' },
   audit: { path: '/admin/audit?limit=1' },
   keys: { path: '/admin/keys' },
+  tokens: { path: '/admin/tokens?limit=1' },
+  backups: { path: '/admin/backups' },
   // The simulator has no GET: the probe simulates a request nobody makes. It performs nothing,
   // but the server audits every simulation, so each console load writes one audit record for
   // it (from a principal allowed to simulate). That is accepted as the price of asking.

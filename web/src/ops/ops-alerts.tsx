@@ -2,7 +2,9 @@ import { type AlertsSnapshot, fetchAlerts } from '../api/alerts';
 import type { ApiClient } from '../api/client';
 import { failureText } from '../error-text';
 import { formatValue } from './chart-data';
-import { formatTimestamp, isoOf } from './format';
+import { OpsError } from './ops-error';
+import { OpsTable } from './ops-table';
+import { TimeText } from './time-text';
 import { usePolledResource } from './use-polling';
 
 const knownStates = new Set(['inactive', 'pending', 'firing', 'resolved']);
@@ -30,11 +32,7 @@ export function OpsAlerts({ api }: { api: ApiClient }) {
       <h2 class="ops-section-title" id="ops-alerts-title">
         Alerts
       </h2>
-      {error !== undefined && (
-        <p class="ops-error" role="alert">
-          {error}
-        </p>
-      )}
+      <OpsError message={error} />
       {snapshot === undefined ? (
         error === undefined && <p class="muted">Loading…</p>
       ) : (
@@ -43,62 +41,44 @@ export function OpsAlerts({ api }: { api: ApiClient }) {
             Rules from {snapshot.source}
             {snapshot.running ? '' : ' — evaluation is stopped'}. Refreshed every 10 seconds.
           </p>
-          <div class="table-scroll" tabIndex={0} aria-labelledby="ops-alerts-caption">
-            <table class="ops-table" data-testid="alerts-table">
-              <caption id="ops-alerts-caption" class="visually-hidden">
-                Alert rules and their states
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Rule</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Value</th>
-                  <th scope="col">Condition</th>
-                  <th scope="col">Threshold</th>
-                  <th scope="col">Severity</th>
-                  <th scope="col">Since</th>
-                </tr>
-              </thead>
-              <tbody>
-                {snapshot.rules.length === 0 && (
-                  <tr>
-                    <td colSpan={7} class="muted">
-                      No alert rules.
-                    </td>
-                  </tr>
-                )}
-                {snapshot.rules.map(({ rule, state }) => (
-                  <tr key={rule.name} data-testid="alert-row" data-rule={rule.name}>
-                    <th scope="row" class="ops-cell-wrap">
-                      <span class="ops-rule-name">{rule.name}</span>
-                      {rule.summary !== undefined && (
-                        <span class="muted small ops-block">{rule.summary}</span>
-                      )}
-                      {state.error !== undefined && (
-                        <span class="ops-cell-error small ops-block">{state.error}</span>
-                      )}
-                    </th>
-                    <td>
-                      <StateBadge state={state.state} />
-                    </td>
-                    <td class="ops-number">
-                      {state.value === undefined ? 'no data' : formatValue(state.value)}
-                    </td>
-                    <td>
-                      <code>{rule.condition}</code>
-                    </td>
-                    <td class="ops-number">
-                      {rule.comparison} {formatValue(rule.threshold)}
-                    </td>
-                    <td>{rule.severity}</td>
-                    <td>
-                      <time dateTime={isoOf(state.since)}>{formatTimestamp(state.since)}</time>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <OpsTable
+            labelledBy="ops-alerts-caption"
+            testId="alerts-table"
+            captionId="ops-alerts-caption"
+            caption="Alert rules and their states"
+            columns={['Rule', 'State', 'Value', 'Condition', 'Threshold', 'Severity', 'Since']}
+            empty={snapshot.rules.length === 0 ? 'No alert rules.' : undefined}
+          >
+            {snapshot.rules.map(({ rule, state }) => (
+              <tr key={rule.name} data-testid="alert-row" data-rule={rule.name}>
+                <th scope="row" class="ops-cell-wrap">
+                  <span class="ops-rule-name">{rule.name}</span>
+                  {rule.summary !== undefined && (
+                    <span class="muted small ops-block">{rule.summary}</span>
+                  )}
+                  {state.error !== undefined && (
+                    <span class="ops-cell-error small ops-block">{state.error}</span>
+                  )}
+                </th>
+                <td>
+                  <StateBadge state={state.state} />
+                </td>
+                <td class="ops-number">
+                  {state.value === undefined ? 'no data' : formatValue(state.value)}
+                </td>
+                <td>
+                  <code>{rule.condition}</code>
+                </td>
+                <td class="ops-number">
+                  {rule.comparison} {formatValue(rule.threshold)}
+                </td>
+                <td>{rule.severity}</td>
+                <td>
+                  <TimeText value={state.since} />
+                </td>
+              </tr>
+            ))}
+          </OpsTable>
         </>
       )}
     </section>

@@ -1,11 +1,14 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { isAbortError } from '../api/api-error';
+import { useState } from 'preact/hooks';
 import { type AuditFilters, type AuditRecord, auditFetcher } from '../api/audit';
 import type { ApiClient } from '../api/client';
 import { failureText } from '../error-text';
 import { findHead, loadOlder } from './audit-paging';
 import { AuditVerify } from './audit-verify';
-import { formatTimestamp, isoOf } from './format';
+import { LoadMore } from './load-more';
+import { OpsError } from './ops-error';
+import { OpsTable } from './ops-table';
+import { TimeText } from './time-text';
+import { usePagedListing } from './use-paged-listing';
 
 const pageSize = 50;
 
@@ -37,60 +40,25 @@ function filtersOf(form: FilterForm): AuditFilters | undefined {
 export function OpsAudit({ api }: { api: ApiClient }) {
   const [form, setForm] = useState<FilterForm>(emptyForm);
   const [filters, setFilters] = useState<AuditFilters>({});
-  const [listing, setListing] = useState<Listing | undefined>(undefined);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<string | undefined>(undefined);
-  const [reloads, setReloads] = useState(0);
-  const controller = useRef<AbortController | undefined>(undefined);
   const statusInvalid = filtersOf(form) === undefined;
-
-  function describe(failure: unknown): string {
-    return failureText('The audit log could not be loaded', failure);
-  }
-
   // The newest page, again whenever the filters change or Refresh is pressed.
-  useEffect(() => {
-    controller.current?.abort();
-    const current = new AbortController();
-    controller.current = current;
-    const fetchPage = auditFetcher(api, current.signal);
-    setLoading(true);
-    setError(undefined);
-    (async () => {
-      const head = await findHead(fetchPage);
-      return loadOlder(fetchPage, filters, head + 1, { want: pageSize });
-    })().then(
-      (page) => {
-        setListing(page);
-        setLoading(false);
+  const { listing, setListing, loading, error, hasMore, loadMore, reload } =
+    usePagedListing<Listing>({
+      first: async (signal) => {
+        const fetchPage = auditFetcher(api, signal);
+        const head = await findHead(fetchPage);
+        return loadOlder(fetchPage, filters, head + 1, { want: pageSize });
       },
-      (failure: unknown) => {
-        if (isAbortError(failure)) return;
-        setListing(undefined);
-        setError(describe(failure));
-        setLoading(false);
+      next: async (current, signal) => {
+        const page = await loadOlder(auditFetcher(api, signal), filters, current.before, {
+          want: pageSize,
+        });
+        return { records: [...current.records, ...page.records], before: page.before };
       },
-    );
-    return () => current.abort();
-  }, [api, filters, reloads]);
-
-  async function more() {
-    if (listing === undefined) return;
-    const current = new AbortController();
-    controller.current = current;
-    setLoading(true);
-    setError(undefined);
-    try {
-      const page = await loadOlder(auditFetcher(api, current.signal), filters, listing.before, {
-        want: pageSize,
-      });
-      setListing({ records: [...listing.records, ...page.records], before: page.before });
-    } catch (failure) {
-      if (!isAbortError(failure)) setError(describe(failure));
-    } finally {
-      if (controller.current === current) setLoading(false);
-    }
-  }
+      hasMore: (current) => current.before > 1,
+      describe: (failure) => failureText('The audit log could not be loaded', failure),
+      deps: [api, filters],
+    });
 
   function apply(event: Event) {
     event.preventDefault();
@@ -98,11 +66,12 @@ export function OpsAudit({ api }: { api: ApiClient }) {
     if (next === undefined) return;
     setListing(undefined);
     setFilters(next);
-    setReloads((count) => count + 1);
+    reload();
   }
 
   const filtered =
     filters.principal !== undefined || filters.action !== undefined || filters.status !== undefined;
+  const noRecordsText = filtered ? 'No records match these filters.' : 'No records yet.';
 
   return (
     <section class="ops-section" data-testid="ops-audit" aria-labelledby="ops-audit-title">
@@ -163,7 +132,7 @@ export function OpsAudit({ api }: { api: ApiClient }) {
               setForm(emptyForm);
               setListing(undefined);
               setFilters({});
-              setReloads((count) => count + 1);
+              reload();
             }}
           >
             Clear
@@ -173,7 +142,7 @@ export function OpsAudit({ api }: { api: ApiClient }) {
             class="button button--quiet"
             data-testid="audit-refresh"
             disabled={loading}
-            onClick={() => setReloads((count) => count + 1)}
+            onClick={reload}
           >
             Refresh
           </button>
@@ -184,76 +153,58 @@ export function OpsAudit({ api }: { api: ApiClient }) {
           </p>
         )}
       </form>
-      {error !== undefined && (
-        <p class="ops-error" role="alert">
-          {error}
-        </p>
-      )}
-      <div class="table-scroll" tabIndex={0} aria-labelledby="ops-audit-caption">
-        <table class="ops-table" data-testid="audit-table" aria-busy={loading}>
-          <caption id="ops-audit-caption" class="visually-hidden">
-            Audit records, newest first{filtered ? ', filtered' : ''}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">Seq</th>
-              <th scope="col">Time</th>
-              <th scope="col">Principal</th>
-              <th scope="col">Action</th>
-              <th scope="col">Resource</th>
-              <th scope="col">Decision</th>
-              <th scope="col">Status</th>
-              <th scope="col">Latency (ms)</th>
-            </tr>
-          </thead>
-          <tbody>
-            {listing !== undefined && listing.records.length === 0 && (
-              <tr>
-                <td colSpan={8} class="muted">
-                  {filtered ? 'No records match these filters.' : 'No records yet.'}
-                </td>
-              </tr>
-            )}
-            {listing?.records.map((record) => (
-              <tr key={record.seq} data-testid="audit-row" data-seq={record.seq}>
-                <td class="ops-number">{record.seq}</td>
-                <td>
-                  <time dateTime={isoOf(record.time)}>{formatTimestamp(record.time)}</time>
-                </td>
-                <td>{record.principal ?? '–'}</td>
-                <td>
-                  <code>{record.action}</code>
-                </td>
-                <td class="ops-cell-wrap">{record.resource ?? '–'}</td>
-                <td>{record.decision ?? '–'}</td>
-                <td class="ops-number">
-                  {record.status ?? '–'}
-                  {record.error !== undefined && record.error !== null && (
-                    <span class="muted small ops-block">{record.error}</span>
-                  )}
-                </td>
-                <td class="ops-number">{record.latency_ms ?? '–'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <div class="audit-paging">
-        {loading && <span class="muted">Loading…</span>}
-        {!loading && listing !== undefined && listing.before > 1 && (
-          <button
-            type="button"
-            class="button"
-            data-testid="audit-load-more"
-            onClick={() => void more()}
-          >
-            Load older records
-          </button>
-        )}
+      <OpsError message={error} />
+      <OpsTable
+        labelledBy="ops-audit-caption"
+        testId="audit-table"
+        busy={loading}
+        captionId="ops-audit-caption"
+        caption={`Audit records, newest first${filtered ? ', filtered' : ''}`}
+        columns={[
+          'Seq',
+          'Time',
+          'Principal',
+          'Action',
+          'Resource',
+          'Decision',
+          'Status',
+          'Latency (ms)',
+        ]}
+        empty={listing?.records.length === 0 ? noRecordsText : undefined}
+      >
+        {listing?.records.map((record) => (
+          <tr key={record.seq} data-testid="audit-row" data-seq={record.seq}>
+            <td class="ops-number">{record.seq}</td>
+            <td>
+              <TimeText value={record.time} />
+            </td>
+            <td>{record.principal ?? '–'}</td>
+            <td>
+              <code>{record.action}</code>
+            </td>
+            <td class="ops-cell-wrap">{record.resource ?? '–'}</td>
+            <td>{record.decision ?? '–'}</td>
+            <td class="ops-number">
+              {record.status ?? '–'}
+              {record.error !== undefined && record.error !== null && (
+                <span class="muted small ops-block">{record.error}</span>
+              )}
+            </td>
+            <td class="ops-number">{record.latency_ms ?? '–'}</td>
+          </tr>
+        ))}
+      </OpsTable>
+      <LoadMore
+        loading={loading}
+        hasMore={hasMore}
+        label="Load older records"
+        testId="audit-load-more"
+        onLoadMore={loadMore}
+      >
         {!loading && listing !== undefined && listing.before <= 1 && listing.records.length > 0 && (
           <span class="muted small">The start of the log.</span>
         )}
-      </div>
+      </LoadMore>
     </section>
   );
 }

@@ -7,6 +7,7 @@ import type { Theme } from '../theme';
 import { allSeriesKeys, chartSpecs, chartValues } from './chart-data';
 import { type ChartRange, chartRanges, defaultRange, isChartRange, stepFor } from './chart-range';
 import { OpsChart } from './ops-chart';
+import { OpsError } from './ops-error';
 import { usePolledResource } from './use-polling';
 
 const refreshMs = 10_000;
@@ -51,11 +52,7 @@ export function OpsCharts({ api, theme }: { api: ApiClient; theme: Theme }) {
         </label>
       </div>
       <p class="muted small">Refreshed every 10 seconds while this page is shown.</p>
-      {error !== undefined && (
-        <p class="ops-error" role="alert">
-          {error}
-        </p>
-      )}
+      <OpsError message={error} />
       <div class="ops-chart-grid">
         {chartSpecs.map((spec, index) => (
           <OpsChart key={spec.id} spec={spec} values={values[index]!} theme={theme} />

@@ -1,8 +1,10 @@
 import type { ApiClient } from '../api/client';
 import { type SigningKeyList, fetchKeys } from '../api/keys';
 import { failureText } from '../error-text';
-import { formatTimestamp, isoOf } from './format';
 import { rotationText, shortKid } from './key-rotation';
+import { OpsError } from './ops-error';
+import { OpsTable } from './ops-table';
+import { TimeText } from './time-text';
 import { usePolledResource } from './use-polling';
 
 const knownStatuses = new Set(['active', 'verifying-only', 'retired']);
@@ -22,7 +24,7 @@ function TimeCell({ value }: { value: string | null }) {
   if (value === null) return <td>–</td>;
   return (
     <td>
-      <time dateTime={isoOf(value)}>{formatTimestamp(value)}</time>
+      <TimeText value={value} />
     </td>
   );
 }
@@ -41,11 +43,7 @@ export function OpsKeys({ api }: { api: ApiClient }) {
       <h2 class="ops-section-title" id="ops-keys-title">
         Signing keys
       </h2>
-      {error !== undefined && (
-        <p class="ops-error" role="alert">
-          {error}
-        </p>
-      )}
+      <OpsError message={error} />
       {keys === undefined ? (
         error === undefined && <p class="muted">Loading…</p>
       ) : (
@@ -54,79 +52,58 @@ export function OpsKeys({ api }: { api: ApiClient }) {
             Generated keys rotate every {keys.rotation_days} days. Newest first; refreshed every
             minute.
           </p>
-          <div class="table-scroll" tabIndex={0} aria-labelledby="ops-keys-caption">
-            <table class="ops-table" data-testid="keys-table">
-              <caption id="ops-keys-caption" class="visually-hidden">
-                Token signing keys, newest first
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Key ID</th>
-                  <th scope="col">Source</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Signs until</th>
-                  <th scope="col">Verifies until</th>
-                  <th scope="col">Retired</th>
+          <OpsTable
+            labelledBy="ops-keys-caption"
+            testId="keys-table"
+            captionId="ops-keys-caption"
+            caption="Token signing keys, newest first"
+            columns={[
+              'Key ID',
+              'Source',
+              'Status',
+              'Created',
+              'Signs until',
+              'Verifies until',
+              'Retired',
+            ]}
+            empty={keys.data.length === 0 ? 'No signing keys.' : undefined}
+          >
+            {keys.data.map((key) => {
+              const rotation = rotationText(key, now);
+              return (
+                <tr key={key.kid} data-testid="key-row" data-kid={key.kid} data-status={key.status}>
+                  <th scope="row">
+                    <code class="key-kid" title={key.kid}>
+                      <span aria-hidden="true">{shortKid(key.kid)}</span>
+                      <span class="visually-hidden">{key.kid}</span>
+                    </code>
+                  </th>
+                  <td>{key.source}</td>
+                  <td>
+                    <KeyStatusBadge status={key.status} />
+                  </td>
+                  <TimeCell value={key.created_at} />
+                  <td>
+                    {key.signs_until === null ? '–' : <TimeText value={key.signs_until} />}
+                    {rotation !== undefined && (
+                      <span
+                        class={`small ops-block ${rotation === 'overdue' ? 'key-overdue' : 'muted'}`}
+                        data-testid="key-rotation"
+                      >
+                        {rotation}
+                      </span>
+                    )}
+                  </td>
+                  {key.expires_at === null && key.status !== 'retired' ? (
+                    <td class="muted">until retired</td>
+                  ) : (
+                    <TimeCell value={key.expires_at} />
+                  )}
+                  <TimeCell value={key.retired_at} />
                 </tr>
-              </thead>
-              <tbody>
-                {keys.data.length === 0 && (
-                  <tr>
-                    <td colSpan={7} class="muted">
-                      No signing keys.
-                    </td>
-                  </tr>
-                )}
-                {keys.data.map((key) => {
-                  const rotation = rotationText(key, now);
-                  return (
-                    <tr
-                      key={key.kid}
-                      data-testid="key-row"
-                      data-kid={key.kid}
-                      data-status={key.status}
-                    >
-                      <th scope="row">
-                        <code class="key-kid" title={key.kid}>
-                          <span aria-hidden="true">{shortKid(key.kid)}</span>
-                          <span class="visually-hidden">{key.kid}</span>
-                        </code>
-                      </th>
-                      <td>{key.source}</td>
-                      <td>
-                        <KeyStatusBadge status={key.status} />
-                      </td>
-                      <TimeCell value={key.created_at} />
-                      <td>
-                        {key.signs_until === null ? (
-                          '–'
-                        ) : (
-                          <time dateTime={isoOf(key.signs_until)}>
-                            {formatTimestamp(key.signs_until)}
-                          </time>
-                        )}
-                        {rotation !== undefined && (
-                          <span
-                            class={`small ops-block ${rotation === 'overdue' ? 'key-overdue' : 'muted'}`}
-                            data-testid="key-rotation"
-                          >
-                            {rotation}
-                          </span>
-                        )}
-                      </td>
-                      {key.expires_at === null && key.status !== 'retired' ? (
-                        <td class="muted">until retired</td>
-                      ) : (
-                        <TimeCell value={key.expires_at} />
-                      )}
-                      <TimeCell value={key.retired_at} />
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </OpsTable>
         </>
       )}
     </section>

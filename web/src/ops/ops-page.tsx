@@ -4,9 +4,11 @@ import type { OpsSection } from '../route';
 import type { Theme } from '../theme';
 import { OpsAlerts } from './ops-alerts';
 import { OpsAudit } from './ops-audit';
+import { OpsBackups } from './ops-backups';
 import { OpsCharts } from './ops-charts';
 import { OpsKeys } from './ops-keys';
 import { OpsSimulator } from './ops-simulator';
+import { OpsTokens } from './ops-tokens';
 import '../styles/ops.css';
 
 export interface OpsPageProps {
@@ -22,6 +24,8 @@ const labels: Record<OpsSection, string> = {
   alerts: 'Alerts',
   audit: 'Audit log',
   keys: 'Signing keys',
+  tokens: 'Tokens',
+  backups: 'Backups',
   simulator: 'Access simulator',
 };
 
@@ -60,6 +64,8 @@ export function OpsPage(props: OpsPageProps) {
       {allowed && shown === 'alerts' && <OpsAlerts api={props.api} />}
       {allowed && shown === 'audit' && <OpsAudit api={props.api} />}
       {allowed && shown === 'keys' && <OpsKeys api={props.api} />}
+      {allowed && shown === 'tokens' && <OpsTokens api={props.api} />}
+      {allowed && shown === 'backups' && <OpsBackups api={props.api} />}
       {allowed && shown === 'simulator' && <OpsSimulator api={props.api} />}
     </div>
   );

@@ -3,6 +3,7 @@ import { isAbortError } from '../api/api-error';
 import type { ApiClient } from '../api/client';
 import { type SimulationResult, simulatePolicy } from '../api/policy-simulate';
 import { failureText } from '../error-text';
+import { OpsError } from './ops-error';
 import { type SimulatorForm, simulationRequest } from './simulator-form';
 
 const emptyForm: SimulatorForm = { principal: '', groups: '', action: '', resource: '' };
@@ -124,11 +125,7 @@ export function OpsSimulator({ api }: { api: ApiClient }) {
         data-allowed={result === undefined ? undefined : String(result.allowed)}
         data-reason={result?.reason}
       >
-        {error !== undefined && (
-          <p class="ops-error" role="alert">
-            {error}
-          </p>
-        )}
+        <OpsError message={error} />
         {result !== undefined && <SimulationAnswer result={result} />}
       </div>
     </section>
