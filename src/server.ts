@@ -383,8 +383,12 @@ async function drain({ app, lifecycle, logger, reason, graceMs }: DrainOptions):
         'grace period over: cutting in-flight requests',
       );
       lifecycle.abortAll(new AppError('shutting_down'));
-      if (!(await settled(lifecycle, 2000))) server.closeAllConnections();
+      await settled(lifecycle, 2000);
     }
+    // Nothing is being answered now, so every connection left can go: some that look busy to
+    // Node (a kept-alive socket after a client abandoned a stream) would otherwise hold
+    // app.close() forever.
+    server.closeAllConnections();
     await app.close();
   } finally {
     clearInterval(sweep);

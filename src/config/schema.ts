@@ -273,6 +273,19 @@ const limitsSchema = z.strictObject({
   tracked_keys: z.int().min(100).default(100_000),
   /** Origins allowed to call the API from a browser (CORS); empty: no CORS headers at all. */
   cors_origins: z.array(z.url()).default([]),
+  /** Open client connections at most; more are closed as they arrive (each holds a descriptor). */
+  max_connections: z.int().min(16).max(1_000_000).default(8192),
+  /** Time a client has to send its request headers (slow-loris); then the connection is closed. */
+  headers_timeout_seconds: z.int().min(1).max(600).default(15),
+  /** Time a client has to send its whole request, body included; then 408 and closed. */
+  request_timeout_seconds: z.int().min(1).max(3600).default(60),
+  /** An idle keep-alive connection is closed after this long. */
+  keep_alive_timeout_seconds: z.int().min(1).max(3600).default(72),
+  /**
+   * A streamed answer whose client stops reading for this long (the socket's buffer stays full)
+   * is cut off: its generation stops and its model sequence is freed.
+   */
+  stream_stall_seconds: z.int().min(1).max(3600).default(60),
 });
 
 export const configSchema = z.strictObject({

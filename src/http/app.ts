@@ -112,15 +112,29 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const bodyLimit = deps.config.limits.body_bytes;
   // Typed as Fastify's base logger so routes take the plain `FastifyInstance`.
   const loggerInstance: FastifyBaseLogger = deps.logger;
+  const limits = deps.config.limits;
+  // Slow clients: headers and the whole request must arrive in time (a sweep checks every second;
+  // Node's default sweep, 30 s, would let a slow-loris client hold its connection that much longer).
+  const requestTimeout = limits.request_timeout_seconds * 1000;
+  const connectionOptions = {
+    headersTimeout: Math.min(limits.headers_timeout_seconds * 1000, requestTimeout),
+    requestTimeout,
+    connectionsCheckingInterval: 1000,
+  };
   const app = Fastify({
     loggerInstance,
+    requestTimeout,
+    keepAliveTimeout: limits.keep_alive_timeout_seconds * 1000,
+    // Node's server options for plain HTTP (typed loosely: Fastify's overloads pick the HTTP/2
+    // server type once `http` and `https` appear together).
+    ...(deps.https ? {} : ({ http: connectionOptions } as object)),
     // One log line per request, written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true },
     // null: plain HTTP.
-    https: deps.https ?? null,
+    https: deps.https ? { ...deps.https, ...connectionOptions } : null,
     // Errors the router raises before any route or hook runs: same shape as every other.
     frameworkErrors: (error, _request, reply) => {
       const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'path_too_long' : 'invalid_path';
@@ -132,6 +146,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       return typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
     },
   });
+
+  // Beyond this many open connections, new ones are closed as they arrive (descriptors are finite).
+  app.server.maxConnections = limits.max_connections;
 
   // Bodies are JSON whatever their declared type: `curl -d` sends form-encoded headers.
   app.removeAllContentTypeParsers();

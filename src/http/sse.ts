@@ -9,8 +9,36 @@ export function sseEvent(data: unknown, event?: string): string {
   return event === undefined ? `data: ${payload}\n\n` : `event: ${event}\ndata: ${payload}\n\n`;
 }
 
-/** Sends a stream of SSE text; the generator is closed (and cleans up) if the client leaves. */
-export function sendEventStream(reply: FastifyReply, events: AsyncIterable<string>): FastifyReply {
+/**
+ * Sends a stream of SSE text; the generator is closed (and cleans up) if the client leaves. A
+ * client that stops reading (the socket's buffer stays full for `stallMs`) is disconnected, which
+ * aborts the work behind the stream: backpressure alone would hold its model sequence or upstream
+ * connection for as long as the client keeps the socket open.
+ */
+export function sendEventStream(
+  reply: FastifyReply,
+  events: AsyncIterable<string>,
+  stallMs: number,
+): FastifyReply {
+  const raw = reply.raw;
+  let stalledSince: number | undefined;
+  const watch = setInterval(
+    () => {
+      if (!raw.writableNeedDrain) {
+        stalledSince = undefined;
+        return;
+      }
+      const now = Date.now();
+      stalledSince ??= now;
+      if (now - stalledSince >= stallMs) {
+        reply.log.warn({ stall_ms: now - stalledSince }, 'client stopped reading a stream: closed');
+        raw.destroy();
+      }
+    },
+    Math.min(1000, Math.max(10, stallMs / 4)),
+  );
+  watch.unref();
+  raw.once('close', () => clearInterval(watch));
   return reply
     .header('content-type', 'text/event-stream; charset=utf-8')
     .header('cache-control', 'no-cache, no-transform')

@@ -38,6 +38,16 @@ export type Behaviour =
       cutAfter?: number;
       /** Stop sending (but keep the socket open) after this many events. */
       stallAfter?: number;
+      /** End the response cleanly after this many events (a truncated stream). */
+      endAfter?: number;
+    }
+  | {
+      /** Any status, headers and body, written in `chunks` pieces (wrong types, giant bodies). */
+      kind: 'raw';
+      status?: number;
+      headers?: Record<string, string>;
+      body: string | Buffer;
+      chunks?: number;
     }
   | { kind: 'reset' }
   | { kind: 'hang' };
@@ -60,6 +70,8 @@ export class FakeUpstream {
   readonly requests: RecordedRequest[] = [];
   /** TCP connections accepted, to check keep-alive reuse. */
   connections = 0;
+  /** Responses begun and not yet closed: a client that left must not leave one open. */
+  openResponses = 0;
   modelsBehaviour: Behaviour = { kind: 'json', fixture: 'models.json' };
   private queue: Behaviour[] = [];
   private readonly sockets = new Set<Socket>();
@@ -123,7 +135,9 @@ export class FakeUpstream {
       clientClosed: false,
     };
     this.requests.push(recorded);
+    this.openResponses++;
     response.on('close', () => {
+      this.openResponses--;
       if (!response.writableFinished) recorded.clientClosed = true;
     });
 
@@ -148,6 +162,19 @@ export class FakeUpstream {
         return;
       case 'hang':
         return;
+      case 'raw': {
+        response.writeHead(behaviour.status ?? 200, behaviour.headers ?? {});
+        const body = Buffer.from(behaviour.body);
+        const pieces = Math.max(1, behaviour.chunks ?? 1);
+        const size = Math.ceil(body.length / pieces);
+        for (let at = 0; at < body.length && !response.destroyed; at += size) {
+          if (!response.write(body.subarray(at, at + size))) {
+            await new Promise((resolve) => response.once('drain', resolve).once('close', resolve));
+          }
+        }
+        response.end();
+        return;
+      }
       case 'json': {
         await sleep(behaviour.delayMs ?? 0);
         const payload =
@@ -173,6 +200,7 @@ export class FakeUpstream {
             return;
           }
           if (behaviour.stallAfter === index) return;
+          if (behaviour.endAfter === index) break;
           if (index > 0) await sleep(behaviour.gapMs ?? 0);
           if (response.destroyed) return;
           response.write(event);

@@ -130,6 +130,7 @@ export class Harness {
       body?: unknown;
       principal?: string | null;
       headers?: Record<string, string>;
+      signal?: AbortSignal;
     } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
@@ -148,6 +149,7 @@ export class Harness {
       method: init.method ?? (body === undefined ? 'GET' : 'POST'),
       headers,
       body,
+      ...(init.signal ? { signal: init.signal } : {}),
     });
   }
 

@@ -35,7 +35,11 @@ export function chatRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits):
         model: turn.modelId,
         omittedMessages: turn.omittedMessages,
       };
-      return sendEventStream(reply, chatEvents(info, parts));
+      return sendEventStream(
+        reply,
+        chatEvents(info, parts),
+        deps.config.limits.stream_stall_seconds * 1000,
+      );
     }
 
     const result = await turn.generate(signal);

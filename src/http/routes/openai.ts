@@ -114,6 +114,7 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
       return sendEventStream(
         reply,
         completionEvents({ id, created, model: model.id, includeUsage }, parts),
+        deps.config.limits.stream_stall_seconds * 1000,
       );
     }
 
