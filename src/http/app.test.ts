@@ -141,6 +141,18 @@ describe('client mistakes are 4xx in the OpenAI error shape', () => {
     });
   });
 
+  it('answers router errors in the same shape (found by the fuzzer: Fastify wrote its own)', async () => {
+    const long = await harness.json<ErrorBody>(`/v1/conversations/${'x'.repeat(5000)}`);
+    expect(long.status).toBe(414);
+    expect(long.body.error).toMatchObject({
+      code: 'path_too_long',
+      type: 'invalid_request_error',
+    });
+    const malformed = await harness.json<ErrorBody>('/v1/conversations/%E0%A4%A');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe('invalid_path');
+  });
+
   it('keeps the caller’s request id when it is plain, and makes one otherwise', async () => {
     const kept = await harness.request('/health', {
       principal: null,
@@ -166,6 +178,8 @@ describe('models', () => {
         owned_by: 'openai-compatible',
         available: true,
         default: true,
+        // upstream.accepts_images defaults to false.
+        capabilities: { images: false },
       },
     ]);
   });
@@ -264,7 +278,12 @@ describe('with no model configured', () => {
       '/v1/models',
     );
     expect(models.body.data).toEqual([
-      expect.objectContaining({ id: demoModelId, default: true, owned_by: 'llama-cpp' }),
+      expect.objectContaining({
+        id: demoModelId,
+        default: true,
+        owned_by: 'llama-cpp',
+        capabilities: { images: false },
+      }),
     ]);
     expect(models.body.data[0]!.description).toMatch(/canned.*--model-path.*--model-endpoint/s);
     const answer = await waitForModel(demo, demoModelId);
