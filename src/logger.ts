@@ -29,11 +29,27 @@ export const redactedPaths = [
 /** Longest time a log line waits in the buffer, in milliseconds. */
 const flushIntervalMs = 1000;
 
+/**
+ * Bytes of log lines that may wait for a slow output (a stdout pipe nobody drains fast enough, a
+ * stalled disk); past it new lines are dropped and counted instead of the buffer growing with
+ * traffic. 16 MiB hold some 50,000 request lines.
+ */
+export const maxBufferedLogBytes = 16 * 1024 * 1024;
+
+let droppedLines = 0;
+
+/** Log lines dropped since start because the output could not keep up (a Prometheus counter). */
+export function droppedLogLines(): number {
+  return droppedLines;
+}
+
 export interface LoggerOptions {
   /** Where lines go instead of stdout (tests). */
   destination?: DestinationStream;
   /** Append to this file instead of stdout (`log_file`); `reopenLogFile` reopens it. */
   file?: string | undefined;
+  /** Bytes waiting for the output at most (default `maxBufferedLogBytes`; tests lower it). */
+  maxBufferedBytes?: number;
 }
 
 /** Files opened by `createLogger`, for `reopenLogFile` (SIGHUP). */
@@ -54,7 +70,12 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
     const stream = pino.destination({
       sync: false,
       minLength: 4096,
+      maxLength: options.maxBufferedBytes ?? maxBufferedLogBytes,
       ...(options.file === undefined ? {} : { dest: options.file, append: true, mode: 0o640 }),
+    });
+    // One write per line: each drop is one line lost.
+    stream.on('drop', () => {
+      droppedLines += 1;
     });
     setInterval(() => stream.flush(), flushIntervalMs).unref();
     if (options.file !== undefined) reopenable.add(stream);

@@ -71,6 +71,8 @@ export interface RunningServer {
   reload(): Promise<void>;
   /** The audit log; `auditWriteFailures` is the counter to alert on. */
   audit: AuditLog;
+  /** The dialog engine (its `activeTurns` is what the conversation locks hold). */
+  engine: DialogEngine;
   /** The separate scrape listener's `http://host:port` (`metrics.listen`), when configured. */
   metricsUrl?: string;
   /** Metrics and time series; absent when `metrics.enabled` is false. */
@@ -306,6 +308,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       shutdown,
       reload,
       audit,
+      engine,
       ...(metricsUrl !== undefined ? { metricsUrl } : {}),
       ...(monitor ? { monitor } : {}),
     };

@@ -46,9 +46,18 @@ export interface TurnInput {
  * the result. One turn per conversation runs at a time.
  */
 export class DialogEngine {
+  /**
+   * Conversations with a turn running: one entry per turn in flight (so at most one per open
+   * request, `limits.max_connections`), removed when the turn ends however it ends.
+   */
   private readonly busy = new Set<string>();
 
   constructor(readonly options: DialogEngineOptions) {}
+
+  /** Turns running now (prepared and not yet finished). */
+  get activeTurns(): number {
+    return this.busy.size;
+  }
 
   async prepare(input: TurnInput): Promise<Turn> {
     const { system, fresh } = splitMessages(input.messages);

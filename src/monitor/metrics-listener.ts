@@ -1,6 +1,16 @@
 import { createServer } from 'node:http';
 import type { Monitor } from './monitor.js';
 
+/**
+ * Connections the scrape listener holds at most; more are closed as they arrive. A Prometheus
+ * pair needs two; the bound keeps anything else on the pod network from spending the process's
+ * file descriptors, which the main port needs too.
+ */
+export const maxScrapeConnections = 32;
+
+/** A scraper sends its request at once: a connection silent this long is closed (ms). */
+const scrapeRequestTimeoutMs = 10_000;
+
 export interface MetricsListener {
   url: string;
   close(): Promise<void>;
@@ -19,27 +29,35 @@ export async function listenForScrapes(
   const split = address.lastIndexOf(':');
   const host = address.slice(0, split).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(split + 1));
-  const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
-    if (path !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics here\n');
-      return;
-    }
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end();
-      return;
-    }
-    monitor.prometheus.scrape().then(
-      ({ body, contentType }) => {
-        response.writeHead(200, { 'content-type': contentType });
-        response.end(request.method === 'HEAD' ? undefined : body);
-      },
-      () => {
-        response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
-      },
-    );
-  });
+  const server = createServer(
+    {
+      headersTimeout: scrapeRequestTimeoutMs,
+      requestTimeout: scrapeRequestTimeoutMs,
+      connectionsCheckingInterval: 1_000,
+    },
+    (request, response) => {
+      const path = (request.url ?? '/').split('?')[0];
+      if (path !== '/metrics') {
+        response.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics here\n');
+        return;
+      }
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end();
+        return;
+      }
+      monitor.prometheus.scrape().then(
+        ({ body, contentType }) => {
+          response.writeHead(200, { 'content-type': contentType });
+          response.end(request.method === 'HEAD' ? undefined : body);
+        },
+        () => {
+          response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+        },
+      );
+    },
+  );
   server.keepAliveTimeout = 65_000;
+  server.maxConnections = maxScrapeConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { droppedLogLines } from '../logger.js';
 
 /**
  * Seconds. prom-client's default buckets stop at 10 s and have no 2 s edge; the runbook's alert
@@ -253,6 +254,17 @@ export class PrometheusMetrics {
         const failures = sources.auditWriteFailures();
         this.inc(Math.max(0, failures - lastFailures));
         lastFailures = failures;
+      },
+    });
+    let lastDropped = 0;
+    new Counter({
+      name: 'assistd_log_lines_dropped_total',
+      help: 'log lines dropped because the log output could not keep up (its buffer was full)',
+      registers,
+      collect() {
+        const dropped = droppedLogLines();
+        this.inc(Math.max(0, dropped - lastDropped));
+        lastDropped = dropped;
       },
     });
     const engines = (name: string, help: string, pick: (engine: EngineState) => number) =>

@@ -73,14 +73,27 @@ export interface VerifiedJwt {
  * skip the RSA check; revocation is still checked on every request.
  */
 export class JwtVerifier {
-  private readonly verified = new LRUCache<string, VerifiedJwt>({ max: 10_000, ttl: 60_000 });
+  private readonly verified: LRUCache<string, VerifiedJwt>;
 
+  /**
+   * `cacheEntries`: verified tokens remembered at most (default 10,000), the least recently
+   * used forgotten first. Only tokens that verified are remembered, each for at most a minute,
+   * and the authenticator refuses tokens over 16 KiB, so this bounds the memory too.
+   */
   constructor(
     private readonly keyring: Keyring,
     private readonly tokens: TokenStore,
     private readonly settings: JwtSettings,
     private readonly clock: Clock = Date.now,
-  ) {}
+    cacheEntries = 10_000,
+  ) {
+    this.verified = new LRUCache<string, VerifiedJwt>({ max: cacheEntries, ttl: 60_000 });
+  }
+
+  /** Tokens remembered now (never more than `cacheEntries`). */
+  get cachedTokens(): number {
+    return this.verified.size;
+  }
 
   async verify(token: string): Promise<VerifiedJwt> {
     const cached = this.verified.get(token);

@@ -68,6 +68,7 @@ export interface TokenVerifierOptions {
    * request.
    */
   cacheTtlMs?: number;
+  /** Token records cached at most (default 10,000), the least recently used forgotten first. */
   cacheEntries?: number;
 }
 
@@ -89,6 +90,11 @@ export class OpaqueTokenVerifier {
       max: options.cacheEntries ?? 10_000,
       ttl: options.cacheTtlMs ?? 30_000,
     });
+  }
+
+  /** Token records cached now (never more than `cacheEntries`, default 10,000). */
+  get cachedTokens(): number {
+    return this.records.size;
   }
 
   async verify(token: string): Promise<Principal> {

@@ -23,6 +23,15 @@ export interface OpenAICompatibleOptions extends EndpointOptions {
   logger: Logger;
 }
 
+/**
+ * Characters of text one streamed answer may hold. The caller accumulates the answer (to store
+ * it, to count its tokens), so an endpoint that streams forever would otherwise grow it without
+ * limit: past this bound the stream ends with `upstream_bad_response` and what came before is
+ * stored as incomplete. 16 Mi characters take 32 MiB as a JavaScript string, the bound of a
+ * non-streamed answer's body (http.ts), and hold far more than any model's window.
+ */
+export const maxStreamedAnswerChars = 16 * 1024 * 1024;
+
 /** How long a readiness probe result is reused, so probes do not hammer the endpoint. */
 const healthCacheMs = 5_000;
 const probeTimeoutMs = 5_000;
@@ -127,6 +136,7 @@ export class OpenAICompatibleModel implements ChatModel {
     let finishReason: FinishReason | undefined;
     let usage: Usage | undefined;
     let done = false;
+    let answerChars = 0;
     try {
       for await (const data of readSseData(body as AsyncIterable<Uint8Array>)) {
         if (data === '[DONE]') {
@@ -146,6 +156,13 @@ export class OpenAICompatibleModel implements ChatModel {
             failure: 'http',
             status: 502,
             message: `model endpoint reported an error mid-stream: ${chunk.errorMessage}`,
+          });
+        }
+        answerChars += chunk.text.length;
+        if (answerChars > maxStreamedAnswerChars) {
+          throw new ProviderError({
+            failure: 'malformed',
+            message: `model endpoint answer exceeds ${maxStreamedAnswerChars} characters`,
           });
         }
         if (chunk.text !== '') yield { type: 'text-delta', text: chunk.text };
