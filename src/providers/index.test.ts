@@ -44,10 +44,15 @@ describe('building the model registry', () => {
     const models = await build({
       model_endpoint: upstream.url,
       model_path: modelDir,
-      upstream: { model: 'remote' },
+      upstream: { model: 'remote', accepts_images: true },
       default_model: 'llama3-7b',
     });
     expect(models.defaultId).toBe('llama3-7b');
+    // Images are the endpoint's declaration; the local llama.cpp model takes text only.
+    expect(models.list().map((model) => [model.id, model.images])).toEqual([
+      ['remote', true],
+      ['llama3-7b', false],
+    ]);
     const local = models.resolve(undefined) as LlamaCppModel;
     const signal = new AbortController().signal;
     expect(await models.check(signal)).toMatchObject({

@@ -7,6 +7,8 @@ export interface ModelListing {
   available: boolean;
   isDefault: boolean;
   description: string | undefined;
+  /** Whether the model accepts `image_url` content parts (its declared capabilities). */
+  images: boolean;
 }
 
 /** The models this server offers, by id, and which one a request without `model` gets. */
@@ -27,6 +29,7 @@ export class ModelRegistry {
       available: true,
       isDefault: model.id === this.defaultId,
       description: model.description,
+      images: model.capabilities.images,
     }));
   }
 

@@ -347,6 +347,13 @@ describe('models that take images, and the context cache', () => {
     await vision.close();
   });
 
+  it('lists the model as taking images, in a field the OpenAI clients ignore', async () => {
+    const models = await vision.json<{ data: Array<Record<string, unknown>> }>('/v1/models');
+    expect(models.body.data).toEqual([
+      expect.objectContaining({ id: 'gpt-4o-mini', capabilities: { images: true } }),
+    ]);
+  });
+
   it('passes image parts through unchanged', async () => {
     const content = [
       { type: 'text', text: 'what is this?' },

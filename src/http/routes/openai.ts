@@ -64,7 +64,8 @@ const completionBodySchema = z.strictObject({
 
 /**
  * The OpenAI-compatible surface: stateless `POST /v1/chat/completions` (nothing is stored) and
- * `GET /v1/models`. The official `openai` client works against it unchanged.
+ * `GET /v1/models` (each model also says whether it accepts images, in `capabilities.images`). The
+ * official `openai` client works against it unchanged.
  */
 export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits): void {
   app.get('/v1/models', async () => ({
@@ -77,6 +78,8 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
       available: model.available,
       default: model.isDefault,
       ...(model.description === undefined ? {} : { description: model.description }),
+      // An extension the OpenAI clients ignore; the console shows "Attach image" from it.
+      capabilities: { images: model.images },
     })),
   }));
 

@@ -1,11 +1,12 @@
 import { ApiError, errorFromBody, isRecord } from './api-error';
 import type { ApiClient } from './client';
 import { SseParser, type ServerSentEvent } from './sse-parser';
-import type { Usage } from './types';
+import type { ContentPart, Usage } from './types';
 
 /** One turn sent to `POST /v1/chat`. Without `conversation_id` the server starts a conversation. */
 export interface ChatTurnRequest {
-  content: string;
+  /** The text, or content parts when images are attached. */
+  content: string | ContentPart[];
   conversationId?: string | undefined;
   model?: string | undefined;
   /** 0–2; left out, the model's default applies. */

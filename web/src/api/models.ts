@@ -21,3 +21,8 @@ export function initialModel(models: readonly ModelInfo[]): string | undefined {
     models[0];
   return preferred?.id;
 }
+
+/** Whether the model accepts images (`capabilities.images`); unknown models do not. */
+export function acceptsImages(models: readonly ModelInfo[], id: string | undefined): boolean {
+  return models.find((model) => model.id === id)?.capabilities?.images === true;
+}

@@ -22,6 +22,8 @@ export interface ModelInfo {
   /** True for the model a request without `model` gets. */
   default?: boolean;
   description?: string;
+  /** What the model takes besides text; absent from servers older than the field. */
+  capabilities?: { images?: boolean };
 }
 
 /** One entry of `GET /v1/conversations`; times are seconds since the epoch. */

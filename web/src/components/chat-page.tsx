@@ -1,13 +1,15 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { ApiClient } from '../api/client';
-import { demoModelId, initialModel } from '../api/models';
+import { acceptsImages, demoModelId, initialModel } from '../api/models';
 import { signOut } from '../api/session';
 import type { Session } from '../api/types';
 import { useChat } from '../hooks/use-chat';
 import { useConversations } from '../hooks/use-conversations';
+import { useImageAttachments } from '../hooks/use-image-attachments';
 import { useModels } from '../hooks/use-models';
 import type { ThemeState } from '../hooks/use-theme';
+import { contentParts, messageSizeProblem } from '../image-attachments';
 import type { MessageState } from '../messages';
 import { AppHeader } from './app-header';
 import { ChatSettings, parseTemperature } from './chat-settings';
@@ -15,6 +17,7 @@ import { Composer } from './composer';
 import { ConversationSidebar } from './conversation-sidebar';
 import { DemoBanner } from './demo-banner';
 import { CloseIcon } from './icons';
+import { ImageAttachments } from './image-attachments';
 import { MessageList } from './message-list';
 
 export interface ChatPageProps {
@@ -57,6 +60,7 @@ export function ChatPage(props: ChatPageProps) {
   const chat = useChat(api, { onTurnSettled });
 
   const [draft, setDraft] = useState('');
+  const attachments = useImageAttachments();
   const [temperature, setTemperature] = useState('');
   const [formError, setFormError] = useState<string | undefined>(undefined);
   const [sidebarOpen, setSidebarOpen] = useState(false);
@@ -67,6 +71,13 @@ export function ChatPage(props: ChatPageProps) {
   const temperatureValue = parseTemperature(temperature);
   const showDemoBanner = models.selected === demoModelId;
   const error = formError ?? chat.error;
+  const imagesAccepted = acceptsImages(models.models, models.selected);
+  // Images stay attached when the model changes (switching back sends them), but a model
+  // without image support cannot take them: Send waits, and says why.
+  const imagesBlocked =
+    attachments.images.length > 0 && !imagesAccepted
+      ? `${models.selected ?? 'This model'} does not accept images: remove them, or choose a model that does.`
+      : undefined;
 
   useEffect(() => {
     if (replaced) setSidebarOpen(false);
@@ -114,20 +125,33 @@ export function ChatPage(props: ChatPageProps) {
   }
 
   async function send() {
-    const content = draft.trim();
-    if (content === '' || chat.generating) return;
+    const text = draft.trim();
+    const images = attachments.images;
+    if ((text === '' && images.length === 0) || chat.generating || imagesBlocked) return;
     if (temperatureValue === null) {
       setFormError('Temperature must be a number from 0 to 2, or empty for the model’s default.');
       return;
     }
+    const tooLarge = messageSizeProblem(text, images);
+    if (tooLarge !== undefined) {
+      attachments.setError(tooLarge);
+      return;
+    }
     setFormError(undefined);
+    attachments.setError(undefined);
     setDraft('');
-    const result = await chat.send(content, {
-      model: models.selected,
-      temperature: temperatureValue,
-    });
-    // Refused before anything was stored: give the text back, unless a new draft was started.
-    if (result === 'refused') setDraft((current) => (current === '' ? content : current));
+    attachments.take();
+    const result = await chat.send(
+      contentParts(text, images),
+      { model: models.selected, temperature: temperatureValue },
+      images.map((image) => image.name),
+    );
+    // Refused before anything was stored: give the text and images back, unless a new draft
+    // was started.
+    if (result === 'refused') {
+      setDraft((current) => (current === '' ? text : current));
+      attachments.restore(images);
+    }
   }
 
   async function doSignOut() {
@@ -210,6 +234,18 @@ export function ChatPage(props: ChatPageProps) {
               onSend={() => void send()}
               onStop={chat.stop}
               focusSignal={focusSignal}
+              hasImages={attachments.images.length > 0}
+              sendBlocked={imagesBlocked}
+              attachments={
+                <ImageAttachments
+                  images={attachments.images}
+                  canAttach={imagesAccepted}
+                  error={attachments.error}
+                  blockedReason={imagesBlocked}
+                  onFiles={(files) => void attachments.add(files, draft.trim())}
+                  onRemove={attachments.remove}
+                />
+              }
             >
               <ChatSettings
                 models={models.models}

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
+import { attachBlockedId } from './image-attachments';
 
 export interface ComposerProps {
   draft: string;
@@ -9,6 +10,12 @@ export interface ComposerProps {
   onStop: () => void;
   /** Changes whenever the composer should take the focus (new chat, opened conversation). */
   focusSignal: number;
+  /** Images are attached: the message can be sent without text. */
+  hasImages: boolean;
+  /** Why Send is disabled although there is something to send (images the model takes not). */
+  sendBlocked: string | undefined;
+  /** The image controls, above the message box (ImageAttachments). */
+  attachments?: ComponentChildren;
   /** The model and temperature controls. */
   children: ComponentChildren;
 }
@@ -16,7 +23,10 @@ export interface ComposerProps {
 /** The message box: Enter sends, Shift+Enter is a new line; Stop aborts the running answer. */
 export function Composer(props: ComposerProps) {
   const textarea = useRef<HTMLTextAreaElement>(null);
-  const canSend = !props.generating && props.draft.trim() !== '';
+  const canSend =
+    !props.generating &&
+    (props.draft.trim() !== '' || props.hasImages) &&
+    props.sendBlocked === undefined;
 
   useEffect(() => textarea.current?.focus(), [props.focusSignal]);
 
@@ -30,6 +40,7 @@ export function Composer(props: ComposerProps) {
         if (canSend) props.onSend();
       }}
     >
+      {props.attachments}
       <label class="visually-hidden" for="composer-input">
         Message
       </label>
@@ -66,6 +77,7 @@ export function Composer(props: ComposerProps) {
             class="button button--primary"
             data-testid="send"
             disabled={!canSend}
+            aria-describedby={props.sendBlocked === undefined ? undefined : attachBlockedId}
           >
             Send
           </button>

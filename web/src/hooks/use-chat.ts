@@ -3,9 +3,15 @@ import { ApiError, isAbortError } from '../api/api-error';
 import { type ChatTurnRequest, streamChat } from '../api/chat-stream';
 import type { ApiClient } from '../api/client';
 import { getConversation } from '../api/conversations';
-import type { ConversationDetail } from '../api/types';
+import type { ContentPart, ConversationDetail } from '../api/types';
 import { describeError } from '../error-text';
-import { type ChatMessageView, type MessageState, finishNote, viewsOf } from '../messages';
+import {
+  type ChatMessageView,
+  type MessageState,
+  contentView,
+  finishNote,
+  viewsOf,
+} from '../messages';
 
 export type SendSettings = Pick<ChatTurnRequest, 'model' | 'temperature'>;
 
@@ -24,7 +30,12 @@ export interface ChatState {
   /** Resolves with the conversation, for the caller to pick its model; undefined on failure. */
   open: (id: string) => Promise<ConversationDetail | undefined>;
   startNew: () => void;
-  send: (content: string, settings: SendSettings) => Promise<SendResult>;
+  /** `imageNames` label the content's images in the transcript (their file names). */
+  send: (
+    content: string | ContentPart[],
+    settings: SendSettings,
+    imageNames?: readonly string[],
+  ) => Promise<SendResult>;
   stop: () => void;
   dismissError: () => void;
 }
@@ -119,7 +130,11 @@ export function useChat(api: ApiClient, options: ChatOptions): ChatState {
   }, [stop]);
 
   const send = useCallback(
-    async (content: string, settings: SendSettings): Promise<SendResult> => {
+    async (
+      content: string | ContentPart[],
+      settings: SendSettings,
+      imageNames: readonly string[] = [],
+    ): Promise<SendResult> => {
       const controller = new AbortController();
       abortRef.current = controller;
       const userKey = localKey('user');
@@ -133,9 +148,10 @@ export function useChat(api: ApiClient, options: ChatOptions): ChatState {
       setError(undefined);
       setGenerating(true);
       setStatus('Sending…');
+      const shown = contentView(content, imageNames);
       setMessages((old) => [
         ...old,
-        { key: userKey, role: 'user', content, state: 'done' },
+        { key: userKey, role: 'user', content: shown.text, images: shown.images, state: 'done' },
         { key: answerKey, role: 'assistant', content: '', state: 'streaming' },
       ]);
       try {
