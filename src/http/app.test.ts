@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../test/support/fake-upstream.js';
 import { findLeaks, Harness, testApiKey } from '../../test/support/harness.js';
 import { demoModelId, demoScript } from '../providers/index.js';
 import { writeTinyModel } from '../providers/tiny-model/tiny-model.js';
@@ -151,6 +152,18 @@ describe('client mistakes are 4xx in the OpenAI error shape', () => {
     const malformed = await harness.json<ErrorBody>('/v1/conversations/%E0%A4%A');
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('invalid_path');
+    // They skip every hook, yet each is in the audit log like any other call.
+    const recorded = async (status: number) => {
+      const audit = await harness.json<{ data: Array<{ error: string | null }> }>(
+        `/admin/audit?status=${status}&limit=1000`,
+      );
+      return audit.body.data.map((record) => record.error);
+    };
+    await eventually(
+      async () =>
+        (await recorded(414)).includes('path_too_long') &&
+        (await recorded(400)).includes('invalid_path'),
+    );
   });
 
   it('keeps the caller’s request id when it is plain, and makes one otherwise', async () => {

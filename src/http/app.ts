@@ -26,7 +26,7 @@ import type { Principal } from '../security/tokens.js';
 import type { ConversationStore, Store } from '../storage/types.js';
 import type { Clock, IdGenerator } from '../util/ids.js';
 import type { Lifecycle } from './lifecycle.js';
-import { registerAudit } from './plugins/audit.js';
+import { httpEntry, registerAudit } from './plugins/audit.js';
 import { registerAuth, registerOpenAccess } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerGuard } from './plugins/guard.js';
@@ -136,10 +136,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // null: plain HTTP.
     https: deps.https ? { ...deps.https, ...connectionOptions } : null,
     // Errors the router raises before any route or hook runs: same shape as every other.
-    frameworkErrors: (error, _request, reply) => {
+    // They skip every hook, the audit plugin's included, so they are recorded here.
+    frameworkErrors: (error, request, reply) => {
       const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'path_too_long' : 'invalid_path';
       const appError = new AppError(code);
-      void (reply as FastifyReply).status(appError.status).send(errorBody(appError));
+      const payload = JSON.stringify(errorBody(appError));
+      void (reply as FastifyReply)
+        .status(appError.status)
+        .header('content-type', 'application/json; charset=utf-8')
+        .send(payload);
+      deps.audit.record(httpEntry(request, reply, payload, deps.clock()));
     },
     genReqId: (request) => {
       const header = request.headers['x-request-id'];
