@@ -1,4 +1,7 @@
 import type { ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { AppError } from '../errors.js';
 
 /**
  * Process state the HTTP layer shares with the server's shutdown: whether it is draining, and
@@ -32,4 +35,58 @@ export class Lifecycle {
   abortAll(reason: Error): void {
     for (const controller of this.open) controller.abort(reason);
   }
+}
+
+export interface DrainOptions {
+  app: FastifyInstance;
+  lifecycle: Lifecycle;
+  logger: Logger;
+  reason: string;
+  graceMs: number;
+}
+
+/**
+ * Graceful stop: readiness answers 503 at once and new work is refused with 503 while the
+ * listener stays open (so load balancers see the pod leave instead of refused connections);
+ * in-flight requests and streams get `graceMs` to finish, then they are cut (partial answers are
+ * stored as incomplete). Idle keep-alive sockets are closed as soon as they go idle.
+ */
+export async function drain({
+  app,
+  lifecycle,
+  logger,
+  reason,
+  graceMs,
+}: DrainOptions): Promise<void> {
+  lifecycle.draining = true;
+  logger.info({ reason, grace_ms: graceMs, in_flight: lifecycle.inFlight }, 'draining');
+  const server = app.server;
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  try {
+    if (!(await settled(lifecycle, graceMs))) {
+      logger.warn(
+        { in_flight: lifecycle.inFlight },
+        'grace period over: cutting in-flight requests',
+      );
+      lifecycle.abortAll(new AppError('shutting_down'));
+      await settled(lifecycle, 2000);
+    }
+    // Nothing is being answered now, so every connection left can go: some that look busy to
+    // Node (a kept-alive socket after a client abandoned a stream) would otherwise hold
+    // app.close() forever.
+    server.closeAllConnections();
+    await app.close();
+  } finally {
+    clearInterval(sweep);
+  }
+}
+
+/** Waits until no request is in flight; false when `timeoutMs` passed first. */
+async function settled(lifecycle: Lifecycle, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (lifecycle.inFlight > 0) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return true;
 }
