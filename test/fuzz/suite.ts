@@ -209,36 +209,42 @@ export function fuzzSuite(shard: number, shards: number): void {
       expect(list.length).toBeGreaterThanOrEqual(Math.floor(all.length / shards));
     });
 
-    it.runIf(shard === 0)(
-      'unknown paths and methods',
-      async () => {
-        const segment = fc.oneof(pathParam, fc.constantFrom('v1', 'admin', 'chat', '..', '.', ''));
-        const unknown = fc.record({
-          method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
-          path: fc
-            .array(segment, { minLength: 1, maxLength: 6 })
-            .map((parts) => `/${parts.join('/')}`),
-          query: queryString(['limit']),
-        });
-        await fc.assert(
-          fc.asyncProperty(unknown, async ({ method, path, query }) => {
-            const response = await request(`${harness.url}${path}${query}`, {
-              method,
-              headers: { authorization: `Bearer ${harness.adminToken}` },
-              dispatcher: agent,
-            });
-            const text = await response.body.text();
-            expect(response.statusCode, text.slice(0, 300)).toBeLessThan(500);
-            if (response.statusCode >= 400 && method !== 'HEAD') {
-              const body = JSON.parse(text) as { error?: Record<string, unknown> };
-              expect(typeof body.error?.code).toBe('string');
-            }
-          }),
-          { numRuns: runs, seed, endOnFailure: true },
-        );
-      },
-      Math.max(60_000, runs * 200),
-    );
+    // One shard fuzzes the paths outside the table (the other would only repeat it).
+    if (shard === 0) {
+      it(
+        'unknown paths and methods',
+        async () => {
+          const segment = fc.oneof(
+            pathParam,
+            fc.constantFrom('v1', 'admin', 'chat', '..', '.', ''),
+          );
+          const unknown = fc.record({
+            method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
+            path: fc
+              .array(segment, { minLength: 1, maxLength: 6 })
+              .map((parts) => `/${parts.join('/')}`),
+            query: queryString(['limit']),
+          });
+          await fc.assert(
+            fc.asyncProperty(unknown, async ({ method, path, query }) => {
+              const response = await request(`${harness.url}${path}${query}`, {
+                method,
+                headers: { authorization: `Bearer ${harness.adminToken}` },
+                dispatcher: agent,
+              });
+              const text = await response.body.text();
+              expect(response.statusCode, text.slice(0, 300)).toBeLessThan(500);
+              if (response.statusCode >= 400 && method !== 'HEAD') {
+                const body = JSON.parse(text) as { error?: Record<string, unknown> };
+                expect(typeof body.error?.code).toBe('string');
+              }
+            }),
+            { numRuns: runs, seed, endOnFailure: true },
+          );
+        },
+        Math.max(60_000, runs * 200),
+      );
+    }
 
     for (const target of list) {
       const name = `${target.method} ${target.route}`;
