@@ -190,10 +190,22 @@ describe('locks and the reload channel', () => {
 
     const heard: string[][] = replicas.map(() => []);
     replicas.forEach((replica, index) => replica.onAnnounce((kind) => heard[index]!.push(kind)));
-    await new Promise((resolve) => setTimeout(resolve, 200)); // subscriptions are in place
+    // Every replica's subscriber connection is subscribed before anything is announced.
+    const channel = `${replicas[0]!.redis!.prefix}reload`;
+    const subscribers = async () =>
+      Number((await replicas[0]!.redis!.client.pubsub('NUMSUB', channel))[1]);
+    for (let waited = 0; (await subscribers()) < 3 && waited < 5_000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     replicas[0]!.announce('policies');
     expect(await announceReload(config(prefix), logger, 'keys')).toBe(true);
-    for (let waited = 0; heard[2]!.length < 2 && waited < 3_000; waited += 20) {
+    // Each replica reads its own socket: wait for all of them, not just the last one.
+    const expected = [1, 2, 2];
+    for (
+      let waited = 0;
+      heard.some((kinds, index) => kinds.length < expected[index]!) && waited < 5_000;
+      waited += 20
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     // The announcer does not hear itself; the CLI's message reaches every replica.
