@@ -45,6 +45,8 @@ export function fuzzSuite(shard: number, shards: number): void {
       body: { messages: [{ role: 'user', content: 'the conversation the fuzzer aims at' }] },
     });
     conversationId = created.body.conversation_id;
+    // Minted now: minting it inside the first case would change the stored tokens mid-property.
+    await harness.token('reader');
     db = new Database(join(harness.dataDir, 'assistd.db'), { readonly: true, fileMustExist: true });
   }, 60_000);
 
@@ -202,7 +204,11 @@ export function fuzzSuite(shard: number, shards: number): void {
 
   describe('fuzzing every endpoint', () => {
     const all = targets();
-    const list = all.filter((_, index) => index % shards === shard);
+    const mine = all.filter((_, index) => index % shards === shard);
+    const list = [
+      ...mine.filter((target) => target.growsWithLog),
+      ...mine.filter((target) => !target.growsWithLog),
+    ];
 
     it('covers every current route of the route table', () => {
       expect(all.length).toBeGreaterThan(30);
@@ -210,7 +216,8 @@ export function fuzzSuite(shard: number, shards: number): void {
     });
 
     // One shard fuzzes the paths outside the table (the other would only repeat it).
-    if (shard === 0) {
+    function unknownPaths(): void {
+      if (shard !== 0) return;
       it(
         'unknown paths and methods',
         async () => {
@@ -246,7 +253,9 @@ export function fuzzSuite(shard: number, shards: number): void {
       );
     }
 
-    for (const target of list) {
+    for (const [index, target] of list.entries()) {
+      // The paths outside the table come after the targets whose cost grows with the log.
+      if (index === list.findIndex((entry) => !entry.growsWithLog)) unknownPaths();
       const name = `${target.method} ${target.route}`;
       it(
         name,
