@@ -11,7 +11,6 @@ import {
   RulesFileError,
   type RuleSet,
 } from '../monitor/alerts/index.js';
-import { exportPrometheusRule, grafanaDashboard } from '../monitor/export/index.js';
 import { seriesCatalog } from '../monitor/series.js';
 import type { AlertNotification } from '../monitor/types.js';
 import { UsageError, type CliIo } from './io.js';
@@ -100,6 +99,8 @@ export function alertsCommand(io: CliIo): Command {
         flags: ConfigFlags & { format: 'prometheus' | 'grafana'; out?: string; namespace?: string },
       ) => {
         const config = configFrom(flags, io);
+        const { exportPrometheusRule, grafanaDashboard } =
+          await import('../monitor/export/index.js');
         let text: string;
         if (flags.format === 'grafana') {
           text = `${JSON.stringify(grafanaDashboard(), null, 2)}\n`;

@@ -1,16 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import {
-  defaultValuesYaml,
-  parseValues,
-  renderManifests,
-  toYaml,
-  ValuesError,
-  writeManifests,
-  type Values,
-} from '../deploy/render/index.js';
+import type { Values } from '../deploy/render/index.js';
 import { UsageError, type CliIo } from './io.js';
+
+/** The renderer, loaded when a deploy command runs rather than with every command. */
+const renderer = () => import('../deploy/render/index.js');
 
 /**
  * `assistd deploy …`: Kubernetes manifests for replicas sharing PostgreSQL, Redis and object
@@ -31,8 +26,9 @@ export function deployCommand(io: CliIo): Command {
       'values file (YAML; see `assistd deploy values`); default: all defaults',
     )
     .option('--out <dir>', 'write NN-kind-name.yaml files and kustomization.yaml into this folder')
-    .action((flags: { values?: string; out?: string }) => {
-      const values = valuesFrom(flags.values, io);
+    .action(async (flags: { values?: string; out?: string }) => {
+      const { renderManifests, toYaml, ValuesError, writeManifests } = await renderer();
+      const values = await valuesFrom(flags.values, io);
       let objects;
       try {
         objects = renderManifests(values);
@@ -57,12 +53,13 @@ export function deployCommand(io: CliIo): Command {
   deploy
     .command('values')
     .description('print the default values file, with comments: a starting point for --values')
-    .action(() => io.stdout(defaultValuesYaml()));
+    .action(async () => io.stdout((await renderer()).defaultValuesYaml()));
 
   return deploy;
 }
 
-function valuesFrom(file: string | undefined, io: CliIo): Values {
+async function valuesFrom(file: string | undefined, io: CliIo): Promise<Values> {
+  const { parseValues, ValuesError } = await renderer();
   try {
     if (file === undefined) return parseValues('', 'the default values');
     const path = resolve(io.cwd, file);

@@ -1,14 +1,7 @@
 import { Command } from 'commander';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
-import {
-  allPassed,
-  defaultCheckTimeoutMs,
-  doctorChecks,
-  renderJson,
-  renderTable,
-  runChecks,
-} from '../deploy/doctor/index.js';
 import { parseNtpServer } from '../deploy/doctor/ntp-check.js';
+import { defaultCheckTimeoutMs } from '../deploy/doctor/runner.js';
 import { addServeOptions } from './config-options.js';
 import { UsageError, type CliIo } from './io.js';
 
@@ -50,6 +43,9 @@ export function doctorCommand(io: CliIo): Command {
         }
       }
       const config = loadConfig({ flags: configFlags, env: io.env, cwd: io.cwd });
+      // Loaded here, not at start: the checks pull in clients (Redis, PostgreSQL) serve may not need.
+      const { allPassed, doctorChecks, renderJson, renderTable, runChecks } =
+        await import('../deploy/doctor/index.js');
       const results = await runChecks(doctorChecks(config, { ntpServer }), { timeoutMs });
       io.stdout(json === true ? renderJson(results) : renderTable(results));
       if (!allPassed(results)) {

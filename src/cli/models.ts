@@ -1,11 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import {
-  downloadModel,
-  ModelDownloadError,
-  type DownloadResult,
-} from '../providers/llama-cpp/model-download.js';
+import type { DownloadResult, ModelDownloadError } from '../providers/llama-cpp/model-download.js';
 import { inspectModelFile, type ModelFileReport } from '../providers/llama-cpp/model-file.js';
 import {
   writeTinyModel,
@@ -129,6 +125,8 @@ export function modelsCommand(io: CliIo): Command {
       const controller = new AbortController();
       const interrupt = () => controller.abort();
       process.once('SIGINT', interrupt);
+      const { downloadModel, ModelDownloadError } =
+        await import('../providers/llama-cpp/model-download.js');
       let result: DownloadResult;
       try {
         result = await downloadModel({
