@@ -147,6 +147,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         .send(payload);
       deps.audit.record(httpEntry(request, reply, payload, deps.clock()));
     },
+    // Bodies are validated with zod (validate.ts) and answers serialised with JSON.stringify; no
+    // route has a Fastify schema. Without this, Fastify loads Ajv (some 90 modules, a few MB of
+    // heap) for schemas that do not exist; a schema added by mistake now fails at registration.
+    schemaController: {
+      compilersFactory: {
+        buildValidator: () => () => {
+          throw new Error('route schemas are not used here: validate bodies with http/validate.ts');
+        },
+        buildSerializer: () => () => (data: unknown) => JSON.stringify(data),
+      },
+    },
     genReqId: (request) => {
       const header = request.headers['x-request-id'];
       return typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
