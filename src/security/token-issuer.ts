@@ -4,8 +4,11 @@ import { parseDuration } from '../util/duration.js';
 import { issueJwt, type IssuedJwt, type JwtSettings } from './jwt.js';
 import type { Keyring } from './keyring.js';
 
-/** A principal: 1–200 characters, no control characters, not starting with white space. */
-export const principalPattern = /^[^\s\p{Cc}][^\p{Cc}]{0,199}$/u;
+/**
+ * A principal: 1–200 characters, no control characters, not starting with white space, and
+ * well-formed Unicode (no lone surrogate, which has no UTF-8 form and no canonical JSON).
+ */
+export const principalPattern = /^[^\s\p{Cc}\p{Cs}][^\p{Cc}\p{Cs}]{0,199}$/u;
 /** A group name as policies write it after `group:`. */
 export const groupPattern = /^[A-Za-z0-9._:@-]{1,64}$/;
 /** A token id: a JWT's `jti` or an opaque token's id. */
@@ -63,7 +66,7 @@ export class TokenIssuer {
     if (!principalPattern.test(request.principal)) {
       throw new TokenRequestError(
         'principal',
-        'must be 1–200 characters without control characters or a leading space',
+        'must be 1–200 characters of well-formed text without control characters or a leading space',
       );
     }
     const bad = request.groups.find((group) => !groupPattern.test(group));

@@ -83,6 +83,39 @@ describe('AuditLog', () => {
     await audit.close();
   });
 
+  it('records text that canonical JSON cannot hold, and the records beside it', async () => {
+    // Found by the fuzz suite: a lone surrogate (here a principal, as a JWT's escaped `sub` can
+    // carry) made its record unhashable and failed the whole transaction with 503.
+    const { signer: ownSigner, keys } = testSigner();
+    const audit = log({ signer: ownSigner, checkpointFile: undefined });
+    const odd = {
+      ...sampleEntry(1),
+      principal: 'a\ud800b',
+      userAgent: '\udfff',
+      latencyMs: Number.NaN,
+      details: { principal: '\ud800', groups: ['ok', 'x\udc00'], count: Number.POSITIVE_INFINITY },
+    };
+    await Promise.all([
+      audit.append(sampleEntry(0)),
+      audit.append(odd),
+      audit.append(sampleEntry(2)),
+    ]);
+    const records = await store.audit.query({ after: 0, limit: 10 });
+    expect(records).toHaveLength(3);
+    expect(records[1]).toMatchObject({
+      principal: 'a\ufffdb',
+      userAgent: '\ufffd',
+      latencyMs: null,
+      details: { principal: '\ufffd', groups: ['ok', 'x\ufffd'], count: null },
+    });
+    expect(audit.auditWriteFailures).toBe(0);
+    await audit.close();
+    const verified = await verifyAuditLog({ store: store.audit, keys, checkpointFile: undefined });
+    expect(verified.problems).toEqual([]);
+    expect(verified.intact).toBe(true);
+    expect(verified.records).toBe(3);
+  });
+
   it('refuses at once when too many records wait', async () => {
     const audit = log({ maxPending: 3 });
     const waiting = [1, 2, 3].map((index) => audit.append(sampleEntry(index)));

@@ -3,6 +3,7 @@ import type { AuditEntry, AuditStore } from '../../storage/types.js';
 import type { Clock } from '../../util/ids.js';
 import { chainHash } from './chain.js';
 import { CheckpointFileError, writeCheckpoint, type CheckpointSigner } from './checkpoint.js';
+import { wellFormedEntry } from './well-formed.js';
 
 /** The audit log cannot take records now; HTTP answers 503 `audit_unavailable`. */
 export class AuditUnavailableError extends Error {
@@ -104,7 +105,11 @@ export class AuditLog {
     return !this.enabled || (this.fatal === undefined && !this.closed);
   }
 
-  /** Queues a record; resolves once it is committed, rejects with `AuditUnavailableError`. */
+  /**
+   * Queues a record; resolves once it is committed, rejects with `AuditUnavailableError`. Text
+   * that canonical JSON cannot hold is replaced first (well-formed.ts), so no record can fail
+   * the transaction it shares with others.
+   */
   append(entry: AuditEntry): Promise<void> {
     if (!this.enabled) return Promise.resolve();
     if (this.fatal !== undefined) {
@@ -132,7 +137,7 @@ export class AuditLog {
       batch = newBatch();
       this.batches.push(batch);
     }
-    batch.entries.push(entry);
+    batch.entries.push(wellFormedEntry(entry));
     this.pendingCount += 1;
     if (!this.scheduled) {
       this.scheduled = true;
