@@ -96,6 +96,35 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
       expect(messages[3]!.incomplete).toBe(true);
     });
 
+    it('pages messages newest page first, each page oldest first', async () => {
+      await store.conversations.appendTurn(firstTurn('conv_p', 'alice', 1000));
+      for (let turn = 2; turn <= 3; turn++) {
+        await store.conversations.appendTurn({
+          conversationId: 'conv_p',
+          principal: 'alice',
+          model: 'model-a',
+          messages: [message('user', `q${turn}`), message('assistant', `a${turn}`)],
+          at: 1000 * turn,
+        });
+      }
+      const page = (limit: number, beforeSeq?: number) =>
+        store.conversations.messagePage('alice', 'conv_p', { limit, beforeSeq });
+      const seqs = (result: Awaited<ReturnType<typeof page>>) => ({
+        seqs: result?.messages.map((m) => m.seq),
+        hasMore: result?.hasMore,
+      });
+      expect(seqs(await page(4))).toEqual({ seqs: [3, 4, 5, 6], hasMore: true });
+      expect(seqs(await page(4, 3))).toEqual({ seqs: [1, 2], hasMore: false });
+      expect(seqs(await page(6))).toEqual({ seqs: [1, 2, 3, 4, 5, 6], hasMore: false });
+      expect(seqs(await page(2, 2))).toEqual({ seqs: [1], hasMore: false });
+      expect(seqs(await page(2, 1))).toEqual({ seqs: [], hasMore: false });
+      expect((await page(1))?.messages[0]?.content).toBe('a3');
+      expect(await store.conversations.messagePage('bob', 'conv_p', { limit: 5 })).toBeUndefined();
+      expect(
+        await store.conversations.messagePage('alice', 'conv_none', { limit: 5 }),
+      ).toBeUndefined();
+    });
+
     it("hides another principal's conversation as if it did not exist", async () => {
       await store.conversations.appendTurn(firstTurn('conv_c', 'alice', 1000));
       expect(await store.conversations.getConversation('bob', 'conv_c')).toBeUndefined();

@@ -61,6 +61,19 @@ export interface ConversationPage {
   hasMore: boolean;
 }
 
+export interface MessagePageQuery {
+  limit: number;
+  /** Only messages with a lower `seq` (the previous page's first); absent: the newest. */
+  beforeSeq?: number | undefined;
+}
+
+export interface MessagePage {
+  /** Oldest first. */
+  messages: MessageRecord[];
+  /** Older messages exist before `messages[0]`. */
+  hasMore: boolean;
+}
+
 /**
  * Conversations and their messages. Every read and write is scoped to a principal: another
  * principal's conversation behaves exactly like a missing one.
@@ -79,7 +92,17 @@ export interface ConversationStore {
    * context is checked against when other processes may have written it.
    */
   messageCount(principal: string, id: string): Promise<number | undefined>;
+  /** Every message, oldest first (tools and tests; the API pages with `messagePage`). */
   listMessages(principal: string, id: string): Promise<MessageRecord[] | undefined>;
+  /**
+   * A page of the conversation's messages, oldest first: the newest `limit` of those before
+   * `beforeSeq` (of all when absent). Undefined when the conversation is missing.
+   */
+  messagePage(
+    principal: string,
+    id: string,
+    page: MessagePageQuery,
+  ): Promise<MessagePage | undefined>;
   /** The newest messages whose tokens sum to at most `maxTokens`. */
   loadContext(principal: string, id: string, maxTokens: number): Promise<ContextRecord | undefined>;
   /** Newest activity first. */

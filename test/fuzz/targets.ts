@@ -41,6 +41,7 @@ const details: Record<string, Partial<Target>> = {
     },
   },
   'GET /v1/conversations': { query: ['limit', 'after', 'q'] },
+  'GET /v1/conversations/:id': { query: ['limit', 'before'] },
   'PATCH /v1/conversations/:id': { body: { title: 'a new title' } },
   'POST /admin/policies/simulate': {
     body: {

@@ -111,6 +111,40 @@ describe('console: sign-in and chat with the demo model', () => {
     await context.close();
   });
 
+  it('opens a long conversation at its newest messages and shows earlier ones on request', async () => {
+    const token = issue(demo, 'carol@example.com');
+    let id: string | undefined;
+    // 27 turns, 54 messages: one page (50) and four more.
+    for (let turn = 0; turn < 27; turn++) {
+      const response = await fetch(`${demo.url}/v1/chat`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          ...(id === undefined ? {} : { conversation_id: id }),
+          messages: [{ role: 'user', content: `turn ${turn}` }],
+          max_tokens: 4,
+        }),
+      });
+      expect(response.status).toBe(200);
+      id ??= ((await response.json()) as { conversation_id: string }).conversation_id;
+    }
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await signIn(context, demo, token);
+    const problems = watchPageProblems(page);
+    await page.getByTestId('conversation-item').first().click();
+    const users = page.getByTestId('user-message');
+    await expect.poll(() => users.count()).toBe(25);
+    expect(await users.first().textContent()).toContain('turn 2');
+    const earlier = page.getByRole('button', { name: 'Show earlier messages' });
+    await earlier.click();
+    await expect.poll(() => users.count()).toBe(27);
+    expect(await users.first().textContent()).toContain('turn 0');
+    expect(await earlier.count()).toBe(0);
+    expect(await page.getByTestId('assistant-message').count()).toBe(27);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('is usable at 360 px in the dark theme', async () => {
     const context = await browser.newContext({
       viewport: { width: 360, height: 740 },

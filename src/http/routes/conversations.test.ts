@@ -73,6 +73,60 @@ describe('conversations', () => {
       object: 'conversation',
     });
     expect(response.body.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+    expect(response.body).toMatchObject({ has_more: false, next_cursor: null });
+  });
+
+  it('pages a long conversation’s messages, newest page first', async () => {
+    type Detail = {
+      messages: Array<{ role: string; content: string }>;
+      has_more: boolean;
+      next_cursor: string | null;
+    };
+    const id = await startConversation('pager', 'turn 0');
+    for (let turn = 1; turn < 4; turn++) {
+      const next = await harness.json('/v1/chat', {
+        body: { conversation_id: id, messages: [{ role: 'user', content: `turn ${turn}` }] },
+        principal: 'pager',
+      });
+      expect(next.status).toBe(200);
+    }
+    const texts = (detail: Detail) =>
+      detail.messages.filter((m) => m.role === 'user').map((m) => m.content);
+    const newest = await harness.json<Detail>(`/v1/conversations/${id}?limit=3`, {
+      principal: 'pager',
+    });
+    expect(newest.status).toBe(200);
+    expect(newest.body.messages.map((m) => m.role)).toEqual(['assistant', 'user', 'assistant']);
+    expect(texts(newest.body)).toEqual(['turn 3']);
+    expect(newest.body.has_more).toBe(true);
+    const seen = [...newest.body.messages];
+    let cursor = newest.body.next_cursor;
+    while (cursor !== null) {
+      const older = await harness.json<Detail>(`/v1/conversations/${id}?limit=3&before=${cursor}`, {
+        principal: 'pager',
+      });
+      expect(older.status).toBe(200);
+      seen.unshift(...older.body.messages);
+      cursor = older.body.next_cursor;
+    }
+    expect(seen).toHaveLength(8);
+    expect(texts({ messages: seen, has_more: false, next_cursor: null })).toEqual([
+      'turn 0',
+      'turn 1',
+      'turn 2',
+      'turn 3',
+    ]);
+    // The default page holds all eight; bad paging is a 400 before anything is read.
+    const all = await harness.json<Detail>(`/v1/conversations/${id}`, { principal: 'pager' });
+    expect(all.body.messages).toHaveLength(8);
+    for (const query of ['limit=0', 'limit=1001', 'limit=x', 'before=0', 'before=abc', 'x=1']) {
+      const bad = await harness.json<{ error: { code: string; param: string | null } }>(
+        `/v1/conversations/${id}?${query}`,
+        { principal: 'pager' },
+      );
+      expect(bad.status, query).toBe(400);
+      expect(bad.body.error.code, query).toBe('invalid_request');
+    }
   });
 
   it('renames and deletes, and treats another principal’s conversation as missing', async () => {

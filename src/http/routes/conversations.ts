@@ -11,6 +11,18 @@ const listQuerySchema = z.strictObject({
   after: z.string().max(512).optional(),
 });
 const idParamsSchema = z.strictObject({ id: z.string().min(1).max(128) });
+/**
+ * A conversation's messages come a page at a time, newest page first (each page oldest first):
+ * `before` is the previous page's `next_cursor`.
+ */
+const messagesQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  before: z
+    .string()
+    .regex(/^[1-9]\d{0,14}$/, 'not a cursor this server issued')
+    .transform(Number)
+    .optional(),
+});
 const renameBodySchema = z.strictObject({ title: z.string().trim().min(1).max(200) });
 
 /** The caller's conversations. Another principal's conversation is a 404, never a 403. */
@@ -35,16 +47,21 @@ export function conversationRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get('/v1/conversations/:id', async (request) => {
     const { id } = parseValue(idParamsSchema, request.params);
+    const query = parseValue(messagesQuerySchema, request.query);
     const principal = principalOf(request).name;
-    const [conversation, messages] = await Promise.all([
+    const [conversation, page] = await Promise.all([
       store.getConversation(principal, id),
-      store.listMessages(principal, id),
+      store.messagePage(principal, id, { limit: query.limit, beforeSeq: query.before }),
     ]);
-    if (!conversation || !messages) throw notFound();
+    if (!conversation || !page) throw notFound();
+    const first = page.messages[0];
     return {
       ...conversationBody(conversation),
       system_prompt: conversation.systemPrompt ?? null,
-      messages: messages.map((message) => ({
+      // The newest messages (all of them up to `limit`); older ones with `?before=next_cursor`.
+      has_more: page.hasMore,
+      next_cursor: page.hasMore && first ? String(first.seq) : null,
+      messages: page.messages.map((message) => ({
         id: message.id,
         role: message.role,
         content: message.content,

@@ -15,6 +15,8 @@ import type {
   ConversationRecord,
   ConversationStore,
   FieldCipher,
+  MessagePage,
+  MessagePageQuery,
   MessageRecord,
   TurnRecord,
 } from '../types.js';
@@ -42,8 +44,9 @@ const messageColumns = `m.id AS m_id, m.seq AS m_seq, m.role AS m_role, m.conten
 const messagesSql = `
   WITH c AS (SELECT * FROM conversations WHERE id = $1 AND principal = $2)
   SELECT c.*, ${messageColumns}
-  FROM c LEFT JOIN messages m ON m.conversation_id = c.id
-  ORDER BY m.seq`;
+  FROM c LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq < $3::bigint
+  ORDER BY m.seq DESC
+  LIMIT $4::bigint`;
 
 /** As above, only the newest messages whose tokens fit: a running sum from the newest. */
 const contextSql = `
@@ -154,10 +157,29 @@ export class PostgresConversations implements ConversationStore {
   }
 
   async listMessages(principal: string, id: string): Promise<MessageRecord[] | undefined> {
+    return (await this.messagePage(principal, id, { limit: Number.MAX_SAFE_INTEGER - 1 }))
+      ?.messages;
+  }
+
+  async messagePage(
+    principal: string,
+    id: string,
+    page: MessagePageQuery,
+  ): Promise<MessagePage | undefined> {
     const fields = this.fields;
-    const { rows } = await query<JoinedRow>(this.pool, messagesSql, [id, principal]);
+    // One more than asked: whether it exists says whether older messages remain.
+    const { rows } = await query<JoinedRow>(this.pool, messagesSql, [
+      id,
+      principal,
+      page.beforeSeq ?? Number.MAX_SAFE_INTEGER,
+      page.limit + 1,
+    ]);
     if (rows.length === 0) return undefined;
-    return readDecrypting(fields, () => this.toMessages(rows));
+    return readDecrypting(fields, () => {
+      const messages = this.toMessages(rows);
+      const hasMore = messages.length > page.limit;
+      return { messages: messages.slice(0, page.limit).reverse(), hasMore };
+    });
   }
 
   async loadContext(

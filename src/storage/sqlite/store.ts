@@ -17,6 +17,8 @@ import type {
   ConversationStore,
   FieldCipher,
   FieldMigration,
+  MessagePage,
+  MessagePageQuery,
   MessageRecord,
   SigningKeyStore,
   Store,
@@ -144,7 +146,7 @@ class SqliteConversations implements ConversationStore {
   // several statements run in a transaction so they see one snapshot.
   private readonly writeTurn: Database.Transaction<(stored: StoredTurn) => boolean>;
   private readonly readMessages: Database.Transaction<
-    (principal: string, id: string) => MessageRecord[] | undefined
+    (principal: string, id: string, page: MessagePageQuery) => MessagePage | undefined
   >;
   private readonly readContext: Database.Transaction<
     (principal: string, id: string, maxTokens: number) => ContextRecord | undefined
@@ -172,8 +174,8 @@ class SqliteConversations implements ConversationStore {
         `INSERT INTO messages (id, conversation_id, seq, role, content, tokens, incomplete, created_at)
          VALUES (@id, @conversationId, @seq, @role, @content, @tokens, @incomplete, @at)`,
       ),
-      messages: db.prepare<[string], MessageRow>(
-        'SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq',
+      messagePage: db.prepare<[string, number, number], MessageRow>(
+        'SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
       ),
       newestMessages: db.prepare<[string], MessageRow>(
         'SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC',
@@ -193,8 +195,8 @@ class SqliteConversations implements ConversationStore {
       delete: db.prepare('DELETE FROM conversations WHERE id = ? AND principal = ?'),
     };
     this.writeTurn = db.transaction((stored: StoredTurn) => this.writeTurnBody(stored));
-    this.readMessages = db.transaction((principal: string, id: string) =>
-      this.readMessagesBody(principal, id),
+    this.readMessages = db.transaction((principal: string, id: string, page: MessagePageQuery) =>
+      this.readMessagesBody(principal, id, page),
     );
     this.readContext = db.transaction((principal: string, id: string, maxTokens: number) =>
       this.readContextBody(principal, id, maxTokens),
@@ -281,13 +283,34 @@ class SqliteConversations implements ConversationStore {
     return settle(() => this.statements.count.get(id, principal)?.message_count);
   }
 
-  listMessages(principal: string, id: string): Promise<MessageRecord[] | undefined> {
-    return this.read(() => this.readMessages(principal, id));
+  async listMessages(principal: string, id: string): Promise<MessageRecord[] | undefined> {
+    return (await this.messagePage(principal, id, { limit: Number.MAX_SAFE_INTEGER - 1 }))
+      ?.messages;
   }
 
-  private readMessagesBody(principal: string, id: string): MessageRecord[] | undefined {
+  messagePage(
+    principal: string,
+    id: string,
+    page: MessagePageQuery,
+  ): Promise<MessagePage | undefined> {
+    return this.read(() => this.readMessages(principal, id, page));
+  }
+
+  private readMessagesBody(
+    principal: string,
+    id: string,
+    page: MessagePageQuery,
+  ): MessagePage | undefined {
     if (!this.statements.get.get(id, principal)) return undefined;
-    return this.statements.messages.all(id).map((row) => this.toMessage(row));
+    // One more than asked: whether it exists says whether older messages remain.
+    const rows = this.statements.messagePage.all(
+      id,
+      page.beforeSeq ?? Number.MAX_SAFE_INTEGER,
+      page.limit + 1,
+    );
+    const hasMore = rows.length > page.limit;
+    const messages = rows.slice(0, page.limit).reverse();
+    return { messages: messages.map((row) => this.toMessage(row)), hasMore };
   }
 
   loadContext(

@@ -17,14 +17,26 @@ export async function listConversations(
   };
 }
 
+/** Messages per page when a conversation is opened, and per "Show earlier messages". */
+export const messagePageSize = 50;
+
+/** A conversation with its newest messages, or with the page before `before` (a `next_cursor`). */
 export async function getConversation(
   api: ApiClient,
   id: string,
-  signal?: AbortSignal,
+  before?: string,
 ): Promise<ConversationDetail> {
-  return (await api.json(`/v1/conversations/${encodeURIComponent(id)}`, {
-    signal,
-  })) as ConversationDetail;
+  const query = new URLSearchParams({ limit: String(messagePageSize) });
+  if (before !== undefined) query.set('before', before);
+  const detail = (await api.json(
+    `/v1/conversations/${encodeURIComponent(id)}?${query.toString()}`,
+  )) as ConversationDetail;
+  return {
+    ...detail,
+    messages: Array.isArray(detail.messages) ? detail.messages : [],
+    has_more: detail.has_more === true,
+    next_cursor: typeof detail.next_cursor === 'string' ? detail.next_cursor : null,
+  };
 }
 
 /** Resolves with the renamed conversation as the server stored it (trimmed title). */

@@ -58,7 +58,11 @@ export interface StoredMessage {
 /** `GET /v1/conversations/:id`. */
 export interface ConversationDetail extends ConversationSummary {
   system_prompt: string | null;
+  /** One page of messages, oldest first: the newest ones, or those before `before`. */
   messages: StoredMessage[];
+  /** Older messages exist: ask again with `before` = `next_cursor`. */
+  has_more: boolean;
+  next_cursor: string | null;
 }
 
 /** Token counts from the `done` event. */

@@ -205,7 +205,13 @@ export function ChatPage(props: ChatPageProps) {
           <main class="chat" id="chat">
             {showDemoBanner && <DemoBanner />}
             {models.error !== undefined && <p class="notice">{models.error}</p>}
-            <MessageList messages={chat.messages} loading={chat.loading} />
+            <MessageList
+              messages={chat.messages}
+              loading={chat.loading}
+              hasOlder={chat.hasOlder}
+              loadingOlder={chat.loadingOlder}
+              onLoadOlder={() => void chat.loadOlder()}
+            />
             <div class="chat-error-region" aria-live="assertive">
               {error !== undefined && (
                 <p class="chat-error" data-testid="chat-error">

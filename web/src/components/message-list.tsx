@@ -6,6 +6,10 @@ import { UserMessage } from './user-message';
 export interface MessageListProps {
   messages: ChatMessageView[];
   loading: boolean;
+  /** Earlier messages exist: a button above the first one loads them. */
+  hasOlder?: boolean;
+  loadingOlder?: boolean;
+  onLoadOlder?: () => void;
 }
 
 /** How close to the bottom (px) still counts as "following" the conversation. */
@@ -15,18 +19,33 @@ const followSlack = 48;
  * The transcript. It follows a streaming answer while the reader is at the bottom, and stays put
  * when they have scrolled up to read.
  */
-export function MessageList({ messages, loading }: MessageListProps) {
+export function MessageList({
+  messages,
+  loading,
+  hasOlder = false,
+  loadingOlder = false,
+  onLoadOlder,
+}: MessageListProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const following = useRef(true);
   const lastKey = useRef<string | undefined>(undefined);
+  const firstKey = useRef<string | undefined>(undefined);
+  const height = useRef(0);
 
   useLayoutEffect(() => {
     const element = scroller.current;
+    const first = messages[0]?.key;
     const last = messages.at(-1)?.key;
+    // Earlier messages were put above: the reader keeps looking at what they were reading.
+    const prepended = first !== firstKey.current && last === lastKey.current;
     // A new message (sent, or another conversation opened) brings the reader back to the end.
     if (last !== lastKey.current) following.current = true;
+    firstKey.current = first;
     lastKey.current = last;
-    if (element !== null && following.current) element.scrollTop = element.scrollHeight;
+    if (element === null) return;
+    if (prepended && !following.current) element.scrollTop += element.scrollHeight - height.current;
+    else if (following.current) element.scrollTop = element.scrollHeight;
+    height.current = element.scrollHeight;
   }, [messages]);
 
   return (
@@ -52,15 +71,29 @@ export function MessageList({ messages, loading }: MessageListProps) {
           <p class="muted">Type a message below: Enter sends it, Shift+Enter starts a new line.</p>
         </div>
       ) : (
-        <ol class="messages">
-          {messages.map((message) =>
-            message.role === 'user' ? (
-              <UserMessage key={message.key} message={message} />
-            ) : (
-              <AssistantMessage key={message.key} message={message} />
-            ),
+        <>
+          {hasOlder && (
+            <p class="older-messages">
+              <button
+                type="button"
+                class="button button--small button--quiet"
+                disabled={loadingOlder}
+                onClick={() => onLoadOlder?.()}
+              >
+                {loadingOlder ? 'Loading earlier messages…' : 'Show earlier messages'}
+              </button>
+            </p>
           )}
-        </ol>
+          <ol class="messages">
+            {messages.map((message) =>
+              message.role === 'user' ? (
+                <UserMessage key={message.key} message={message} />
+              ) : (
+                <AssistantMessage key={message.key} message={message} />
+              ),
+            )}
+          </ol>
+        </>
       )}
     </div>
   );

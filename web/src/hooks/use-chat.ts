@@ -23,6 +23,11 @@ export interface ChatState {
   messages: ChatMessageView[];
   generating: boolean;
   loading: boolean;
+  /** Older messages of the open conversation can be loaded (`loadOlder`). */
+  hasOlder: boolean;
+  loadingOlder: boolean;
+  /** Prepends the page of messages before the oldest one shown. */
+  loadOlder: () => Promise<void>;
   /** The chat error area's text. */
   error: string | undefined;
   /** The screen-reader status line ("Generating…", "Answer complete"). */
@@ -56,6 +61,9 @@ export function useChat(api: ApiClient, options: ChatOptions): ChatState {
   const [messages, setMessages] = useState<ChatMessageView[]>([]);
   const [generating, setGenerating] = useState(false);
   const [loading, setLoading] = useState(false);
+  // The cursor of the page before the oldest message shown; null when it is the first.
+  const [olderCursor, setOlderCursor] = useState<string | null>(null);
+  const [loadingOlder, setLoadingOlder] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
   const [status, setStatus] = useState('');
 
@@ -101,10 +109,13 @@ export function useChat(api: ApiClient, options: ChatOptions): ChatState {
       setError(undefined);
       setConversationId(id);
       setMessages([]);
+      setOlderCursor(null);
+      setLoadingOlder(false);
       try {
         const conversation = await getConversation(api, id);
         if (seq !== openSeq.current) return undefined;
         setMessages(viewsOf(conversation.messages));
+        setOlderCursor(conversation.next_cursor);
         setStatus(`Opened “${conversation.title}”.`);
         return conversation;
       } catch (failure) {
@@ -119,10 +130,33 @@ export function useChat(api: ApiClient, options: ChatOptions): ChatState {
     [api, stop],
   );
 
+  const loadOlder = useCallback(async () => {
+    if (conversationId === undefined || olderCursor === null) return;
+    const seq = openSeq.current;
+    setLoadingOlder(true);
+    try {
+      const page = await getConversation(api, conversationId, olderCursor);
+      // Another conversation was opened (or a new chat started) meanwhile.
+      if (seq !== openSeq.current) return;
+      const older = viewsOf(page.messages);
+      setMessages((shown) => [...older, ...shown]);
+      setOlderCursor(page.next_cursor);
+      setStatus(`Showing ${older.length} earlier messages.`);
+    } catch (failure) {
+      if (seq === openSeq.current && failure instanceof ApiError && failure.status !== 401) {
+        setError(describeError(failure));
+      }
+    } finally {
+      if (seq === openSeq.current) setLoadingOlder(false);
+    }
+  }, [api, conversationId, olderCursor]);
+
   const startNew = useCallback(() => {
     stop();
     openSeq.current++;
     setLoading(false);
+    setLoadingOlder(false);
+    setOlderCursor(null);
     setConversationId(undefined);
     setMessages([]);
     setError(undefined);
@@ -224,6 +258,9 @@ export function useChat(api: ApiClient, options: ChatOptions): ChatState {
     messages,
     generating,
     loading,
+    hasOlder: olderCursor !== null,
+    loadingOlder,
+    loadOlder,
     error,
     status,
     open,
