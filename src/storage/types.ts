@@ -67,10 +67,9 @@ export interface MessagePageQuery {
   beforeSeq?: number | undefined;
 }
 
+/** `messages` oldest first; `hasMore`: older messages exist before `messages[0]`. */
 export interface MessagePage {
-  /** Oldest first. */
   messages: MessageRecord[];
-  /** Older messages exist before `messages[0]`. */
   hasMore: boolean;
 }
 
