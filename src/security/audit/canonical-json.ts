@@ -34,7 +34,8 @@ export function canonicalJson(value: CanonicalValue): string {
   return write(value, '$');
 }
 
-const loneSurrogate = /\p{Surrogate}/u;
+/** Matches a lone surrogate (with the `u` flag a well-formed pair is one code point). */
+export const loneSurrogate = /\p{Surrogate}/u;
 /** Printable ASCII without `"` and `\`: written as is, the common case (ids, actions, paths). */
 const plainAscii = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 

@@ -1,7 +1,7 @@
 import type { AuditDetailValue, AuditEntry } from '../../storage/types.js';
+import { loneSurrogate } from './canonical-json.js';
 
-const loneSurrogate = /\p{Surrogate}/u;
-const loneSurrogates = /\p{Surrogate}/gu;
+const loneSurrogates = new RegExp(loneSurrogate.source, 'gu');
 
 /** The string fields of an entry, all of which may carry what a client sent. */
 const stringFields = [
@@ -22,39 +22,35 @@ const stringFields = [
  * JSON) become U+FFFD and non-finite numbers null. Canonical JSON refuses both, and a record that
  * cannot be hashed fails its whole transaction, every other request's record in it included. The
  * record then says what was recorded, not what was sent: that is the point of the replacement
- * character. An entry that needs nothing is returned as is (the common case costs a few tests).
+ * character. An entry that needs nothing is returned as is (no copy).
  */
 export function wellFormedEntry(entry: AuditEntry): AuditEntry {
-  if (isWellFormed(entry)) return entry;
-  const copy: AuditEntry = { ...entry };
-  for (const field of stringFields) copy[field] = wellFormed(entry[field]);
-  if (entry.details) {
-    copy.details = Object.fromEntries(
-      Object.entries(entry.details).map(([key, value]) => [wellFormed(key), detail(value)]),
-    );
-  }
-  if (!Number.isFinite(entry.at)) copy.at = 0;
-  for (const field of ['status', 'latencyMs'] as const) {
-    const value = entry[field];
-    if (value !== null && !Number.isFinite(value)) copy[field] = null;
-  }
-  return copy;
-}
-
-function isWellFormed(entry: AuditEntry): boolean {
+  let copy: AuditEntry | undefined;
   for (const field of stringFields) {
     const value = entry[field];
-    if (value !== null && loneSurrogate.test(value)) return false;
+    const fixed = wellFormed(value);
+    if (fixed !== value) (copy ??= { ...entry })[field] = fixed;
   }
-  if (!Number.isFinite(entry.at)) return false;
-  if (entry.status !== null && !Number.isFinite(entry.status)) return false;
-  if (entry.latencyMs !== null && !Number.isFinite(entry.latencyMs)) return false;
-  if (entry.details) {
-    for (const [key, value] of Object.entries(entry.details)) {
-      if (loneSurrogate.test(key) || detail(value) !== value) return false;
-    }
+  if (!Number.isFinite(entry.at)) (copy ??= { ...entry }).at = 0;
+  for (const field of ['status', 'latencyMs'] as const) {
+    if (finite(entry[field]) !== entry[field]) (copy ??= { ...entry })[field] = null;
   }
-  return true;
+  const details = entry.details && wellFormedDetails(entry.details);
+  if (details !== entry.details) (copy ??= { ...entry }).details = details;
+  return copy ?? entry;
+}
+
+/** The same object when nothing needs replacing. */
+function wellFormedDetails(
+  details: Readonly<Record<string, AuditDetailValue>>,
+): Readonly<Record<string, AuditDetailValue>> {
+  const entries = Object.entries(details);
+  const fixed = entries.map(([key, value]) => [wellFormed(key), detail(value)] as const);
+  return fixed.every(
+    ([key, value], index) => key === entries[index]![0] && value === entries[index]![1],
+  )
+    ? details
+    : Object.fromEntries(fixed);
 }
 
 function wellFormed<T extends string | null>(text: T): T {
@@ -63,10 +59,14 @@ function wellFormed<T extends string | null>(text: T): T {
   ) as T;
 }
 
-/** A detail the chain can hash: the same value when it already is one (so `!==` tells). */
+function finite(value: number | null): number | null {
+  return value === null || Number.isFinite(value) ? value : null;
+}
+
+/** A detail the chain can hash: the same value when it already is one. */
 function detail(value: AuditDetailValue): AuditDetailValue {
   if (typeof value === 'string') return wellFormed(value);
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'number') return finite(value);
   if (Array.isArray(value)) {
     const items = value as readonly string[];
     return items.some((item) => loneSurrogate.test(item)) ? items.map(wellFormed) : items;
