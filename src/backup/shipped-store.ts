@@ -37,7 +37,6 @@ function bind(store: ConversationStore): ConversationStore {
     appendTurn: (turn) => store.appendTurn(turn),
     getConversation: (principal, id) => store.getConversation(principal, id),
     messageCount: (principal, id) => store.messageCount(principal, id),
-    listMessages: (principal, id) => store.listMessages(principal, id),
     messagePage: (principal, id, page) => store.messagePage(principal, id, page),
     loadContext: (principal, id, maxTokens) => store.loadContext(principal, id, maxTokens),
     listConversations: (principal, page) => store.listConversations(principal, page),

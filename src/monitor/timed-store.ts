@@ -24,7 +24,6 @@ export function timedConversations(
       timed('delete', () => store.deleteConversation(principal, id)),
     getConversation: (principal, id) => store.getConversation(principal, id),
     messageCount: (principal, id) => store.messageCount(principal, id),
-    listMessages: (principal, id) => store.listMessages(principal, id),
     messagePage: (principal, id, page) => store.messagePage(principal, id, page),
     loadContext: (principal, id, maxTokens) => store.loadContext(principal, id, maxTokens),
     listConversations: (principal, page) => store.listConversations(principal, page),

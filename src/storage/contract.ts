@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewMessage, SigningKeyRecord, Store, TokenRecord, TurnRecord } from './types.js';
+import { allMessages } from '../../test/support/stored-messages.js';
 
 /**
  * The behaviour every `Store` implementation must have. Each implementation's test calls
@@ -56,7 +57,7 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
         messageCount: 2,
         systemPrompt: undefined,
       });
-      const messages = await store.conversations.listMessages('alice', 'conv_a');
+      const messages = await allMessages(store.conversations, 'alice', 'conv_a');
       expect(messages?.map((m) => [m.seq, m.role, m.content, m.incomplete])).toEqual([
         [1, 'user', 'hello', false],
         [2, 'assistant', 'hi there', false],
@@ -87,7 +88,7 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
         updatedAt: 2000,
         messageCount: 4,
       });
-      const messages = (await store.conversations.listMessages('alice', 'conv_b'))!;
+      const messages = (await allMessages(store.conversations, 'alice', 'conv_b'))!;
       expect(messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
       expect(messages[2]!.content).toEqual([
         { type: 'text', text: 'look' },
@@ -128,7 +129,7 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
     it("hides another principal's conversation as if it did not exist", async () => {
       await store.conversations.appendTurn(firstTurn('conv_c', 'alice', 1000));
       expect(await store.conversations.getConversation('bob', 'conv_c')).toBeUndefined();
-      expect(await store.conversations.listMessages('bob', 'conv_c')).toBeUndefined();
+      expect(await allMessages(store.conversations, 'bob', 'conv_c')).toBeUndefined();
       expect(await store.conversations.loadContext('bob', 'conv_c', 1000)).toBeUndefined();
       expect(await store.conversations.renameConversation('bob', 'conv_c', 'x', 5)).toBeUndefined();
       expect(await store.conversations.deleteConversation('bob', 'conv_c')).toBe(false);
@@ -150,7 +151,7 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
       });
       expect(appended).toBe(false);
       expect(await store.conversations.getConversation('alice', 'conv_d')).toBeUndefined();
-      expect(await store.conversations.listMessages('alice', 'conv_d')).toBeUndefined();
+      expect(await allMessages(store.conversations, 'alice', 'conv_d')).toBeUndefined();
     });
 
     it('writes a turn all or nothing', async () => {
@@ -167,7 +168,7 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
       ).rejects.toThrow();
       const conversation = await store.conversations.getConversation('alice', 'conv_e');
       expect(conversation).toMatchObject({ messageCount: 2, updatedAt: 1000 });
-      expect(await store.conversations.listMessages('alice', 'conv_e')).toHaveLength(2);
+      expect(await allMessages(store.conversations, 'alice', 'conv_e')).toHaveLength(2);
     });
 
     it('loads the newest messages that fit a token budget', async () => {

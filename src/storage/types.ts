@@ -91,8 +91,6 @@ export interface ConversationStore {
    * context is checked against when other processes may have written it.
    */
   messageCount(principal: string, id: string): Promise<number | undefined>;
-  /** Every message, oldest first (tools and tests; the API pages with `messagePage`). */
-  listMessages(principal: string, id: string): Promise<MessageRecord[] | undefined>;
   /**
    * A page of the conversation's messages, oldest first: the newest `limit` of those before
    * `beforeSeq` (of all when absent). Undefined when the conversation is missing.

@@ -19,6 +19,7 @@ import { PrivatePostgres } from '../support/private-postgres.js';
 import { startServerProcess, type Child } from '../support/process.js';
 import { testPrefix, testRedisUrl } from '../support/redis.js';
 import { S3Server } from '../support/s3.js';
+import { allMessages } from '../support/stored-messages.js';
 
 interface Replica {
   child: Child;
@@ -214,7 +215,8 @@ describe('failover drill', () => {
     await store.useEncryption(fieldCipher(crypto));
     const notRestored: number[] = [];
     for (const turn of acknowledged) {
-      const messages = await store.conversations.listMessages(
+      const messages = await allMessages(
+        store.conversations,
         'drill@example.com',
         turn.conversation,
       );

@@ -14,6 +14,7 @@ import { runCliCaptured } from '../support/cli.js';
 import { silentLogger } from '../support/encrypted-store.js';
 import { Harness } from '../support/harness.js';
 import { dropTestSchemas, testDatabaseUrl, testSchema } from '../support/postgres.js';
+import { allMessages } from '../support/stored-messages.js';
 
 interface ChatBody {
   conversation_id: string;
@@ -92,7 +93,7 @@ describe('conversation-log shipping', () => {
       `/v1/conversations/${kept}`,
       { principal },
     );
-    const messages = await store.conversations.listMessages(principal, kept);
+    const messages = await allMessages(store.conversations, principal, kept);
     expect(messages?.map((message) => message.content)).toEqual(
       original.body.messages.map((message) => message.content),
     );

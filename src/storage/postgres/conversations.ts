@@ -156,11 +156,6 @@ export class PostgresConversations implements ConversationStore {
     return rows[0]?.message_count;
   }
 
-  async listMessages(principal: string, id: string): Promise<MessageRecord[] | undefined> {
-    return (await this.messagePage(principal, id, { limit: Number.MAX_SAFE_INTEGER - 1 }))
-      ?.messages;
-  }
-
   async messagePage(
     principal: string,
     id: string,

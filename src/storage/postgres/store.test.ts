@@ -16,6 +16,7 @@ import { migrations } from '../sqlite/migrations.js';
 import type { TurnRecord } from '../types.js';
 import { postgresMigrations } from './migrations.js';
 import { openPostgresStore } from './store.js';
+import { allMessages } from '../../../test/support/stored-messages.js';
 
 afterAll(dropTestSchemas);
 
@@ -116,7 +117,7 @@ describe('postgres encryption at rest', () => {
     const raw = await rawText(schema);
     expect(raw).not.toContain(early);
     expect(raw).not.toContain(late);
-    const messages = await encrypted.store.conversations.listMessages('alice', 'conv_early');
+    const messages = await allMessages(encrypted.store.conversations, 'alice', 'conv_early');
     expect(messages?.map((message) => message.content)).toEqual([early]);
     expect((await encrypted.store.conversations.getConversation('alice', 'conv_late'))?.title).toBe(
       `title ${late}`,
@@ -183,7 +184,7 @@ describe('postgres with several replicas on one database', () => {
         }),
       ),
     );
-    const messages = await replicas[1].conversations.listMessages('alice', 'conv_shared');
+    const messages = await allMessages(replicas[1].conversations, 'alice', 'conv_shared');
     expect(messages?.map((message) => message.seq)).toEqual(
       Array.from({ length: 41 }, (_, index) => index + 1),
     );

@@ -15,6 +15,7 @@ import { plaintextFields } from '../../security/field-cipher.js';
 import { FieldCipherMissingError, UnreadableFieldError } from '../fields.js';
 import type { Store, TurnRecord } from '../types.js';
 import { openSqliteStore } from './store.js';
+import { allMessages } from '../../../test/support/stored-messages.js';
 
 /** A string that occurs nowhere else, so finding it in a file can only mean a leak. */
 const unique = (label: string) => `${label}-${randomBytes(12).toString('hex')}`;
@@ -69,7 +70,7 @@ async function expectReadable(store: Store, id: string, s: Secrets): Promise<voi
     title: s.title,
     systemPrompt: s.prompt,
   });
-  const messages = await store.conversations.listMessages('alice', id);
+  const messages = await allMessages(store.conversations, 'alice', id);
   expect(messages?.map((m) => m.content)).toEqual([s.question, [{ type: 'text', text: s.answer }]]);
 }
 
@@ -144,7 +145,7 @@ describe('conversation text encrypted at rest (sqlite)', () => {
     ).run();
     db.close();
 
-    const copied = await rejection(store.conversations.listMessages('alice', 'conv_a'));
+    const copied = await rejection(allMessages(store.conversations, 'alice', 'conv_a'));
     expect(copied).toBeInstanceOf(UnreadableFieldError);
     expect(copied.message).toMatch(/^cannot decrypt messages\.content:conv_a_m2: .*authentication/);
     await expect(store.conversations.loadContext('alice', 'conv_a', 100)).rejects.toThrow(

@@ -283,11 +283,6 @@ class SqliteConversations implements ConversationStore {
     return settle(() => this.statements.count.get(id, principal)?.message_count);
   }
 
-  async listMessages(principal: string, id: string): Promise<MessageRecord[] | undefined> {
-    return (await this.messagePage(principal, id, { limit: Number.MAX_SAFE_INTEGER - 1 }))
-      ?.messages;
-  }
-
   messagePage(
     principal: string,
     id: string,
