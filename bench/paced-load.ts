@@ -32,13 +32,9 @@ export async function pacedLoad(options: {
   const latencies: number[] = [];
   const lags: number[] = [];
   let errors = 0;
-  let started = 0;
-  const pending = new Set<Promise<void>>();
-  const begin = performance.now();
-
-  const fire = (due: number): void => {
+  await openLoop(total, options.rate, (_, due) => {
     lags.push(performance.now() - due);
-    const request = pool
+    return pool
       .request({
         path: options.path,
         method: 'POST',
@@ -53,23 +49,7 @@ export async function pacedLoad(options: {
       .catch(() => {
         errors++;
       });
-    const tracked = request.finally(() => pending.delete(tracked));
-    pending.add(tracked);
-  };
-
-  await new Promise<void>((resolve) => {
-    const tick = (): void => {
-      const now = performance.now();
-      while (started < total && begin + (started * 1000) / options.rate <= now) {
-        fire(begin + (started * 1000) / options.rate);
-        started++;
-      }
-      if (started < total) setTimeout(tick, 1);
-      else resolve();
-    };
-    tick();
   });
-  await Promise.all(pending);
   await pool.close();
   return {
     sent: total,
@@ -80,7 +60,40 @@ export async function pacedLoad(options: {
   };
 }
 
-function percentile(values: number[], fraction: number): number {
+/**
+ * Starts `count` requests at evenly spaced instants, `rate` per second from now, and resolves once
+ * all of them have settled. `fire(index, due)` starts request `index`, which was due at `due`
+ * (`performance.now()` time; it may start a little later, when the timer fires late), and handles
+ * its own failure: its promise must not reject.
+ */
+export async function openLoop(
+  count: number,
+  rate: number,
+  fire: (index: number, due: number) => Promise<void>,
+): Promise<void> {
+  const pending = new Set<Promise<void>>();
+  const begin = performance.now();
+  let started = 0;
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const now = performance.now();
+      while (started < count && begin + (started * 1000) / rate <= now) {
+        const tracked = fire(started, begin + (started * 1000) / rate).finally(() =>
+          pending.delete(tracked),
+        );
+        pending.add(tracked);
+        started++;
+      }
+      if (started < count) setTimeout(tick, 1);
+      else resolve();
+    };
+    tick();
+  });
+  await Promise.all(pending);
+}
+
+/** The value at `fraction` (0.99: P99) of `values`, NaN when there are none. */
+export function percentile(values: number[], fraction: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((x, y) => x - y);
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;

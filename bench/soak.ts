@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { writeTinyModel } from '../src/providers/tiny-model/tiny-model.js';
+import { openLoop, percentile } from './paced-load.js';
 import { root, rssMb, startAssistd, startHelper, stopAll } from './support.js';
 
 const seconds = Number(process.env.SOAK_SECONDS ?? 600);
@@ -94,12 +95,6 @@ async function once(pool: Pool, kind: Kind, token: string): Promise<boolean> {
   }
 }
 
-function percentile(values: number[], fraction: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
-}
-
 const openFds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
 async function main(): Promise<number> {
@@ -156,33 +151,17 @@ async function main(): Promise<number> {
   const total = Math.floor(rate * seconds);
   let clients = pool;
   const phase = async (from: number, to: number, offsetMs: number): Promise<void> => {
-    const pending = new Set<Promise<void>>();
-    const start = performance.now();
-    let started = from;
-    await new Promise<void>((resolve) => {
-      const tick = (): void => {
-        const now = performance.now();
-        while (started < to && start + ((started - from) * 1000) / rate <= now) {
-          const due = start + ((started - from) * 1000) / rate;
-          const kind = mix[pattern[started % pattern.length]!]!;
-          const request = once(clients, kind, server.token).then((ok) => {
-            samples.push({
-              at: due - start + offsetMs,
-              ms: performance.now() - due,
-              ok,
-              kind: kind.name,
-            });
-          });
-          const tracked = request.finally(() => pending.delete(tracked));
-          pending.add(tracked);
-          started++;
-        }
-        if (started < to) setTimeout(tick, 1);
-        else resolve();
-      };
-      tick();
+    await openLoop(to - from, rate, (index, due) => {
+      const kind = mix[pattern[(from + index) % pattern.length]!]!;
+      return once(clients, kind, server.token).then((ok) => {
+        samples.push({
+          at: (index * 1000) / rate + offsetMs,
+          ms: performance.now() - due,
+          ok,
+          kind: kind.name,
+        });
+      });
     });
-    await Promise.all(pending);
     await clients.close();
   };
   /** RSS and descriptors at rest: three samples 300 ms apart after a second's settling. */
