@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Pool } from '../../net/undici.js';
 import type { Config } from '../../config/schema.js';
 import { guardedLookup } from '../../net/outbound-guard.js';
 import type { ProviderError } from '../../providers/provider-error.js';

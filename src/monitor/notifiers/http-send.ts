@@ -1,4 +1,4 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from '../../net/undici.js';
 import { assertPublicHost, publicOnlyLookup } from '../../net/private-address.js';
 import type { SendResult } from '../types.js';
 import { redact, redactUrl } from './redact.js';
@@ -82,12 +82,13 @@ export class HttpTarget {
     const hide = (text: string) => redact(text, this.options.secrets);
     try {
       this.check(url);
-      const response = await request(url, {
+      const response = await this.dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
         method: delivery.method ?? 'POST',
         headers: { 'content-type': 'application/json; charset=utf-8', ...delivery.headers },
         body,
         signal,
-        dispatcher: this.dispatcher,
       });
       const text = await readCapped(response.body);
       const status = response.statusCode;

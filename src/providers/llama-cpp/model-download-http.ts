@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from '../../net/undici.js';
 import { assertHostAllowed, guardedLookup } from '../../net/outbound-guard.js';
 import { errorCode, ModelDownloadError } from './model-download-errors.js';
 import type { Source } from './model-download-source.js';

@@ -1,4 +1,4 @@
-import { Pool, type Dispatcher } from 'undici';
+import { Pool, type Dispatcher } from '../../net/undici.js';
 import { assertHostAllowed, guardedLookup } from '../../net/outbound-guard.js';
 import { ProviderError, parseRetryAfter } from '../provider-error.js';
 import { parseErrorMessage } from './wire.js';
