@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from '../util/zod.js';
 import { configSchema, type Config } from './schema.js';
 
 /** A configuration problem the operator must fix; the CLI prints it and exits with code 2. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../util/zod.js';
 import { CronSchedule } from '../util/cron.js';
 
 // The settings of a scaled-out deployment (replicas sharing PostgreSQL, Redis and object storage)

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../util/zod.js';
 import type { ContentPart } from '../providers/types.js';
 
 const textPartSchema = z.strictObject({ type: z.literal('text'), text: z.string() });

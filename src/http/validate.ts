@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../util/zod.js';
 import { AppError } from '../errors.js';
 
 /** Validates a request body, turning the first problem into a 4xx that names the field. */

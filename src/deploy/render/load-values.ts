@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import type * as z from '../../util/zod.js';
 import { valuesSchema, type Values } from './values-schema.js';
 
 /** A values file the renderer refuses; the message names every offending field. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../util/zod.js';
 
 // Kubernetes resource quantities, checked here so a typo ("200GB", "2 cores") is a values error
 // at render time instead of an API-server rejection at apply time.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../util/zod.js';
 import { logLevels } from '../../config/schema.js';
 import { CronSchedule } from '../../util/cron.js';
 import { byteQuantity, cpuQuantity } from './quantity.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import * as z from '../../util/zod.js';
 import { AppError } from '../../errors.js';
 import type { Authenticator } from '../../security/authenticator.js';
 import type { Principal } from '../../security/tokens.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import * as z from '../../util/zod.js';
 import { AppError } from '../../errors.js';
 import type { ConversationCursor, ConversationRecord } from '../../storage/types.js';
 import type { AppDeps } from '../app.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import * as z from '../../util/zod.js';
 import { AppError } from '../../errors.js';
 import type { Monitor } from '../../monitor/monitor.js';
 import { aggregationsFor, seriesDefinitions, type SeriesName } from '../../monitor/series.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import * as z from '../../util/zod.js';
 import { estimatedUsage, promptTokens, textCounter } from '../../dialog/token-estimate.js';
 import { AppError } from '../../errors.js';
 import { assertContentAccepted } from '../../providers/content.js';

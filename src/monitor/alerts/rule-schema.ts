@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../util/zod.js';
 import { parseDuration } from '../../util/duration.js';
 import { aggregations, comparisons, severities, type AlertRule } from './rule.js';
 

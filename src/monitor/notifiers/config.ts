@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../util/zod.js';
 import { templateProblem } from './json-template.js';
 
 // `alerts.channels.NAME`: one entry per channel, `type` picks the kind. Secrets are given inline or

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { z } from 'zod';
+import * as z from '../../util/zod.js';
 import { formatBytes } from '../../util/format-bytes.js';
 import { ggufMagic } from './gguf-format.js';
 import { diskError, ModelDownloadError } from './model-download-errors.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../../util/zod.js';
 import type { ChatRequest, FinishReason, Usage } from '../types.js';
 
 /** The body sent to `POST …/chat/completions`. */

@@ -1,5 +1,5 @@
 import { verify, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../../util/zod.js';
 import type { AuditCheckpoint } from '../../storage/types.js';
 import { canonicalJson } from './canonical-json.js';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../../util/zod.js';
 import { knownObjects, verbs } from './route-actions.js';
 import { hasWildcard } from './wildcard.js';
 import { formatPath, locate, parseYamlFile } from './yaml-position.js';

@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import * as z from '../../../util/zod.js';
 import {
   checkpointFileIn,
   publicKeysOf,

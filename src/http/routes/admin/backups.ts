@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import * as z from '../../../util/zod.js';
 import { objectStoreLocation } from '../../../backup/object-store/open.js';
 import { modelsFolder } from '../../../backup/open-repository.js';
 import type { Snapshot } from '../../../backup/repository.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import * as z from '../../../util/zod.js';
 import {
   asciiLowerCase,
   explainDecision,

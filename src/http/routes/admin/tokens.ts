@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import * as z from '../../../util/zod.js';
 import { AppError } from '../../../errors.js';
 import { TokenRequestError, tokenJson } from '../../../security/token-issuer.js';
 import type { TokenListing } from '../../../storage/types.js';
