@@ -22,6 +22,24 @@ export default tseslint.config(
     },
   },
   {
+    // These load less than the packages' own entry points (see each file); types may come from
+    // the packages, values from the files.
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'src/util/zod.ts', 'src/util/jose.ts', 'src/net/undici.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'zod', message: 'Use src/util/zod.js.', allowTypeImports: true },
+            { name: 'jose', message: 'Use src/util/jose.js.', allowTypeImports: true },
+            { name: 'undici', message: 'Use src/net/undici.js.', allowTypeImports: true },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

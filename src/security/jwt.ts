@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload } from '../util/jose.js';
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../errors.js';
 import type { TokenStore } from '../storage/types.js';

@@ -4,7 +4,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, type JWK } from '../util/jose.js';
 import type { SigningKeyRecord, SigningKeyStore } from '../storage/types.js';
 import type { Clock } from '../util/ids.js';
 

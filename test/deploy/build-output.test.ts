@@ -1,9 +1,13 @@
-// What `npm run build` leaves in dist/ beyond tsc's output (the global setup ran it).
+// What `npm run build` leaves in dist/ beyond tsc's output (the global setup ran it): zod and
+// jose bundled, each into the one module that names what the server uses.
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
+import type * as Jose from '../../src/util/jose.js';
 import type * as Zod from '../../src/util/zod.js';
 
 const bundle = new URL('../../dist/util/zod.js', import.meta.url);
+const joseBundle = new URL('../../dist/util/jose.js', import.meta.url);
 
 it('bundles the zod the server uses into one module, with English messages only', async () => {
   const text = readFileSync(bundle, 'utf8');
@@ -18,5 +22,27 @@ it('bundles the zod the server uses into one module, with English messages only'
   expect(result.success).toBe(false);
   expect(z.prettifyError(result.error!)).toBe(
     '✖ Unrecognized key: "extra"\n✖ Too small: expected number to be >=1\n  → at port',
+  );
+});
+
+it('bundles the jose the server uses into one module that still verifies RS256 tokens', async () => {
+  const text = readFileSync(joseBundle, 'utf8');
+  expect(text).not.toMatch(/\bfrom\s*["']jose/);
+  expect(text).not.toMatch(/\bimport\s*\(/);
+  // Encryption (JWE) is not used, so not taken in.
+  expect(text).not.toMatch(/\/\/ node_modules\/jose\/dist\/[\w/]*jwe\//);
+
+  const jose = (await import(joseBundle.href)) as typeof Jose;
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const token = await new jose.SignJWT({ groups: ['admin'] })
+    .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+    .setSubject('ops@example.com')
+    .setExpirationTime('5m')
+    .sign(privateKey);
+  expect(jose.decodeProtectedHeader(token)).toEqual({ alg: 'RS256', kid: 'k1' });
+  const { payload } = await jose.jwtVerify(token, publicKey, { algorithms: ['RS256'] });
+  expect(payload.sub).toBe('ops@example.com');
+  await expect(jose.jwtVerify(token, publicKey, { algorithms: ['ES256'] })).rejects.toBeInstanceOf(
+    jose.errors.JOSEAlgNotAllowed,
   );
 });
