@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload } from '../util/jose.js';
+import {
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  SignJWT,
+  type JWTPayload,
+} from '../util/jose.js';
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../errors.js';
 import type { TokenStore } from '../storage/types.js';
