@@ -3,6 +3,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
   chmodSync,
@@ -55,8 +56,13 @@ function expectSameFolder(original: string, restored: string, paths: string[]): 
     expect(sha(join(restored, path)), path).toBe(sha(join(original, path)));
     const [a, b] = [statSync(join(original, path)), statSync(join(restored, path))];
     expect(b.mode & 0o777, path).toBe(a.mode & 0o777);
-    // Within a microsecond: utimes takes seconds as a double (about 0.2 µs apart at today's times).
-    expect(Math.abs(b.mtimeMs - a.mtimeMs), path).toBeLessThan(0.001);
+    // utimes sets whole microseconds: the restored time is the nearest one to mtimeMs, a double
+    // within 0.125 µs of the file's time at today's dates.
+    const restoredNs = statSync(join(restored, path), { bigint: true }).mtimeNs;
+    const originalNs = statSync(join(original, path), { bigint: true }).mtimeNs;
+    expect(restoredNs, path).toBe(BigInt(Math.round(a.mtimeMs * 1000)) * 1000n);
+    const off = restoredNs - originalNs;
+    expect(off < 0n ? -off : off, path).toBeLessThanOrEqual(500n + 125n);
   }
 }
 
@@ -81,7 +87,14 @@ describe('model backups in a local folder', () => {
     await expect(restoreSnapshot(repository, first.snapshot.id, target)).rejects.toThrow(
       /not empty/,
     );
-    expect(await verifyRepository(repository)).toMatchObject({ snapshots: 2, problems: [] });
+    // Restored in place, the folder's next backup finds every file unchanged and reads none.
+    rmSync(folder, { recursive: true });
+    await restoreSnapshot(repository, first.snapshot.id, folder);
+    expect(await backupFolder(repository, folder)).toMatchObject({
+      newChunks: 0,
+      unchangedFiles: 3,
+    });
+    expect(await verifyRepository(repository)).toMatchObject({ snapshots: 3, problems: [] });
   });
 
   it('uploads under 5 MiB after 1 MiB changes in the middle of a 200 MiB file', async () => {
