@@ -92,6 +92,7 @@ export async function loadRuntime(
       },
       ...(options.signal ? { createSignal: options.signal } : {}),
     });
+    if (options.sequences > 1) sampleFirstAlone(context);
     // Resolving the chat template takes about 0.4 s; do it once and share the (stateless) wrapper.
     const chatWrapper = resolveChatWrapper(model);
     const chats: LlamaChat[] = [];
@@ -148,4 +149,53 @@ function gatherSchedule(
     };
     setImmediate(check);
   };
+}
+
+/** The native calls of node-llama-cpp 3.21.1's context that `sampleFirstAlone` orders. */
+interface NativeContext {
+  decodeBatch(...args: unknown[]): Promise<unknown>;
+  sampleToken(...args: unknown[]): Promise<unknown>;
+}
+
+/**
+ * After a decode, the first sampling runs alone; the sequences' other samplings wait for it, then
+ * run together.
+ *
+ * Why: node-llama-cpp samples each sequence of a batch on its own libuv worker thread, all at
+ * once. llama.cpp puts a multi-sequence decode's outputs back in batch order lazily, in place, on
+ * the first read of its logits (`llama_context::output_reorder`, since ggml-org/llama.cpp#14853),
+ * and a context with one KV stream per sequence (the default) reorders almost every step. Two
+ * samplings in that reorder at once read each other's rows: one chat got the next token of
+ * another, 5 to 63 answers in 800 wrong in 16-chat runs here. Once the first sampling has returned
+ * the reorder is done, and the logits are only read.
+ *
+ * Uses `_ctx`, a private field of the pinned node-llama-cpp; without it the model refuses to load
+ * rather than mix chats.
+ */
+function sampleFirstAlone(context: LlamaContext): void {
+  const native = (context as unknown as { _ctx?: Partial<NativeContext> })._ctx;
+  if (typeof native?.decodeBatch !== 'function' || typeof native.sampleToken !== 'function') {
+    throw new Error(
+      'this node-llama-cpp has no _ctx.decodeBatch/sampleToken: batched sampling cannot be ordered (node-llama-cpp 3.21.1 is required)',
+    );
+  }
+  const decode = native.decodeBatch.bind(native);
+  const sample = native.sampleToken.bind(native);
+  /** The first sampling since the last decode; undefined until it starts. */
+  let first: Promise<unknown> | undefined;
+  // The native methods are read-only properties of the prototype: shadow them on the instance.
+  const override = <Name extends keyof NativeContext>(name: Name, value: NativeContext[Name]) =>
+    Object.defineProperty(native, name, { value, configurable: true });
+  override('decodeBatch', (...args) => {
+    first = undefined;
+    return decode(...args);
+  });
+  override('sampleToken', (...args) => {
+    if (first === undefined) {
+      first = sample(...args);
+      return first;
+    }
+    const next = () => sample(...args);
+    return first.then(next, next);
+  });
 }
