@@ -8,6 +8,7 @@ import {
   publicKeysOf,
   recordJson,
   verifyAuditLog,
+  VerifyRangeError,
   type AuditVerification,
 } from '../security/audit/index.js';
 import { openStore, sqlitePath } from '../storage/open.js';
@@ -22,6 +23,7 @@ export const auditFailedExitCode = 3;
 interface VerifyFlags extends ConfigFlags {
   json?: boolean;
   strict?: boolean;
+  fromCheckpoint?: string;
 }
 
 interface TailFlags extends ConfigFlags {
@@ -43,13 +45,31 @@ export function auditCommand(io: CliIo): Command {
         `check every record and signed checkpoint; name the sequence number of each problem (exit 0 intact, ${auditFailedExitCode} tampered)`,
       )
       .option('--json', 'print the result as JSON')
-      .option('--strict', 'also fail when the newest records are not covered by a checkpoint'),
+      .option('--strict', 'also fail when the newest records are not covered by a checkpoint')
+      .option(
+        '--from-checkpoint <seq>',
+        "check the records from this checkpoint on (an earlier run's last checkpoint); every checkpoint is still checked",
+      ),
   ).action(async (flags: VerifyFlags) => {
+    const fromCheckpoint =
+      flags.fromCheckpoint === undefined ? undefined : Number(flags.fromCheckpoint);
+    if (
+      fromCheckpoint !== undefined &&
+      (!/^\d{1,15}$/.test(flags.fromCheckpoint!) || fromCheckpoint < 1)
+    ) {
+      throw new UsageError('--from-checkpoint must be the sequence number of a checkpoint');
+    }
     await withAuditStore(flags, io, async ({ config, store }) => {
       const result = await verifyAuditLog({
         store: store.audit,
         keys: await publicKeysOf(store.signingKeys),
         checkpointFile: checkpointFileIn(config.data_dir),
+        fromCheckpoint,
+      }).catch((error: unknown) => {
+        if (error instanceof VerifyRangeError) {
+          throw new UsageError(`--from-checkpoint ${error.message}`);
+        }
+        throw error;
       });
       if (flags.json === true) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
       else io.stdout(describeVerification(result, checkpointFileIn(config.data_dir)));
@@ -161,10 +181,10 @@ async function withAuditStore(
 /** The human-readable verification report. */
 export function describeVerification(result: AuditVerification, file: string): string {
   const lines: string[] = [];
-  const range = result.records > 0 ? ` (1–${result.lastSeq})` : '';
+  const range = result.records > 0 ? ` (${result.from}–${result.lastSeq})` : '';
   const last = result.lastCheckpoint;
   lines.push(
-    `audit log: ${result.records} records${range}, ${result.checkpoints} checkpoints` +
+    `audit log: ${result.records} record${result.records === 1 ? '' : 's'}${result.from > 1 ? ' checked' : ''}${range}, ${result.checkpoints} checkpoints` +
       (last ? ` (last at record ${last.seq}, ${iso(last.at)}, key ${last.kid})` : ''),
   );
   lines.push(`checkpoint file: ${file} (${result.checkpointFile})`);
@@ -183,7 +203,7 @@ export function describeVerification(result: AuditVerification, file: string): s
   }
   lines.push(
     result.intact
-      ? 'OK: every record matches the chain and every checkpoint verifies'
+      ? `OK: every record${result.from > 1 ? ` from ${result.from} on` : ''} matches the chain and every checkpoint verifies`
       : `FAILED: ${result.problems.length + result.problemsOmitted} problems`,
   );
   return `${lines.join('\n')}\n`;

@@ -212,6 +212,14 @@ describe('the audit log over HTTP', () => {
     expect(verification.status).toBe(200);
     expect(verification.body.intact).toBe(true);
     expect(verification.body.records).toBeGreaterThan(10);
+    for (const from of ['abc', '0', String(headSeq + 1000)]) {
+      const refused = await harness.json<ErrorBody>(`/admin/audit/verify?from_checkpoint=${from}`);
+      expect(refused.status, from).toBe(400);
+      expect(refused.body.error).toMatchObject({
+        code: 'invalid_request',
+        param: 'from_checkpoint',
+      });
+    }
   });
 
   it('records policy reloads, including a rejected file', async () => {
@@ -315,10 +323,23 @@ describe('the audit log over HTTP', () => {
     expect(tampered.code).toBe(3);
     expect(tampered.stdout).toMatch(/PROBLEM modified at 4: record 4 does not match its hash/);
     const json = await cli(['audit', 'verify', '--json']);
-    expect(JSON.parse(json.stdout)).toMatchObject({
+    const full = JSON.parse(json.stdout) as { lastCheckpoint: { seq: number } };
+    expect(full).toMatchObject({
       intact: false,
+      from: 1,
       problems: [{ kind: 'modified', seq: 4 }],
       unanchored: null,
     });
+    // From the last checkpoint on: record 4 is before it, so this check does not see it.
+    const last = full.lastCheckpoint.seq;
+    const recent = await cli(['audit', 'verify', '--from-checkpoint', String(last)]);
+    expect(recent.code).toBe(0);
+    expect(recent.stdout).toContain(`1 record checked (${last}–${last})`);
+    expect(recent.stdout).toMatch(new RegExp(`OK: every record from ${last} on matches`));
+    for (const from of ['2', 'x']) {
+      const refused = await cli(['audit', 'verify', '--from-checkpoint', from]);
+      expect(refused.code, from).toBe(2);
+      expect(refused.stderr).toMatch(/--from-checkpoint/);
+    }
   });
 });

@@ -14,6 +14,7 @@ export { recordJson } from './record-json.js';
 export {
   publicKeysOf,
   verifyAuditLog,
+  VerifyRangeError,
   type AuditProblem,
   type AuditVerification,
 } from './verify.js';

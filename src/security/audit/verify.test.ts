@@ -13,7 +13,7 @@ import type { Store } from '../../storage/types.js';
 import { AuditLog } from './audit-log.js';
 import { chainHash } from './chain.js';
 import type { CheckpointSigner } from './checkpoint.js';
-import { publicKeysOf, verifyAuditLog } from './verify.js';
+import { publicKeysOf, verifyAuditLog, VerifyRangeError } from './verify.js';
 
 let dir: string;
 let store: Store;
@@ -188,6 +188,58 @@ describe('audit verify', () => {
     const problems = (await verify()).problems;
     expect(problems.map((p) => [p.kind, p.seq])).toEqual([['broken-link', 8]]);
     expect(problems[0]!.message).toContain('record 7 was replaced');
+  });
+
+  it('checks from a checkpoint on: what changed after it, not before it, and every checkpoint', async () => {
+    await writeLog(30);
+    tamper(
+      raw,
+      `UPDATE audit_records SET principal = 'mallory' WHERE seq IN (5, 25);
+       DELETE FROM audit_records WHERE seq = 27;`,
+    );
+    const from = (fromCheckpoint: number) =>
+      verifyAuditLog({ store: store.audit, keys, checkpointFile, pageSize: 7, fromCheckpoint });
+    const recent = await from(20);
+    expect(recent).toMatchObject({ intact: false, from: 20, records: 10, lastSeq: 30 });
+    expect(recent.problems.map((p) => [p.kind, p.seq])).toEqual([
+      ['modified', 25],
+      ['missing', 27],
+    ]);
+    expect((await verify()).problems.map((p) => [p.kind, p.seq])).toEqual([
+      ['modified', 5],
+      ['modified', 25],
+      ['missing', 27],
+    ]);
+    // The checkpoint's own record is checked too, and a forged checkpoint 10 still shows.
+    tamper(
+      raw,
+      `UPDATE audit_records SET principal = 'mallory' WHERE seq = 20;
+       UPDATE audit_checkpoints SET signature = zeroblob(256) WHERE seq = 10;`,
+    );
+    rmSync(checkpointFile);
+    expect((await from(20)).problems.map((p) => [p.kind, p.seq])).toEqual([
+      ['checkpoint-copy', null],
+      ['checkpoint-signature', 10],
+      ['checkpoint-chain', 20],
+      ['modified', 20],
+      ['modified', 25],
+      ['missing', 27],
+    ]);
+  });
+
+  it('starts only from a checkpoint whose signature verifies', async () => {
+    await writeLog(30);
+    const from = (fromCheckpoint: number) =>
+      verifyAuditLog({ store: store.audit, keys, checkpointFile, fromCheckpoint });
+    await expect(from(15)).rejects.toThrow(
+      new VerifyRangeError(
+        '15 is not the record of a checkpoint whose signature verifies (the latest is 30)',
+      ),
+    );
+    tamper(raw, `UPDATE audit_checkpoints SET signature = zeroblob(256) WHERE seq = 10`);
+    rmSync(checkpointFile);
+    await expect(from(10)).rejects.toThrow(VerifyRangeError);
+    expect(await from(30)).toMatchObject({ from: 30, records: 1 });
   });
 
   it('reports checkpoints missing from the file and a missing file', async () => {

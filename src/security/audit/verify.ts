@@ -44,6 +44,9 @@ export interface AuditProblem {
 export interface AuditVerification {
   /** No problem found (records after the last checkpoint may still be unanchored). */
   intact: boolean;
+  /** The first record checked: 1, or the checkpoint given as `fromCheckpoint`. */
+  from: number;
+  /** Records checked (from `from` on). */
   records: number;
   lastSeq: number;
   checkpoints: number;
@@ -72,6 +75,23 @@ export interface VerifyOptions {
   pause?: () => Promise<void>;
   /** Problems listed at most (default 1000). */
   maxProblems?: number;
+  /**
+   * Checks the records from this checkpoint's record on, not from the first: an incremental
+   * check, after an earlier run checked the records before it (pass that run's
+   * `lastCheckpoint.seq`). The checkpoint's signature anchors its record, whose hash covers
+   * everything before it, so a record changed before it is not seen until a full check.
+   * Checkpoints are all checked either way. It must be a checkpoint whose signature verifies
+   * (else `VerifyRangeError`).
+   */
+  fromCheckpoint?: number;
+}
+
+/** `fromCheckpoint` names no checkpoint whose signature verifies: a caller's mistake. */
+export class VerifyRangeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VerifyRangeError';
+  }
 }
 
 /** How far from its place a record is looked for when it does not match its hash. */
@@ -101,10 +121,13 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
   const { checkpoints, fileState } = await loadCheckpoints(options, problems);
   const valid = checkValidCheckpoints(checkpoints, options.keys, problems);
   const bySeq = new Map(checkpoints.map((checkpoint) => [checkpoint.seq, checkpoint]));
+  const from = startOf(options.fromCheckpoint, bySeq, valid);
 
   const pageSize = options.pageSize ?? 1000;
-  let expected = 1;
-  let prevHash = genesisHash;
+  let expected = from;
+  // From a checkpoint, the first record's link to the one before is not read: its own hash,
+  // which covers its prevHash, and the checkpoint's head hash anchor it instead.
+  let prevHash: Buffer | undefined = from === 1 ? genesisHash : undefined;
   let previousMoved = false;
   let records = 0;
   for (;;) {
@@ -130,7 +153,12 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
         );
       } else if (own.kind === 'modified') {
         problems.add('modified', record.seq, `record ${record.seq} does not match its hash`);
-      } else if (!gap && !previousMoved && !record.prevHash.equals(prevHash)) {
+      } else if (
+        !gap &&
+        !previousMoved &&
+        prevHash !== undefined &&
+        !record.prevHash.equals(prevHash)
+      ) {
         problems.add(
           'broken-link',
           record.seq,
@@ -171,6 +199,7 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
   const last = checkpoints.at(-1);
   return {
     intact: problems.total === 0,
+    from,
     records,
     lastSeq,
     checkpoints: checkpoints.length,
@@ -180,6 +209,24 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
     problems: problems.list,
     problemsOmitted: problems.total - problems.list.length,
   };
+}
+
+/** The first record to check: 1, or `fromCheckpoint` once it is known to be a valid checkpoint. */
+function startOf(
+  fromCheckpoint: number | undefined,
+  bySeq: ReadonlyMap<number, AuditCheckpoint>,
+  valid: ReadonlySet<AuditCheckpoint>,
+): number {
+  if (fromCheckpoint === undefined) return 1;
+  const checkpoint = bySeq.get(fromCheckpoint);
+  if (checkpoint && valid.has(checkpoint)) return fromCheckpoint;
+  const anchors = [...valid].map((valid) => valid.seq).sort((a, b) => a - b);
+  throw new VerifyRangeError(
+    `${fromCheckpoint} is not the record of a checkpoint whose signature verifies` +
+      (anchors.length === 0
+        ? ' (there is none yet: run a full check)'
+        : ` (the latest is ${anchors.at(-1)})`),
+  );
 }
 
 type OwnHash = { kind: 'ok' } | { kind: 'modified' } | { kind: 'reordered'; writtenAs: number };

@@ -6,8 +6,10 @@ import {
   publicKeysOf,
   recordJson,
   verifyAuditLog,
+  VerifyRangeError,
   type AuditVerification,
 } from '../../../security/audit/index.js';
+import { AppError } from '../../../errors.js';
 import type { AppDeps } from '../../app.js';
 import { parseValue } from '../../validate.js';
 
@@ -22,12 +24,17 @@ const listQuerySchema = z.strictObject({
   status: z.coerce.number().int().min(100).max(599).optional(),
 });
 
+const verifyQuerySchema = z.strictObject({
+  from_checkpoint: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+
 /**
  * `GET /admin/audit`: records in sequence order after `after`, filtered by principal, action and
  * status; `next_after` continues the listing (`has_more` says whether there is more to look at) and
  * `head_seq` is the newest record's seq, so a viewer can page backwards from it. `GET /admin/audit/verify`: the verification `assistd audit verify` prints, run in
  * this process a page at a time (it yields to other requests between pages); concurrent callers
- * share one run.
+ * of the same check share one run. `?from_checkpoint=SEQ` checks the records from that
+ * checkpoint on (an incremental check; see `VerifyOptions.fromCheckpoint`).
  */
 export function auditRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/admin/audit', async (request) => {
@@ -62,17 +69,30 @@ export function auditRoutes(app: FastifyInstance, deps: AppDeps): void {
     };
   });
 
-  let running: Promise<AuditVerification> | undefined;
-  app.get('/admin/audit/verify', async () => {
-    running ??= (async () =>
-      verifyAuditLog({
-        store: deps.store.audit,
-        keys: await publicKeysOf(deps.store.signingKeys),
-        checkpointFile: checkpointFileIn(deps.config.data_dir),
-        pause: () => yieldToLoop(),
-      }))().finally(() => {
-      running = undefined;
+  /** Runs in progress, by the record they start from. */
+  const running = new Map<number, Promise<AuditVerification>>();
+  app.get('/admin/audit/verify', async (request) => {
+    const { from_checkpoint: fromCheckpoint } = parseValue(verifyQuerySchema, request.query);
+    const key = fromCheckpoint ?? 1;
+    let run = running.get(key);
+    if (!run) {
+      run = (async () =>
+        verifyAuditLog({
+          store: deps.store.audit,
+          keys: await publicKeysOf(deps.store.signingKeys),
+          checkpointFile: checkpointFileIn(deps.config.data_dir),
+          pause: () => yieldToLoop(),
+          fromCheckpoint,
+        }))().finally(() => running.delete(key));
+      running.set(key, run);
+    }
+    return run.catch((error: unknown) => {
+      if (error instanceof VerifyRangeError) {
+        throw new AppError('invalid_request', `from_checkpoint: ${error.message}.`, {
+          param: 'from_checkpoint',
+        });
+      }
+      throw error;
     });
-    return running;
   });
 }
