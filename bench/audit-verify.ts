@@ -2,21 +2,14 @@
 // records (default 200,000, written through the real writer with its signed checkpoints), in full
 // and from the second-to-last checkpoint (`--from-checkpoint`), side by side, 3 rounds.
 import { rmSync } from 'node:fs';
-import { AuditLog } from '../src/security/audit/audit-log.js';
 import { verifyAuditLog, type AuditVerification } from '../src/security/audit/verify.js';
-import { sampleEntry, silentLogger, tempAuditStore, testSigner } from '../test/support/audit.js';
+import { sampleEntry, tempAuditStore, testAuditLog, testSigner } from '../test/support/audit.js';
 
 const count = Number(process.env.BENCH_AUDIT_RECORDS ?? 200_000);
 const { dir, store, raw, checkpointFile } = tempAuditStore();
 const { signer, keys } = testSigner();
 try {
-  const log = new AuditLog({
-    store: store.audit,
-    signer,
-    checkpointFile,
-    logger: silentLogger,
-    checkpointEveryMs: 0,
-  });
+  const log = testAuditLog({ store: store.audit, signer, checkpointFile });
   for (let start = 1; start <= count; start += 500) {
     const size = Math.min(500, count - start + 1);
     await Promise.all(Array.from({ length: size }, (_, i) => log.append(sampleEntry(start + i))));

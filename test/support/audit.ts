@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { openSqliteStore } from '../../src/storage/sqlite/store.js';
 import type { AuditEntry, Store } from '../../src/storage/types.js';
+import { AuditLog, type AuditLogOptions } from '../../src/security/audit/audit-log.js';
 import type { CheckpointSigner } from '../../src/security/audit/checkpoint.js';
 
 /** Helpers for the audit log tests. */
@@ -73,4 +74,20 @@ export function sampleEntry(index: number, overrides: Partial<AuditEntry> = {}):
     details: null,
     ...overrides,
   };
+}
+
+/** The real writer for tests: silent, and no checkpoint timer (checkpoints when asked or due). */
+export function testAuditLog(
+  options: Pick<AuditLogOptions, 'store' | 'signer' | 'checkpointFile'> & Partial<AuditLogOptions>,
+): AuditLog {
+  return new AuditLog({ logger: silentLogger, checkpointEveryMs: 0, ...options });
+}
+
+/** Appends `sampleEntry(1…count)` one at a time, signing a checkpoint after every `every`. */
+export async function writeSampleLog(log: AuditLog, count: number, every: number): Promise<void> {
+  for (let index = 1; index <= count; index++) {
+    await log.append(sampleEntry(index));
+    if (index % every === 0) await log.checkpoint();
+  }
+  await log.close();
 }

@@ -4,13 +4,13 @@ import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   sampleEntry,
-  silentLogger,
   tempAuditStore,
+  testAuditLog,
   testSigner,
 } from '../../../test/support/audit.js';
 import { openSqliteStore } from '../../storage/sqlite/store.js';
 import type { AuditStore, Store } from '../../storage/types.js';
-import { AuditLog, AuditUnavailableError } from './audit-log.js';
+import { AuditUnavailableError, type AuditLog } from './audit-log.js';
 import type { CheckpointSigner } from './checkpoint.js';
 import { verifyAuditLog } from './verify.js';
 
@@ -31,14 +31,7 @@ afterEach(async () => {
 });
 
 function log(overrides: Partial<ConstructorParameters<typeof AuditLog>[0]> = {}): AuditLog {
-  return new AuditLog({
-    store: store.audit,
-    signer,
-    checkpointFile,
-    logger: silentLogger,
-    checkpointEveryMs: 0,
-    ...overrides,
-  });
+  return testAuditLog({ store: store.audit, signer, checkpointFile, ...overrides });
 }
 
 describe('AuditLog', () => {
@@ -171,13 +164,7 @@ describe('AuditLog', () => {
     // A second connection to the same file, as the CLI has.
     const other = openSqliteStore({ path: join(dir, 'assistd.db') });
     const first = log();
-    const second = new AuditLog({
-      store: other.audit,
-      signer,
-      checkpointFile,
-      logger: silentLogger,
-      checkpointEveryMs: 0,
-    });
+    const second = testAuditLog({ store: other.audit, signer, checkpointFile });
     await Promise.all(
       Array.from({ length: 40 }, (_, index) =>
         (index % 2 === 0 ? first : second).append(sampleEntry(index)),

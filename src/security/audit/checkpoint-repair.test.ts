@@ -2,13 +2,13 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  sampleEntry,
   silentLogger,
   tempAuditStore,
+  testAuditLog,
   testSigner,
+  writeSampleLog,
 } from '../../../test/support/audit.js';
 import type { Store } from '../../storage/types.js';
-import { AuditLog } from './audit-log.js';
 import { repairCheckpointFile } from './checkpoint-repair.js';
 import { verifyAuditLog } from './verify.js';
 
@@ -32,18 +32,8 @@ beforeEach(async () => {
     verifiesUntil: undefined,
     retiredAt: undefined,
   });
-  const log = new AuditLog({
-    store: store.audit,
-    signer: test.signer,
-    checkpointFile,
-    logger: silentLogger,
-    checkpointEveryMs: 0,
-  });
-  for (let index = 1; index <= 30; index++) {
-    await log.append(sampleEntry(index));
-    if (index % 10 === 0) await log.checkpoint();
-  }
-  await log.close();
+  const log = testAuditLog({ store: store.audit, signer: test.signer, checkpointFile });
+  await writeSampleLog(log, 30, 10);
 });
 afterEach(async () => {
   raw.close();

@@ -4,13 +4,13 @@ import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   sampleEntry,
-  silentLogger,
   tamper,
   tempAuditStore,
+  testAuditLog,
   testSigner,
+  writeSampleLog,
 } from '../../../test/support/audit.js';
 import type { Store } from '../../storage/types.js';
-import { AuditLog } from './audit-log.js';
 import { chainHash } from './chain.js';
 import type { CheckpointSigner } from './checkpoint.js';
 import { publicKeysOf, verifyAuditLog, VerifyRangeError } from './verify.js';
@@ -24,18 +24,7 @@ let keys: Map<string, KeyObject>;
 
 /** 20 records with a checkpoint at 10 and at 20, written through the real writer. */
 async function writeLog(count = 20, every = 10): Promise<void> {
-  const log = new AuditLog({
-    store: store.audit,
-    signer,
-    checkpointFile,
-    logger: silentLogger,
-    checkpointEveryMs: 0,
-  });
-  for (let index = 1; index <= count; index++) {
-    await log.append(sampleEntry(index));
-    if (index % every === 0) await log.checkpoint();
-  }
-  await log.close();
+  await writeSampleLog(testAuditLog({ store: store.audit, signer, checkpointFile }), count, every);
 }
 
 const verify = () => verifyAuditLog({ store: store.audit, keys, checkpointFile, pageSize: 7 });
