@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { runCliCaptured } from '../../test/support/cli.js';
@@ -99,6 +101,44 @@ describe('assistd alerts test', () => {
     expect(received).toHaveLength(1);
     expect(received[0]!.url).toBe('/cgi-bin/webhook/send?key=robot-key-secret');
     expect(JSON.stringify(received[0]!.body)).toContain('Test message from assistd');
+  });
+
+  it('emails a test message through an SMTP server running as its own process', async () => {
+    const smtp = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, '../../test/support/smtp-receiver.ts')],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const lines = createInterface({ input: smtp.stdout })[Symbol.asyncIterator]();
+      const next = async () => String((await lines.next()).value);
+      const port = Number(/^listening (\d+)$/.exec(await next())?.[1]);
+      writeFileSync(
+        join(folder, 'mail.yaml'),
+        [
+          'alerts:',
+          '  channels:',
+          '    mail:',
+          '      type: email',
+          '      host: 127.0.0.1',
+          `      port: ${port}`,
+          '      require_tls: false',
+          '      from: assistd@example.com',
+          '      to: [oncall@example.com, sre@example.com]',
+          '',
+        ].join('\n'),
+      );
+      const result = await cli(['test', '--channel', 'mail', '--config', 'mail.yaml']);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^mail \(email\): .*delivered/);
+      const message = JSON.parse(await next()) as { from: string; to: string[]; data: string };
+      expect(message.from).toBe('assistd@example.com');
+      expect(message.to).toEqual(['oncall@example.com', 'sre@example.com']);
+      expect(message.data).toMatch(/^Subject: \[TEST\] assistd assistd-test\r?$/m);
+      expect(message.data).toContain('Test message from assistd');
+    } finally {
+      smtp.kill('SIGTERM');
+    }
   });
 
   it('exits 1 when the receiver refuses, 2 for a channel that does not exist', async () => {
