@@ -4,23 +4,15 @@
 // Run: node --import tsx test/support/smtp-receiver.ts
 import type { Server as NetServer } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { acceptMail } from './smtp.js';
 
 const server = new SMTPServer({
   authOptional: true,
   disabledCommands: ['STARTTLS'],
   logger: false,
-  onData(stream, session, callback) {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => {
-      const from = session.envelope.mailFrom === false ? null : session.envelope.mailFrom.address;
-      const to = session.envelope.rcptTo.map((rcpt) => rcpt.address);
-      process.stdout.write(
-        `${JSON.stringify({ from, to, data: Buffer.concat(chunks).toString() })}\n`,
-      );
-      callback(null);
-    });
-  },
+  onData: acceptMail(({ from, to, data }) => {
+    process.stdout.write(`${JSON.stringify({ from: from ?? null, to, data })}\n`);
+  }),
 });
 server.listen(0, '127.0.0.1', () => {
   // smtp-server's types omit its `server` (the net.Server).

@@ -7,6 +7,7 @@ import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeCertificate, type TestCertificate } from '../../../test/support/certificates.js';
 import { firing, patient, twoFiring } from './__fixtures__/notifications.js';
+import { acceptMail } from '../../../test/support/smtp.js';
 import { channelSchema, createNotifier } from './index.js';
 
 // The email channel against real SMTP servers (the smtp-server package) on 127.0.0.1: envelope,
@@ -41,20 +42,13 @@ async function smtp(options: SMTPServerOptions & TlsOptions = {}) {
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        delivered.push({
-          from: session.envelope.mailFrom === false ? undefined : session.envelope.mailFrom.address,
-          to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
-          data: Buffer.concat(chunks).toString(),
-          user: session.user as string | undefined,
-          secure: session.secure,
-        });
-        callback(null);
-      });
-    },
+    onData: acceptMail(({ session, ...mail }) =>
+      delivered.push({
+        ...mail,
+        user: session.user as string | undefined,
+        secure: session.secure,
+      }),
+    ),
     ...options,
   });
   servers.push(server);
