@@ -121,7 +121,9 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
   const { checkpoints, fileState } = await loadCheckpoints(options, problems);
   const valid = checkValidCheckpoints(checkpoints, options.keys, problems);
   const bySeq = new Map(checkpoints.map((checkpoint) => [checkpoint.seq, checkpoint]));
-  const from = startOf(options.fromCheckpoint, bySeq, valid);
+  // The checkpoints whose signature verifies, in seq order.
+  const anchors = checkpoints.filter((checkpoint) => valid.has(checkpoint));
+  const from = startOf(options.fromCheckpoint, anchors);
 
   const pageSize = options.pageSize ?? 1000;
   let expected = from;
@@ -184,7 +186,6 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
   }
 
   const lastSeq = expected - 1;
-  const anchors = checkpoints.filter((checkpoint) => valid.has(checkpoint));
   const lastValid = anchors.at(-1);
   if (lastValid && lastSeq < lastValid.seq) {
     problems.add(
@@ -212,20 +213,13 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
 }
 
 /** The first record to check: 1, or `fromCheckpoint` once it is known to be a valid checkpoint. */
-function startOf(
-  fromCheckpoint: number | undefined,
-  bySeq: ReadonlyMap<number, AuditCheckpoint>,
-  valid: ReadonlySet<AuditCheckpoint>,
-): number {
+function startOf(fromCheckpoint: number | undefined, anchors: readonly AuditCheckpoint[]): number {
   if (fromCheckpoint === undefined) return 1;
-  const checkpoint = bySeq.get(fromCheckpoint);
-  if (checkpoint && valid.has(checkpoint)) return fromCheckpoint;
-  const anchors = [...valid].map((valid) => valid.seq).sort((a, b) => a - b);
+  if (anchors.some((anchor) => anchor.seq === fromCheckpoint)) return fromCheckpoint;
+  const latest = anchors.at(-1);
   throw new VerifyRangeError(
     `${fromCheckpoint} is not the record of a checkpoint whose signature verifies` +
-      (anchors.length === 0
-        ? ' (there is none yet: run a full check)'
-        : ` (the latest is ${anchors.at(-1)})`),
+      (latest ? ` (the latest is ${latest.seq})` : ' (there is none yet: run a full check)'),
   );
 }
 
