@@ -152,7 +152,8 @@ describe('the operator’s deployment script', () => {
     expect(second.stdout).not.toContain('administrator token');
     second.kill();
     await second.exited;
-  });
+    // Two starts on embedded defaults, each allowed 15 s by waitFor, and a shutdown.
+  }, 45_000);
 });
 
 describe('graceful shutdown on SIGTERM', () => {

@@ -182,6 +182,8 @@ describe('console: operations dashboard', () => {
     await row.getByTestId('token-revoke').click();
     await row.getByTestId('token-revoke-confirm').waitFor();
     await page.keyboard.press('Escape');
+    // Preact re-renders after the key event returns: wait for the confirmation to go.
+    await row.getByTestId('token-revoke-confirm').waitFor({ state: 'detached' });
     expect(await row.getByTestId('token-revoke-confirm').count()).toBe(0);
     // Focus moves in an effect, which Preact runs after the next paint: polled, not read once.
     await expect
