@@ -188,6 +188,22 @@ describe('AuditLog', () => {
     await audit.close();
     expect(audit.auditWriteFailures).toBe(0);
   });
+
+  it('still holds the replies of a turn until its end when disabled, as a commit would', async () => {
+    const audit = log({ enabled: false, store: failingStore() });
+    const settled: number[] = [];
+    const appends = [1, 2].map((seq) =>
+      audit.append(sampleEntry(seq)).then(() => settled.push(seq)),
+    );
+    // One promise for the whole turn, not settled within it.
+    expect(audit.endOfTurn()).toBe(audit.endOfTurn());
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(settled).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toEqual([1, 2]);
+    await Promise.all(appends);
+    await audit.close();
+  });
 });
 
 function failingStore(): AuditStore {

@@ -84,6 +84,7 @@ export class AuditLog {
   private closed = false;
   private warnedNoKey = false;
   private overloaded = false;
+  private turnEnd: Promise<void> | undefined;
 
   constructor(private readonly options: AuditLogOptions) {
     this.store = options.store;
@@ -111,7 +112,7 @@ export class AuditLog {
    * the transaction it shares with others.
    */
   append(entry: AuditEntry): Promise<void> {
-    if (!this.enabled) return Promise.resolve();
+    if (!this.enabled) return this.endOfTurn();
     if (this.fatal !== undefined) {
       this.auditWriteFailures += 1;
       return Promise.reject(new AuditUnavailableError(this.fatal));
@@ -147,6 +148,21 @@ export class AuditLog {
       });
     }
     return batch.done;
+  }
+
+  /**
+   * Settles in the next `setImmediate`, when the records of this turn would have committed: a
+   * log that is off still holds replies until then (plugins/audit.ts), so that turning it off
+   * takes away its work and nothing else. One promise for every reply of the turn.
+   */
+  endOfTurn(): Promise<void> {
+    this.turnEnd ??= new Promise((resolve) =>
+      setImmediate(() => {
+        this.turnEnd = undefined;
+        resolve();
+      }),
+    );
+    return this.turnEnd;
   }
 
   /** Appends without waiting (server events); a failure is counted and logged, not thrown. */
