@@ -76,7 +76,8 @@ export interface VerifiedJwt {
  * Verifies RS256 tokens against the keyring. Only RS256 is accepted: `alg: none`, HS256 (say,
  * with the public key as the secret) and anything else fail before any key is looked at. A token
  * that verified is remembered (until it expires, at most a minute) so a client's repeated requests
- * skip the RSA check; revocation is still checked on every request.
+ * skip the RSA check; revocation is still checked on every request (the SQLite store answers from
+ * memory, exactly: storage/sqlite/revocations.ts).
  */
 export class JwtVerifier {
   private readonly verified: LRUCache<string, VerifiedJwt>;

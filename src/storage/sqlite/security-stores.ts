@@ -18,6 +18,7 @@ import type {
   TokenRecord,
   TokenStore,
 } from '../types.js';
+import { RevocationList } from './revocations.js';
 import { settle } from './settle.js';
 
 interface TokenRow {
@@ -42,6 +43,7 @@ interface SigningKeyRow {
 
 export class SqliteTokens implements TokenStore {
   private readonly statements;
+  private readonly revocations: RevocationList;
 
   constructor(private readonly db: Database.Database) {
     this.statements = {
@@ -56,14 +58,12 @@ export class SqliteTokens implements TokenStore {
         `INSERT INTO revoked_tokens (id, revoked_at, expires_at) VALUES (@id, @revokedAt, @expiresAt)
          ON CONFLICT (id) DO NOTHING`,
       ),
-      isRevoked: db.prepare<[string], { one: number }>(
-        'SELECT 1 AS one FROM revoked_tokens WHERE id = ?',
-      ),
       recordIssued: db.prepare(
         `INSERT INTO issued_tokens (${issuedTokenColumns}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       list: db.prepare<unknown[], TokenListRow>(tokenListSql(() => '?')),
     };
+    this.revocations = new RevocationList(db);
   }
 
   recordIssued(token: IssuedJwtRecord): Promise<void> {
@@ -109,18 +109,19 @@ export class SqliteTokens implements TokenStore {
   }
 
   revoke(revocation: RevocationRecord): Promise<boolean> {
-    return settle(
-      () =>
-        this.statements.revoke.run({
-          id: revocation.id,
-          revokedAt: revocation.revokedAt,
-          expiresAt: revocation.expiresAt ?? null,
-        }).changes > 0,
-    );
+    return settle(() => {
+      const changed = this.statements.revoke.run({
+        id: revocation.id,
+        revokedAt: revocation.revokedAt,
+        expiresAt: revocation.expiresAt ?? null,
+      }).changes;
+      this.revocations.revoked(revocation.id);
+      return changed > 0;
+    });
   }
 
   isRevoked(id: string): Promise<boolean> {
-    return settle(() => this.statements.isRevoked.get(id) !== undefined);
+    return settle(() => this.revocations.isRevoked(id));
   }
 }
 

@@ -8,6 +8,7 @@ import { runDataKeyStoreContract } from '../../security/crypto/data-key-store.co
 import { plaintextFields } from '../../security/field-cipher.js';
 import { runContract } from '../contract.js';
 import { migrations } from './migrations.js';
+import { RevocationList } from './revocations.js';
 import { openSqliteStore } from './store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'assistd-sqlite-'));
@@ -82,5 +83,42 @@ describe('sqlite migrations', () => {
     expect((await second.conversations.getConversation('p', 'conv_x'))?.messageCount).toBe(1);
     await first.close();
     await second.close();
+  });
+});
+
+describe('sqlite revocations', () => {
+  const revocation = (id: string) => ({ id, revokedAt: 1, expiresAt: undefined });
+
+  it('sees a revocation committed by another connection from the next event-loop turn', async () => {
+    const path = join(dir, 'revocations.db');
+    const server = openSqliteStore({ path });
+    const cli = openSqliteStore({ path });
+    // Remembered as not revoked, then revoked elsewhere.
+    expect(await server.tokens.isRevoked('jti-a')).toBe(false);
+    expect(await cli.tokens.revoke(revocation('jti-a'))).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await server.tokens.isRevoked('jti-a')).toBe(true);
+    expect(await server.tokens.isRevoked('jti-b')).toBe(false);
+    // Its own revocations count at once, in the same turn.
+    expect(await server.tokens.revoke(revocation('jti-b'))).toBe(true);
+    expect(await server.tokens.isRevoked('jti-b')).toBe(true);
+    expect(await server.tokens.revoke(revocation('jti-b'))).toBe(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await cli.tokens.isRevoked('jti-b')).toBe(true);
+    await server.close();
+    await cli.close();
+  });
+
+  it('remembers a bounded number of answers', async () => {
+    const path = join(dir, 'revocations-bounded.db');
+    const db = new Database(path);
+    db.exec('CREATE TABLE revoked_tokens (id TEXT PRIMARY KEY) STRICT');
+    db.prepare('INSERT INTO revoked_tokens (id) VALUES (?)').run('jti-0');
+    const list = new RevocationList(db, 3);
+    for (let i = 0; i < 10; i++) list.isRevoked(`jti-${i}`);
+    expect(list.size).toBe(3);
+    // The oldest answer was forgotten and is read again, still right.
+    expect(list.isRevoked('jti-0')).toBe(true);
+    db.close();
   });
 });

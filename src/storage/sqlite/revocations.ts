@@ -1,0 +1,73 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Answers "is this token revoked?" from memory, exactly as the table would.
+ *
+ * Every statement on a WAL database takes and drops a read lock on the `-shm` file (`fcntl`
+ * calls): the lookup took 4–5 µs alone and about 11 µs a request in a loaded server (measured
+ * under the profiler). So answers are remembered, and forgotten whenever another
+ * connection (the CLI, another process) committed anything: `PRAGMA data_version` changes then,
+ * and it is read once per event-loop turn, shared by every request the turn authenticates.
+ * Revocations made through this connection update the answers directly (data_version does not
+ * count a connection's own commits). A revocation by the CLI therefore counts from the next turn
+ * after its commit, as a request arriving a moment later would see it.
+ */
+export class RevocationList {
+  private readonly known = new Map<string, boolean>();
+  private readonly lookup: Database.Statement<[string], { one: number }>;
+  private readonly dataVersion: Database.Statement<[], number>;
+  private version: number | undefined;
+  private checkedThisTurn = false;
+
+  /** `max`: answers remembered at most (default 10,000), the oldest forgotten first. */
+  constructor(
+    db: Database.Database,
+    private readonly max = 10_000,
+  ) {
+    this.lookup = db.prepare<[string], { one: number }>(
+      'SELECT 1 AS one FROM revoked_tokens WHERE id = ?',
+    );
+    this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
+  }
+
+  /** Remembered answers now (never more than `max`). */
+  get size(): number {
+    return this.known.size;
+  }
+
+  isRevoked(id: string): boolean {
+    this.forgetIfChanged();
+    let revoked = this.known.get(id);
+    if (revoked === undefined) {
+      revoked = this.lookup.get(id) !== undefined;
+      this.remember(id, revoked);
+    }
+    return revoked;
+  }
+
+  /** Called after this connection committed a revocation. */
+  revoked(id: string): void {
+    this.known.delete(id);
+    this.remember(id, true);
+  }
+
+  private remember(id: string, revoked: boolean): void {
+    if (this.known.size >= this.max) {
+      this.known.delete(this.known.keys().next().value!);
+    }
+    this.known.set(id, revoked);
+  }
+
+  private forgetIfChanged(): void {
+    if (this.checkedThisTurn) return;
+    this.checkedThisTurn = true;
+    setImmediate(() => {
+      this.checkedThisTurn = false;
+    });
+    const version = this.dataVersion.get()!;
+    if (version !== this.version) {
+      this.version = version;
+      this.known.clear();
+    }
+  }
+}
