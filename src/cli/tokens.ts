@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import type { ConfigFlags } from '../config/load.js';
 import { TokenRequestError, tokenIdPattern, tokenJson } from '../security/token-issuer.js';
 import { mintToken } from '../security/tokens.js';
+import { revocationRecheckMs } from '../storage/sqlite/revocations.js';
 import { addStoreOptions } from './config-options.js';
 import { UsageError, formatTable, type CliIo } from './io.js';
 import { audited, withOffline, type AuditNote } from './offline.js';
@@ -141,6 +143,8 @@ export function tokensCommand(io: CliIo): Command {
       });
       io.stderr(fresh ? `revoked token ${id}\n` : `token ${id} was already revoked\n`);
     });
+    // A running server on this SQLite file rereads revocations at most this long after a commit.
+    await sleep(revocationRecheckMs);
   });
   addStoreOptions(
     tokens

@@ -1,5 +1,8 @@
 import type Database from 'better-sqlite3';
 
+/** How long a server's remembered answers may lag a revocation made by another process. */
+export const revocationRecheckMs = 10;
+
 /**
  * Answers "is this token revoked?" from memory, at most 10 ms behind the table.
  *
@@ -11,8 +14,9 @@ import type Database from 'better-sqlite3';
  * `recheckMs` (10), shared by every request authenticated meanwhile (read once per event-loop
  * turn, it still cost about 7 µs a request: under load most turns authenticate one request).
  * Revocations made through this connection update the answers directly (data_version does not
- * count a connection's own commits). A revocation by the CLI therefore counts for requests
- * authenticated from 10 ms after its commit, sooner than the CLI process can exit.
+ * count a connection's own commits). A revocation by another process counts for requests
+ * authenticated from 10 ms after its commit; `assistd tokens revoke` waits that long before it
+ * returns, so a token it revoked is refused by the time it has exited.
  */
 export class RevocationList {
   private readonly known = new Map<string, boolean>();
@@ -25,7 +29,7 @@ export class RevocationList {
   constructor(
     db: Database.Database,
     private readonly max = 10_000,
-    private readonly recheckMs = 10,
+    private readonly recheckMs = revocationRecheckMs,
   ) {
     this.lookup = db.prepare<[string], { one: number }>(
       'SELECT 1 AS one FROM revoked_tokens WHERE id = ?',
