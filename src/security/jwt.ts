@@ -77,7 +77,7 @@ export interface VerifiedJwt {
  * with the public key as the secret) and anything else fail before any key is looked at. A token
  * that verified is remembered (until it expires, at most a minute) so a client's repeated requests
  * skip the RSA check; revocation is still checked on every request (the SQLite store answers from
- * memory, exactly: storage/sqlite/revocations.ts).
+ * memory, at most 10 ms behind another process's revocation: storage/sqlite/revocations.ts).
  */
 export class JwtVerifier {
   private readonly verified: LRUCache<string, VerifiedJwt>;
