@@ -21,7 +21,10 @@ export interface AuditLogOptions {
   checkpointFile: string | undefined;
   logger: Logger;
   clock?: Clock;
-  /** False: nothing is written and `append` resolves at once (benchmarks only). Default true. */
+  /**
+   * False: nothing is written, and `append` settles at the end of the event-loop turn, as a
+   * commit would (`endOfTurn`; benchmarks only). Default true.
+   */
   enabled?: boolean;
   /** A checkpoint after this many records (default 1000)… */
   checkpointEveryRecords?: number;
