@@ -32,4 +32,18 @@ describe('the audit chain', () => {
     expect(chainHash(genesisHash, 1, entry)).toEqual(expected);
     expect(chainHash(genesisHash, 2, entry)).not.toEqual(expected);
   });
+
+  it('hashes records longer than its reused buffer, and shorter ones after them, exactly', () => {
+    const reference = (prevHash: Buffer, seq: number, entry: ReturnType<typeof sampleEntry>) =>
+      createHash('sha256')
+        .update(prevHash)
+        .update(canonicalJson(hashedForm(seq, entry)))
+        .digest();
+    const long = sampleEntry(1, { userAgent: `${'é😀'.repeat(3000)}"\\` });
+    const short = sampleEntry(2);
+    const first = chainHash(genesisHash, 1, long);
+    expect(first).toEqual(reference(genesisHash, 1, long));
+    expect(chainHash(first, 2, short)).toEqual(reference(first, 2, short));
+    expect(chainHash(genesisHash, 1, long)).toEqual(first);
+  });
 });
