@@ -181,6 +181,11 @@ describe('console: operations dashboard', () => {
     // Revoke asks first; Escape keeps the token and puts focus back on the button.
     await row.getByTestId('token-revoke').click();
     await row.getByTestId('token-revoke-confirm').waitFor();
+    // Focus moves to the confirm button in an effect, after the next paint; Escape is handled
+    // where focus is, so it is pressed once focus is there, as it would be for a person.
+    await expect
+      .poll(() => page.evaluate<string>('document.activeElement?.dataset.testid ?? ""'))
+      .toBe('token-revoke-confirm');
     await page.keyboard.press('Escape');
     // Preact re-renders after the key event returns: wait for the confirmation to go.
     await row.getByTestId('token-revoke-confirm').waitFor({ state: 'detached' });
