@@ -93,6 +93,43 @@ describe('console: sign-in and chat with the demo model', () => {
         }
       }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
     }`);
+    // The tiny model writes its whole answer in a few milliseconds, and the page renders streamed
+    // text once per animation frame, so all of it could land in one frame. Events are handed to
+    // the page 20 ms apart, as a real model's would arrive (the page's own fetch, only slower).
+    await page.evaluate(`{
+      const realFetch = window.fetch;
+      window.fetch = async (...args) => {
+        const response = await realFetch(...args);
+        if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+          return response;
+        }
+        const reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        const encoder = new TextEncoder();
+        let buffered = '';
+        const body = new ReadableStream({
+          async pull(controller) {
+            for (;;) {
+              const end = buffered.indexOf('\\n\\n');
+              if (end >= 0) {
+                await new Promise((resolve) => setTimeout(resolve, 20));
+                controller.enqueue(encoder.encode(buffered.slice(0, end + 2)));
+                buffered = buffered.slice(end + 2);
+                return;
+              }
+              const { done, value } = await reader.read();
+              if (done) {
+                if (buffered !== '') controller.enqueue(encoder.encode(buffered));
+                controller.close();
+                return;
+              }
+              buffered += decoder.decode(value, { stream: true });
+            }
+          },
+        });
+        return new Response(body, { status: response.status, headers: response.headers });
+      };
+    }`);
     await send(page, '你好');
     const answer = page.getByTestId('assistant-message').last();
     await expect.poll(() => answer.getAttribute('data-state'), { timeout: 15_000 }).toBe('done');
