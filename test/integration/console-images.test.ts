@@ -5,7 +5,7 @@ import { deflateSync } from 'node:zlib';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyModel } from '../../src/providers/tiny-model/tiny-model.js';
-import { launchBrowser, screenshot, watchPageProblems } from '../support/browser.js';
+import { focusedTestId, launchBrowser, screenshot, watchPageProblems } from '../support/browser.js';
 import {
   type ConsoleServer,
   issue,
@@ -93,11 +93,6 @@ function crc32(bytes: Buffer): number {
     for (let bit = 0; bit < 8; bit++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
   }
   return (crc ^ 0xffffffff) >>> 0;
-}
-
-/** The `data-testid` of the focused element. */
-function focusedTestId(page: Page): Promise<string | undefined> {
-  return page.evaluate<string | undefined>('document.activeElement?.dataset.testid');
 }
 
 /** Picks files through "Attach image", opened from the keyboard as a keyboard user would. */

@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot, watchPageProblems } from '../support/browser.js';
+import { focusedTestId, launchBrowser, screenshot, watchPageProblems } from '../support/browser.js';
 import {
   type ConsoleServer,
   issue,
@@ -156,9 +156,7 @@ describe('console: operations dashboard', () => {
     const token = await page.getByTestId('issued-token').inputValue();
     expect(token).toMatch(/^eyJ/);
     // Focused and selected, ready to copy; the form is empty again.
-    await expect
-      .poll(() => page.evaluate<string>('document.activeElement?.dataset.testid ?? ""'))
-      .toBe('issued-token');
+    await expect.poll(() => focusedTestId(page)).toBe('issued-token');
     expect(await page.getByTestId('token-principal').inputValue()).toBe('');
     // Shown in the page only: not in the URL, not in storage.
     expect(page.url()).not.toContain(token);
@@ -183,17 +181,13 @@ describe('console: operations dashboard', () => {
     await row.getByTestId('token-revoke-confirm').waitFor();
     // Focus moves to the confirm button in an effect, after the next paint; Escape is handled
     // where focus is, so it is pressed once focus is there, as it would be for a person.
-    await expect
-      .poll(() => page.evaluate<string>('document.activeElement?.dataset.testid ?? ""'))
-      .toBe('token-revoke-confirm');
+    await expect.poll(() => focusedTestId(page)).toBe('token-revoke-confirm');
     await page.keyboard.press('Escape');
     // Preact re-renders after the key event returns: wait for the confirmation to go.
     await row.getByTestId('token-revoke-confirm').waitFor({ state: 'detached' });
     expect(await row.getByTestId('token-revoke-confirm').count()).toBe(0);
     // Focus moves in an effect, which Preact runs after the next paint: polled, not read once.
-    await expect
-      .poll(() => page.evaluate<string>('document.activeElement?.dataset.testid ?? ""'))
-      .toBe('token-revoke');
+    await expect.poll(() => focusedTestId(page)).toBe('token-revoke');
     await page.keyboard.press('Enter');
     await row.getByTestId('token-revoke-confirm').click();
     await expect.poll(() => row.getAttribute('data-status')).toBe('revoked');

@@ -46,3 +46,8 @@ export function watchPageProblems(page: Page): string[] {
   });
   return problems;
 }
+
+/** The `data-testid` of the focused element. */
+export function focusedTestId(page: Page): Promise<string | undefined> {
+  return page.evaluate<string | undefined>('document.activeElement?.dataset.testid');
+}

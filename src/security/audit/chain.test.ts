@@ -1,8 +1,17 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sampleEntry } from '../../../test/support/audit.js';
+import type { AuditEntry } from '../../storage/types.js';
 import { canonicalJson } from './canonical-json.js';
 import { canonicalRecord, chainHash, genesisHash, hashedForm } from './chain.js';
+
+/** SHA-256 over the previous hash and the generic canonical form: what `chainHash` must equal. */
+function reference(prevHash: Buffer, seq: number, entry: AuditEntry): Buffer {
+  return createHash('sha256')
+    .update(prevHash)
+    .update(canonicalJson(hashedForm(seq, entry)))
+    .digest();
+}
 
 describe('the audit chain', () => {
   it('writes the same canonical form as the generic canonicalizer', () => {
@@ -26,19 +35,12 @@ describe('the audit chain', () => {
 
   it('hashes the previous hash and the canonical record', () => {
     const entry = sampleEntry(1);
-    const expected = createHash('sha256')
-      .update(Buffer.concat([genesisHash, Buffer.from(canonicalJson(hashedForm(1, entry)))]))
-      .digest();
+    const expected = reference(genesisHash, 1, entry);
     expect(chainHash(genesisHash, 1, entry)).toEqual(expected);
     expect(chainHash(genesisHash, 2, entry)).not.toEqual(expected);
   });
 
   it('hashes records longer than its reused buffer, and shorter ones after them, exactly', () => {
-    const reference = (prevHash: Buffer, seq: number, entry: ReturnType<typeof sampleEntry>) =>
-      createHash('sha256')
-        .update(prevHash)
-        .update(canonicalJson(hashedForm(seq, entry)))
-        .digest();
     const long = sampleEntry(1, { userAgent: `${'é😀'.repeat(3000)}"\\` });
     const short = sampleEntry(2);
     const first = chainHash(genesisHash, 1, long);
