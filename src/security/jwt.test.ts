@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../storage/sqlite/store.js';
 import type { Store } from '../storage/types.js';
 import { openSecurity, type SecurityContext } from './index.js';
+import { bearerToken } from './authenticator.js';
 import { issueJwt } from './jwt.js';
 import { testSealer } from '../../test/support/sealer.js';
 import { configSchema } from '../config/schema.js';
@@ -193,6 +194,58 @@ describe('JWT bearer tokens', () => {
   it.each(attacks)('refuses %s with 401 %s', async (_name, make, code) => {
     const token = await make();
     await expect(verify(token)).rejects.toMatchObject({ status: 401, code });
+    expect(security.authenticator.verifiedNow(bearer(token))).toBeUndefined();
+  });
+
+  it('answers at once only for a token that verified, never for what verify refuses', async () => {
+    const issued = await issue(60_000);
+    const now0 = now;
+    const fast = (token: string) => security.authenticator.verifiedNow(bearer(token));
+    expect(fast(issued.token)).toBeUndefined(); // not verified yet
+    const principal = await verify(issued.token);
+    expect(fast(issued.token)).toEqual(principal);
+    expect(security.authenticator.verifiedNow(`bearer   ${issued.token}  `)).toEqual(principal);
+    // Same signature, so the same cache slot: another payload is not taken from it.
+    const [header, , signature] = issued.token.split('.');
+    const payload = Buffer.from(
+      JSON.stringify({ sub: 'mallory', groups: ['admin'], jti: issued.jti, exp: 9e9 }),
+    ).toString('base64url');
+    const tampered = `${header}.${payload}.${signature}`;
+    expect(tampered.slice(-43)).toBe(issued.token.slice(-43));
+    expect(fast(tampered)).toBeUndefined();
+    await expect(verify(tampered)).rejects.toMatchObject({ code: 'invalid_token' });
+    expect(fast(issued.token)).toEqual(principal);
+    // Expired: no longer answered, and verify says why.
+    now = now0 + 61_000;
+    expect(fast(issued.token)).toBeUndefined();
+    now = now0;
+    await store.tokens.revoke({ id: issued.jti, revokedAt: now, expiresAt: issued.expiresAt });
+    expect(fast(issued.token)).toBeUndefined();
+    await expect(verify(issued.token)).rejects.toMatchObject({ code: 'token_revoked' });
+  });
+
+  it('reads the Authorization header exactly as /^Bearer +(\\S+) *$/i did', () => {
+    const token = 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln';
+    const headers = [
+      `Bearer ${token}`,
+      `bearer ${token}`,
+      `BEARER    ${token}   `,
+      `Bearer\t${token}`,
+      `Bearer ${token} x`,
+      `Bearer ${token}\u00a0`,
+      `Bearer  `,
+      'Bearer',
+      `Basic ${token}`,
+      `Bearer${token}`,
+      ` Bearer ${token}`,
+      `Bearer ${token.slice(0, 5)}\u2028${token.slice(5)}`,
+      'Bearer x',
+      `Bearerr ${token}`,
+    ];
+    for (const header of headers) {
+      const expected = /^Bearer +(\S+) *$/i.exec(header)?.[1];
+      expect(bearerToken(header), JSON.stringify(header)).toBe(expected);
+    }
   });
 
   it('refuses a revoked token even after it verified once (the cache does not hide it)', async () => {

@@ -115,10 +115,12 @@ export function httpEntry(
   at: number,
 ): AuditEntry {
   const route = request.routeOptions.url;
+  // The auth hook looked it up already for most requests.
   const target =
-    route === undefined
+    request.target ??
+    (route === undefined
       ? undefined
-      : actionFor(request.method, route, request.params as Record<string, unknown>);
+      : actionFor(request.method, route, request.params as Record<string, unknown>));
   const { principal, decision } = request;
   const statement = decision?.statement;
   return {

@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import type { Authenticator } from '../../security/authenticator.js';
 import type { Decision } from '../../security/policy/evaluate.js';
 import type { PolicySet } from '../../security/policy/policy-set.js';
-import { actionFor } from '../../security/policy/route-actions.js';
+import { actionFor, type RouteAction } from '../../security/policy/route-actions.js';
 import type { Principal } from '../../security/tokens.js';
 import { csrfHeaderName, csrfMatches, fromCookie, needsCsrf } from '../session-cookie.js';
 import type { AfterAuth } from './guard.js';
@@ -13,6 +13,8 @@ declare module 'fastify' {
     principal: Principal | undefined;
     /** The policy decision that let this request through (for the audit log). */
     decision: Decision | undefined;
+    /** The route's action and resource, once the auth hook looked them up (audit log). */
+    target: RouteAction | undefined;
   }
   interface FastifyContextConfig {
     /**
@@ -55,14 +57,10 @@ export function registerAuth(
 ): void {
   app.decorateRequest('principal', undefined);
   app.decorateRequest('decision', undefined);
-  app.addHook('onRequest', async (request, reply) => {
-    const config = request.routeOptions.config;
-    if (config.public === true || config.ownAuthentication === true) return;
-    const authorization = request.headers.authorization;
-    const principal =
-      authorization !== undefined || sessions === undefined
-        ? await authenticator.verify(authorization)
-        : await verifySession(request, reply, authenticator, sessions);
+  app.decorateRequest('target', undefined);
+
+  /** Policy and rate limits for an authenticated caller; throws the refusal. */
+  const authorize = (request: FastifyRequest, principal: Principal): void | Promise<void> => {
     request.principal = principal;
     const route = request.routeOptions.url;
     // No route matched: the not-found handler answers 404 (after authentication, so unknown
@@ -73,6 +71,7 @@ export function registerAuth(
       request.log.error({ route, method: request.method }, 'route missing from the action table');
       throw new AppError('permission_denied');
     }
+    request.target = target;
     const decision = policies.evaluate({
       principal: { subject: principal.name, groups: principal.groups },
       action: target.action,
@@ -87,8 +86,36 @@ export function registerAuth(
           : `No policy allows ${target.action} on ${target.resource}.`,
       );
     }
-    const limited = afterAuth(request);
-    if (limited) await limited;
+    return afterAuth(request);
+  };
+
+  const authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const authorization = request.headers.authorization;
+    const principal =
+      authorization !== undefined || sessions === undefined
+        ? await authenticator.verify(authorization)
+        : await verifySession(request, reply, authenticator, sessions);
+    await authorize(request, principal);
+  };
+
+  // A callback hook: a token seen before is accepted without a promise (verifiedNow), and this
+  // runs on every request.
+  app.addHook('onRequest', (request, reply, done) => {
+    const config = request.routeOptions.config;
+    if (config.public === true || config.ownAuthentication === true) {
+      done();
+      return;
+    }
+    let pending: void | Promise<void>;
+    try {
+      const known = authenticator.verifiedNow(request.headers.authorization);
+      pending = known ? authorize(request, known) : authenticate(request, reply);
+    } catch (error) {
+      done(error as FastifyError);
+      return;
+    }
+    if (pending) pending.then(() => done(), done);
+    else done();
   });
 }
 
@@ -125,12 +152,23 @@ export function registerOpenAccess(
 ): void {
   app.decorateRequest('principal', undefined);
   app.decorateRequest('decision', undefined);
-  app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.public !== true) {
-      request.principal = principal;
-      const limited = afterAuth(request);
-      if (limited) await limited;
+  app.decorateRequest('target', undefined);
+  // A callback hook, as registerAuth's.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.routeOptions.config.public === true) {
+      done();
+      return;
     }
+    request.principal = principal;
+    let limited: void | Promise<void>;
+    try {
+      limited = afterAuth(request);
+    } catch (error) {
+      done(error as FastifyError);
+      return;
+    }
+    if (limited) limited.then(() => done(), done);
+    else done();
   });
 }
 

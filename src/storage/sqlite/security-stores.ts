@@ -123,6 +123,15 @@ export class SqliteTokens implements TokenStore {
   isRevoked(id: string): Promise<boolean> {
     return settle(() => this.revocations.isRevoked(id));
   }
+
+  /** The same answer as `isRevoked`, synchronously; undefined when the lookup fails. */
+  isRevokedNow(id: string): boolean | undefined {
+    try {
+      return this.revocations.isRevoked(id);
+    } catch {
+      return undefined;
+    }
+  }
 }
 
 function tokenParams(token: TokenRecord) {
