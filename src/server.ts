@@ -89,7 +89,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const tls = await openTls(config, logger, clock);
 
   mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
-  const store = await openStore(config, logger);
+  const store = await openStore(config, logger, { server: true });
   logger.info({ store: describeStore(config) }, 'store open');
   // Closed in reverse order on shutdown, or when start-up fails halfway.
   const closers: Array<() => Promise<void>> = [];
@@ -251,6 +251,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         cache: shared.cache,
         redis: shared.redis,
         auditWriteFailures: () => audit.auditWriteFailures,
+        auditThreadBatches: () => store.audit.threadBatches ?? 0,
       });
       if (config.metrics.listen !== undefined) {
         const listener = await listenForScrapes(config.metrics.listen, monitor).catch(

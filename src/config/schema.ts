@@ -164,6 +164,15 @@ const auditSchema = z.strictObject({
   checkpoint_every_seconds: z.int().min(1).default(60),
   /** Records waiting for their transaction at most; beyond, requests get 503 audit_unavailable. */
   max_pending: z.int().min(100).default(10_000),
+  /**
+   * SQLite only: while records arrive at `writer_thread_min_rate` a second or more, their
+   * transactions run in a worker thread with its own connection, beside the requests instead of
+   * between them (a busy server's throughput; storage/sqlite/audit-writer.ts). The thread stops
+   * after 30 s without records. False: always in the event-loop thread.
+   */
+  writer_thread: z.boolean().default(true),
+  /** Records a second from which the writer thread takes over (0: from the first record). */
+  writer_thread_min_rate: z.int().min(0).default(100),
 });
 
 /** Prometheus metrics and the in-process time series (monitor/). */

@@ -36,6 +36,7 @@ function measured(model: ChatModel) {
     cache: () => ({ hits: 0, misses: 0, evictions: 0, expirations: 0 }),
     engines: () => [],
     auditWriteFailures: () => 0,
+    auditThreadBatches: () => 0,
     redis: () => undefined,
     systemCpu: () => undefined,
   });

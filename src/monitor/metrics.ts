@@ -17,6 +17,8 @@ export interface MetricSources {
   /** Local engine state per local model id. */
   engines(): ReadonlyArray<{ model: string; busy: number; queued: number; capacity: number }>;
   auditWriteFailures(): number;
+  /** Audit batches the writer thread appended (storage/sqlite/audit-writer.ts). */
+  auditThreadBatches(): number;
   /** Redis when configured (redis.url): connected or not, and fallbacks by feature. */
   redis(): { up: boolean; fallbacks: ReadonlyMap<string, number> } | undefined;
   /** The last system CPU utilisation the sampler measured, 0–1; undefined before the first. */
@@ -254,6 +256,17 @@ export class PrometheusMetrics {
         const failures = sources.auditWriteFailures();
         this.inc(Math.max(0, failures - lastFailures));
         lastFailures = failures;
+      },
+    });
+    let lastThreadBatches = 0;
+    new Counter({
+      name: 'assistd_audit_thread_batches_total',
+      help: 'audit transactions run in the writer thread (SQLite, while records arrive fast)',
+      registers,
+      collect() {
+        const batches = sources.auditThreadBatches();
+        this.inc(Math.max(0, batches - lastThreadBatches));
+        lastThreadBatches = batches;
       },
     });
     let lastDropped = 0;

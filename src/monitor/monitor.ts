@@ -32,6 +32,8 @@ export interface Monitored {
   models: ModelRegistry;
   cache: ConversationCache;
   auditWriteFailures: () => number;
+  /** Audit batches appended from the writer thread (0 without one). */
+  auditThreadBatches?: () => number;
   redis?: SharedRedis | undefined;
 }
 
@@ -58,6 +60,7 @@ export class Monitor {
         this.monitored?.cache.stats() ?? { hits: 0, misses: 0, evictions: 0, expirations: 0 },
       engines: () => this.engines(),
       auditWriteFailures: () => this.monitored?.auditWriteFailures() ?? 0,
+      auditThreadBatches: () => this.monitored?.auditThreadBatches?.() ?? 0,
       redis: () => this.monitored?.redis,
       systemCpu: () => this.sampler.systemCpu,
     };

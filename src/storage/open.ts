@@ -26,12 +26,20 @@ export function sqlitePath(config: Readonly<Config>): string {
  * The store `config` names: PostgreSQL when `database.url` is set (replicas share it), otherwise
  * the SQLite file in the data dir. Schemas are brought up to date either way.
  */
-export async function openStore(config: Readonly<Config>, logger?: Logger): Promise<Store> {
+export async function openStore(
+  config: Readonly<Config>,
+  logger?: Logger,
+  /** The server: audit batches may be written from a worker thread (`audit.writer_thread`). */
+  options: { server?: boolean } = {},
+): Promise<Store> {
   const database = config.database;
   if (database.url === undefined) {
+    const threaded = options.server === true && config.audit.writer_thread;
     return openSqliteStore({
       path: sqlitePath(config),
       synchronous: config.storage.sqlite_synchronous,
+      auditWriterMinRate: threaded ? config.audit.writer_thread_min_rate : undefined,
+      logger,
     });
   }
   // Loaded only when configured: pg is not needed on the embedded defaults (idle memory).

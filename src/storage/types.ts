@@ -356,6 +356,8 @@ export interface AuditQuery {
  * several processes (the server and the CLI) writing at once still make one chain.
  */
 export interface AuditStore {
+  /** Batches appended from a writer thread so far (SQLite under load); absent: no such thread. */
+  readonly threadBatches?: number;
   /** Appends `entries` in one transaction, in order; resolves to the seq of the last one. */
   append(entries: readonly AuditEntry[], link: AuditLink): Promise<number>;
   /** The newest record's seq and hash; undefined while the log is empty. */

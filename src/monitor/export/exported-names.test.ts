@@ -10,6 +10,7 @@ async function exportedNames(): Promise<Set<string>> {
     cache: () => ({ hits: 3, misses: 1, evictions: 0, expirations: 0 }),
     engines: () => [{ model: 'local', busy: 1, queued: 2, capacity: 4 }],
     auditWriteFailures: () => 0,
+    auditThreadBatches: () => 0,
     redis: () => undefined,
     systemCpu: () => 0.5,
   });

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { genesisHash } from '../../security/audit/chain.js';
+import { chainHash, genesisHash } from '../../security/audit/chain.js';
 import {
   auditColumns,
   auditFilters,
@@ -18,14 +18,20 @@ import type {
   AuditRecord,
   AuditStore,
 } from '../types.js';
+import type { AuditWriter } from './audit-writer.js';
 import { settle } from './settle.js';
 
 /**
  * The audit tables of migration 4. Appends take the write lock first (`BEGIN IMMEDIATE`), read
  * the head and chain onto it, so the server and the CLI writing at once still make one chain.
+ * With a `writer` (the server), busy periods' batches are appended from a worker thread
+ * (audit-writer.ts) by the same transaction on its own connection.
  */
 export class SqliteAudit implements AuditStore {
   private readonly statements;
+  /** This connection's change count (`total_changes()`), and its value after our last write. */
+  private readonly changes: Database.Statement<[], number>;
+  private ownChanges = 0;
   private readonly queries = new Map<string, Database.Statement<unknown[], AuditRow>>();
   private readonly appendBatch: Database.Transaction<
     (entries: readonly AuditEntry[], link: AuditLink) => number
@@ -34,7 +40,11 @@ export class SqliteAudit implements AuditStore {
     (checkpoint: AuditCheckpoint, previousSeq: number | undefined) => boolean
   >;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    /** Appends busy periods' batches from a worker thread (the server's store only). */
+    readonly writer?: AuditWriter,
+  ) {
     this.statements = {
       head: db.prepare<[], { seq: number; hash: Buffer }>(
         'SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1',
@@ -56,6 +66,7 @@ export class SqliteAudit implements AuditStore {
          VALUES (@seq, @headHash, @at, @prevSignature, @kid, @signature)`,
       ),
     };
+    this.changes = db.prepare<[], number>('SELECT total_changes()').pluck();
     this.appendBatch = db.transaction((entries: readonly AuditEntry[], link: AuditLink) => {
       const head = this.statements.head.get();
       let seq = head?.seq ?? 0;
@@ -85,8 +96,40 @@ export class SqliteAudit implements AuditStore {
     );
   }
 
+  get threadBatches(): number {
+    return this.writer?.batchesWritten ?? 0;
+  }
+
   append(entries: readonly AuditEntry[], link: AuditLink): Promise<number> {
-    return settle(() => this.appendBatch.immediate(entries, link));
+    // The thread links with chainHash; another link (tests) is always applied here.
+    if (this.writer && link === chainHash) {
+      const changes = this.changes.get()!;
+      if (changes !== this.ownChanges) {
+        // Another write on this connection: only one while the thread runs can collide with it.
+        this.ownChanges = changes;
+        if (this.writer.ready) this.writer.standAside();
+      }
+      if (this.writer.takes(entries.length)) return this.writer.append(entries);
+    }
+    return settle(() => this.ownWrite(() => this.appendNow(entries, link)));
+  }
+
+  /**
+   * Runs a write of this class on the event-loop thread's connection, keeping `ownChanges` the
+   * connection's change count after it: a count that differs later means something else wrote
+   * on this connection (a chat turn, a token), and the writer thread then stands aside.
+   */
+  private ownWrite<T>(write: () => T): T {
+    try {
+      return write();
+    } finally {
+      if (this.writer) this.ownChanges = this.changes.get()!;
+    }
+  }
+
+  /** `append` in this thread, synchronously (the writer thread runs it too). */
+  appendNow(entries: readonly AuditEntry[], link: AuditLink): number {
+    return this.appendBatch.immediate(entries, link);
   }
 
   head(): Promise<{ seq: number; hash: Buffer } | undefined> {
@@ -133,6 +176,8 @@ export class SqliteAudit implements AuditStore {
   }
 
   insertCheckpoint(checkpoint: AuditCheckpoint, previousSeq: number | undefined): Promise<boolean> {
-    return settle(() => this.insertCheckpointOnce.immediate(checkpoint, previousSeq));
+    return settle(() =>
+      this.ownWrite(() => this.insertCheckpointOnce.immediate(checkpoint, previousSeq)),
+    );
   }
 }

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
 import type { DataKeyStore } from '../../security/crypto/index.js';
 import type { MessageContent, Role } from '../../providers/types.js';
 import {
@@ -30,6 +31,8 @@ import { migrations } from './migrations.js';
 import { settle } from './settle.js';
 import { SqliteDataKeys, SqliteSigningKeys, SqliteTokens } from './security-stores.js';
 import { SqliteAudit } from './audit-store.js';
+import { AuditWriter } from './audit-writer.js';
+import { configureConnection } from './connection.js';
 
 export interface SqliteStoreOptions {
   /** Database file; `:memory:` for a throwaway store. */
@@ -38,6 +41,14 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** See `storage.sqlite_synchronous` in the config schema; `normal` by default. */
   synchronous?: 'normal' | 'full';
+  /**
+   * Write audit batches from a worker thread while records arrive at least this many a second
+   * (`audit.writer_thread_min_rate`; 0: from the first); absent: always in-thread (the CLI).
+   * Ignored for `:memory:`, which another connection cannot open.
+   */
+  auditWriterMinRate?: number | undefined;
+  /** Logs the writer thread's start and failures. */
+  logger?: Logger | undefined;
 }
 
 /** A turn with its text already in stored form (encrypted), ready for the write transaction. */
@@ -61,13 +72,22 @@ interface MessageRow {
 
 /** Opens (creating if needed) a SQLite store and brings its schema up to date. */
 export function openSqliteStore(options: SqliteStoreOptions): Store {
+  const synchronous = options.synchronous ?? 'normal';
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   const db = new Database(options.path);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-  db.pragma('foreign_keys = ON');
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  configureConnection(db, synchronous, busyTimeoutMs);
   migrate(db);
-  return new SqliteStore(db);
+  const writer =
+    options.auditWriterMinRate === undefined || db.memory
+      ? undefined
+      : new AuditWriter({
+          path: db.name,
+          synchronous,
+          busyTimeoutMs,
+          minRate: options.auditWriterMinRate,
+          logger: options.logger,
+        });
+  return new SqliteStore(db, writer);
 }
 
 /** Applies pending migrations; refuses a database written by a newer version. */
@@ -106,12 +126,15 @@ class SqliteStore implements Store {
   readonly audit: SqliteAudit;
   private readonly ping: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly writer: AuditWriter | undefined,
+  ) {
     this.conversations = new SqliteConversations(db);
     this.tokens = new SqliteTokens(db);
     this.signingKeys = new SqliteSigningKeys(db);
     this.dataKeys = new SqliteDataKeys(db);
-    this.audit = new SqliteAudit(db);
+    this.audit = new SqliteAudit(db, writer);
     this.ping = db.prepare('SELECT 1');
   }
 
@@ -132,9 +155,9 @@ class SqliteStore implements Store {
     });
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.writer?.close();
     if (this.db.open) this.db.close();
-    return Promise.resolve();
   }
 }
 
