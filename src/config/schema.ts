@@ -165,14 +165,20 @@ const auditSchema = z.strictObject({
   /** Records waiting for their transaction at most; beyond, requests get 503 audit_unavailable. */
   max_pending: z.int().min(100).default(10_000),
   /**
-   * SQLite only: while records arrive at `writer_thread_min_rate` a second or more, their
-   * transactions run in a worker thread with its own connection, beside the requests instead of
-   * between them (a busy server's throughput; storage/sqlite/audit-writer.ts). The thread stops
-   * after 30 s without records. False: always in the event-loop thread.
+   * SQLite only: while records arrive at `writer_thread_min_rate` a second or more and the event
+   * loop is busy (`writer_thread_min_utilization`), their transactions run in a worker thread
+   * with its own connection, beside the requests instead of between them (a saturated server's
+   * throughput; storage/sqlite/audit-writer.ts). The thread stops after 30 s without records.
+   * False: always in the event-loop thread.
    */
   writer_thread: z.boolean().default(true),
-  /** Records a second from which the writer thread takes over (0: from the first record). */
+  /** Records a second from which the writer thread takes over (0: from the first record)… */
   writer_thread_min_rate: z.int().min(0).default(100),
+  /**
+   * …with the event loop at least this busy (0–1, over a quarter second; 0: at any load). Below
+   * it the loop has time to spare and the thread's hop would only add latency.
+   */
+  writer_thread_min_utilization: z.number().min(0).max(1).default(0.85),
 });
 
 /** Prometheus metrics and the in-process time series (monitor/). */

@@ -38,7 +38,12 @@ export async function openStore(
     return openSqliteStore({
       path: sqlitePath(config),
       synchronous: config.storage.sqlite_synchronous,
-      auditWriterMinRate: threaded ? config.audit.writer_thread_min_rate : undefined,
+      auditWriter: threaded
+        ? {
+            minRate: config.audit.writer_thread_min_rate,
+            minUtilization: config.audit.writer_thread_min_utilization,
+          }
+        : undefined,
       logger,
     });
   }

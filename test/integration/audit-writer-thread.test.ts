@@ -11,7 +11,11 @@ let harness: Harness;
 beforeAll(async () => {
   harness = await Harness.start({
     config: {
-      audit: { writer_thread_min_rate: 0, checkpoint_every_records: 50 },
+      audit: {
+        writer_thread_min_rate: 0,
+        writer_thread_min_utilization: 0,
+        checkpoint_every_records: 50,
+      },
       limits: { requests_per_minute: 100_000, request_burst: 100_000 },
     },
   });

@@ -9,7 +9,10 @@ import { openSqliteStore } from './store.js';
 function threaded(options: { idleMs?: number } = {}) {
   const temp = tempAuditStore();
   void temp.store.close();
-  const store = openSqliteStore({ path: `${temp.dir}/assistd.db`, auditWriterMinRate: 0 });
+  const store = openSqliteStore({
+    path: `${temp.dir}/assistd.db`,
+    auditWriter: { minRate: 0, minUtilization: 0 },
+  });
   const writer = (store.audit as SqliteAudit).writer!;
   if (options.idleMs !== undefined) Object.assign(writer, { idleMs: options.idleMs });
   return { ...temp, store, writer };
@@ -125,10 +128,40 @@ describe('the audit writer thread', () => {
     await reopened.close();
   });
 
+  it('is not used while the event loop has time to spare', async () => {
+    const temp = tempAuditStore();
+    temp.raw.close();
+    await temp.store.close();
+    const store = openSqliteStore({
+      path: `${temp.dir}/assistd.db`,
+      auditWriter: { minRate: 0, minUtilization: 0.85 },
+    });
+    const writer = (store.audit as SqliteAudit).writer!;
+    // Mostly waiting: well under 85 % busy.
+    for (let index = 1; index <= 5; index++) {
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      await store.audit.append([sampleEntry(index)], chainHash);
+    }
+    expect(writer.running).toBe(false);
+    // A saturated loop (a quarter second of work with no pause) starts it. (The quarter second
+    // before it was idle, and measured by the append that closes it.)
+    await new Promise((resolve) => setTimeout(resolve, 260));
+    await store.audit.append([sampleEntry(6)], chainHash);
+    expect(writer.running).toBe(false);
+    const until = performance.now() + 300;
+    while (performance.now() < until);
+    await store.audit.append([sampleEntry(7)], chainHash);
+    expect(writer.running).toBe(true);
+    await store.close();
+  });
+
   it('is not used below the rate, nor for a store in memory', async () => {
     const temp = tempAuditStore();
     temp.raw.close();
-    const store = openSqliteStore({ path: `${temp.dir}/assistd.db`, auditWriterMinRate: 50 });
+    const store = openSqliteStore({
+      path: `${temp.dir}/assistd.db`,
+      auditWriter: { minRate: 50, minUtilization: 0 },
+    });
     await temp.store.close();
     const writer = (store.audit as SqliteAudit).writer!;
     for (let index = 1; index <= 40; index++) {
@@ -141,7 +174,10 @@ describe('the audit writer thread', () => {
     );
     expect(writer.running).toBe(true);
     await store.close();
-    const memory = openSqliteStore({ path: ':memory:', auditWriterMinRate: 0 });
+    const memory = openSqliteStore({
+      path: ':memory:',
+      auditWriter: { minRate: 0, minUtilization: 0 },
+    });
     expect((memory.audit as SqliteAudit).writer).toBeUndefined();
     await memory.close();
   });

@@ -19,6 +19,12 @@ export interface AuditWriterOptions {
   busyTimeoutMs: number;
   /** Records a second from which the thread takes the writes (default 100; 0: from the first). */
   minRate?: number;
+  /**
+   * Event-loop utilisation (0–1, over the last quarter second) from which the thread takes the
+   * writes (default 0.85; 0: at any). Below it the event loop has time to spare, and the thread's
+   * hop (two wake-ups per batch, each waiting for a core on a busy machine) would only add latency.
+   */
+  minUtilization?: number;
   /** The thread stops after this long without a record, ms (default 30 000). */
   idleMs?: number;
   logger?: Logger | undefined;
@@ -52,10 +58,11 @@ const standAsideMs = 5000;
  * Under load the audit transaction (chain hash, inserts, commit: about a tenth of a request's
  * CPU time in the event-loop thread, and the WAL checkpoints' fsync stalls) is the largest part
  * of access control's cost; on another core it runs beside the requests instead of between them.
- * At low rates a thread buys nothing and its hop adds latency, so records are written in-thread
- * until they arrive at `minRate` a second; the thread then starts (tens of milliseconds, batches
- * stay in-thread meanwhile), and it stops after `idleMs` without records, giving its memory
- * back (an idle server holds no thread).
+ * While the event loop has time to spare a thread buys nothing and its hop adds latency, so
+ * records are written in-thread until they arrive at `minRate` a second with the loop busy
+ * (`minUtilization`); the thread then starts (tens of milliseconds, batches stay in-thread
+ * meanwhile), takes the batches while the loop stays busy, and stops after `idleMs` without
+ * records, giving its memory back (an idle server holds no thread).
  *
  * Both paths run the same transaction (`SqliteAudit.appendNow`: BEGIN IMMEDIATE, read the head,
  * chain onto it), so the log stays one chain whichever connection writes, as it does with the
@@ -82,11 +89,16 @@ export class AuditWriter {
   private closed = false;
   private drained: (() => void) | undefined;
   private readonly minRate: number;
+  private readonly minUtilization: number;
+  private utilizationMark = performance.eventLoopUtilization();
+  private utilizationAt = -Infinity;
+  private loopBusy = false;
   private readonly idleMs: number;
   private readonly now: () => number;
 
   constructor(private readonly options: AuditWriterOptions) {
     this.minRate = options.minRate ?? 100;
+    this.minUtilization = options.minUtilization ?? 0.85;
     this.idleMs = options.idleMs ?? 30_000;
     this.now = options.now ?? (() => performance.now());
   }
@@ -129,12 +141,34 @@ export class AuditWriter {
       this.windowCount = 0;
     }
     this.windowCount += count;
-    if (!this.worker && this.windowCount >= this.minRate && now - this.failedAt >= retryAfterMs) {
+    const busy = this.busy(now);
+    if (
+      !this.worker &&
+      busy &&
+      this.windowCount >= this.minRate &&
+      now - this.failedAt >= retryAfterMs
+    ) {
       this.start();
     }
-    if (!this.isReady || now < this.standingAsideUntil) return false;
+    if (!busy || !this.isReady || now < this.standingAsideUntil) return false;
     this.lastUsed = now;
     return true;
+  }
+
+  /**
+   * Whether the event loop is busy enough for the thread to pay: utilisation at `minUtilization`
+   * or more over the last quarter second, and once busy, until it falls below 0.8 of that (so the
+   * work the thread takes off the loop does not switch it back at once).
+   */
+  private busy(now: number): boolean {
+    if (this.minUtilization === 0) return true;
+    if (now - this.utilizationAt >= 250) {
+      const { utilization } = performance.eventLoopUtilization(this.utilizationMark);
+      this.utilizationMark = performance.eventLoopUtilization();
+      this.utilizationAt = now;
+      this.loopBusy = utilization >= this.minUtilization * (this.loopBusy ? 0.8 : 1);
+    }
+    return this.loopBusy;
   }
 
   /** Appends one batch in the thread (only after `takes` said yes); resolves to its last seq. */

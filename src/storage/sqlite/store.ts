@@ -42,11 +42,12 @@ export interface SqliteStoreOptions {
   /** See `storage.sqlite_synchronous` in the config schema; `normal` by default. */
   synchronous?: 'normal' | 'full';
   /**
-   * Write audit batches from a worker thread while records arrive at least this many a second
-   * (`audit.writer_thread_min_rate`; 0: from the first); absent: always in-thread (the CLI).
-   * Ignored for `:memory:`, which another connection cannot open.
+   * Write audit batches from a worker thread while records arrive at least `minRate` a second
+   * with the event loop at least `minUtilization` busy (audit-writer.ts; `audit.writer_thread_*`);
+   * absent: always in-thread (the CLI). Ignored for `:memory:`, which another connection cannot
+   * open.
    */
-  auditWriterMinRate?: number | undefined;
+  auditWriter?: { minRate: number; minUtilization: number } | undefined;
   /** Logs the writer thread's start and failures. */
   logger?: Logger | undefined;
 }
@@ -78,13 +79,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   configureConnection(db, synchronous, busyTimeoutMs);
   migrate(db);
   const writer =
-    options.auditWriterMinRate === undefined || db.memory
+    options.auditWriter === undefined || db.memory
       ? undefined
       : new AuditWriter({
           path: db.name,
           synchronous,
           busyTimeoutMs,
-          minRate: options.auditWriterMinRate,
+          ...options.auditWriter,
           logger: options.logger,
         });
   return new SqliteStore(db, writer);
