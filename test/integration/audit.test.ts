@@ -153,7 +153,9 @@ describe('the audit log over HTTP', () => {
       headers: { 'x-request-id': 'audit-chat' },
     });
     expect(chat.status).toBe(200);
-    const jwt = (await cli(['tokens', 'issue', '--principal', 'canary@example.com'])).stdout.trim();
+    const issued = await cli(['tokens', 'issue', '--principal', 'canary@example.com']);
+    expect(issued.code, issued.stderr).toBe(0);
+    const jwt = issued.stdout.trim();
     await harness.request('/v1/models', {
       principal: null,
       headers: { authorization: `Bearer ${jwt}` },
