@@ -247,39 +247,35 @@ export class PrometheusMetrics {
         }
       },
     });
-    let lastFailures = 0;
-    new Counter({
-      name: 'assistd_audit_write_failures_total',
-      help: 'audit records that could not be written (their requests were refused): alert on any',
-      registers,
-      collect() {
-        const failures = sources.auditWriteFailures();
-        this.inc(Math.max(0, failures - lastFailures));
-        lastFailures = failures;
-      },
-    });
-    let lastThreadBatches = 0;
-    new Counter({
-      name: 'assistd_audit_thread_batches_total',
-      help: 'audit transactions run in the writer thread (SQLite, while records arrive fast)',
-      registers,
-      collect() {
-        const batches = sources.auditThreadBatches();
-        this.inc(Math.max(0, batches - lastThreadBatches));
-        lastThreadBatches = batches;
-      },
-    });
-    let lastDropped = 0;
-    new Counter({
-      name: 'assistd_log_lines_dropped_total',
-      help: 'log lines dropped because the log output could not keep up (its buffer was full)',
-      registers,
-      collect() {
-        const dropped = droppedLogLines();
-        this.inc(Math.max(0, dropped - lastDropped));
-        lastDropped = dropped;
-      },
-    });
+    /** A counter that follows a total a component keeps (read at scrape time). */
+    const following = (name: string, help: string, read: () => number) => {
+      let last = 0;
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const total = read();
+          this.inc(Math.max(0, total - last));
+          last = total;
+        },
+      });
+    };
+    following(
+      'assistd_audit_write_failures_total',
+      'audit records that could not be written (their requests were refused): alert on any',
+      () => sources.auditWriteFailures(),
+    );
+    following(
+      'assistd_audit_thread_batches_total',
+      'audit transactions run in the writer thread (SQLite, while the event loop is saturated)',
+      () => sources.auditThreadBatches(),
+    );
+    following(
+      'assistd_log_lines_dropped_total',
+      'log lines dropped because the log output could not keep up (its buffer was full)',
+      droppedLogLines,
+    );
     const engines = (name: string, help: string, pick: (engine: EngineState) => number) =>
       new Gauge({
         name,

@@ -214,7 +214,6 @@ export class AuditWriter {
       if (message === 'ready') {
         this.isReady = true;
         this.lastUsed = this.now(); // idle from now on, not from the start
-
         this.options.logger?.info('audit records are written from a worker thread (busy server)');
         this.settleReady(true);
         return;
