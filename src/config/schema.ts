@@ -168,7 +168,7 @@ const auditSchema = z.strictObject({
    * SQLite only: while records arrive at `writer_thread_min_rate` a second or more and the event
    * loop is busy (`writer_thread_min_utilization`), their transactions run in a worker thread
    * with its own connection, beside the requests instead of between them (a saturated server's
-   * throughput; storage/sqlite/audit-writer.ts). The thread stops after 30 s without records.
+   * throughput; storage/sqlite/audit-writer.ts). The thread stops after 5 minutes unused.
    * False: always in the event-loop thread.
    */
   writer_thread: z.boolean().default(true),

@@ -25,7 +25,10 @@ export interface AuditWriterOptions {
    * hop (two wake-ups per batch, each waiting for a core on a busy machine) would only add latency.
    */
   minUtilization?: number;
-  /** The thread stops after this long without a record, ms (default 30 000). */
+  /**
+   * The thread stops after this long without taking a batch, ms (default 300 000): long enough
+   * that a server busy in bursts keeps its thread warm (a new one starts with cold code).
+   */
   idleMs?: number;
   logger?: Logger | undefined;
   now?: () => number;
@@ -62,7 +65,7 @@ const standAsideMs = 5000;
  * records are written in-thread until they arrive at `minRate` a second with the loop busy
  * (`minUtilization`); the thread then starts (tens of milliseconds, batches stay in-thread
  * meanwhile), takes the batches while the loop stays busy, and stops after `idleMs` without
- * records, giving its memory back (an idle server holds no thread).
+ * taking one, giving its memory back (a server that was never saturated holds no thread).
  *
  * Both paths run the same transaction (`SqliteAudit.appendNow`: BEGIN IMMEDIATE, read the head,
  * chain onto it), so the log stays one chain whichever connection writes, as it does with the
@@ -99,7 +102,7 @@ export class AuditWriter {
   constructor(private readonly options: AuditWriterOptions) {
     this.minRate = options.minRate ?? 100;
     this.minUtilization = options.minUtilization ?? 0.85;
-    this.idleMs = options.idleMs ?? 30_000;
+    this.idleMs = options.idleMs ?? 300_000;
     this.now = options.now ?? (() => performance.now());
   }
 
