@@ -106,17 +106,27 @@ export function registerAuth(
       done();
       return;
     }
-    let pending: void | Promise<void>;
-    try {
+    finish(done, () => {
       const known = authenticator.verifiedNow(request.headers.authorization);
-      pending = known ? authorize(request, known) : authenticate(request, reply);
-    } catch (error) {
-      done(error as FastifyError);
-      return;
-    }
-    if (pending) pending.then(() => done(), done);
-    else done();
+      return known ? authorize(request, known) : authenticate(request, reply);
+    });
   });
+}
+
+/**
+ * Runs a callback hook's work and calls `done` once: at once when the work finished without a
+ * promise, when the promise settles otherwise; a throw or a rejection is the hook's error.
+ */
+function finish(done: (error?: FastifyError) => void, work: () => void | Promise<void>): void {
+  let pending: void | Promise<void>;
+  try {
+    pending = work();
+  } catch (error) {
+    done(error as FastifyError);
+    return;
+  }
+  if (pending) pending.then(() => done(), done);
+  else done();
 }
 
 /**
@@ -160,15 +170,7 @@ export function registerOpenAccess(
       return;
     }
     request.principal = principal;
-    let limited: void | Promise<void>;
-    try {
-      limited = afterAuth(request);
-    } catch (error) {
-      done(error as FastifyError);
-      return;
-    }
-    if (limited) limited.then(() => done(), done);
-    else done();
+    finish(done, () => afterAuth(request));
   });
 }
 
