@@ -1,3 +1,5 @@
+import type Database from 'better-sqlite3';
+
 /**
  * Numbered schema migrations, applied in order, each once, each in its own transaction.
  * Never edit a migration that has shipped: add the next number.
@@ -154,3 +156,31 @@ export const migrations: readonly Migration[] = [
     `,
   },
 ];
+
+/** Applies pending migrations; refuses a database written by a newer version. */
+export function migrate(db: Database.Database): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+  const latest = migrations.at(-1)?.version ?? 0;
+  // IMMEDIATE takes the write lock first, so two processes never apply the same migration.
+  db.transaction(() => {
+    const row = db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as {
+      version: number | null;
+    };
+    const current = row.version ?? 0;
+    if (current > latest) {
+      throw new Error(
+        `the database schema is version ${current}, newer than this assistd knows (${latest}); upgrade assistd`,
+      );
+    }
+    for (const migration of migrations) {
+      if (migration.version <= current) continue;
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        Date.now(),
+      );
+    }
+  }).immediate();
+}

@@ -27,7 +27,7 @@ import type {
   TurnRecord,
 } from '../types.js';
 import { encryptLegacyFields, forgetFieldsEncrypted } from './legacy-fields.js';
-import { migrations } from './migrations.js';
+import { migrate } from './migrations.js';
 import { settle } from './settle.js';
 import { SqliteDataKeys, SqliteSigningKeys, SqliteTokens } from './security-stores.js';
 import { SqliteAudit } from './audit-store.js';
@@ -89,34 +89,6 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           logger: options.logger,
         });
   return new SqliteStore(db, writer);
-}
-
-/** Applies pending migrations; refuses a database written by a newer version. */
-function migrate(db: Database.Database): void {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
-  const latest = migrations.at(-1)?.version ?? 0;
-  // IMMEDIATE takes the write lock first, so two processes never apply the same migration.
-  db.transaction(() => {
-    const row = db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as {
-      version: number | null;
-    };
-    const current = row.version ?? 0;
-    if (current > latest) {
-      throw new Error(
-        `the database schema is version ${current}, newer than this assistd knows (${latest}); upgrade assistd`,
-      );
-    }
-    for (const migration of migrations) {
-      if (migration.version <= current) continue;
-      db.exec(migration.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-        migration.version,
-        migration.name,
-        Date.now(),
-      );
-    }
-  }).immediate();
 }
 
 class SqliteStore implements Store {
