@@ -52,6 +52,13 @@ export const errorCatalog = {
     type: 'invalid_request_error',
     message: 'The model endpoint rejected the request.',
   },
+  client_closed_request: {
+    // nginx's status for the same event. The client never reads this answer; the status is what
+    // the metrics, the audit log and the access line record: the client left, nothing failed.
+    status: 499,
+    type: 'invalid_request_error',
+    message: 'The client closed the connection before the answer was ready.',
+  },
   missing_token: {
     status: 401,
     type: 'authentication_error',

@@ -26,6 +26,7 @@ import type { Principal } from '../security/tokens.js';
 import type { ConversationStore, Store } from '../storage/types.js';
 import type { Clock, IdGenerator } from '../util/ids.js';
 import type { Lifecycle } from './lifecycle.js';
+import { registerAccessLog } from './plugins/access-log.js';
 import { httpEntry, registerAudit } from './plugins/audit.js';
 import { registerAuth, registerOpenAccess } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
@@ -191,24 +192,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
     done();
   });
-  // The request line has a fixed shape with no secret in it, so it skips the redaction pass,
-  // which walked every key of every line for the wildcard paths (a tenth of a gateway request's
-  // CPU went to logging). Other lines keep it.
-  const accessLog = deps.logger.child({}, { redact: [] });
-  app.addHook('onResponse', (request, reply, done) => {
-    accessLog.info(
-      {
-        reqId: request.id,
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-        principal: request.principal?.name,
-      },
-      'request',
-    );
-    done();
-  });
+  registerAccessLog(app, deps.logger);
 
   registerErrorHandler(app, bodyLimit);
   // Audit first: its hooks see every reply, 401s from auth included (plugins/audit.ts).

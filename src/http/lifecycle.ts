@@ -19,14 +19,16 @@ export class Lifecycle {
 
   /**
    * Tracks one response until it closes. The returned handle aborts the work behind it when the
-   * client goes away before the response was fully sent, or when `abortAll` cuts it.
+   * client goes away before the response was fully sent (with `client_closed_request`, so the
+   * request is recorded as the client leaving, 499, not as a failed model call), or when
+   * `abortAll` cuts it.
    */
   begin(response: ServerResponse): AbortController {
     const controller = new AbortController();
     this.open.add(controller);
     response.once('close', () => {
       this.open.delete(controller);
-      if (!response.writableFinished) controller.abort();
+      if (!response.writableFinished) controller.abort(new AppError('client_closed_request'));
     });
     return controller;
   }

@@ -1,0 +1,69 @@
+// A client that closes its connection before a non-streamed answer is ready (a user pressing
+// stop, a caller's own timeout) cancels the model call. That is the client leaving, not the
+// server or the endpoint failing: it must not count as a 5xx in the metrics (the built-in
+// error-rate alert reads them), nor be logged as an error.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/fake-upstream.js';
+import { Harness } from '../support/harness.js';
+
+interface AuditPage {
+  data: Array<{ resource: string | null; status: number | null; error: string | null }>;
+}
+
+const hello = { messages: [{ role: 'user', content: 'hello there' }] };
+
+describe('a client that closes the connection before the answer', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await Harness.start();
+  });
+  afterAll(async () => {
+    await harness.close();
+  });
+
+  it.each([
+    ['/v1/chat/completions', { ...hello, model: 'gpt-4o-mini' }],
+    ['/v1/chat', hello],
+  ])(
+    '%s: the model call is cancelled and the request recorded as 499, not as a server error',
+    async (route, body) => {
+      const before = harness.upstream.chatRequests.length;
+      harness.upstream.enqueue({ kind: 'json', fixture: 'completion.json', delayMs: 5_000 });
+      const controller = new AbortController();
+      const pending = harness
+        .request(route, { body, principal: 'leaver', signal: controller.signal })
+        .then(
+          () => 'answered',
+          (error: Error) => error.name,
+        );
+      await eventually(() => harness.upstream.chatRequests.length > before);
+      controller.abort();
+      expect(await pending).toBe('AbortError');
+      // The upstream call is aborted, not left to run.
+      await eventually(() => harness.upstream.chatRequests[before]?.clientClosed === true);
+
+      const audited = async () =>
+        (
+          await harness.json<AuditPage>('/admin/audit?principal=leaver&limit=1000')
+        ).body.data.filter((record) => record.resource === route);
+      await eventually(async () => (await audited()).length === 1);
+      expect((await audited())[0]).toMatchObject({ status: 499, error: 'client_closed_request' });
+
+      const metrics = await (await harness.request('/metrics')).text();
+      const counted = [...metrics.matchAll(/assistd_http_requests_total\{(.*)\} (\d+)/g)]
+        .filter(([, labels]) => labels!.includes(`route="${route}"`))
+        .map(([, labels, count]) => `${/status="(\d+)"/.exec(labels!)![1]} ${count}`);
+      expect(counted).toEqual(['499 1']);
+
+      const lines = harness
+        .logs()
+        .split('\n')
+        .filter((line) => line.includes(`"route":"${route}"`) || line.includes('request failed'));
+      // One access line, with the status recorded (Fastify runs no onResponse hook for it).
+      const access = lines.filter((line) => line.includes('"msg":"request"'));
+      expect(access).toHaveLength(1);
+      expect(access[0]).toContain('"status":499');
+      expect(lines.filter((line) => /"level":(50|60)/.test(line))).toEqual([]);
+    },
+  );
+});
