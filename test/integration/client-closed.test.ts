@@ -66,4 +66,42 @@ describe('a client that closes the connection before the answer', () => {
       expect(lines.filter((line) => /"level":(50|60)/.test(line))).toEqual([]);
     },
   );
+
+  it('a stream the client closes midway gets its access line, marked client_closed', async () => {
+    const lines = (principal: string) =>
+      harness
+        .logs()
+        .split('\n')
+        .filter(
+          (line) => line.includes(`"principal":"${principal}"`) && line.includes('"msg":"request"'),
+        );
+    // A stream read to its end: one line, when it finished.
+    const whole = await harness.request('/v1/chat/completions', {
+      body: { ...hello, model: 'gpt-4o-mini', stream: true },
+      principal: 'reader',
+    });
+    await whole.text();
+    await eventually(() => lines('reader').length > 0);
+    expect(lines('reader')).toHaveLength(1);
+    expect(JSON.parse(lines('reader')[0]!)).not.toHaveProperty('client_closed');
+
+    const before = harness.upstream.chatRequests.length;
+    harness.upstream.enqueue({ kind: 'sse', fixture: 'stream.sse', gapMs: 400 });
+    const response = await harness.request('/v1/chat/completions', {
+      body: { ...hello, model: 'gpt-4o-mini', stream: true },
+      principal: 'streamer',
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    await eventually(() => harness.upstream.chatRequests[before]?.clientClosed === true);
+    const access = () => lines('streamer');
+    await eventually(() => access().length > 0);
+    expect(access()).toHaveLength(1);
+    expect(JSON.parse(access()[0]!)).toMatchObject({
+      route: '/v1/chat/completions',
+      status: 200,
+      client_closed: true,
+    });
+  });
 });

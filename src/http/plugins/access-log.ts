@@ -9,10 +9,13 @@ declare module 'fastify' {
 }
 
 /**
- * One access line per request (`"msg":"request"`), written when the response has gone out. A
- * response whose client already left never finishes, and Fastify runs no `onResponse` hook for
- * it: its line is written when its reply is handed over instead (`onSend`), with the status
- * recorded for it (499, `client_closed_request`, when the work was cut short by the client).
+ * One access line per request (`"msg":"request"`), written when the response has gone out
+ * (`onResponse`). Fastify runs no `onResponse` hook for a response that never finishes because
+ * its client left, so:
+ * - a reply whose client was already gone when it was handed over (`onSend`; the status is then
+ *   499, `client_closed_request`) is logged there;
+ * - a stream the client closed midway is logged when its connection closes, with
+ *   `client_closed: true` beside the status already sent.
  *
  * The line has a fixed shape with no secret in it, so it skips the redaction pass, which walked
  * every key of every line for the wildcard paths (a tenth of a gateway request's CPU went to
@@ -20,7 +23,7 @@ declare module 'fastify' {
  */
 export function registerAccessLog(app: FastifyInstance, logger: Logger): void {
   const accessLog = logger.child({}, { redact: [] });
-  const write = (request: FastifyRequest, reply: FastifyReply): void => {
+  const write = (request: FastifyRequest, reply: FastifyReply, clientClosed?: true): void => {
     if (request.accessLogged) return;
     request.accessLogged = true;
     accessLog.info(
@@ -31,6 +34,7 @@ export function registerAccessLog(app: FastifyInstance, logger: Logger): void {
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         principal: request.principal?.name,
+        client_closed: clientClosed,
       },
       'request',
     );
@@ -38,7 +42,13 @@ export function registerAccessLog(app: FastifyInstance, logger: Logger): void {
   app.decorateRequest('accessLogged', false);
   // Callback-style hooks: an async hook costs a promise per request.
   app.addHook('onSend', (request, reply, payload, done) => {
-    if (reply.raw.destroyed) write(request, reply);
+    if (reply.raw.destroyed) {
+      write(request, reply);
+    } else if (typeof (payload as { pipe?: unknown } | null)?.pipe === 'function') {
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) write(request, reply, true);
+      });
+    }
     done(null, payload);
   });
   app.addHook('onResponse', (request, reply, done) => {
