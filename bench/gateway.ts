@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { TimeSeries } from '../src/monitor/series.js';
 import { pacedLoad } from './paced-load.js';
-import { root, rssMb, startAssistd, startHelper, stopAll } from './support.js';
+import { median, root, rssMb, startAssistd, startHelper, stopAll } from './support.js';
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
@@ -49,12 +49,6 @@ async function load(url: string, headers: Record<string, string>, body: string):
     p99: result.latency.p99,
     errors: result.errors + result.non2xx + result.timeouts,
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 async function main(): Promise<void> {

@@ -8,7 +8,8 @@
 // sequences, evicting a conversation takes 16 other chats and depends on the pool's LRU order.)
 // The same "with reuse" measurement is also made on the 16-sequence server, where the pool has to
 // find the conversation's sequence among 16.
-import { longConversation, median, type Message } from './local-engine-load.js';
+import { longConversation, type Message } from './local-engine-load.js';
+import { median } from './support.js';
 import { chat, type ChatOutcome, type LocalServer } from './local-engine-server.js';
 
 export interface FollowUpOptions {

@@ -50,12 +50,6 @@ export async function closedLoop(
   return { tokens, requests, seconds, tokensPerSecond: tokens / seconds };
 }
 
-export function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 const topics = [
   'the history of the printing press',
   'how tides depend on the moon',

@@ -18,13 +18,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTinyModel } from '../src/providers/tiny-model/tiny-model.js';
 import { startDirect } from './local-engine-direct.js';
-import {
-  closedLoop,
-  loadPrompt,
-  median,
-  type LoadPlan,
-  type LoadResult,
-} from './local-engine-load.js';
+import { closedLoop, loadPrompt, type LoadPlan, type LoadResult } from './local-engine-load.js';
 import { measureFollowUp } from './local-engine-follow-up.js';
 import {
   chat,
@@ -32,7 +26,7 @@ import {
   stopLocalServers,
   type LocalServer,
 } from './local-engine-server.js';
-import { cpuSeconds, root, rssMb } from './support.js';
+import { cpuSeconds, median, root, rssMb } from './support.js';
 
 const env = process.env;
 const seconds = Number(env.BENCH_SECONDS ?? 5);

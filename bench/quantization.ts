@@ -12,7 +12,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTinyModel, type TinyModelType } from '../src/providers/tiny-model/tiny-model.js';
 import { startDirect, type DirectEngine } from './local-engine-direct.js';
-import { median, type LoadPlan } from './local-engine-load.js';
+import type { LoadPlan } from './local-engine-load.js';
+import { median } from './support.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
