@@ -14,7 +14,8 @@ declare module 'fastify' {
  * its client left, so:
  * - a reply whose client was already gone when it was handed over (`onSend`; the status is then
  *   499, `client_closed_request`) is logged there;
- * - a stream the client closed midway is logged when its connection closes, with
+ * - a stream cut short on the client's side (it closed the connection, or stopped reading and
+ *   was disconnected: http/sse.ts) is logged when its connection closes, with
  *   `client_closed: true` beside the status already sent.
  *
  * The line has a fixed shape with no secret in it, so it skips the redaction pass, which walked
