@@ -26,6 +26,7 @@ import type { Principal } from '../security/tokens.js';
 import type { ConversationStore, Store } from '../storage/types.js';
 import type { Clock, IdGenerator } from '../util/ids.js';
 import type { Lifecycle } from './lifecycle.js';
+import type { RequestWork } from './request-work.js';
 import { registerAccessLog } from './plugins/access-log.js';
 import { httpEntry, registerAudit } from './plugins/audit.js';
 import { registerAuth, registerOpenAccess } from './plugins/auth.js';
@@ -92,7 +93,7 @@ export interface AppDeps {
 declare module 'fastify' {
   interface FastifyRequest {
     /** Aborts the work behind this request (client gone, or shutdown with its reason). */
-    work: AbortController;
+    work: RequestWork;
   }
 }
 
@@ -180,7 +181,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
   });
 
-  app.decorateRequest('work', null as unknown as AbortController);
+  app.decorateRequest('work', null as unknown as RequestWork);
   // Callback-style hooks where they run on every request: an async function costs a promise.
   app.addHook('onRequest', (request, reply, done) => {
     request.work = deps.lifecycle.begin(reply.raw);

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
+import { RequestWork } from './request-work.js';
 
 /**
  * Process state the HTTP layer shares with the server's shutdown: whether it is draining, and
@@ -10,7 +11,7 @@ import { AppError } from '../errors.js';
 export class Lifecycle {
   /** Set on SIGTERM: readiness fails and new work is refused while in-flight work drains. */
   draining = false;
-  private readonly open = new Set<AbortController>();
+  private readonly open = new Set<RequestWork>();
 
   /** Responses not yet closed (streams included). */
   get inFlight(): number {
@@ -23,19 +24,19 @@ export class Lifecycle {
    * request is recorded as the client leaving, 499, not as a failed model call), or when
    * `abortAll` cuts it.
    */
-  begin(response: ServerResponse): AbortController {
-    const controller = new AbortController();
-    this.open.add(controller);
+  begin(response: ServerResponse): RequestWork {
+    const work = new RequestWork();
+    this.open.add(work);
     response.once('close', () => {
-      this.open.delete(controller);
-      if (!response.writableFinished) controller.abort(new AppError('client_closed_request'));
+      this.open.delete(work);
+      if (!response.writableFinished) work.abort(new AppError('client_closed_request'));
     });
-    return controller;
+    return work;
   }
 
   /** Aborts every open response's work with `reason`, which callers may show (`shutting_down`). */
   abortAll(reason: Error): void {
-    for (const controller of this.open) controller.abort(reason);
+    for (const work of this.open) work.abort(reason);
   }
 }
 
