@@ -13,25 +13,33 @@
  * which `AbortSignal.any()` and `fetch()` check for: give those a real one.
  */
 export class RequestWork extends EventTarget implements AbortSignal {
-  aborted = false;
-  reason: unknown = undefined;
   onabort: ((this: AbortSignal, event: Event) => unknown) | null = null;
+  #aborted = false;
+  #reason: unknown = undefined;
 
   get signal(): AbortSignal {
     return this;
   }
 
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get reason(): unknown {
+    return this.#reason;
+  }
+
   /** Aborts once; later calls change nothing. Listeners get an `abort` event. */
   abort(reason: unknown = new DOMException('This operation was aborted', 'AbortError')): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
     const event = new Event('abort');
     this.onabort?.call(this, event);
     this.dispatchEvent(event);
   }
 
   throwIfAborted(): void {
-    if (this.aborted) throw this.reason;
+    if (this.#aborted) throw this.#reason;
   }
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ const dir = mkdtempSync(join(tmpdir(), 'assistd-llama-'));
 const scriptedPath = join(dir, 'scripted.gguf');
 const randomPath = join(dir, 'random.gguf');
 const never = new AbortController().signal;
+// Shared by up to 21 calls at once here (a request has its own): not the leak Node warns of past 10.
+setMaxListeners(32, never);
 const models: LlamaCppModel[] = [];
 
 /** A model that starts loading now; `open` also waits until it has loaded. */
