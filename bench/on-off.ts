@@ -12,8 +12,7 @@
 // as the throughput ratio over all slices (requests served, on over off), the median and range of
 // the per-pair ratios, and the ratio of server CPU per request (off over on, from /proc).
 import { cpus } from 'node:os';
-import autocannon from 'autocannon';
-import { cpuSeconds, startAssistd, startHelper, stopAll } from './support.js';
+import { runWithCpu, startAssistd, startHelper, stopAll } from './support.js';
 
 const pairs = Number(process.env.BENCH_PAIRS ?? 10);
 const slice = Number(process.env.BENCH_SLICE ?? 1.5);
@@ -31,22 +30,8 @@ const routes = {
 };
 
 /** Requests served and server CPU seconds spent in one run. */
-async function run(server: Server, route: keyof typeof routes, seconds: number) {
-  const before = cpuSeconds(server.pid);
-  const result = await autocannon({
-    url: `${server.url}${route}`,
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(server.token === '' ? {} : { authorization: `Bearer ${server.token}` }),
-    },
-    body: routes[route],
-    connections,
-    duration: seconds,
-  });
-  const errors = result.errors + result.non2xx + result.timeouts;
-  if (errors > 0) throw new Error(`${errors} failed requests on ${server.url}${route}`);
-  return { requests: result.requests.total, cpu: cpuSeconds(server.pid) - before };
+function run(server: Server, route: keyof typeof routes, seconds: number) {
+  return runWithCpu(server, route, routes[route], { connections, seconds });
 }
 
 async function compare(on: Server, off: Server, route: keyof typeof routes) {

@@ -15,8 +15,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
-import { cpuSeconds, median, root, startAssistd, startHelper, stopAll } from './support.js';
+import { median, root, runWithCpu, startAssistd, startHelper, stopAll } from './support.js';
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
@@ -35,26 +34,8 @@ const body = JSON.stringify({
   temperature: 0.7,
 });
 
-async function run(target: Target, duration: number) {
-  const before = cpuSeconds(target.pid);
-  const result = await autocannon({
-    url: `${target.url}/v1/chat/completions`,
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(target.token === '' ? {} : { authorization: `Bearer ${target.token}` }),
-    },
-    body,
-    connections,
-    duration,
-  });
-  const errors = result.errors + result.non2xx + result.timeouts;
-  if (errors > 0) throw new Error(`${errors} failed requests on ${target.name}`);
-  return {
-    rps: result.requests.average,
-    requests: result.requests.total,
-    cpu: cpuSeconds(target.pid) - before,
-  };
+function run(target: Target, seconds: number) {
+  return runWithCpu(target, '/v1/chat/completions', body, { connections, seconds });
 }
 
 async function main(): Promise<void> {

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon from 'autocannon';
 
 export const root = new URL('../', import.meta.url).pathname;
 const children: ChildProcess[] = [];
@@ -123,6 +124,37 @@ export function cpuSeconds(pid: number): number {
 export function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+/**
+ * One closed-loop autocannon run of POST `path` against a server: requests/s, requests served and
+ * the server's CPU seconds meanwhile. Any failed request is an error (the run's figures would lie).
+ */
+export async function runWithCpu(
+  server: { url: string; pid: number; token: string },
+  path: string,
+  body: string,
+  options: { connections: number; seconds: number },
+): Promise<{ rps: number; requests: number; cpu: number }> {
+  const before = cpuSeconds(server.pid);
+  const result = await autocannon({
+    url: `${server.url}${path}`,
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(server.token === '' ? {} : { authorization: `Bearer ${server.token}` }),
+    },
+    body,
+    connections: options.connections,
+    duration: options.seconds,
+  });
+  const errors = result.errors + result.non2xx + result.timeouts;
+  if (errors > 0) throw new Error(`${errors} failed requests on ${server.url}${path}`);
+  return {
+    rps: result.requests.average,
+    requests: result.requests.total,
+    cpu: cpuSeconds(server.pid) - before,
+  };
 }
 
 /** The median of `values` (the mean of the middle two for an even count). */
