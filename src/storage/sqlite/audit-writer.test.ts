@@ -84,10 +84,25 @@ describe('the audit writer thread', () => {
     expect(await writer.whenReady()).toBe(true);
     expect(await store.audit.append([sampleEntry(3)], chainHash)).toBe(3);
     expect(writer.batchesWritten).toBe(1);
-    // Idle for longer than idleMs: the thread is stopped and its memory given back.
-    await new Promise((resolve) => setTimeout(resolve, 900));
+    // Idle for longer than idleMs: the thread is stopped and its memory given back (within two
+    // idle checks; polled, since timers run late on a loaded machine).
+    for (let waited = 0; writer.running && waited < 5000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     expect(writer.running).toBe(false);
     await expectOneChain(store, 3);
+    await store.close();
+  });
+
+  it('does not count a thread that is still starting as idle', async () => {
+    // idleMs far shorter than a thread's start (loading its modules takes tens of milliseconds
+    // at least): the idle check must wait for it to be ready.
+    const { store, writer, raw } = threaded({ idleMs: 5 });
+    raw.close();
+    await store.audit.append([sampleEntry(1)], chainHash);
+    expect(await writer.whenReady()).toBe(true);
+    expect(await store.audit.append([sampleEntry(2)], chainHash)).toBe(2);
+    expect(writer.batchesWritten).toBe(1);
     await store.close();
   });
 

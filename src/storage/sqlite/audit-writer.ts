@@ -235,7 +235,11 @@ export class AuditWriter {
       this.failAll('the audit writer thread stopped before answering');
     });
     this.idleTimer ??= setInterval(() => {
-      if (this.waiting.size === 0 && this.now() - this.lastUsed >= this.idleMs) void this.stop();
+      // A thread still starting is not idle (a slow start on a loaded machine took longer than
+      // a short idleMs, and the thread was stopped before it could take a batch).
+      if (this.isReady && this.waiting.size === 0 && this.now() - this.lastUsed >= this.idleMs) {
+        void this.stop();
+      }
     }, this.idleMs);
     this.idleTimer.unref();
   }
