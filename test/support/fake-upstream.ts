@@ -169,7 +169,14 @@ export class FakeUpstream {
         const size = Math.ceil(body.length / pieces);
         for (let at = 0; at < body.length && !response.destroyed; at += size) {
           if (!response.write(body.subarray(at, at + size))) {
-            await new Promise((resolve) => response.once('drain', resolve).once('close', resolve));
+            // Both listeners go once either fires: a slow reader makes this wait many times.
+            await new Promise<void>((resolve) => {
+              const done = () => {
+                response.off('drain', done).off('close', done);
+                resolve();
+              };
+              response.on('drain', done).on('close', done);
+            });
           }
         }
         response.end();
