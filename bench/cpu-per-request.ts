@@ -3,23 +3,18 @@
 // "open" is the same assistd with access control off (no JWT, policy or audit; assistd-open.ts);
 // "no metrics" has metrics and the time series off.
 // After `npm run build`: node --import tsx bench/cpu-per-request.ts (LOG_LEVEL=silent to compare).
-import autocannon from 'autocannon';
-import { cpuSeconds, startAssistd, startHelper, stopAll } from './support.js';
+import { runWithCpu, startAssistd, startHelper, stopAll } from './support.js';
 
 try {
+  const logLevel = process.env.LOG_LEVEL ?? 'info';
   const upstream = await startHelper('upstream.ts');
-  const proxy = await startHelper('bare-proxy.ts', [upstream.url]);
-  const assistd = await startAssistd(upstream.url, { logLevel: process.env.LOG_LEVEL ?? 'info' });
-  const open = await startAssistd(upstream.url, {
-    logLevel: process.env.LOG_LEVEL ?? 'info',
-    open: true,
-  });
+  const proxy = { ...(await startHelper('bare-proxy.ts', [upstream.url])), token: '' };
+  const assistd = await startAssistd(upstream.url, { logLevel });
+  const open = await startAssistd(upstream.url, { logLevel, open: true });
   const unmonitored = await startAssistd(upstream.url, {
-    logLevel: process.env.LOG_LEVEL ?? 'info',
+    logLevel,
     extraConfig: 'metrics:\n  enabled: false\n',
   });
-  const auth = { authorization: `Bearer ${assistd.token}` };
-  const unmonitoredAuth = { authorization: `Bearer ${unmonitored.token}` };
   const completion = JSON.stringify({
     model: 'bench-model',
     messages: [{ role: 'user', content: '你好' }],
@@ -27,33 +22,19 @@ try {
   });
   const chat = JSON.stringify({ messages: [{ role: 'user', content: '你好' }] });
   const runs = [
-    ['bare proxy', `${proxy.url}/v1/chat/completions`, proxy.pid, {}, completion],
-    ['assistd completions', `${assistd.url}/v1/chat/completions`, assistd.pid, auth, completion],
-    ['assistd chat', `${assistd.url}/v1/chat`, assistd.pid, auth, chat],
-    ['open completions', `${open.url}/v1/chat/completions`, open.pid, {}, completion],
-    ['open chat', `${open.url}/v1/chat`, open.pid, {}, chat],
-    [
-      'no metrics completions',
-      `${unmonitored.url}/v1/chat/completions`,
-      unmonitored.pid,
-      unmonitoredAuth,
-      completion,
-    ],
+    ['bare proxy', proxy, '/v1/chat/completions', completion],
+    ['assistd completions', assistd, '/v1/chat/completions', completion],
+    ['assistd chat', assistd, '/v1/chat', chat],
+    ['open completions', open, '/v1/chat/completions', completion],
+    ['open chat', open, '/v1/chat', chat],
+    ['no metrics completions', unmonitored, '/v1/chat/completions', completion],
   ] as const;
-  for (const [name, url, pid, headers, body] of runs) {
-    const options = {
-      url,
-      method: 'POST' as const,
-      headers: { 'content-type': 'application/json', ...headers },
-      body,
-      connections: 16,
-    };
-    await autocannon({ ...options, duration: 2 });
-    const before = cpuSeconds(pid);
-    const result = await autocannon({ ...options, duration: 5 });
-    const micros = ((cpuSeconds(pid) - before) * 1e6) / result.requests.total;
+  for (const [name, server, path, body] of runs) {
+    await runWithCpu(server, path, body, { connections: 16, seconds: 2 });
+    const result = await runWithCpu(server, path, body, { connections: 16, seconds: 5 });
+    const micros = (result.cpu * 1e6) / result.requests;
     console.log(
-      `${name.padEnd(22)} ${result.requests.average.toFixed(0).padStart(6)} req/s  ${micros.toFixed(0).padStart(5)} µs CPU/request`,
+      `${name.padEnd(22)} ${result.rps.toFixed(0).padStart(6)} req/s  ${micros.toFixed(0).padStart(5)} µs CPU/request`,
     );
   }
 } finally {
