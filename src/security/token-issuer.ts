@@ -3,6 +3,7 @@ import type { Clock } from '../util/ids.js';
 import { parseDuration } from '../util/duration.js';
 import { issueJwt, type IssuedJwt, type JwtSettings } from './jwt.js';
 import type { Keyring } from './keyring.js';
+import { opaqueTokenId } from './tokens.js';
 
 /**
  * A principal: 1–200 characters, no control characters, not starting with white space, and
@@ -117,6 +118,15 @@ export class TokenIssuer {
    * (a JWT from an external issuer is not registered here).
    */
   async revoke(id: string, expiresAt?: number): Promise<boolean> {
+    const pasted = opaqueTokenId(id);
+    if (pasted !== undefined) {
+      // Revoked by id instead, it would be stored and audited whole: the secret in plaintext.
+      throw new TokenRequestError(
+        'id',
+        `is a whole token, not its id: nothing was revoked or stored. Revoke it by its id, ` +
+          `${pasted} (a token that was pasted somewhere is best revoked)`,
+      );
+    }
     if (!tokenIdPattern.test(id)) {
       throw new TokenRequestError('id', 'must be 1–128 letters, digits or . _ : -');
     }

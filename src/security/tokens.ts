@@ -72,6 +72,23 @@ export interface TokenVerifierOptions {
   cacheEntries?: number;
 }
 
+/** An opaque token anywhere in a text (a URL path, a CLI argument): its id, then its secret. */
+const tokenInText = /asd_([0-9a-f]{16})_[A-Za-z0-9_-]{43}/g;
+
+/**
+ * `text` with the secret of every opaque token in it replaced by `…` (the id stays: it names the
+ * token and grants nothing). For what is recorded from a request that put a token where an id
+ * belongs, such as `DELETE /admin/tokens/asd_…`.
+ */
+export function withoutTokenSecrets(text: string): string {
+  return text.includes('asd_') ? text.replace(tokenInText, 'asd_$1_…') : text;
+}
+
+/** The id of a whole opaque token (`asd_<id>_<secret>`); undefined for anything else. */
+export function opaqueTokenId(text: string): string | undefined {
+  return tokenPattern.exec(text)?.[1];
+}
+
 /** Whether a bearer token is one of the opaque `asd_…` tokens (else it may be a JWT). */
 export function isOpaqueToken(token: string): boolean {
   return token.startsWith('asd_');

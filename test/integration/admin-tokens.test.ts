@@ -183,6 +183,42 @@ describe('/admin/tokens', () => {
     expect((await list('?limit=200')).body.data.length).toBe(before);
   });
 
+  it('refuses a whole opaque token where its id belongs, and records no secret', async () => {
+    const token = await harness.token('pasted@example.com');
+    const [, id, secret] = /^asd_([0-9a-f]{16})_(.+)$/.exec(token)!;
+    const refused = await harness.json<ErrorBody>(`/admin/tokens/${token}`, { method: 'DELETE' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_request', param: 'id' });
+    // The answer says how to revoke it, by its id, and never repeats the secret.
+    expect(refused.body.error.message).toContain(id);
+    expect(JSON.stringify(refused.body)).not.toContain(secret);
+    // Nothing was revoked: the token still works.
+    expect((await withBearer(token)).status).toBe(200);
+    // The command line refuses it too, before it records anything.
+    const cli = await run(process.execPath, [
+      assistdBin,
+      'tokens',
+      'revoke',
+      token,
+      '--data-dir',
+      harness.dataDir,
+    ]);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain(`assistd tokens revoke ${id}`);
+    expect(cli.stderr).not.toContain(secret);
+    const audit = await harness.json<{ data: Array<{ resource: string; status: number }> }>(
+      '/admin/audit?action=delete:token&limit=100',
+    );
+    expect(audit.body.data.at(-1)).toMatchObject({
+      resource: `/admin/tokens/asd_${id}_…`,
+      status: 400,
+    });
+    expect(JSON.stringify(audit.body)).not.toContain(secret);
+    // Revoked by its id, it stops working.
+    expect((await harness.json(`/admin/tokens/${id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await withBearer(token)).status).toBe(401);
+  });
+
   it('is for administrators only under the built-in policies', async () => {
     expect((await issue({ principal: 'x@example.com' }, 'reader')).status).toBe(403);
     expect((await harness.json('/admin/tokens', { principal: 'reader' })).status).toBe(403);

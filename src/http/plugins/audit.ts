@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, errorBody } from '../../errors.js';
 import type { AuditLog } from '../../security/audit/audit-log.js';
 import { actionFor } from '../../security/policy/route-actions.js';
+import { withoutTokenSecrets } from '../../security/tokens.js';
 import { StoreUnavailableError } from '../../storage/errors.js';
 import type { AuditDetailValue, AuditEntry } from '../../storage/types.js';
 import type { Clock } from '../../util/ids.js';
@@ -134,7 +135,8 @@ export function httpEntry(
     method: request.method,
     action: target?.action ?? null,
     // Without a route: the path as asked, without the query string (which may hold secrets).
-    resource: target?.resource ?? clip(request.url.split('?', 1)[0], 512),
+    // A token pasted into the path (`DELETE /admin/tokens/asd_…`) is kept without its secret.
+    resource: withoutTokenSecrets(target?.resource ?? request.url.split('?', 1)[0]!.slice(0, 512)),
     decision: decision?.reason ?? null,
     statement: statement ? `${statement.name} (${statement.source}:${statement.line})` : null,
     status: reply.statusCode,
