@@ -45,10 +45,17 @@ export interface TurnInput {
  * the new messages into the model's window, and hands back a `Turn` that runs the model and stores
  * the result. One turn per conversation runs at a time.
  */
+/** A running turn's entry; the length prefix keeps any two pairs apart, whatever they hold. */
+function busyKey(principal: string, conversationId: string): string {
+  return `${principal.length}:${principal}${conversationId}`;
+}
+
 export class DialogEngine {
   /**
-   * Conversations with a turn running: one entry per turn in flight (so at most one per open
-   * request, `limits.max_connections`), removed when the turn ends however it ends.
+   * Conversations with a turn running, by owner and id (`busyKey`): one entry per turn in flight
+   * (so at most one per open request, `limits.max_connections`), removed when the turn ends
+   * however it ends. Keyed by the caller too, so another principal naming the id is never told
+   * it is busy (409 would say it exists: theirs is a 404) and never holds it for a moment.
    */
   private readonly busy = new Set<string>();
 
@@ -63,10 +70,11 @@ export class DialogEngine {
     const { system, fresh } = splitMessages(input.messages);
     const conversationId = input.conversationId ?? this.options.ids('conv');
     const isNew = input.conversationId === undefined;
+    const key = busyKey(input.principal.name, conversationId);
     if (!isNew) {
-      if (this.busy.has(conversationId)) throw new AppError('conversation_busy');
+      if (this.busy.has(key)) throw new AppError('conversation_busy');
     }
-    this.busy.add(conversationId);
+    this.busy.add(key);
     try {
       const cached = isNew ? undefined : await this.cached(input.principal, conversationId);
       const existing = isNew
@@ -130,7 +138,7 @@ export class DialogEngine {
         countText: count,
       });
     } catch (error) {
-      this.busy.delete(conversationId);
+      this.busy.delete(key);
       throw error;
     }
   }
@@ -148,8 +156,8 @@ export class DialogEngine {
   }
 
   /** Called by a `Turn` when it has finished. */
-  release(conversationId: string): void {
-    this.busy.delete(conversationId);
+  release(principal: string, conversationId: string): void {
+    this.busy.delete(busyKey(principal, conversationId));
   }
 
   private async loadConversation(

@@ -119,7 +119,7 @@ export class Turn {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.engine.release(this.plan.conversationId);
+    this.engine.release(this.plan.principal.name, this.plan.conversationId);
   }
 
   private usageOf(text: string, reported: Usage | undefined): Usage {

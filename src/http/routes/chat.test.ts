@@ -278,6 +278,14 @@ describe('POST /v1/chat with stream: true', () => {
     });
     expect(busy.status).toBe(409);
     expect(busy.body.error.code).toBe('conversation_busy');
+    // Another principal naming it hears what it would of any id it does not own: 404, not
+    // "busy" (which would say the conversation exists).
+    const stranger = await harness.json<{ error: { code: string } }>('/v1/chat', {
+      body: { ...hello, conversation_id: first.body.conversation_id },
+      principal: 'stranger',
+    });
+    expect(stranger.status).toBe(404);
+    expect(stranger.body.error.code).toBe('conversation_not_found');
     await running.text();
     const after = await harness.json<ChatBody>('/v1/chat', {
       body: { ...hello, conversation_id: first.body.conversation_id },
