@@ -18,6 +18,7 @@ export {
   literal,
   looseObject,
   NEVER,
+  null,
   number,
   object,
   prettifyError,

@@ -99,6 +99,18 @@ describe('the openai client against assistd', () => {
         tools: [{ type: 'function', function: { name: 'f', parameters: {} } }],
       }),
     ).rejects.toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'tools' });
+    // The same members sent as null ask for nothing (clients that fill every member do).
+    const nulls = await harness.json('/v1/chat/completions', {
+      body: {
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'x' }],
+        tools: null,
+        tool_choice: null,
+        response_format: null,
+        logprobs: null,
+      },
+    });
+    expect(nulls.status).toBe(200);
     const bad = new OpenAI({ baseURL: `${harness.url}/v1`, apiKey: 'wrong', maxRetries: 0 });
     await expect(bad.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
   });

@@ -60,6 +60,9 @@ const completionBodySchema = z.strictObject({
   user: z.string().max(256).nullish(),
   store: z.boolean().nullish(),
   metadata: z.record(z.string(), z.string()).nullish(),
+  // Sent as null (some clients fill every member), they ask for nothing: accepted. Any other
+  // value was refused by rejectUnsupported, by name, before this schema.
+  ...Object.fromEntries(unsupportedParameters.map((name) => [name, z.null().optional()])),
 });
 
 /**
