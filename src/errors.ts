@@ -160,6 +160,24 @@ export const errorCatalog = {
     type: 'invalid_request_error',
     message: 'The request path is not valid (a malformed percent-encoding).',
   },
+  malformed_http: {
+    status: 400,
+    type: 'invalid_request_error',
+    message:
+      'The request is not well-formed HTTP/1.1 (its request line, a header, Content-Length or a chunk); the connection is closed.',
+  },
+  request_timeout: {
+    status: 408,
+    type: 'invalid_request_error',
+    message:
+      'The request headers or body did not arrive in time (limits.headers_timeout_seconds, limits.request_timeout_seconds); the connection is closed.',
+  },
+  headers_too_large: {
+    status: 431,
+    type: 'invalid_request_error',
+    message:
+      'The request headers are larger than this server accepts (16 KiB); the connection is closed.',
+  },
   upstream_rate_limited: {
     status: 429,
     type: 'rate_limit_error',

@@ -25,6 +25,7 @@ import type { TlsServerOptions } from '../security/tls.js';
 import type { Principal } from '../security/tokens.js';
 import type { ConversationStore, Store } from '../storage/types.js';
 import type { Clock, IdGenerator } from '../util/ids.js';
+import { clientErrorHandler } from './client-errors.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { RequestWork } from './request-work.js';
 import { registerAccessLog } from './plugins/access-log.js';
@@ -137,6 +138,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     routerOptions: { ignoreTrailingSlash: true },
     // null: plain HTTP.
     https: deps.https ? { ...deps.https, ...connectionOptions } : null,
+    // What Node's HTTP parser refuses before any route runs: the same error shape as the rest.
+    clientErrorHandler: clientErrorHandler(deps.https !== undefined, loggerInstance),
     // Errors the router raises before any route or hook runs: same shape as every other.
     // They skip every hook, the audit plugin's included, so they are recorded here.
     frameworkErrors: (error, request, reply) => {

@@ -61,6 +61,53 @@ async function othersAreServed(): Promise<void> {
   expect(Date.now() - started).toBeLessThan(3000);
 }
 
+describe('what the HTTP parser refuses', () => {
+  const cases: Array<[string, string, number, string]> = [
+    [
+      'a control character in a header',
+      'GET /health HTTP/1.1\r\nHost: x\r\nX-Id: a\x01b\r\n\r\n',
+      400,
+      'malformed_http',
+    ],
+    ['a space in the path', 'GET /v1/a b HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'malformed_http'],
+    [
+      'two different Content-Lengths',
+      'POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
+      400,
+      'malformed_http',
+    ],
+    [
+      'a bad chunk size',
+      'POST /v1/chat HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+      400,
+      'malformed_http',
+    ],
+    [
+      '20 KB of headers',
+      `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      431,
+      'headers_too_large',
+    ],
+  ];
+
+  it.each(cases)(
+    '%s: the OpenAI error shape, a request id, and the connection closed',
+    async (_name, request, status, code) => {
+      const raw = await open();
+      raw.socket.write(request);
+      await raw.closed;
+      const [head, body] = raw.received().split('\r\n\r\n');
+      expect(head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(head).toMatch(/\r\nx-request-id: [0-9a-f-]{36}\r\n/);
+      expect(head).toContain('\r\nx-content-type-options: nosniff\r\n');
+      expect(head).toContain('\r\nconnection: close');
+      const parsed = JSON.parse(body!) as { error: Record<string, unknown> };
+      expect(parsed.error).toMatchObject({ code, type: 'invalid_request_error', param: null });
+      expect(Buffer.byteLength(body!)).toBe(Number(/content-length: (\d+)/.exec(head!)![1]));
+    },
+  );
+});
+
 describe('slow clients are cut off at their timeout', () => {
   it('slow-loris headers: 200 connections trickling headers are closed within ~2 s', async () => {
     const sockets = await Promise.all(Array.from({ length: 200 }, () => open()));
@@ -75,6 +122,7 @@ describe('slow clients are cut off at their timeout', () => {
       // headers_timeout_seconds 1, checked every second: at most about 2 s (3 s on a busy host).
       expect(Math.max(...closedAt) - started).toBeLessThan(4000);
       expect(sockets[0]!.received()).toMatch(/^HTTP\/1\.1 408/);
+      expect(sockets[0]!.received()).toContain('"code":"request_timeout"');
     } finally {
       clearInterval(trickle);
     }

@@ -119,11 +119,20 @@ function retryAfter(ms: number): Record<string, string> {
   return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
 }
 
-function setSecurityHeaders(reply: FastifyReply, tls: boolean): void {
-  reply.header('x-content-type-options', 'nosniff');
-  reply.header('x-frame-options', 'DENY');
-  reply.header('referrer-policy', 'no-referrer');
-  reply.header('cross-origin-resource-policy', 'same-origin');
-  reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
-  if (tls) reply.header('strict-transport-security', 'max-age=31536000');
+/** What every response carries, errors written outside Fastify too (client-errors.ts). */
+export function securityHeaders(tls: boolean): Array<[string, string]> {
+  return [
+    ['x-content-type-options', 'nosniff'],
+    ['x-frame-options', 'DENY'],
+    ['referrer-policy', 'no-referrer'],
+    ['cross-origin-resource-policy', 'same-origin'],
+    ['content-security-policy', "default-src 'none'; frame-ancestors 'none'"],
+    ...(tls ? [['strict-transport-security', 'max-age=31536000'] as [string, string]] : []),
+  ];
 }
+
+function setSecurityHeaders(reply: FastifyReply, tls: boolean): void {
+  for (const [name, value] of tls ? withTls : withoutTls) reply.header(name, value);
+}
+const withTls = securityHeaders(true);
+const withoutTls = securityHeaders(false);
