@@ -36,6 +36,25 @@ async function filesUnder(folder: string): Promise<string[]> {
   return found.sort();
 }
 
+/** The folder to back up does not exist or is not a folder. */
+export class NotAFolderError extends Error {
+  constructor(readonly path: string) {
+    super(`${path} is not a folder`);
+    this.name = 'NotAFolderError';
+  }
+}
+
+/**
+ * `folder` as an absolute path, or `NotAFolderError`. Checked before the repository is opened
+ * too (runner.ts): opening one stores a data key, which a run that cannot start should not leave.
+ */
+export async function existingFolder(folder: string): Promise<string> {
+  const source = resolve(folder);
+  const info = await stat(source).catch(() => undefined);
+  if (!info?.isDirectory()) throw new NotAFolderError(source);
+  return source;
+}
+
 /**
  * An incremental snapshot of `folder`: files cut into content-defined chunks, only chunks the
  * repository lacks uploaded, then the snapshot. A file whose size and mtime match the newest
@@ -46,9 +65,7 @@ export async function backupFolder(
   folder: string,
   options: { progress?: Progress; now?: number } = {},
 ): Promise<BackupResult> {
-  const source = resolve(folder);
-  const info = await stat(source).catch(() => undefined);
-  if (!info?.isDirectory()) throw new Error(`${source} is not a folder`);
+  const source = await existingFolder(folder);
   return repository.withLock('backup', async () => {
     const stored = await repository.chunkHashes();
     const previous = (await repository.snapshots()).filter((s) => s.source === source).at(-1);

@@ -94,10 +94,18 @@ describe('BackupRunner', () => {
   });
 
   it('records a failure without throwing, naming causes an operator can fix', async () => {
-    const { runner, recorded, config } = runnerWith();
+    let opened = 0;
+    const { runner, recorded, config } = runnerWith({
+      openRepository: () => {
+        opened += 1;
+        return Promise.reject(new Error('not expected: the folder is checked first'));
+      },
+    });
     // The default backup: the data dir has no models folder.
     expect(runner.start('schedule').started).toBe(true);
     await runner.idle();
+    // Found before the repository was opened (an open stores a data key in the object store).
+    expect(opened).toBe(0);
     expect(runner.state().last).toMatchObject({
       trigger: 'schedule',
       snapshot: null,

@@ -5,7 +5,7 @@ import { serverEntry, type AdminEvent } from '../security/audit/admin-event.js';
 import type { AuditLog } from '../security/audit/audit-log.js';
 import { scheduledBackupEvent } from '../security/audit/server-events.js';
 import type { Clock } from '../util/ids.js';
-import { backupFolder, pruneRepository } from './models.js';
+import { NotAFolderError, backupFolder, existingFolder, pruneRepository } from './models.js';
 import { modelsFolder, openRepository, type OpenedRepository } from './open-repository.js';
 import { RepositoryLockedError, type Snapshot } from './repository.js';
 import { SnapshotCatalog } from './snapshot-catalog.js';
@@ -182,7 +182,7 @@ async function backupModels(
   config: Readonly<Config>,
   open: () => Promise<OpenedRepository>,
 ): Promise<BackupOutcome> {
-  const folder = modelsFolder(config);
+  const folder = await existingFolder(modelsFolder(config));
   const opened = await open();
   try {
     const result = await backupFolder(opened.repository, folder);
@@ -223,7 +223,7 @@ function backupEvent(
  */
 function failureText(error: unknown, config: Readonly<Config>): string {
   if (error instanceof RepositoryLockedError) return error.message;
-  if (error instanceof Error && error.message.endsWith(' is not a folder')) {
+  if (error instanceof NotAFolderError) {
     return `the model folder ${modelsFolder(config)} does not exist or is not a folder (backup.models_folder)`;
   }
   return 'the backup failed; the server log has the reason';

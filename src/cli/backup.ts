@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { modelsFolder, openRepository } from '../backup/open-repository.js';
 import {
   backupFolder,
+  NotAFolderError,
   pruneRepository,
   restoreSnapshot,
   verifyRepository,
@@ -97,9 +98,7 @@ export function backupCommands(io: CliIo): Command[] {
         const result = await audited(audit, 'create:backup', note, async () => {
           const done = await backupFolder(repository, folder, { progress: bar.update }).catch(
             (error: unknown) => {
-              if ((error as Error).message.endsWith('is not a folder')) {
-                throw new UsageError((error as Error).message);
-              }
+              if (error instanceof NotAFolderError) throw new UsageError(error.message);
               throw error;
             },
           );
