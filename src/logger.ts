@@ -48,6 +48,11 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   /** Append to this file instead of stdout (`log_file`); `reopenLogFile` reopens it. */
   file?: string | undefined;
+  /**
+   * Standard error instead of stdout (CLI commands: their stdout is their answer, such as the
+   * token `tokens issue` prints, which a script captures with `$(…)`).
+   */
+  stderr?: boolean;
   /** Bytes waiting for the output at most (default `maxBufferedLogBytes`; tests lower it). */
   maxBufferedBytes?: number;
 }
@@ -71,7 +76,11 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
       sync: false,
       minLength: 4096,
       maxLength: options.maxBufferedBytes ?? maxBufferedLogBytes,
-      ...(options.file === undefined ? {} : { dest: options.file, append: true, mode: 0o640 }),
+      ...(options.file !== undefined
+        ? { dest: options.file, append: true, mode: 0o640 }
+        : options.stderr === true
+          ? { dest: 2 }
+          : {}),
     });
     // One write per line: each drop is one line lost.
     stream.on('drop', () => {

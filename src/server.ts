@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { ensureDataDir } from './util/data-dir.js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -88,7 +88,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   checkListenSecurity(config);
   const tls = await openTls(config, logger, clock);
 
-  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  ensureDataDir(config.data_dir);
   const store = await openStore(config, logger, { server: true });
   logger.info({ store: describeStore(config) }, 'store open');
   // Closed in reverse order on shutdown, or when start-up fails halfway.

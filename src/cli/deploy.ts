@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import type { Values } from '../deploy/render/index.js';
 import { UsageError, type CliIo } from './io.js';
+import { ensureFolder } from '../util/data-dir.js';
 
 /** The renderer, loaded when a deploy command runs rather than with every command. */
 const renderer = () => import('../deploy/render/index.js');
@@ -41,6 +42,7 @@ export function deployCommand(io: CliIo): Command {
         return;
       }
       const folder = resolve(io.cwd, flags.out);
+      ensureFolder(folder, 'the manifest folder', '--out');
       const written = writeManifests(folder, objects);
       io.stderr(`wrote ${written.files.length} files to ${folder}\n`);
       for (const stray of written.strays) {

@@ -30,7 +30,7 @@ export function keysCommand(io: CliIo): Command {
   // Running replicas reread the keyring at once when they share Redis (within 30 s otherwise).
   const tellServers = async (config: Readonly<Config>) => {
     try {
-      await announceReload(config, createLogger('error'), 'keys');
+      await announceReload(config, createLogger('error', { stderr: true }), 'keys');
     } catch (error) {
       io.stderr(
         `warning: could not tell running servers through Redis (${(error as Error).message}); ` +

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { ensureDataDir } from '../util/data-dir.js';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../logger.js';
@@ -35,10 +35,10 @@ export async function withOffline<T>(
   work: (offline: Offline) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
-  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  ensureDataDir(config.data_dir);
   const store = await openStore(config);
   try {
-    const logger = createLogger('warn');
+    const logger = createLogger('warn', { stderr: true });
     const atRest = await openAtRest({ config, store, logger });
     try {
       const security = await openSecurity({ config, store, sealer: atRest.sealer });

@@ -30,10 +30,9 @@ export function serveCommand(io: CliIo): Command {
       server = await startServer({ config, logger, announce: io.stdout });
     } catch (error) {
       logger.flush();
-      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        throw new UsageError(
-          `cannot listen on ${config.host}:${config.port}: the port is already in use`,
-        );
+      const why = listenFailure((error as NodeJS.ErrnoException).code);
+      if (why !== undefined) {
+        throw new UsageError(`cannot listen on ${config.host}:${config.port}: ${why}`);
       }
       throw error;
     }
@@ -65,4 +64,22 @@ export function serveCommand(io: CliIo): Command {
     await server.shutdown(signal);
   });
   return command;
+}
+
+/** Why the server could not listen, in words, for the errors a setting causes. */
+function listenFailure(code: string | undefined): string | undefined {
+  switch (code) {
+    case 'EADDRINUSE':
+      return 'the port is already in use';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return 'the host name does not resolve (--host, ASSISTD_HOST)';
+    case 'EADDRNOTAVAIL':
+      return 'that address is not one of this machine (--host, ASSISTD_HOST)';
+    case 'EACCES':
+      return 'this user may not listen on that port (ports below 1024 need privileges)';
+    default:
+      return undefined;
+  }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
@@ -308,6 +309,79 @@ describe('CLI errors and help', () => {
     );
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`cannot write the log file ${join(root, 'missing', 'x.log')}`);
+  });
+
+  it('refuses a data dir it cannot use and a database that is not one, naming them, with no stack trace', async () => {
+    const root = workdir();
+    const file = join(root, 'a-file');
+    writeFileSync(file, 'not a folder');
+    const onFile = await run(
+      process.execPath,
+      [assistdBin, 'serve', '--port', '0', '--data-dir', file],
+      {
+        cwd: root,
+      },
+    );
+    expect(onFile.code).toBe(2);
+    expect(onFile.stderr).toContain(`the data dir ${file} cannot be used: ${file} is a file`);
+    expect(onFile.stderr).not.toMatch(/\n\s+at /);
+
+    const data = join(root, 'data');
+    mkdirSync(data, { mode: 0o700 });
+    const garbage = randomBytes(100_000);
+    writeFileSync(join(data, 'assistd.db'), garbage);
+    for (const args of [
+      ['serve', '--port', '0'],
+      ['tokens', 'list'],
+    ]) {
+      const result = await run(process.execPath, [assistdBin, ...args, '--data-dir', data], {
+        cwd: root,
+      });
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain(
+        `${join(data, 'assistd.db')} is not a usable SQLite database`,
+      );
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+    // Left exactly as it was.
+    expect(readFileSync(join(data, 'assistd.db')).equals(garbage)).toBe(true);
+
+    const render = await run(process.execPath, [assistdBin, 'deploy', 'render', '--out', file], {
+      cwd: root,
+    });
+    expect(render.code).toBe(2);
+    expect(render.stderr).toContain(`the manifest folder ${file} cannot be used`);
+  });
+
+  it('refuses a host it cannot listen on', async () => {
+    for (const [host, why] of [
+      ['192.0.2.1', 'that address is not one of this machine'],
+      ['not a host!', 'the host name does not resolve'],
+    ]) {
+      const result = await run(
+        process.execPath,
+        [assistdBin, 'serve', '--port', '0', '--host', host!, '--tls-terminated-by-proxy'],
+        { cwd: workdir() },
+      );
+      expect(result.code, host).toBe(2);
+      expect(result.stderr).toContain(`cannot listen on ${host}:0: ${why}`);
+    }
+  });
+
+  it('prints only the token on stdout; warnings go to stderr', async () => {
+    const root = workdir();
+    const data = join(root, 'open-data');
+    mkdirSync(data);
+    chmodSync(data, 0o755);
+    const issued = await run(
+      process.execPath,
+      [assistdBin, 'tokens', 'issue', '--principal', 'script@example.com', '--data-dir', data],
+      { cwd: root },
+    );
+    expect(issued.code).toBe(0);
+    expect(issued.stderr).toContain('not mode 0700');
+    expect(issued.stdout.trim().split('\n')).toHaveLength(1);
+    expect(issued.stdout.trim().split('.')).toHaveLength(3);
   });
 
   it('checks token flags', async () => {

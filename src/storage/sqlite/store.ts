@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { StartupError } from '../../providers/startup-error.js';
 import type { Logger } from 'pino';
 import type { DataKeyStore } from '../../security/crypto/index.js';
 import type { MessageContent, Role } from '../../providers/types.js';
@@ -75,9 +76,7 @@ interface MessageRow {
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const synchronous = options.synchronous ?? 'normal';
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-  const db = new Database(options.path);
-  configureConnection(db, synchronous, busyTimeoutMs);
-  migrate(db);
+  const db = openDatabase(options.path, synchronous, busyTimeoutMs);
   const writer =
     options.auditWriter === undefined || db.memory
       ? undefined
@@ -89,6 +88,38 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           logger: options.logger,
         });
   return new SqliteStore(db, writer);
+}
+
+/**
+ * The file opened, configured and migrated; a file that is not a SQLite database, or a damaged
+ * one, is a StartupError naming it (nothing is written to it).
+ */
+function openDatabase(
+  path: string,
+  synchronous: 'normal' | 'full',
+  busyTimeoutMs: number,
+): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path);
+    configureConnection(db, synchronous, busyTimeoutMs);
+    migrate(db);
+    return db;
+  } catch (error) {
+    db?.close();
+    const code = (error as { code?: unknown }).code;
+    if (
+      code === 'SQLITE_NOTADB' ||
+      (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))
+    ) {
+      throw new StartupError(
+        `${path} is not a usable SQLite database (${(error as Error).message}); it was left as ` +
+          'it is. Restore the data dir from a backup (assistd restore --help), or move the file ' +
+          'away to start with an empty one',
+      );
+    }
+    throw error;
+  }
 }
 
 class SqliteStore implements Store {
