@@ -103,6 +103,13 @@ describe('assistd policy check', () => {
     expect((await cli(check(...dev, '--action', 'get:*', '--resource', '/x'))).stderr).toContain(
       'names one request, not a pattern',
     );
+    // Not an action at all: bad input, not a deny.
+    const fly = await cli(check(...dev, '--action', 'fly', '--resource', '/x'));
+    expect([fly.code, fly.stderr]).toEqual([
+      2,
+      'assistd: --action is one action, verb:object (letters, digits, _ . -), e.g. create:chat ' +
+        '(see `assistd policy routes`)\n',
+    ]);
     const both = await cli(check(...base, '--policies', 'seed.yaml', '--config', 'config.yaml'));
     expect([both.code, both.stderr]).toEqual([
       2,

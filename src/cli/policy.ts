@@ -3,7 +3,12 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { defaultPolicies, defaultPolicyYaml } from '../security/policy/default-policy.js';
-import { parsePolicyText, PolicyFileError } from '../security/policy/document.js';
+import {
+  parsePolicyText,
+  PolicyFileError,
+  requestAction,
+  requestActionRule,
+} from '../security/policy/document.js';
 import {
   compilePolicies,
   explainDecision,
@@ -64,6 +69,9 @@ export function policyCommand(io: CliIo): Command {
         if (flag !== '--principal' && hasWildcard(value)) {
           throw new UsageError(`${flag} names one request, not a pattern: "${value}"`);
         }
+      }
+      if (!requestAction.test(flags.action)) {
+        throw new UsageError(`--action ${requestActionRule} (see \`assistd policy routes\`)`);
       }
       const policies = await policiesFor(flags, io);
       const request: AccessRequest = {

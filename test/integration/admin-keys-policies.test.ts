@@ -166,6 +166,7 @@ describe('POST /admin/policies/simulate', () => {
     ],
     ['an empty group', { principal: 'p', groups: [''], action: 'a', resource: '/x' }],
     ['a long action', { principal: 'p', action: 'a'.repeat(129), resource: '/x' }],
+    ['an action that is not verb:object', { principal: 'p', action: 'fly', resource: '/x' }],
     ['a long resource', { principal: 'p', action: 'a', resource: '/'.repeat(1025) }],
     ['a body that is not an object', ['p']],
   ])('answers 400 in the OpenAI error shape for %s', async (_what, body) => {

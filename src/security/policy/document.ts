@@ -101,6 +101,12 @@ const patternText = z
   .max(maxPatternLength, `must be at most ${maxPatternLength} characters`)
   .refine((text) => !controlCharacter.test(text), 'must not contain control characters');
 
+/** One request's action (`policy check`, the simulation API): `verb:object`, no wildcard. */
+export const requestAction = /^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$/;
+/** What `requestAction` refuses says this. */
+export const requestActionRule =
+  'is one action, verb:object (letters, digits, _ . -), e.g. create:chat';
+
 const actionPattern = patternText.regex(
   /^(?:\*|[A-Za-z0-9_.*?-]+:[A-Za-z0-9_.*?-]+)$/,
   'an action is "*" or "verb:object" (letters, digits, _ . - and wildcards), e.g. "get:*" or "create:chat"',

@@ -6,13 +6,14 @@ import {
   type AccessRequest,
   type StatementRef,
 } from '../../../security/policy/evaluate.js';
+import { requestAction, requestActionRule } from '../../../security/policy/document.js';
 import type { AppDeps } from '../../app.js';
 import { parseBody } from '../../validate.js';
 
 const simulationSchema = z.strictObject({
   principal: z.string().min(1).max(256),
   groups: z.array(z.string().min(1).max(128)).max(64).default([]),
-  action: z.string().min(1).max(128),
+  action: z.string().max(128).regex(requestAction, requestActionRule),
   resource: z.string().min(1).max(1024),
 });
 
