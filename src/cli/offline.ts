@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { ensureDataDir } from '../util/data-dir.js';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -9,7 +10,7 @@ import { KeyringError } from '../security/keyring.js';
 import { openAtRest } from '../security/sealer.js';
 import { checkpointFileIn } from '../security/audit/checkpoint-file.js';
 import { repairCheckpointFile } from '../security/audit/checkpoint-repair.js';
-import { openStore } from '../storage/open.js';
+import { openStore, sqlitePath } from '../storage/open.js';
 import type { AuditDetailValue, Store } from '../storage/types.js';
 import { UsageError, type CliIo } from './io.js';
 
@@ -36,6 +37,13 @@ export async function withOffline<T>(
 ): Promise<T> {
   const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
   ensureDataDir(config.data_dir);
+  if (config.database.url === undefined && !existsSync(sqlitePath(config))) {
+    // Allowed (tokens may be issued before the first start), but a mistyped --data-dir would
+    // otherwise give a token no running server accepts, without a word.
+    io.stderr(
+      `assistd: note: ${config.data_dir} held no assistd data; a new data dir was started there\n`,
+    );
+  }
   const store = await openStore(config);
   try {
     const logger = createLogger('warn', { stderr: true });

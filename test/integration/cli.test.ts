@@ -382,6 +382,16 @@ describe('CLI errors and help', () => {
     expect(issued.stderr).toContain('not mode 0700');
     expect(issued.stdout.trim().split('\n')).toHaveLength(1);
     expect(issued.stdout.trim().split('.')).toHaveLength(3);
+    // A data dir nobody used before is said to be new (a mistyped --data-dir would otherwise
+    // give a token no server accepts, silently); the next command there says nothing of it.
+    expect(issued.stderr).toContain(`assistd: note: ${data} held no assistd data`);
+    const again = await run(
+      process.execPath,
+      [assistdBin, 'tokens', 'issue', '--principal', 'script@example.com', '--data-dir', data],
+      { cwd: root },
+    );
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toContain('held no assistd data');
   });
 
   it('checks token flags', async () => {
