@@ -1,5 +1,4 @@
-import Database from 'better-sqlite3';
-import { StartupError } from '../../providers/startup-error.js';
+import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { DataKeyStore } from '../../security/crypto/index.js';
 import type { MessageContent, Role } from '../../providers/types.js';
@@ -28,12 +27,11 @@ import type {
   TurnRecord,
 } from '../types.js';
 import { encryptLegacyFields, forgetFieldsEncrypted } from './legacy-fields.js';
-import { migrate } from './migrations.js';
 import { settle } from './settle.js';
 import { SqliteDataKeys, SqliteSigningKeys, SqliteTokens } from './security-stores.js';
 import { SqliteAudit } from './audit-store.js';
 import { AuditWriter } from './audit-writer.js';
-import { configureConnection } from './connection.js';
+import { openDatabase } from './open-database.js';
 
 export interface SqliteStoreOptions {
   /** Database file; `:memory:` for a throwaway store. */
@@ -88,38 +86,6 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           logger: options.logger,
         });
   return new SqliteStore(db, writer);
-}
-
-/**
- * The file opened, configured and migrated; a file that is not a SQLite database, or a damaged
- * one, is a StartupError naming it (nothing is written to it).
- */
-function openDatabase(
-  path: string,
-  synchronous: 'normal' | 'full',
-  busyTimeoutMs: number,
-): Database.Database {
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(path);
-    configureConnection(db, synchronous, busyTimeoutMs);
-    migrate(db);
-    return db;
-  } catch (error) {
-    db?.close();
-    const code = (error as { code?: unknown }).code;
-    if (
-      code === 'SQLITE_NOTADB' ||
-      (typeof code === 'string' && code.startsWith('SQLITE_CORRUPT'))
-    ) {
-      throw new StartupError(
-        `${path} is not a usable SQLite database (${(error as Error).message}); it was left as ` +
-          'it is. Restore the data dir from a backup (assistd restore --help), or move the file ' +
-          'away to start with an empty one',
-      );
-    }
-    throw error;
-  }
 }
 
 class SqliteStore implements Store {
