@@ -131,8 +131,9 @@ export function securityHeaders(tls: boolean): Array<[string, string]> {
   ];
 }
 
+const withTls = securityHeaders(true);
+const withoutTls = securityHeaders(false);
+
 function setSecurityHeaders(reply: FastifyReply, tls: boolean): void {
   for (const [name, value] of tls ? withTls : withoutTls) reply.header(name, value);
 }
-const withTls = securityHeaders(true);
-const withoutTls = securityHeaders(false);
