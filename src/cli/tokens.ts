@@ -144,12 +144,19 @@ export function tokensCommand(io: CliIo): Command {
     }
     await withOffline(flags, io, async ({ security, audit }) => {
       const note: AuditNote = { resource: `/admin/tokens/${id}`, details: { token_id: id } };
-      const fresh = await audited(audit, 'delete:token', note, async () => {
+      const { fresh, issuedHere } = await audited(audit, 'delete:token', note, async () => {
         const revoked = await security.issuer.revoke(id, expiresAt);
-        note.details.already_revoked = !revoked;
+        note.details.already_revoked = !revoked.fresh;
+        note.details.issued_here = revoked.issuedHere;
         return revoked;
       });
       io.stderr(fresh ? `revoked token ${id}\n` : `token ${id} was already revoked\n`);
+      if (!issuedHere) {
+        io.stderr(
+          `note: no token with id ${id} was issued here (tokens list shows those that were); ` +
+            'it is refused anyway, should a JWT from another issuer carry it\n',
+        );
+      }
     });
     // A running server on this SQLite file rereads revocations at most this long after a commit.
     await sleep(revocationRecheckMs);

@@ -114,10 +114,11 @@ export class TokenIssuer {
   }
 
   /**
-   * Revokes a token by its `jti` or opaque id; false when it already was. Any id is accepted
-   * (a JWT from an external issuer is not registered here).
+   * Revokes a token by its `jti` or opaque id: `fresh` false when it already was. Any id is
+   * accepted (a JWT from an external issuer is not registered here); `issuedHere` says whether
+   * this service issued it, so a mistyped id can be told apart.
    */
-  async revoke(id: string, expiresAt?: number): Promise<boolean> {
+  async revoke(id: string, expiresAt?: number): Promise<{ fresh: boolean; issuedHere: boolean }> {
     const pasted = opaqueTokenId(id);
     if (pasted !== undefined) {
       // Revoked by id instead, it would be stored and audited whole: the secret in plaintext.
@@ -130,7 +131,12 @@ export class TokenIssuer {
     if (!tokenIdPattern.test(id)) {
       throw new TokenRequestError('id', 'must be 1–128 letters, digits or . _ : -');
     }
-    return this.options.tokens.revoke({ id, revokedAt: this.options.clock(), expiresAt });
+    const fresh = await this.options.tokens.revoke({
+      id,
+      revokedAt: this.options.clock(),
+      expiresAt,
+    });
+    return { fresh, issuedHere: await this.options.tokens.issuedHere(id) };
   }
 }
 

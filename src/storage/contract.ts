@@ -282,6 +282,9 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
         expiresAt: undefined,
       });
       await expect(store.tokens.recordIssued(jwt('jwt-a', 1, 2))).rejects.toThrow();
+      expect(await store.tokens.issuedHere('jwt-a')).toBe(true);
+      expect(await store.tokens.issuedHere('opq-1')).toBe(true);
+      expect(await store.tokens.issuedHere('never-issued')).toBe(false);
       await store.tokens.revoke({ id: 'jwt-c', revokedAt: 4000, expiresAt: 9000 });
 
       const all = await store.tokens.listTokens({ now: 6000, includeExpired: true, limit: 10 });

@@ -36,6 +36,16 @@ export function tokenListSql(placeholder: (index: number) => string): string {
     LIMIT ${p(6)}`;
 }
 
+/**
+ * Whether a token id was issued by this service: an opaque token's id or a registered JWT's `jti`
+ * (`issued_here`, 1 or 0; one placeholder, used twice, so SQLite takes the same value twice).
+ */
+export function issuedHereSql(placeholder: (index: number) => string): string {
+  return `SELECT CASE WHEN EXISTS (SELECT 1 FROM api_tokens WHERE id = ${placeholder(1)})
+      OR EXISTS (SELECT 1 FROM issued_tokens WHERE id = ${placeholder(2)}) THEN 1 ELSE 0 END
+      AS issued_here`;
+}
+
 /** The values for `tokenListSql`, in placeholder order. */
 export function tokenListValues(query: TokenListQuery): unknown[] {
   const before = query.before ?? { createdAt: Number.MAX_SAFE_INTEGER, id: '' };

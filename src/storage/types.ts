@@ -179,6 +179,8 @@ export interface TokenStore {
   /** JWTs issued here and opaque tokens, newest first (`createdAt`, then `id`, descending). */
   listTokens(query: TokenListQuery): Promise<TokenListing[]>;
   findToken(id: string): Promise<TokenRecord | undefined>;
+  /** Whether `id` is an opaque token's id or a registered JWT's `jti` (issued by this service). */
+  issuedHere(id: string): Promise<boolean>;
   /** Marks a token revoked; false when it already was. */
   revoke(revocation: RevocationRecord): Promise<boolean>;
   isRevoked(id: string): Promise<boolean>;

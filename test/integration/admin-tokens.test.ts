@@ -92,7 +92,7 @@ describe('/admin/tokens', () => {
       { method: 'DELETE' },
     );
     expect(revoked.status).toBe(200);
-    expect(revoked.body).toEqual({ id, revoked: true, already_revoked: false });
+    expect(revoked.body).toEqual({ id, revoked: true, already_revoked: false, issued_here: true });
     const refused = await withBearer(token);
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as ErrorBody).error.code).toBe('token_revoked');
@@ -100,6 +100,16 @@ describe('/admin/tokens', () => {
       method: 'DELETE',
     });
     expect(again.body.already_revoked).toBe(true);
+    // Any id may be revoked (a JWT from another issuer is not registered here), and the answer
+    // says whether this service issued it, so a mistyped id shows.
+    const unknown = await harness.json<{ issued_here: boolean }>(
+      '/admin/tokens/never-issued-here',
+      {
+        method: 'DELETE',
+      },
+    );
+    expect(unknown.status).toBe(200);
+    expect(unknown.body).toMatchObject({ revoked: true, issued_here: false });
     const after = (await list()).body.data.find((entry) => entry.id === id);
     expect(after?.status).toBe('revoked');
     expect(after?.revoked_at).toMatch(/^\d{4}-/);
@@ -217,6 +227,18 @@ describe('/admin/tokens', () => {
     // Revoked by its id, it stops working.
     expect((await harness.json(`/admin/tokens/${id}`, { method: 'DELETE' })).status).toBe(200);
     expect((await withBearer(token)).status).toBe(401);
+    // An id this service never issued is revoked too (a JWT from another issuer may carry it),
+    // with a note, so a mistyped one shows.
+    const unknown = await run(process.execPath, [
+      assistdBin,
+      'tokens',
+      'revoke',
+      'never-issued-cli',
+      '--data-dir',
+      harness.dataDir,
+    ]);
+    expect(unknown.code).toBe(0);
+    expect(unknown.stderr).toContain('note: no token with id never-issued-cli was issued here');
   });
 
   it('is for administrators only under the built-in policies', async () => {

@@ -3,6 +3,7 @@ import type { DataKeyStore, WrappedDataKey } from '../../security/crypto/index.j
 import {
   issuedTokenColumns,
   issuedTokenValues,
+  issuedHereSql,
   tokenListSql,
   tokenListValues,
   toTokenListing,
@@ -65,6 +66,15 @@ export class PostgresTokens implements TokenStore {
         expiresAt: row.expires_at ?? undefined,
       }
     );
+  }
+
+  async issuedHere(id: string): Promise<boolean> {
+    const { rows } = await query<{ issued_here: number }>(
+      this.pool,
+      issuedHereSql((index) => `$${index}`),
+      [id, id],
+    );
+    return rows[0]?.issued_here === 1;
   }
 
   async revoke(revocation: RevocationRecord): Promise<boolean> {

@@ -3,6 +3,7 @@ import type { DataKeyStore, WrappedDataKey } from '../../security/crypto/index.j
 import {
   issuedTokenColumns,
   issuedTokenValues,
+  issuedHereSql,
   tokenListSql,
   tokenListValues,
   toTokenListing,
@@ -62,6 +63,7 @@ export class SqliteTokens implements TokenStore {
         `INSERT INTO issued_tokens (${issuedTokenColumns}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       list: db.prepare<unknown[], TokenListRow>(tokenListSql(() => '?')),
+      issuedHere: db.prepare<[string, string], number>(issuedHereSql(() => '?')).pluck(),
     };
     this.revocations = new RevocationList(db);
   }
@@ -80,6 +82,10 @@ export class SqliteTokens implements TokenStore {
     return settle(() => {
       this.statements.insert.run(tokenParams(token));
     });
+  }
+
+  issuedHere(id: string): Promise<boolean> {
+    return settle(() => this.statements.issuedHere.get(id, id) === 1);
   }
 
   findToken(id: string): Promise<TokenRecord | undefined> {

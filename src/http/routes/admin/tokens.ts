@@ -99,8 +99,10 @@ export function tokenRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.delete('/admin/tokens/:id', async (request) => {
     const { id } = parseValue(revokeParamsSchema, request.params);
-    const revoked = await deps.tokenIssuer.revoke(id).catch((error: unknown) => asInvalid(error));
-    request.auditDetails = { token_id: id, already_revoked: !revoked };
-    return { id, revoked: true, already_revoked: !revoked };
+    const { fresh, issuedHere } = await deps.tokenIssuer
+      .revoke(id)
+      .catch((error: unknown) => asInvalid(error));
+    request.auditDetails = { token_id: id, already_revoked: !fresh, issued_here: issuedHere };
+    return { id, revoked: true, already_revoked: !fresh, issued_here: issuedHere };
   });
 }
