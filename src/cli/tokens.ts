@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import type { ConfigFlags } from '../config/load.js';
-import { TokenRequestError, tokenIdPattern, tokenJson } from '../security/token-issuer.js';
-import { mintToken, opaqueTokenId } from '../security/tokens.js';
+import { TokenRequestError, checkTokenId, tokenJson } from '../security/token-issuer.js';
+import { mintToken } from '../security/tokens.js';
 import { revocationRecheckMs } from '../storage/sqlite/revocations.js';
 import { addStoreOptions } from './config-options.js';
 import { UsageError, formatTable, type CliIo } from './io.js';
@@ -127,17 +127,8 @@ export function tokensCommand(io: CliIo): Command {
       .description('revoke a token by its jti (JWT) or id (opaque): it fails at once, everywhere')
       .option('--expires <iso-time>', "the token's expiry, after which the record may be pruned"),
   ).action(async (id: string, flags: RevokeFlags) => {
-    const pasted = opaqueTokenId(id);
-    if (pasted !== undefined) {
-      // Checked before anything is recorded: the audit record would hold the secret.
-      throw new UsageError(
-        `that is a whole token, not its id: nothing was revoked or recorded. ` +
-          `Revoke it by its id: assistd tokens revoke ${pasted}`,
-      );
-    }
-    if (!tokenIdPattern.test(id)) {
-      throw new UsageError('a token id is 1–128 letters, digits or . _ : -');
-    }
+    // Before anything is recorded: the audit record of a pasted token would hold its secret.
+    await asUsage(async () => checkTokenId(id));
     const expiresAt = flags.expires === undefined ? undefined : Date.parse(flags.expires);
     if (expiresAt !== undefined && Number.isNaN(expiresAt)) {
       throw new UsageError(`--expires "${flags.expires}" is not an ISO 8601 time`);

@@ -29,6 +29,25 @@ export class TokenRequestError extends Error {
   }
 }
 
+/**
+ * Refuses what cannot name a token to revoke, before anything is stored or recorded: an id of the
+ * wrong form, or a whole opaque token (revoked and audited as an id, its secret would be kept in
+ * plaintext).
+ */
+export function checkTokenId(id: string): void {
+  const pasted = opaqueTokenId(id);
+  if (pasted !== undefined) {
+    throw new TokenRequestError(
+      'id',
+      `is a whole token, not its id: nothing was revoked or stored. Revoke it by its id, ` +
+        `${pasted} (assistd tokens revoke ${pasted}); a token pasted somewhere is best revoked`,
+    );
+  }
+  if (!tokenIdPattern.test(id)) {
+    throw new TokenRequestError('id', 'must be 1–128 letters, digits or . _ : -');
+  }
+}
+
 export interface TokenRequest {
   principal: string;
   groups: readonly string[];
@@ -119,18 +138,7 @@ export class TokenIssuer {
    * this service issued it, so a mistyped id can be told apart.
    */
   async revoke(id: string, expiresAt?: number): Promise<{ fresh: boolean; issuedHere: boolean }> {
-    const pasted = opaqueTokenId(id);
-    if (pasted !== undefined) {
-      // Revoked by id instead, it would be stored and audited whole: the secret in plaintext.
-      throw new TokenRequestError(
-        'id',
-        `is a whole token, not its id: nothing was revoked or stored. Revoke it by its id, ` +
-          `${pasted} (a token that was pasted somewhere is best revoked)`,
-      );
-    }
-    if (!tokenIdPattern.test(id)) {
-      throw new TokenRequestError('id', 'must be 1–128 letters, digits or . _ : -');
-    }
+    checkTokenId(id);
     const fresh = await this.options.tokens.revoke({
       id,
       revokedAt: this.options.clock(),
