@@ -38,7 +38,7 @@ export function tokenListSql(placeholder: (index: number) => string): string {
 
 /**
  * Whether a token id was issued by this service: an opaque token's id or a registered JWT's `jti`
- * (`issued_here`, 1 or 0; one placeholder, used twice, so SQLite takes the same value twice).
+ * (`issued_here`, 1 or 0). Two placeholders, both the id, so SQLite can take plain `?`.
  */
 export function issuedHereSql(placeholder: (index: number) => string): string {
   return `SELECT CASE WHEN EXISTS (SELECT 1 FROM api_tokens WHERE id = ${placeholder(1)})
