@@ -63,6 +63,11 @@ export interface RevokeResult {
   revoked: true;
   /** True when someone revoked it before. */
   already_revoked: boolean;
+  /**
+   * Whether this service issued the token. Always true for a token of the listing; false for an
+   * id revoked by hand that no token here carries (a JWT of another issuer, or a mistyped id).
+   */
+  issued_here: boolean;
 }
 
 export function tokensPath(query: TokenQuery): string {
