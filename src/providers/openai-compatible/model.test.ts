@@ -10,7 +10,12 @@ import {
 import type { AppError } from '../../errors.js';
 import { ProviderError } from '../provider-error.js';
 import type { ChatRequest, StreamPart } from '../types.js';
-import { discoverModelName, OpenAICompatibleModel, type OpenAICompatibleOptions } from './model.js';
+import {
+  discoverModelName,
+  finishGraceMs,
+  OpenAICompatibleModel,
+  type OpenAICompatibleOptions,
+} from './model.js';
 
 const apiKey = 'sk-test-SECRETKEY-123';
 const request: ChatRequest = { messages: [{ role: 'user', content: '你好' }], temperature: 0.7 };
@@ -294,6 +299,64 @@ describe('openai-compatible provider: failures after the first byte end the stre
     const parts = await collect(model({ idleTimeoutMs: 200 }).stream(request, signal()));
     expect(parts.map((part) => part.type)).toEqual(['text-delta', 'error']);
     expect((parts[1] as { error: AppError }).error.code).toBe('upstream_timeout');
+  });
+
+  it('ends an answer whole when the endpoint stalls or resets after finish_reason', async () => {
+    const answer = [
+      { type: 'text-delta', text: '你好' },
+      { type: 'text-delta', text: '！有什么' },
+      { type: 'text-delta', text: '可以帮你的吗？' },
+    ];
+    const usage = { promptTokens: 9, completionTokens: 10, totalTokens: 19 };
+    // Events: role, three deltas, finish_reason, usage, [DONE].
+    const cases = [
+      [{ kind: 'sse', fixture: 'stream.sse', stallAfter: 5 }, undefined],
+      [{ kind: 'sse', fixture: 'stream.sse', stallAfter: 6 }, usage],
+      [{ kind: 'sse', fixture: 'stream.sse', cutAfter: 6 }, usage],
+    ] as const;
+    for (const [behaviour, expectedUsage] of cases) {
+      upstream.reset();
+      upstream.enqueue(behaviour);
+      const started = Date.now();
+      const parts = await collect(model({ idleTimeoutMs: 20_000 }).stream(request, signal()));
+      expect(parts).toEqual([
+        ...answer,
+        { type: 'finish', finishReason: 'stop', usage: expectedUsage },
+      ]);
+      // The grace after finish_reason (2 s), not the idle timeout (20 s).
+      expect(Date.now() - started).toBeLessThan(finishGraceMs + 1500);
+      await eventually(() => upstream.chatRequests[0]!.clientClosed);
+    }
+  });
+
+  it('answers with the choice of index 0 only', async () => {
+    const chunk = (index: number, content: string) =>
+      `data: ${JSON.stringify({ choices: [{ index, delta: { content }, finish_reason: null }] })}\n\n`;
+    upstream.enqueue({
+      kind: 'sse',
+      events: [
+        chunk(0, 'A'),
+        chunk(1, 'ZZZ'),
+        chunk(0, 'B'),
+        `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+        'data: [DONE]\n\n',
+      ],
+    });
+    const parts = await collect(model().stream(request, signal()));
+    expect(parts.filter((part) => part.type === 'text-delta')).toEqual([
+      { type: 'text-delta', text: 'A' },
+      { type: 'text-delta', text: 'B' },
+    ]);
+    upstream.enqueue({
+      kind: 'json',
+      body: {
+        choices: [
+          { index: 1, message: { content: 'SECOND' }, finish_reason: 'stop' },
+          { index: 0, message: { content: 'FIRST' }, finish_reason: 'stop' },
+        ],
+      },
+    });
+    expect((await model().generate(request, signal())).text).toBe('FIRST');
   });
 
   it('reports a stream that ends without finishing', async () => {

@@ -32,6 +32,28 @@ export interface OpenAICompatibleOptions extends EndpointOptions {
  */
 export const maxStreamedAnswerChars = 16 * 1024 * 1024;
 
+/**
+ * After the chunk that carries `finish_reason`, how long the stream may take to send the rest
+ * (the usage chunk, `[DONE]`, the end of the body), ms. The answer is whole by then: an endpoint
+ * that keeps the connection open, or resets it, after finishing does not turn a complete answer
+ * into an idle timeout stored as incomplete.
+ */
+export const finishGraceMs = 2_000;
+
+/** `pending`'s value, or undefined when it has not settled within `ms` (its failure is then dropped). */
+async function settledWithin<T>(pending: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ms, undefined);
+  });
+  try {
+    return await Promise.race([pending, late]);
+  } finally {
+    clearTimeout(timer);
+    pending.catch(() => undefined);
+  }
+}
+
 /** How long a readiness probe result is reused, so probes do not hammer the endpoint. */
 const healthCacheMs = 5_000;
 const probeTimeoutMs = 5_000;
@@ -137,8 +159,22 @@ export class OpenAICompatibleModel implements ChatModel {
     let usage: Usage | undefined;
     let done = false;
     let answerChars = 0;
+    const events = readSseData(body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
     try {
-      for await (const data of readSseData(body as AsyncIterable<Uint8Array>)) {
+      for (;;) {
+        let next: IteratorResult<string> | undefined;
+        try {
+          next =
+            finishReason === undefined
+              ? await events.next()
+              : await settledWithin(events.next(), finishGraceMs);
+        } catch (error) {
+          // Reset or timed out after the answer finished: it is whole all the same.
+          if (finishReason === undefined || signal.aborted) throw error;
+          next = undefined;
+        }
+        if (next === undefined || next.done === true) break;
+        const data = next.value;
         if (data === '[DONE]') {
           done = true;
           break;
@@ -171,6 +207,9 @@ export class OpenAICompatibleModel implements ChatModel {
       }
     } finally {
       if (!done) body.destroy();
+      // Ends the reader; a read still pending when the grace ran out settles once the body is
+      // destroyed.
+      void events.return(undefined).catch(() => undefined);
     }
     if (!done && finishReason === undefined && !signal.aborted) {
       throw new ProviderError({

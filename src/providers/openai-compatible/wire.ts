@@ -35,6 +35,7 @@ const completionSchema = z.looseObject({
   choices: z
     .array(
       z.looseObject({
+        index: z.number().nullish(),
         message: z.looseObject({ content: z.string().nullish() }),
         finish_reason: finishReasonSchema,
       }),
@@ -47,6 +48,7 @@ const chunkSchema = z.looseObject({
   choices: z
     .array(
       z.looseObject({
+        index: z.number().nullish(),
         delta: z.looseObject({ content: z.string().nullish() }).nullish(),
         finish_reason: finishReasonSchema,
       }),
@@ -89,7 +91,8 @@ export function tryParseJson(text: string): unknown {
 export function parseCompletion(value: unknown): ParsedCompletion | undefined {
   const parsed = completionSchema.safeParse(value);
   if (!parsed.success) return undefined;
-  const choice = parsed.data.choices[0]!;
+  const choice = firstChoice(parsed.data.choices);
+  if (choice === undefined) return undefined;
   return {
     text: choice.message.content ?? '',
     finishReason: toFinishReason(choice.finish_reason) ?? 'stop',
@@ -100,7 +103,7 @@ export function parseCompletion(value: unknown): ParsedCompletion | undefined {
 export function parseChunk(value: unknown): ParsedChunk | undefined {
   const parsed = chunkSchema.safeParse(value);
   if (!parsed.success) return undefined;
-  const choice = parsed.data.choices?.[0];
+  const choice = firstChoice(parsed.data.choices ?? []);
   return {
     text: choice?.delta?.content ?? '',
     finishReason: toFinishReason(choice?.finish_reason),
@@ -120,6 +123,17 @@ export function parseErrorMessage(text: string): string | undefined {
 export function parseModelIds(value: unknown): string[] | undefined {
   const parsed = modelListSchema.safeParse(value);
   return parsed.success ? parsed.data.data.map((model) => model.id) : undefined;
+}
+
+/**
+ * The answer: the choice with index 0 (one without an index counts as 0). This gateway asks for
+ * one choice (`n` is 1); an endpoint that sends others anyway, in the same chunk or interleaved
+ * in a stream, must not have their text mixed into the answer.
+ */
+function firstChoice<Choice extends { index?: number | null | undefined }>(
+  choices: readonly Choice[],
+): Choice | undefined {
+  return choices.find((choice) => (choice.index ?? 0) === 0);
 }
 
 function toFinishReason(value: string | null | undefined): FinishReason | undefined {
