@@ -30,17 +30,31 @@ export async function withRetries<T>(
       return await attempt(attemptNumber);
     } catch (error) {
       if (!(error instanceof ProviderError) || !error.isRetryable) throw error;
-      if (attemptNumber >= policy.maxRetries || signal.aborted) throw error;
+      if (signal.aborted) throw aborted(signal, error);
+      if (attemptNumber >= policy.maxRetries) throw error;
       const delayMs = retryDelay(error, attemptNumber, policy);
       if (delayMs === undefined) throw error;
       observer.onRetry?.(error, attemptNumber + 1, delayMs);
       try {
         await sleep(delayMs, undefined, { signal });
       } catch {
-        throw error;
+        throw aborted(signal, error);
       }
     }
   }
+}
+
+/**
+ * The caller left (or the server is shutting down) while a retry waited: that, not the failure
+ * being retried, is what happened to the call, so the client's request is recorded as 499
+ * `client_closed_request` rather than as the endpoint's 502 or 429.
+ */
+function aborted(signal: AbortSignal, retried: ProviderError): ProviderError {
+  return new ProviderError({
+    failure: 'aborted',
+    message: `model call aborted while a retry waited (after: ${retried.message})`,
+    cause: signal.reason ?? retried,
+  });
 }
 
 function retryDelay(error: ProviderError, attemptNumber: number, policy: RetryPolicy) {

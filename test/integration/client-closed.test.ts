@@ -67,6 +67,48 @@ describe('a client that closes the connection before the answer', () => {
     },
   );
 
+  it.each([
+    ['/v1/chat/completions', 503, { ...hello, model: 'gpt-4o-mini' }],
+    ['/v1/chat', 429, { ...hello, stream: true }],
+  ])(
+    '%s: a client that leaves while a retry after %i waits is recorded as 499, and no retry is sent',
+    async (route, status, body) => {
+      const principal = `waiter-${status}`;
+      const before = harness.upstream.chatRequests.length;
+      harness.upstream.enqueue({
+        kind: 'json',
+        status,
+        body: { error: { message: 'busy' } },
+        headers: { 'retry-after': '3' },
+      });
+      const controller = new AbortController();
+      const pending = harness.request(route, { body, principal, signal: controller.signal }).then(
+        () => 'answered',
+        (error: Error) => error.name,
+      );
+      await eventually(() => harness.upstream.chatRequests.length > before);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      controller.abort();
+      expect(await pending).toBe('AbortError');
+
+      const access = () =>
+        harness
+          .logs()
+          .split('\n')
+          .filter(
+            (line) =>
+              line.includes(`"principal":"${principal}"`) && line.includes('"msg":"request"'),
+          );
+      await eventually(() => access().length > 0);
+      expect(JSON.parse(access()[0]!)).toMatchObject({ route, status: 499 });
+      const audited = await harness.json<AuditPage>(`/admin/audit?principal=${principal}`);
+      expect(audited.body.data[0]).toMatchObject({ status: 499, error: 'client_closed_request' });
+      // The wait was cut short: the endpoint never got the retry.
+      await new Promise((resolve) => setTimeout(resolve, 3_200));
+      expect(harness.upstream.chatRequests.length).toBe(before + 1);
+    },
+  );
+
   it('a stream the client closes midway gets its access line, marked client_closed', async () => {
     const lines = (principal: string) =>
       harness
