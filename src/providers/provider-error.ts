@@ -1,4 +1,5 @@
 import { AppError } from '../errors.js';
+import { retryAfterHeader } from '../util/retry-after.js';
 
 /** How a call to a model failed. */
 export type ProviderFailure =
@@ -72,11 +73,10 @@ export class ProviderError extends Error {
 
   private httpAppError(): AppError {
     const status = this.status ?? 0;
+    // The endpoint's Retry-After goes on to the client (a 429's or a 5xx's): it was too long to
+    // wait for here, or the retries ran out.
+    const headers = this.retryAfterMs === undefined ? {} : retryAfterHeader(this.retryAfterMs);
     if (status === 429) {
-      const headers: Record<string, string> = {};
-      if (this.retryAfterMs !== undefined) {
-        headers['retry-after'] = String(Math.max(1, Math.ceil(this.retryAfterMs / 1000)));
-      }
       return new AppError('upstream_rate_limited', undefined, { headers, cause: this });
     }
     if (status === 401 || status === 403) {
@@ -91,17 +91,8 @@ export class ProviderError extends Error {
       );
     }
     return new AppError('upstream_error', `The model endpoint answered HTTP ${status}.`, {
+      ...(status >= 500 ? { headers } : {}),
       cause: this,
     });
   }
-}
-
-/** Parses a Retry-After header (seconds or an HTTP date) into milliseconds from `now`. */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
 }

@@ -5,6 +5,7 @@ import { Lockout } from '../../security/limits.js';
 import { LocalRateLimiter, rateRules, type RateLimiter } from '../../security/rate-limiter.js';
 import type { StreamPart } from '../../providers/types.js';
 import type { Clock } from '../../util/ids.js';
+import { retryAfterHeader } from '../../util/retry-after.js';
 import { csrfHeaderName, sessionCookieName } from '../session-cookie.js';
 
 /** Per-principal budgets, checked after authentication and charged with each answer's tokens. */
@@ -57,7 +58,7 @@ export function registerGuard(
     if (request.routeOptions.config.public === true) return;
     const locked = lockout.lockedFor(request.ip);
     if (locked > 0) {
-      throw new AppError('auth_locked_out', undefined, { headers: retryAfter(locked) });
+      throw new AppError('auth_locked_out', undefined, { headers: retryAfterHeader(locked) });
     }
   });
 
@@ -74,7 +75,8 @@ export function registerGuard(
   });
 
   const refuse = (wait: number): void => {
-    if (wait > 0) throw new AppError('rate_limited', undefined, { headers: retryAfter(wait) });
+    if (wait > 0)
+      throw new AppError('rate_limited', undefined, { headers: retryAfterHeader(wait) });
   };
   return {
     limits: { chargeTokens: (principal, used) => rates.chargeTokens(principal, used) },
@@ -113,10 +115,6 @@ function presentsCredential(request: FastifyRequest): boolean {
     return true;
   }
   return request.headers.cookie?.includes(`${sessionCookieName}=`) === true;
-}
-
-function retryAfter(ms: number): Record<string, string> {
-  return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
 }
 
 /** What every response carries, errors written outside Fastify too (client-errors.ts). */

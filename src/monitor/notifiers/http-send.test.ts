@@ -2,7 +2,6 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clock, firing, patient, startsAt } from './__fixtures__/notifications.js';
 import { Receiver } from './__fixtures__/receiver.js';
-import { parseRetryAfter } from './http-send.js';
 import { channelSchema, createNotifier } from './index.js';
 
 // What every robot and webhook shares: outcome classification, no redirects, a capped answer,
@@ -175,17 +174,5 @@ describe('the private-address guard', () => {
       expect(message).toMatch(/refusing to connect to 10\.0\.0\.1/);
       expect(message).not.toMatch(/wecom-key-123|ding-token-456|feishu-token-789/);
     }
-  });
-});
-
-describe('parseRetryAfter', () => {
-  it('reads seconds and HTTP dates, and ignores what it cannot read', () => {
-    const now = Date.UTC(2026, 0, 1);
-    expect(parseRetryAfter('120', now)).toBe(120_000);
-    expect(parseRetryAfter(' 0 ', now)).toBe(0);
-    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now)).toBe(30_000);
-    expect(parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', now)).toBe(0);
-    expect(parseRetryAfter('soon', now)).toBeUndefined();
-    expect(parseRetryAfter(undefined, now)).toBeUndefined();
   });
 });

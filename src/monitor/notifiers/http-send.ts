@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher } from '../../net/undici.js';
 import { assertPublicHost, publicOnlyLookup } from '../../net/private-address.js';
+import { parseRetryAfter } from '../../util/retry-after.js';
 import type { SendResult } from '../types.js';
 import { redact, redactUrl } from './redact.js';
 
@@ -145,21 +146,6 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/**
- * `Retry-After` (delay in seconds, or an HTTP date) as milliseconds from `now`; undefined when
- * absent or unreadable. A date in the past gives 0.
- */
-export function parseRetryAfter(
-  header: string | string[] | undefined,
-  now: number,
-): number | undefined {
-  const value = (Array.isArray(header) ? header[0] : header)?.trim();
-  if (value === undefined || value === '') return undefined;
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** A value from a receiver's answer as text (strings as they are, anything else as JSON). */

@@ -1,6 +1,7 @@
 import { Pool, type Dispatcher } from '../../net/undici.js';
 import { assertHostAllowed, guardedLookup } from '../../net/outbound-guard.js';
-import { ProviderError, parseRetryAfter } from '../provider-error.js';
+import { parseRetryAfter } from '../../util/retry-after.js';
+import { ProviderError } from '../provider-error.js';
 import { parseErrorMessage } from './wire.js';
 import { SseEventTooLargeError } from './sse-parser.js';
 

@@ -202,6 +202,30 @@ describe('openai-compatible provider: failures before the first byte are retried
     expect(upstream.chatRequests).toHaveLength(1);
   });
 
+  it('passes a 5xx Retry-After too long to wait for on to the client, and clamps any to a day', async () => {
+    upstream.enqueue({
+      kind: 'json',
+      status: 503,
+      fixture: 'error-500.json',
+      headers: { 'retry-after': '30' },
+    });
+    const busy = (await rejection(model().generate(request, signal()))).toAppError();
+    expect([busy.code, busy.status, busy.headers['retry-after']]).toEqual([
+      'upstream_error',
+      502,
+      '30',
+    ]);
+    expect(upstream.chatRequests).toHaveLength(1);
+    upstream.enqueue({
+      kind: 'json',
+      status: 429,
+      fixture: 'error-429.json',
+      headers: { 'retry-after': '100000000000000000000000' },
+    });
+    const limited = (await rejection(model().generate(request, signal()))).toAppError();
+    expect(limited.headers['retry-after']).toBe('86400');
+  });
+
   it('gives up after max_retries', async () => {
     upstream.enqueue(
       { kind: 'json', status: 503, body: {} },
