@@ -18,12 +18,15 @@ export interface OpenedRepository {
  * The backup repository in the configured object store, its data keys unwrapped with the
  * server's master key (`security.master_key_file`, or `<data_dir>/master.key`). Only the object
  * store and that key file are needed: a restore works on a machine that lost everything else.
+ * `readOnly` (listing, verifying, restoring) stores no data key, so readers leave the repository
+ * as they found it and work with read-only credentials; a writer stores one for its run.
  */
 export async function openRepository(
   config: Readonly<Config>,
   logger: CryptoLogger,
+  options: { readOnly?: boolean } = {},
 ): Promise<OpenedRepository> {
-  const { objects, crypto } = await openRepositoryCrypto(config, logger);
+  const { objects, crypto } = await openRepositoryCrypto(config, logger, options);
   return {
     repository: new BackupRepository(objects, crypto),
     crypto,
@@ -38,6 +41,7 @@ export async function openRepository(
 export async function openRepositoryCrypto(
   config: Readonly<Config>,
   logger: CryptoLogger,
+  options: { readOnly?: boolean } = {},
 ): Promise<{ objects: ObjectStore & { close?(): void }; crypto: EnvelopeCrypto }> {
   const objects = await openObjectStore(config);
   const crypto = await openCrypto({
@@ -45,6 +49,7 @@ export async function openRepositoryCrypto(
     dataDir: config.data_dir,
     store: new ObjectDataKeys(objects),
     logger,
+    readOnly: options.readOnly ?? false,
   });
   return { objects, crypto };
 }

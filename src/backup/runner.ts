@@ -91,7 +91,9 @@ export class BackupRunner {
     this.clock = options.clock ?? Date.now;
     const open = options.openRepository ?? (() => openRepository(config, logger));
     this.backup = options.backup ?? (() => backupModels(config, open));
-    this.catalog = new SnapshotCatalog(open);
+    this.catalog = new SnapshotCatalog(
+      options.openRepository ?? (() => openRepository(config, logger, { readOnly: true })),
+    );
   }
 
   /** Starts a backup in the background, unless one is running on this replica. Never throws. */

@@ -6,8 +6,8 @@ const listTimeoutMs = 10_000;
 
 /**
  * Reads the backup repository's snapshots for the admin API, through one repository opened on
- * first use and kept until `close`: opening one stores a fresh data key in the object store
- * (`openCrypto`), so opening one per request would grow `keys/` with every page view. An open that
+ * first use (read-only: it stores no data key) and kept until `close`, since an open lists and
+ * unwraps every data key in the object store. An open that
  * failed (object store unreachable, wrong master key) is forgotten, so the next call tries again;
  * snapshots written later by other processes are read with the data keys they name.
  */

@@ -22,6 +22,9 @@ describe('assistd backup / restore', () => {
     expect(first.stderr).toMatch(/2 files, .*0 unchanged, \d+ new chunks/);
     const second = await cli('backup', 'models');
     expect(second.stderr).toMatch(/2 unchanged, 0 new chunks, 0 bytes uploaded/);
+    // Each writer stores a data key; readers (list, verify, restore) store none.
+    const dataKeys = () => readdirSync(join(dataDir, 'objects', 'keys')).length;
+    const written = dataKeys();
 
     const listed = await cli('backup', 'list', '--json');
     const rows = JSON.parse(listed.stdout) as Array<{ id: string; files: number; bytes: number }>;
@@ -44,6 +47,7 @@ describe('assistd backup / restore', () => {
     const unknown = await cli('restore', 'models', '--snapshot', 'nope', '--to', 'elsewhere');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/no snapshot nope/);
+    expect(dataKeys()).toBe(written);
 
     const pruned = await cli('backup', 'prune', '--keep-daily', '1');
     expect(pruned.code, pruned.stderr).toBe(0);

@@ -114,7 +114,8 @@ export class Envelope implements EnvelopeCrypto {
   }
 
   status(): CryptoStatus {
-    const active = this.requireActive();
+    this.checkOpen();
+    const active = this.active;
     const masters = this.vault.masterKeys;
     return {
       masterKeyFile: this.vault.keyFile,
@@ -122,8 +123,8 @@ export class Envelope implements EnvelopeCrypto {
       masterVersions: [...masters.keys.keys()].sort((a, b) => a - b),
       dataKeys: this.vault.dataKeyCount,
       dataKeysByMasterVersion: this.vault.countByMasterVersion(),
-      activeDataKey: active.id,
-      activeDataKeyUses: active.uses,
+      activeDataKey: active?.id ?? null,
+      activeDataKeyUses: active?.uses ?? 0,
       maxUsesPerDataKey: this.maxUses,
       nextDataKeyReady: this.next !== undefined,
     };
@@ -186,7 +187,12 @@ export class Envelope implements EnvelopeCrypto {
 
   private requireActive(): DataKeyInUse {
     this.checkOpen();
-    if (!this.active) throw new CryptoError('data_key_unavailable', 'encryption has not started');
+    if (!this.active) {
+      throw new CryptoError(
+        'data_key_unavailable',
+        'encryption is not available here: opened to decrypt only (readOnly)',
+      );
+    }
     return this.active;
   }
 

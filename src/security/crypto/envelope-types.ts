@@ -25,8 +25,8 @@ export interface CryptoStatus {
   dataKeys: number;
   /** How many of those each master version wraps (keys: version numbers). */
   dataKeysByMasterVersion: Record<string, number>;
-  /** The data key new ciphertext is made with. */
-  activeDataKey: string;
+  /** The data key new ciphertext is made with; null when opened to decrypt only. */
+  activeDataKey: string | null;
   /** Encryptions made with it so far (by this process, the only one that uses it). */
   activeDataKeyUses: number;
   maxUsesPerDataKey: number;

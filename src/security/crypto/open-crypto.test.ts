@@ -282,7 +282,7 @@ describe('envelope encryption', () => {
     await a.flush();
     a.encrypt('y', 'c:2');
     const versions = new Map((await store.list()).map((key) => [key.id, key.masterVersion]));
-    expect(versions.get(a.status().activeDataKey)).toBe(2);
+    expect(versions.get(a.status().activeDataKey!)).toBe(2);
   });
 
   it('never stores or emits the plaintext, the data keys or the master key', async () => {

@@ -31,11 +31,18 @@ export interface OpenCryptoOptions {
   maxUsesPerDataKey?: number;
   /** Accept a group-readable key file (Kubernetes secrets with `fsGroup`). Default false. */
   allowGroupReadable?: boolean;
+  /**
+   * Decrypt only: no data key is stored for this process and `encrypt` throws. For readers of a
+   * store that others write (`backup list`, `verify`, `restore`: they must leave nothing behind
+   * and work with read-only bucket credentials). Default false.
+   */
+  readOnly?: boolean;
 }
 
 /**
  * Loads the master keys, unwraps every stored data key (so a wrong or incomplete key file fails
- * here, at start, not on the first read), and stores a new data key for this process.
+ * here, at start, not on the first read), and stores a new data key for this process (unless
+ * `readOnly`).
  */
 export async function openCrypto(options: OpenCryptoOptions): Promise<EnvelopeCrypto> {
   const maxUses = options.maxUsesPerDataKey ?? defaultMaxUsesPerDataKey;
@@ -90,7 +97,7 @@ export async function openCrypto(options: OpenCryptoOptions): Promise<EnvelopeCr
     random,
   });
   const envelope = new Envelope(vault, options.logger, maxUses);
-  await envelope.start();
+  if (options.readOnly !== true) await envelope.start();
   const status = envelope.status();
   options.logger.info(
     {
