@@ -1,6 +1,8 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import {
+  existsSync,
   mkdirSync,
+  readdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -16,7 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../test/support/encrypted-store.js';
 import { S3Server } from '../../test/support/s3.js';
 import { openCrypto } from '../security/crypto/index.js';
-import { backupFolder, pruneRepository, restoreSnapshot, verifyRepository } from './models.js';
+import { backupFolder, pruneRepository, verifyRepository } from './models.js';
+import { RestoreError, restoreSnapshot } from './restore-models.js';
 import { ObjectDataKeys } from './object-data-keys.js';
 import { LocalObjectStore } from './object-store/local.js';
 import { S3ObjectStore } from './object-store/s3.js';
@@ -144,6 +147,62 @@ describe('model backups in a local folder', () => {
     const result = await verifyRepository(repository);
     expect(result.problems.some((line) => line.startsWith(`chunk ${chunks[0]}`))).toBe(true);
     expect(result.problems.some((line) => /lacks 1 chunks/.test(line))).toBe(true);
+  });
+
+  it('restores all or nothing: a damaged or missing chunk leaves the target as it was', async () => {
+    const folder = modelFolder();
+    const objects = new LocalObjectStore(temp('objects'));
+    const { repository } = await repositoryOn(objects);
+    const { snapshot } = await backupFolder(repository, folder);
+    // The last file restored: the two before it are written by then.
+    const vocab = snapshot.files.find((file) => file.path === 'llama/tokenizer/vocab.json')!;
+    const key = BackupRepository.chunkKey(vocab.chunks[0]!);
+    const sealed = Buffer.from((await objects.get(key))!);
+    const damaged = Buffer.from(sealed);
+    damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 1, damaged.length - 1);
+    await objects.put(key, damaged);
+
+    const absent = join(temp('restore'), 'models');
+    const failure = await restoreSnapshot(repository, snapshot.id, absent).catch(
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(RestoreError);
+    expect((failure as RestoreError).damaged).toBe(true);
+    expect((failure as Error).message).toContain(
+      `cannot restore llama/tokenizer/vocab.json: its chunk ${vocab.chunks[0]} is damaged`,
+    );
+    expect(existsSync(absent)).toBe(false);
+    const empty = temp('restore-empty');
+    await expect(restoreSnapshot(repository, snapshot.id, empty)).rejects.toThrow(/is damaged/);
+    expect(readdirSync(empty)).toEqual([]);
+
+    await objects.delete(key);
+    await expect(restoreSnapshot(repository, snapshot.id, empty)).rejects.toThrow(
+      `its chunk ${vocab.chunks[0]} is missing`,
+    );
+    expect(readdirSync(empty)).toEqual([]);
+
+    // Put back, the same target takes the whole snapshot.
+    await objects.put(key, sealed);
+    await restoreSnapshot(repository, snapshot.id, empty);
+    expectSameFolder(folder, empty, files);
+    expect(readdirSync(empty).sort()).toEqual(['empty.txt', 'llama']);
+  });
+
+  it('refuses a target that is a file, or one it cannot create, at once', async () => {
+    const folder = modelFolder();
+    const { repository } = await repositoryOn(new LocalObjectStore(temp('objects')));
+    const { snapshot } = await backupFolder(repository, folder);
+    const file = join(temp('restore'), 'a-file');
+    writeFileSync(file, 'x');
+    await expect(restoreSnapshot(repository, snapshot.id, file)).rejects.toThrow(
+      `${file} is a file, not a folder`,
+    );
+    expect(readFileSync(file, 'utf8')).toBe('x');
+    // Node's recursive mkdir never returns under /proc; the restore fails there at once.
+    await expect(restoreSnapshot(repository, snapshot.id, '/proc/assistd-restore')).rejects.toThrow(
+      RestoreError,
+    );
   });
 
   it('prunes to the retention policy, keeping every chunk a kept snapshot needs', async () => {

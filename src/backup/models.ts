@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { syncDirectory } from '../util/durable-file.js';
+import { join, relative, resolve, sep } from 'node:path';
 import { Chunker } from './chunker.js';
 import { BackupRepository, snapshotId, type Snapshot, type SnapshotFile } from './repository.js';
 import { snapshotsToKeep, type RetentionPolicy } from './retention.js';
@@ -134,55 +133,6 @@ export async function backupFolder(
   });
 }
 
-/**
- * Writes the snapshot's files under `target` (which must be empty or absent), each chunk checked
- * against its hash, each file written to a temporary name, fsynced and renamed, with its mode and
- * mtime. A file that cannot be rebuilt stops the restore with the reason.
- */
-export async function restoreSnapshot(
-  repository: BackupRepository,
-  id: string,
-  target: string,
-  options: { progress?: Progress } = {},
-): Promise<{ files: number; bytes: number }> {
-  const snapshot = await repository.snapshot(id);
-  const destination = resolve(target);
-  const existing = await readdir(destination).catch(() => undefined);
-  if (existing && existing.length > 0) throw new Error(`${destination} is not empty`);
-  const total = snapshot.files.reduce((sum, file) => sum + file.size, 0);
-  let done = 0;
-  for (const file of snapshot.files) {
-    const path = resolve(destination, ...file.path.split('/'));
-    if (!path.startsWith(destination + sep)) throw new Error(`snapshot path escapes: ${file.path}`);
-    await mkdir(dirname(path), { recursive: true });
-    const temporary = `${path}.restoring`;
-    const handle = await open(temporary, 'w', 0o600);
-    try {
-      for (const hash of file.chunks) {
-        const chunk = await repository.getChunk(hash);
-        await handle.write(chunk);
-        done += chunk.length;
-        options.progress?.(done, total);
-      }
-      await handle.sync();
-    } catch (error) {
-      await handle.close();
-      await unlink(temporary).catch(() => undefined);
-      throw error;
-    }
-    await handle.close();
-    const written = (await stat(temporary)).size;
-    if (written !== file.size)
-      throw new Error(`${file.path}: rebuilt ${written} bytes of ${file.size}`);
-    await chmod(temporary, file.mode);
-    const seconds = utimesSeconds(file.mtimeMs);
-    await utimes(temporary, seconds, seconds);
-    await rename(temporary, path);
-    await syncDirectory(dirname(path));
-  }
-  return { files: snapshot.files.length, bytes: total };
-}
-
 export interface VerifyResult {
   snapshots: number;
   chunks: number;
@@ -274,6 +224,6 @@ function microseconds(mtimeMs: number): number {
  * inside it while half the spacing of doubles is under 0.5 µs: until 2^33 s, the year 2242.
  * The next backup compares times in microseconds, so it finds a restored file unchanged.
  */
-function utimesSeconds(mtimeMs: number): number {
+export function utimesSeconds(mtimeMs: number): number {
   return (microseconds(mtimeMs) + 0.5) / 1e6;
 }

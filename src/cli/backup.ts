@@ -6,11 +6,11 @@ import {
   backupFolder,
   NotAFolderError,
   pruneRepository,
-  restoreSnapshot,
   verifyRepository,
   type Progress,
 } from '../backup/models.js';
 import { RepositoryLockedError } from '../backup/repository.js';
+import { RestoreError, restoreSnapshot } from '../backup/restore-models.js';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { CryptoError, openCrypto } from '../security/crypto/index.js';
@@ -240,8 +240,11 @@ export function backupCommands(io: CliIo): Command[] {
         const result = await restoreSnapshot(repository, flags.snapshot, target, {
           progress: bar.update,
         }).catch((error: unknown) => {
+          if (error instanceof RestoreError) {
+            throw new UsageError(error.message, error.damaged ? 1 : 2);
+          }
           const message = (error as Error).message;
-          if (/^no snapshot|is not empty$/.test(message)) throw new UsageError(message);
+          if (/^no snapshot/.test(message)) throw new UsageError(message);
           throw error;
         });
         bar.end();

@@ -14,9 +14,9 @@ export function ensureDataDir(path: string): void {
 
 /**
  * `ensureDataDir` for any folder a command writes into: `label` names it in the message and
- * `setting` says where it comes from.
+ * `setting` says where it comes from; folders it creates get `mode` (less the umask).
  */
-export function ensureFolder(path: string, label: string, setting: string): void {
+export function ensureFolder(path: string, label: string, setting: string, mode = 0o700): void {
   const target = resolve(path);
   const missing: string[] = [];
   for (let at = target; ;) {
@@ -41,7 +41,7 @@ export function ensureFolder(path: string, label: string, setting: string): void
   }
   for (const folder of missing.reverse()) {
     try {
-      mkdirSync(folder, { mode: 0o700 });
+      mkdirSync(folder, { mode });
     } catch (error) {
       // Made meanwhile by another process: fine.
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
