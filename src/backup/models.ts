@@ -67,7 +67,9 @@ export async function backupFolder(
   const source = await existingFolder(folder);
   return repository.withLock('backup', async () => {
     const stored = await repository.chunkHashes();
-    const previous = (await repository.snapshots()).filter((s) => s.source === source).at(-1);
+    // A damaged snapshot is passed over: the newest readable one of this folder serves.
+    const { snapshots } = await repository.readableSnapshots();
+    const previous = snapshots.filter((s) => s.source === source).at(-1);
     const earlier = new Map(previous?.files.map((file) => [file.path, file]));
     const paths = await filesUnder(source);
     const stats = await Promise.all(paths.map((path) => stat(join(source, path))));

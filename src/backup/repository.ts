@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { EnvelopeCrypto } from '../security/crypto/index.js';
+import { CryptoError, type EnvelopeCrypto } from '../security/crypto/index.js';
 import type { ObjectStore } from './object-store/types.js';
 
 /** One file of a snapshot: its place under the backed-up folder and its chunks, in order. */
@@ -25,6 +25,20 @@ export interface Snapshot {
 }
 
 /** A lock another process holds on the repository. */
+/** A snapshot that cannot be read, where every snapshot must be (a prune). */
+export class UnreadableSnapshotError extends Error {
+  constructor(
+    readonly id: string,
+    reason: string,
+  ) {
+    super(
+      `snapshot ${id} cannot be read (${reason}); prune needs every snapshot: ` +
+        `remove snapshots/${id} from the repository if it is beyond repair, then prune again`,
+    );
+    this.name = 'UnreadableSnapshotError';
+  }
+}
+
 export class RepositoryLockedError extends Error {
   override readonly name = 'RepositoryLockedError';
 }
@@ -83,29 +97,69 @@ export class BackupRepository {
     await this.objects.put(`snapshots/${snapshot.id}`, sealed);
   }
 
+  /**
+   * Every snapshot, oldest first; throws `UnreadableSnapshotError` when one cannot be read (what
+   * a prune needs: it cannot know which chunks an unreadable snapshot names).
+   */
   async snapshots(): Promise<Snapshot[]> {
+    const { snapshots, unreadable } = await this.readableSnapshots();
+    const [first] = unreadable;
+    if (first !== undefined) throw new UnreadableSnapshotError(first.id, first.reason);
+    return snapshots;
+  }
+
+  /**
+   * The snapshots that can be read, oldest first, and those that cannot (altered, truncated,
+   * under a data key that is gone), with why: one damaged snapshot does not hide the others from
+   * a listing, nor stop the next backup.
+   */
+  async readableSnapshots(): Promise<{
+    snapshots: Snapshot[];
+    unreadable: { id: string; reason: string }[];
+  }> {
     const snapshots: Snapshot[] = [];
+    const unreadable: { id: string; reason: string }[] = [];
     for await (const info of this.objects.list('snapshots/')) {
-      snapshots.push(await this.snapshot(info.key.slice('snapshots/'.length)));
+      const id = info.key.slice('snapshots/'.length);
+      try {
+        snapshots.push(await this.snapshot(id));
+      } catch (error) {
+        if (!(error instanceof CryptoError || error instanceof SyntaxError)) throw error;
+        unreadable.push({ id, reason: error.message });
+      }
     }
-    return snapshots.sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : 1));
+    snapshots.sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : 1));
+    return { snapshots, unreadable };
   }
 
   /**
    * The newest `limit` snapshots, newest first, decrypting only those: ids begin with their UTC
    * second (`snapshotId`), so sorting the listed keys orders them by time without reading them.
-   * `more`: older snapshots exist beyond the `limit`.
+   * `more`: older snapshots exist beyond the `limit`; `unreadable`: ids among them that cannot be
+   * read (damaged), left out.
    */
-  async newestSnapshots(limit: number): Promise<{ snapshots: Snapshot[]; more: boolean }> {
+  async newestSnapshots(
+    limit: number,
+  ): Promise<{ snapshots: Snapshot[]; more: boolean; unreadable: string[] }> {
     const ids: string[] = [];
     for await (const info of this.objects.list('snapshots/')) {
       ids.push(info.key.slice('snapshots/'.length));
     }
     ids.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
-    const snapshots = await Promise.all(ids.slice(0, limit).map((id) => this.snapshot(id)));
+    const unreadable: string[] = [];
+    const read = await Promise.all(
+      ids.slice(0, limit).map((id) =>
+        this.snapshot(id).catch((error: unknown) => {
+          if (!(error instanceof CryptoError || error instanceof SyntaxError)) throw error;
+          unreadable.push(id);
+          return undefined;
+        }),
+      ),
+    );
+    const snapshots = read.filter((snapshot) => snapshot !== undefined);
     // Within one second the id's random suffix decides nothing: the stored time does.
     snapshots.sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : -1));
-    return { snapshots, more: ids.length > limit };
+    return { snapshots, more: ids.length > limit, unreadable: unreadable.sort().reverse() };
   }
 
   async snapshot(id: string): Promise<Snapshot> {

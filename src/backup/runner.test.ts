@@ -174,7 +174,7 @@ describe('BackupRunner.snapshots', () => {
       return openRepository(config, logger);
     };
     const { runner } = runnerWith({ config, openRepository: open });
-    expect(await runner.snapshots(2)).toEqual({ snapshots: [], more: false });
+    expect(await runner.snapshots(2)).toEqual({ snapshots: [], more: false, unreadable: [] });
 
     const writer = await openRepository(config, logger);
     const base = Date.parse('2026-11-27T03:00:00Z');
@@ -204,7 +204,7 @@ describe('BackupRunner.snapshots', () => {
     const { runner } = runnerWith({ config, openRepository: open });
     await expect(runner.snapshots(10)).rejects.toThrow('ECONNREFUSED');
     fail = false;
-    expect(await runner.snapshots(10)).toEqual({ snapshots: [], more: false });
+    expect(await runner.snapshots(10)).toEqual({ snapshots: [], more: false, unreadable: [] });
     await runner.close();
   });
 });

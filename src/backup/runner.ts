@@ -119,7 +119,9 @@ export class BackupRunner {
   }
 
   /** The newest `limit` snapshots of the repository; rejects when it cannot be read. */
-  snapshots(limit: number): Promise<{ snapshots: Snapshot[]; more: boolean }> {
+  snapshots(
+    limit: number,
+  ): Promise<{ snapshots: Snapshot[]; more: boolean; unreadable: string[] }> {
     return this.catalog.newest(limit);
   }
 

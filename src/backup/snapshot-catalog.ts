@@ -20,7 +20,9 @@ export class SnapshotCatalog {
    * The newest `limit` snapshots, newest first (`BackupRepository.newestSnapshots`). Rejects when
    * the repository cannot be opened or read, or does not answer within 10 s.
    */
-  async newest(limit: number): Promise<{ snapshots: Snapshot[]; more: boolean }> {
+  async newest(
+    limit: number,
+  ): Promise<{ snapshots: Snapshot[]; more: boolean; unreadable: string[] }> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
@@ -43,7 +45,9 @@ export class SnapshotCatalog {
     await repository?.close();
   }
 
-  private async read(limit: number): Promise<{ snapshots: Snapshot[]; more: boolean }> {
+  private async read(
+    limit: number,
+  ): Promise<{ snapshots: Snapshot[]; more: boolean; unreadable: string[] }> {
     const opening = (this.opened ??= this.open());
     let opened: OpenedRepository;
     try {

@@ -77,4 +77,50 @@ describe('assistd backup / restore', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/is not a folder/);
   });
+
+  it('lists the readable snapshots past a damaged one, backs up past it, and prune refuses it', async () => {
+    const id = (await cli('backup', 'models', '--folder', models)).stdout.trim();
+    // Another snapshot's ciphertext under this id: it fails authentication.
+    const snapshots = join(dataDir, 'objects', 'snapshots');
+    const other = readdirSync(snapshots).find((name) => name !== id)!;
+    writeFileSync(join(snapshots, id), readFileSync(join(snapshots, other)));
+
+    const listed = await cli('backup', 'list');
+    expect(listed.code).toBe(1);
+    expect(listed.stdout).toContain(other);
+    expect(listed.stdout).not.toContain(id);
+    expect(listed.stderr).toContain(
+      `problem: snapshot ${id}: the ciphertext of backup-snapshot:${id}`,
+    );
+    expect(listed.stderr).not.toMatch(/\n\s+at /);
+
+    const next = await cli('backup', 'models', '--folder', models);
+    expect(next.code, next.stderr).toBe(0);
+    const pruned = await cli('backup', 'prune', '--keep-daily', '1');
+    expect(pruned.code).toBe(1);
+    expect(pruned.stderr).toContain(`snapshot ${id} cannot be read`);
+    expect(pruned.stderr).toContain(`remove snapshots/${id}`);
+    expect(readdirSync(snapshots)).toContain(id);
+  });
+
+  it('says in one line that an S3 object store cannot be reached', async () => {
+    const config = join(dataDir, 's3-down.yaml');
+    writeFileSync(
+      config,
+      'object_store:\n  s3:\n    bucket: nowhere\n    endpoint: http://127.0.0.1:9\n' +
+        '    access_key_id: x\n    secret_access_key_file: ' +
+        join(dataDir, 'secret') +
+        '\n',
+    );
+    writeFileSync(join(dataDir, 'secret'), 'y', { mode: 0o600 });
+    for (const command of [
+      ['backup', 'list'],
+      ['backup', 'models', '--folder', models],
+    ]) {
+      const run = await cli(...command, '--config', config);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toMatch(/^assistd: the object store cannot be reached \(ECONNREFUSED/);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
 });

@@ -9,11 +9,12 @@ import {
   verifyRepository,
   type Progress,
 } from '../backup/models.js';
-import { RepositoryLockedError } from '../backup/repository.js';
+import { objectStoreFailure } from '../backup/object-store/failure.js';
+import { RepositoryLockedError, UnreadableSnapshotError } from '../backup/repository.js';
 import { RestoreError, restoreSnapshot } from '../backup/restore-models.js';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { CryptoError, openCrypto } from '../security/crypto/index.js';
+import { CryptoError, DecryptionError, openCrypto } from '../security/crypto/index.js';
 import { fieldCipher } from '../security/field-cipher.js';
 import { describeStore, openStore } from '../storage/open.js';
 import { restoreConversations } from '../backup/log-restore.js';
@@ -64,16 +65,28 @@ async function withRepository<T>(
     opened = await openRepository(config, quietLogger, { readOnly: access === 'read' });
   } catch (error) {
     if (error instanceof CryptoError) throw new UsageError(error.message);
-    throw error;
+    throw repositoryFailure(error);
   }
   try {
     return await work(opened);
   } catch (error) {
-    if (error instanceof RepositoryLockedError) throw new UsageError(error.message, 1);
-    throw error;
+    throw repositoryFailure(error);
   } finally {
     await opened.close();
   }
+}
+
+/** Failures of the repository the operator acts on, as one line and exit 1; others as they are. */
+function repositoryFailure(error: unknown): unknown {
+  if (error instanceof RepositoryLockedError || error instanceof UnreadableSnapshotError) {
+    return new UsageError(error.message, 1);
+  }
+  // An object the repository holds that fails authentication (altered or damaged).
+  if (error instanceof DecryptionError) {
+    return new UsageError(`${error.message} (\`backup verify\` lists what is damaged)`, 1);
+  }
+  const failure = objectStoreFailure(error);
+  return failure === undefined ? error : new UsageError(failure, 1);
 }
 
 /** `assistd backup …` and `assistd restore …`: model backups in the object store. */
@@ -128,7 +141,7 @@ export function backupCommands(io: CliIo): Command[] {
     await withRepository(
       config,
       async ({ repository }) => {
-        const snapshots = await repository.snapshots();
+        const { snapshots, unreadable } = await repository.readableSnapshots();
         const rows = snapshots.map((snapshot) => ({
           id: snapshot.id,
           time: new Date(snapshot.time).toISOString(),
@@ -138,8 +151,18 @@ export function backupCommands(io: CliIo): Command[] {
           bytes: snapshot.files.reduce((sum, file) => sum + file.size, 0),
           added_bytes: snapshot.addedBytes,
         }));
+        const reportUnreadable = (damaged: typeof unreadable) => {
+          for (const { id, reason } of damaged) io.stderr(`problem: snapshot ${id}: ${reason}\n`);
+          if (damaged.length > 0) {
+            throw new UsageError(
+              `${damaged.length} snapshots cannot be read (\`backup verify\` checks the rest)`,
+              1,
+            );
+          }
+        };
         if (flags.json) {
           io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+          reportUnreadable(unreadable);
           return;
         }
         if (rows.length === 0) io.stderr(`no snapshots in ${repository.objects.location}\n`);
@@ -149,6 +172,7 @@ export function backupCommands(io: CliIo): Command[] {
               `+${formatBytes(row.added_bytes)}  ${row.host}:${row.source}\n`,
           );
         }
+        reportUnreadable(unreadable);
       },
       'read',
     );

@@ -56,7 +56,13 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       io.stderr(`assistd: ${error.message}\n`);
       return 2;
     }
-    io.stderr(`assistd: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    // A fault of assistd's own: one line, and where it happened only when asked for.
+    const line = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const stack = io.env.ASSISTD_DEBUG === '1' && error instanceof Error ? error.stack : undefined;
+    io.stderr(
+      `assistd: unexpected error: ${line}\n` +
+        (stack === undefined ? 'assistd: ASSISTD_DEBUG=1 shows where it happened\n' : `${stack}\n`),
+    );
     return 1;
   }
 }

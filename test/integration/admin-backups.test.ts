@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ interface BackupList {
   last_run: LastRun | null;
   data: Array<{ id: string; created_at: string; files: number; bytes: number }>;
   has_more: boolean;
+  unreadable_snapshots: string[];
   log_shipping: {
     enabled: boolean;
     shipped_segments: number;
@@ -90,6 +91,7 @@ describe('the backups admin API (local object folder)', () => {
       last_run: null,
       data: [],
       has_more: false,
+      unreadable_snapshots: [],
       log_shipping: { enabled: true, shipped_segments: 0, last_lag_ms: null, failures: 0 },
     });
   });
@@ -178,6 +180,24 @@ describe('the backups admin API (local object folder)', () => {
       }),
     );
   }, 30_000);
+
+  it('lists the other snapshots past a damaged one and names it', async () => {
+    const snapshots = join(harness.dataDir, 'objects', 'snapshots');
+    const [id] = readdirSync(snapshots);
+    const sealed = readFileSync(join(snapshots, id!));
+    const damaged = Buffer.from(sealed);
+    damaged.writeUInt8(damaged.readUInt8(damaged.length - 1) ^ 1, damaged.length - 1);
+    writeFileSync(join(snapshots, id!), damaged);
+    try {
+      const response = await list();
+      expect(response.status).toBe(200);
+      expect(response.body.data).toEqual([]);
+      expect(response.body.unreadable_snapshots).toEqual([id]);
+    } finally {
+      writeFileSync(join(snapshots, id!), sealed);
+    }
+    expect((await list()).body.data.map((snapshot) => snapshot.id)).toEqual([id]);
+  });
 
   it('reports conversation-log shipping after a chat turn', async () => {
     const chat = await harness.request('/v1/chat', {

@@ -58,6 +58,8 @@ export interface BackupStatus {
   data: BackupSnapshot[];
   /** More snapshots exist than listed. */
   has_more: boolean;
+  /** Ids of damaged snapshots among the newest, left out of `data` (absent from older servers). */
+  unreadable_snapshots?: string[];
   log_shipping: LogShipping;
 }
 

@@ -123,6 +123,16 @@ export function OpsBackups({ api }: { api: ApiClient }) {
             )}
           </div>
           <LastRun run={status.last_run} />
+          {(status.unreadable_snapshots ?? []).length > 0 && (
+            <p data-testid="unreadable-snapshots">
+              <span class="state-badge state-badge--firing">damaged</span>{' '}
+              {status.unreadable_snapshots!.length === 1
+                ? 'A snapshot cannot be read and is not listed: '
+                : `${status.unreadable_snapshots!.length} snapshots cannot be read and are not listed: `}
+              {status.unreadable_snapshots!.join(', ')}. <code>assistd backup verify</code> says
+              more.
+            </p>
+          )}
           <SnapshotTable snapshots={status.data} hasMore={status.has_more} />
           <LogShippingFacts shipping={status.log_shipping} />
         </>

@@ -86,6 +86,8 @@ export function backupRoutes(app: FastifyInstance, deps: AppDeps): void {
       ...state,
       data: listed.snapshots.map(snapshotJson),
       has_more: listed.more,
+      // Damaged snapshots among the newest, left out of `data` (`backup verify` says more).
+      unreadable_snapshots: listed.unreadable,
       log_shipping: {
         enabled: config.log_shipping.enabled,
         shipped_segments: shipper?.shipped ?? 0,
