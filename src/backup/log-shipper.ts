@@ -48,6 +48,8 @@ export class LogShipper {
   private index = 0;
   private size = 0;
   private firstAt: number | undefined;
+  /** The first record's time of the oldest sealed segment not shipped yet (undefined: none). */
+  private unshippedSince: number | undefined;
   private queue: Array<{ body: Buffer; resolve: () => void; reject: (error: unknown) => void }> =
     [];
   private flushing: Promise<void> | undefined;
@@ -167,7 +169,9 @@ export class LogShipper {
     clearTimeout(this.sealTimer);
     this.sealTimer = undefined;
     const firstAt = await this.exclusive(() => this.sealOpen());
-    if (firstAt !== null) await this.upload(firstAt);
+    if (firstAt === null) return;
+    this.unshippedSince ??= firstAt;
+    await this.upload(firstAt);
   }
 
   /** The open segment renamed into `sealed/`; resolves to its first record's time (null: none). */
@@ -236,8 +240,11 @@ export class LogShipper {
       }
       await unlink(path);
       this.shipped += 1;
-      if (firstAt !== undefined) this.lastLagMs = Date.now() - firstAt;
+      // After a failed upload the retry ships what waited since then: its lag counts from there.
+      const since = this.unshippedSince ?? firstAt;
+      if (since !== undefined) this.lastLagMs = Date.now() - since;
     }
+    this.unshippedSince = undefined;
   }
 
   /** Continues numbering after the newest local segment; cuts a torn tail, ships what is left. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { modelsFolder, openRepository } from '../backup/open-repository.js';
@@ -9,6 +9,7 @@ import {
   verifyRepository,
   type Progress,
 } from '../backup/models.js';
+import { ensureFolder } from '../util/data-dir.js';
 import { objectStoreFailure } from '../backup/object-store/failure.js';
 import { RepositoryLockedError, UnreadableSnapshotError } from '../backup/repository.js';
 import { RestoreError, restoreSnapshot } from '../backup/restore-models.js';
@@ -303,7 +304,8 @@ export function backupCommands(io: CliIo): Command[] {
       if (flags.toDatabaseUrl === undefined && existsSync(join(target, 'assistd.db'))) {
         throw new UsageError(`${join(target, 'assistd.db')} exists: restore into a new data dir`);
       }
-      mkdirSync(target, { recursive: true, mode: 0o700 });
+      // One level at a time: Node's recursive mkdir never returns under /proc.
+      ensureFolder(target, 'the restore target', '--to');
       // The rebuilt store uses the same master key file as the log (point the server at it).
       const masterKeyFile = config.security.master_key_file ?? join(config.data_dir, 'master.key');
       const targetConfig = loadConfig({

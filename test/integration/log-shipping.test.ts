@@ -5,6 +5,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogShipper } from '../../src/backup/log-shipper.js';
+import type { ObjectStore } from '../../src/backup/object-store/types.js';
 import { openRepositoryCrypto } from '../../src/backup/open-repository.js';
 import { configSchema } from '../../src/config/schema.js';
 import { openCrypto } from '../../src/security/crypto/index.js';
@@ -12,6 +13,7 @@ import { fieldCipher } from '../../src/security/field-cipher.js';
 import { openSqliteStore } from '../../src/storage/sqlite/store.js';
 import { runCliCaptured } from '../support/cli.js';
 import { silentLogger } from '../support/encrypted-store.js';
+import { eventually } from '../support/fake-upstream.js';
 import { Harness } from '../support/harness.js';
 import { dropTestSchemas, testDatabaseUrl, testSchema } from '../support/postgres.js';
 import { allMessages } from '../support/stored-messages.js';
@@ -220,6 +222,41 @@ describe('the log shipper after a crash', () => {
     expect(deleted).toEqual(['c0', 'c1', 'c2']);
     await second.close();
     await first.close().catch(() => undefined);
+    await crypto.close();
+  });
+});
+
+describe('the log shipper through an object store outage', () => {
+  it('ships what waited once the store is back, its lag counted from the first record', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'assistd-outage-'));
+    const config = configSchema.parse({ data_dir: dataDir });
+    const { objects, crypto } = await openRepositoryCrypto(config, silentLogger);
+    let down = true;
+    // The real store, with its puts refused while `down` (an unreachable bucket).
+    const flaky: ObjectStore = {
+      location: objects.location,
+      put: (key, data) =>
+        down ? Promise.reject(new Error('connect ECONNREFUSED')) : objects.put(key, data),
+      get: (key) => objects.get(key),
+      head: (key) => objects.head(key),
+      list: (prefix) => objects.list(prefix),
+      delete: (key) => objects.delete(key),
+    };
+    const shipper = await LogShipper.open({
+      folder: join(dataDir, 'conversation-log'),
+      objects: flaky,
+      crypto,
+      logger: pino({ level: 'silent' }),
+      maxDelayMs: 1,
+    });
+    await shipper.append({ type: 'delete', at: 1, principal: 'p', id: 'c1' });
+    await eventually(() => shipper.failures > 0);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    down = false;
+    // Retried every 2 s.
+    await eventually(() => shipper.shipped === 1, 5_000);
+    expect(shipper.lastLagMs).toBeGreaterThanOrEqual(1_000);
+    await shipper.close();
     await crypto.close();
   });
 });
