@@ -1,6 +1,8 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import {
   existsSync,
+  lstatSync,
+  symlinkSync,
   mkdirSync,
   readdirSync,
   mkdtempSync,
@@ -203,6 +205,24 @@ describe('model backups in a local folder', () => {
     await expect(restoreSnapshot(repository, snapshot.id, '/proc/assistd-restore')).rejects.toThrow(
       RestoreError,
     );
+  });
+
+  it('backs up a link to a file as that file, and names what it skips', async () => {
+    const folder = modelFolder();
+    // A Hugging Face snapshot: the model is a link into a blob store beside it.
+    const blobs = temp('blobs');
+    writeFileSync(join(blobs, 'weights'), randomBytes(4096));
+    symlinkSync(join(blobs, 'weights'), join(folder, 'linked.gguf'));
+    symlinkSync(blobs, join(folder, 'a-folder-link'));
+    symlinkSync(join(folder, 'gone'), join(folder, 'broken'));
+    const { repository } = await repositoryOn(new LocalObjectStore(temp('objects')));
+    const result = await backupFolder(repository, folder);
+    expect(result.files).toBe(4);
+    expect(result.skipped).toEqual(['a-folder-link', 'broken']);
+    const target = join(temp('restore'), 'models');
+    await restoreSnapshot(repository, result.snapshot.id, target);
+    expect(lstatSync(join(target, 'linked.gguf')).isFile()).toBe(true);
+    expect(sha(join(target, 'linked.gguf'))).toBe(sha(join(blobs, 'weights')));
   });
 
   it('prunes to the retention policy, keeping every chunk a kept snapshot needs', async () => {

@@ -19,20 +19,32 @@ export interface BackupResult {
   /** Chunks uploaded, and their plaintext bytes. */
   newChunks: number;
   addedBytes: number;
+  /** Entries that are not files (links to folders, broken links, sockets), relative: not kept. */
+  skipped: string[];
 }
 
-/** The regular files under `folder`, relative, sorted; symbolic links and others are skipped. */
-async function filesUnder(folder: string): Promise<string[]> {
-  const found: string[] = [];
+/**
+ * The files under `folder`, relative, sorted, and what was skipped. A symbolic link to a file is
+ * a file (its content is backed up under the link's name and restored as a plain file: model
+ * folders such as a Hugging Face snapshot are links into a blob store); a link to a folder, a
+ * broken link, a socket or a device is skipped and named.
+ */
+async function filesUnder(folder: string): Promise<{ files: string[]; skipped: string[] }> {
+  const files: string[] = [];
+  const skipped: string[] = [];
   const walk = async (dir: string) => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
+      const name = relative(folder, path).split(sep).join('/');
       if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile()) found.push(relative(folder, path).split(sep).join('/'));
+      else if (entry.isFile()) files.push(name);
+      else if (entry.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isFile()) {
+        files.push(name);
+      } else skipped.push(name);
     }
   };
   await walk(folder);
-  return found.sort();
+  return { files: files.sort(), skipped: skipped.sort() };
 }
 
 /** The folder to back up does not exist or is not a folder. */
@@ -71,7 +83,7 @@ export async function backupFolder(
     const { snapshots } = await repository.readableSnapshots();
     const previous = snapshots.filter((s) => s.source === source).at(-1);
     const earlier = new Map(previous?.files.map((file) => [file.path, file]));
-    const paths = await filesUnder(source);
+    const { files: paths, skipped } = await filesUnder(source);
     const stats = await Promise.all(paths.map((path) => stat(join(source, path))));
     const totalBytes = stats.reduce((sum, s) => sum + s.size, 0);
     let done = 0;
@@ -131,7 +143,15 @@ export async function backupFolder(
     };
     // Last: every chunk it names is stored by now.
     await repository.saveSnapshot(snapshot);
-    return { snapshot, files: files.length, totalBytes, unchangedFiles, newChunks, addedBytes };
+    return {
+      snapshot,
+      files: files.length,
+      totalBytes,
+      unchangedFiles,
+      newChunks,
+      addedBytes,
+      skipped,
+    };
   });
 }
 

@@ -128,6 +128,14 @@ export function backupCommands(io: CliIo): Command[] {
               `${result.unchangedFiles} unchanged, ${result.newChunks} new chunks, ` +
               `${formatBytes(result.addedBytes)} uploaded to ${repository.objects.location}\n`,
           );
+          if (result.skipped.length > 0) {
+            const shown = result.skipped.slice(0, 5).join(', ');
+            const more = result.skipped.length > 5 ? `, and ${result.skipped.length - 5} more` : '';
+            io.stderr(
+              `skipped ${result.skipped.length} entries that are not files (links to folders, ` +
+                `broken links, sockets): ${shown}${more}\n`,
+            );
+          }
           io.stdout(`${result.snapshot.id}\n`);
         },
         'write',
