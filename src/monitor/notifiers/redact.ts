@@ -1,5 +1,6 @@
 // What a channel reports (SendResult.detail, errors, logs) must never carry its secrets: robot
 // keys and tokens travel in URLs, and receivers like to echo the URL or key in their errors.
+import { redactSecrets } from '../../util/redact-secrets.js';
 
 /** Query parameters that carry secrets in robot and webhook URLs. */
 const secretParameters = /^(key|access_token|token|sign|signature|secret|sig|apikey|api_key)$/i;
@@ -26,18 +27,7 @@ export function redactUrl(url: string | URL): string {
   return parsed.toString().replace(/%2A%2A%2A/g, '***');
 }
 
-/**
- * `text` with every secret replaced by `***`, as given and as it appears percent-encoded in a
- * URL. Secrets of three characters or fewer are left alone: hiding them would garble the text
- * and they protect nothing.
- */
+/** `text` with every secret, or a run of 8 of its characters, replaced by `***` (`redactSecrets`). */
 export function redact(text: string, secrets: readonly string[]): string {
-  let result = text;
-  for (const secret of secrets) {
-    if (secret.length <= 3) continue;
-    for (const form of new Set([secret, encodeURIComponent(secret)])) {
-      result = result.split(form).join('***');
-    }
-  }
-  return result;
+  return redactSecrets(text, secrets, '***');
 }

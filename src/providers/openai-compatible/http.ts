@@ -1,5 +1,6 @@
 import { Pool, type Dispatcher } from '../../net/undici.js';
 import { assertHostAllowed, guardedLookup } from '../../net/outbound-guard.js';
+import { redactSecrets } from '../../util/redact-secrets.js';
 import { parseRetryAfter } from '../../util/retry-after.js';
 import { ProviderError } from '../provider-error.js';
 import { parseErrorMessage } from './wire.js';
@@ -176,8 +177,9 @@ export class Endpoint {
     return this.redact(message).slice(0, 500);
   }
 
+  /** The key, or a run of 8 of its characters (an echo without its `sk-` prefix), hidden. */
   private redact(text: string): string {
     const key = this.options.apiKey;
-    return key === undefined || key.length < 4 ? text : text.split(key).join('[redacted]');
+    return key === undefined ? text : redactSecrets(text, [key], '[redacted]');
   }
 }

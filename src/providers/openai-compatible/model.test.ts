@@ -246,6 +246,19 @@ describe('openai-compatible provider: failures before the first byte are retried
     expect(upstream.chatRequests).toHaveLength(1);
   });
 
+  it('hides the key in an endpoint message that echoes part of it', async () => {
+    // apiKey is sk-test-SECRETKEY-123: echoed without its prefix.
+    upstream.enqueue({
+      kind: 'json',
+      status: 400,
+      body: { error: { message: 'bad x-api-key=test-SECRETKEY-123 for this model' } },
+    });
+    const appError = (await rejection(model().generate(request, signal()))).toAppError();
+    expect(appError.message).toBe(
+      'The model endpoint rejected the request: bad x-api-key=[redacted] for this model',
+    );
+  });
+
   it('maps a refused key to a 502 that never shows the key', async () => {
     upstream.enqueue({ kind: 'json', status: 401, fixture: 'error-401.json' });
     const error = await rejection(model().generate(request, signal()));
