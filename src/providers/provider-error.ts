@@ -4,7 +4,8 @@ import { retryAfterHeader } from '../util/retry-after.js';
 /** How a call to a model failed. */
 export type ProviderFailure =
   | 'http' // the endpoint answered with a non-2xx status
-  | 'connect' // no connection, or it was reset
+  | 'connect' // no connection could be made
+  | 'reset' // the connection broke off (reset or closed) before the answer was whole
   | 'timeout' // connect, first-byte or idle timeout
   | 'malformed' // the endpoint answered something that is not the expected format
   | 'aborted'; // the caller aborted (client disconnect, shutdown)
@@ -46,6 +47,7 @@ export class ProviderError extends Error {
     this.upstreamMessage = init.upstreamMessage;
     this.isRetryable =
       init.failure === 'connect' ||
+      init.failure === 'reset' ||
       init.failure === 'timeout' ||
       (init.failure === 'http' &&
         init.status !== undefined &&
@@ -66,6 +68,12 @@ export class ProviderError extends Error {
         return new AppError('upstream_error', 'Could not connect to the model endpoint.', {
           cause: this,
         });
+      case 'reset':
+        return new AppError(
+          'upstream_error',
+          'The connection to the model endpoint broke off before its answer was whole.',
+          { cause: this },
+        );
       case 'http':
         return this.httpAppError();
     }

@@ -6,6 +6,22 @@ import { ProviderError } from '../provider-error.js';
 import { parseErrorMessage } from './wire.js';
 import { SseEventTooLargeError } from './sse-parser.js';
 
+/** Errors that mean no connection was made (a reset or close of one is `reset`). */
+const noConnectionCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+]);
+
+/** undici's codes for an answer that breaks HTTP (besides its parser's `HTTPParserError`). */
+const invalidHttpCodes = new Set([
+  'UND_ERR_HEADERS_OVERFLOW',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+]);
+
 export interface EndpointOptions {
   /** Base URL; `…/chat/completions` and `…/models` are appended, after `/v1` when it has no path. */
   url: string;
@@ -160,9 +176,26 @@ export class Endpoint {
         cause: error,
       });
     }
+    const named = typeof code === 'string' ? code : (error as Error).message;
+    const parserError = (error as Error).name === 'HTTPParserError';
+    if (parserError || (typeof code === 'string' && invalidHttpCodes.has(code))) {
+      return new ProviderError({
+        failure: 'malformed',
+        message: `model endpoint answered something that is not valid HTTP: ${named}`,
+        cause: error,
+      });
+    }
+    if (typeof code === 'string' && noConnectionCodes.has(code)) {
+      return new ProviderError({
+        failure: 'connect',
+        message: `model endpoint connection failed: ${named}`,
+        cause: error,
+      });
+    }
+    // UND_ERR_SOCKET ("other side closed"), ECONNRESET, EPIPE: the connection was made and lost.
     return new ProviderError({
-      failure: 'connect',
-      message: `model endpoint connection failed: ${typeof code === 'string' ? code : (error as Error).message}`,
+      failure: 'reset',
+      message: `model endpoint connection broke off: ${named}`,
       cause: error,
     });
   }

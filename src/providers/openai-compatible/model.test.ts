@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -172,6 +173,33 @@ describe('openai-compatible provider: failures before the first byte are retried
       'finish',
     ]);
     expect(upstream.chatRequests).toHaveLength(3);
+  });
+
+  it('tells a refused connection, a reset one and an answer that is not HTTP apart', async () => {
+    const refused = (
+      await rejection(model({ url: 'http://127.0.0.1:9' }).generate(request, signal()))
+    ).toAppError();
+    expect(refused.message).toBe('Could not connect to the model endpoint.');
+    upstream.enqueue({ kind: 'reset' }, { kind: 'reset' }, { kind: 'reset' });
+    const reset = await rejection(model().generate(request, signal()));
+    expect(reset.failure).toBe('reset');
+    expect(reset.toAppError().message).toMatch(/broke off before its answer was whole/);
+    // A status line no HTTP server sends.
+    const server = createServer((socket) => {
+      socket.once('data', () => socket.end('HTTP/1.1 abc\r\n\r\n'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const garbled = await rejection(
+        model({ url: `http://127.0.0.1:${port}` }).generate(request, signal()),
+      );
+      expect(garbled.failure).toBe('malformed');
+      expect(garbled.message).toMatch(/not valid HTTP: .*Invalid status code/);
+      expect(garbled.toAppError().code).toBe('upstream_bad_response');
+    } finally {
+      server.close();
+    }
   });
 
   it('waits what Retry-After asks for', async () => {
