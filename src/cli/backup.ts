@@ -58,8 +58,8 @@ function progressBar(io: CliIo, unit: 'bytes' | 'chunks'): { update: Progress; e
 /** Repository failures the operator can act on become usage errors (clear message, no stack). */
 async function withRepository<T>(
   config: Readonly<Config>,
-  work: (opened: Awaited<ReturnType<typeof openRepository>>) => Promise<T>,
   access: 'read' | 'write',
+  work: (opened: Awaited<ReturnType<typeof openRepository>>) => Promise<T>,
 ): Promise<T> {
   let opened;
   try {
@@ -108,38 +108,34 @@ export function backupCommands(io: CliIo): Command[] {
     await withOffline(flags, io, async ({ config, audit }) => {
       const folder = flags.folder ?? modelsFolder(config);
       const note: AuditNote = { resource: '/admin/backups', details: { folder, snapshot: null } };
-      await withRepository(
-        config,
-        async ({ repository }) => {
-          const bar = progressBar(io, 'bytes');
-          const result = await audited(audit, 'create:backup', note, async () => {
-            const done = await backupFolder(repository, folder, { progress: bar.update }).catch(
-              (error: unknown) => {
-                if (error instanceof NotAFolderError) throw new UsageError(error.message);
-                throw error;
-              },
-            );
-            note.details.snapshot = done.snapshot.id;
-            return done;
-          });
-          bar.end();
-          io.stderr(
-            `snapshot ${result.snapshot.id}: ${result.files} files, ${formatBytes(result.totalBytes)}; ` +
-              `${result.unchangedFiles} unchanged, ${result.newChunks} new chunks, ` +
-              `${formatBytes(result.addedBytes)} uploaded to ${repository.objects.location}\n`,
+      await withRepository(config, 'write', async ({ repository }) => {
+        const bar = progressBar(io, 'bytes');
+        const result = await audited(audit, 'create:backup', note, async () => {
+          const done = await backupFolder(repository, folder, { progress: bar.update }).catch(
+            (error: unknown) => {
+              if (error instanceof NotAFolderError) throw new UsageError(error.message);
+              throw error;
+            },
           );
-          if (result.skipped.length > 0) {
-            const shown = result.skipped.slice(0, 5).join(', ');
-            const more = result.skipped.length > 5 ? `, and ${result.skipped.length - 5} more` : '';
-            io.stderr(
-              `skipped ${result.skipped.length} entries that are not files (links to folders, ` +
-                `broken links, sockets): ${shown}${more}\n`,
-            );
-          }
-          io.stdout(`${result.snapshot.id}\n`);
-        },
-        'write',
-      );
+          note.details.snapshot = done.snapshot.id;
+          return done;
+        });
+        bar.end();
+        io.stderr(
+          `snapshot ${result.snapshot.id}: ${result.files} files, ${formatBytes(result.totalBytes)}; ` +
+            `${result.unchangedFiles} unchanged, ${result.newChunks} new chunks, ` +
+            `${formatBytes(result.addedBytes)} uploaded to ${repository.objects.location}\n`,
+        );
+        if (result.skipped.length > 0) {
+          const shown = result.skipped.slice(0, 5).join(', ');
+          const more = result.skipped.length > 5 ? `, and ${result.skipped.length - 5} more` : '';
+          io.stderr(
+            `skipped ${result.skipped.length} entries that are not files (links to folders, ` +
+              `broken links, sockets): ${shown}${more}\n`,
+          );
+        }
+        io.stdout(`${result.snapshot.id}\n`);
+      });
     });
   });
 
@@ -147,44 +143,40 @@ export function backupCommands(io: CliIo): Command[] {
     backup.command('list').description('list the snapshots').option('--json', 'print JSON'),
   ).action(async (flags: ConfigFlags & { json?: boolean }) => {
     const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
-    await withRepository(
-      config,
-      async ({ repository }) => {
-        const { snapshots, unreadable } = await repository.readableSnapshots();
-        const rows = snapshots.map((snapshot) => ({
-          id: snapshot.id,
-          time: new Date(snapshot.time).toISOString(),
-          host: snapshot.host,
-          source: snapshot.source,
-          files: snapshot.files.length,
-          bytes: snapshot.files.reduce((sum, file) => sum + file.size, 0),
-          added_bytes: snapshot.addedBytes,
-        }));
-        const reportUnreadable = (damaged: typeof unreadable) => {
-          for (const { id, reason } of damaged) io.stderr(`problem: snapshot ${id}: ${reason}\n`);
-          if (damaged.length > 0) {
-            throw new UsageError(
-              `${damaged.length} snapshots cannot be read (\`backup verify\` checks the rest)`,
-              1,
-            );
-          }
-        };
-        if (flags.json) {
-          io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
-          reportUnreadable(unreadable);
-          return;
-        }
-        if (rows.length === 0) io.stderr(`no snapshots in ${repository.objects.location}\n`);
-        for (const row of rows) {
-          io.stdout(
-            `${row.id}  ${row.time}  ${String(row.files).padStart(4)} files  ${formatBytes(row.bytes).padStart(10)}  ` +
-              `+${formatBytes(row.added_bytes)}  ${row.host}:${row.source}\n`,
+    await withRepository(config, 'read', async ({ repository }) => {
+      const { snapshots, unreadable } = await repository.readableSnapshots();
+      const rows = snapshots.map((snapshot) => ({
+        id: snapshot.id,
+        time: new Date(snapshot.time).toISOString(),
+        host: snapshot.host,
+        source: snapshot.source,
+        files: snapshot.files.length,
+        bytes: snapshot.files.reduce((sum, file) => sum + file.size, 0),
+        added_bytes: snapshot.addedBytes,
+      }));
+      const reportUnreadable = () => {
+        for (const { id, reason } of unreadable) io.stderr(`problem: snapshot ${id}: ${reason}\n`);
+        if (unreadable.length > 0) {
+          throw new UsageError(
+            `${unreadable.length} snapshots cannot be read (\`backup verify\` checks the rest)`,
+            1,
           );
         }
-        reportUnreadable(unreadable);
-      },
-      'read',
-    );
+      };
+      if (flags.json) {
+        io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+        reportUnreadable();
+        return;
+      }
+      if (rows.length === 0) io.stderr(`no snapshots in ${repository.objects.location}\n`);
+      for (const row of rows) {
+        io.stdout(
+          `${row.id}  ${row.time}  ${String(row.files).padStart(4)} files  ${formatBytes(row.bytes).padStart(10)}  ` +
+            `+${formatBytes(row.added_bytes)}  ${row.host}:${row.source}\n`,
+        );
+      }
+      reportUnreadable();
+    });
   });
 
   addStoreOptions(
@@ -195,22 +187,17 @@ export function backupCommands(io: CliIo): Command[] {
       ),
   ).action(async (flags: ConfigFlags) => {
     const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
-    await withRepository(
-      config,
-      async ({ repository }) => {
-        const bar = progressBar(io, 'chunks');
-        const result = await verifyRepository(repository, { progress: bar.update });
-        bar.end();
-        for (const problem of result.problems) io.stdout(`problem: ${problem}\n`);
-        io.stdout(
-          `${result.snapshots} snapshots, ${result.chunks} chunks (${formatBytes(result.bytes)}): ` +
-            `${result.problems.length === 0 ? 'ok' : `${result.problems.length} problems`}\n`,
-        );
-        if (result.problems.length > 0)
-          throw new UsageError('the backup repository has problems', 1);
-      },
-      'read',
-    );
+    await withRepository(config, 'read', async ({ repository }) => {
+      const bar = progressBar(io, 'chunks');
+      const result = await verifyRepository(repository, { progress: bar.update });
+      bar.end();
+      for (const problem of result.problems) io.stdout(`problem: ${problem}\n`);
+      io.stdout(
+        `${result.snapshots} snapshots, ${result.chunks} chunks (${formatBytes(result.bytes)}): ` +
+          `${result.problems.length === 0 ? 'ok' : `${result.problems.length} problems`}\n`,
+      );
+      if (result.problems.length > 0) throw new UsageError('the backup repository has problems', 1);
+    });
   });
 
   addStoreOptions(
@@ -236,21 +223,17 @@ export function backupCommands(io: CliIo): Command[] {
           keepMonthly: count(flags.keepMonthly, config.backup.keep_monthly, '--keep-monthly'),
         };
         const note: AuditNote = { resource: '/admin/backups', details: { removed: 0 } };
-        await withRepository(
-          config,
-          async ({ repository }) => {
-            const result = await audited(audit, 'delete:backup', note, async () => {
-              const pruned = await pruneRepository(repository, policy);
-              note.details.removed = pruned.removedSnapshots.length;
-              return pruned;
-            });
-            io.stderr(
-              `kept ${result.keptSnapshots} snapshots, removed ${result.removedSnapshots.length} ` +
-                `and ${result.removedChunks} unused chunks\n`,
-            );
-          },
-          'write',
-        );
+        await withRepository(config, 'write', async ({ repository }) => {
+          const result = await audited(audit, 'delete:backup', note, async () => {
+            const pruned = await pruneRepository(repository, policy);
+            note.details.removed = pruned.removedSnapshots.length;
+            return pruned;
+          });
+          io.stderr(
+            `kept ${result.keptSnapshots} snapshots, removed ${result.removedSnapshots.length} ` +
+              `and ${result.removedChunks} unused chunks\n`,
+          );
+        });
       });
     },
   );
@@ -265,26 +248,22 @@ export function backupCommands(io: CliIo): Command[] {
   ).action(async (flags: ConfigFlags & { snapshot: string; to: string }) => {
     // No database is opened: a restore must work where only the key file and the bucket survive.
     const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
-    await withRepository(
-      config,
-      async ({ repository }) => {
-        const bar = progressBar(io, 'bytes');
-        const target = resolve(io.cwd, flags.to);
-        const result = await restoreSnapshot(repository, flags.snapshot, target, {
-          progress: bar.update,
-        }).catch((error: unknown) => {
-          if (error instanceof RestoreError) {
-            throw new UsageError(error.message, error.damaged ? 1 : 2);
-          }
-          const message = (error as Error).message;
-          if (/^no snapshot/.test(message)) throw new UsageError(message);
-          throw error;
-        });
-        bar.end();
-        io.stderr(`restored ${result.files} files, ${formatBytes(result.bytes)} into ${target}\n`);
-      },
-      'read',
-    );
+    await withRepository(config, 'read', async ({ repository }) => {
+      const bar = progressBar(io, 'bytes');
+      const target = resolve(io.cwd, flags.to);
+      const result = await restoreSnapshot(repository, flags.snapshot, target, {
+        progress: bar.update,
+      }).catch((error: unknown) => {
+        if (error instanceof RestoreError) {
+          throw new UsageError(error.message, error.damaged ? 1 : 2);
+        }
+        const message = (error as Error).message;
+        if (/^no snapshot/.test(message)) throw new UsageError(message);
+        throw error;
+      });
+      bar.end();
+      io.stderr(`restored ${result.files} files, ${formatBytes(result.bytes)} into ${target}\n`);
+    });
   });
   addStoreOptions(
     restore
@@ -328,44 +307,40 @@ export function backupCommands(io: CliIo): Command[] {
         cwd: io.cwd,
         readSecrets: false,
       });
-      await withRepository(
-        config,
-        async ({ repository, crypto }) => {
-          const store = await openStore(targetConfig);
+      await withRepository(config, 'read', async ({ repository, crypto }) => {
+        const store = await openStore(targetConfig);
+        try {
+          const atRest = await openCrypto({
+            masterKeyFile,
+            dataDir: target,
+            store: store.dataKeys,
+            logger: quietLogger,
+          });
           try {
-            const atRest = await openCrypto({
-              masterKeyFile,
-              dataDir: target,
-              store: store.dataKeys,
-              logger: quietLogger,
-            });
-            try {
-              await store.useEncryption(fieldCipher(atRest));
-              const bar = progressBar(io, 'chunks');
-              const result = await restoreConversations(
-                repository.objects,
-                crypto,
-                store.conversations,
-                {
-                  until,
-                  progress: bar.update,
-                },
-              );
-              bar.end();
-              io.stderr(
-                `replayed ${result.records} changes from ${result.segments} segments into ${describeStore(targetConfig)}` +
-                  `${result.later > 0 ? `; ${result.later} later changes left out` : ''}` +
-                  `${result.skipped > 0 ? `; ${result.skipped} no longer applied` : ''}\n`,
-              );
-            } finally {
-              await atRest.close();
-            }
+            await store.useEncryption(fieldCipher(atRest));
+            const bar = progressBar(io, 'chunks');
+            const result = await restoreConversations(
+              repository.objects,
+              crypto,
+              store.conversations,
+              {
+                until,
+                progress: bar.update,
+              },
+            );
+            bar.end();
+            io.stderr(
+              `replayed ${result.records} changes from ${result.segments} segments into ${describeStore(targetConfig)}` +
+                `${result.later > 0 ? `; ${result.later} later changes left out` : ''}` +
+                `${result.skipped > 0 ? `; ${result.skipped} no longer applied` : ''}\n`,
+            );
           } finally {
-            await store.close();
+            await atRest.close();
           }
-        },
-        'read',
-      );
+        } finally {
+          await store.close();
+        }
+      });
     },
   );
   return [backup, restore];
