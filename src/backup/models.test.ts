@@ -184,8 +184,10 @@ describe('model backups in a local folder', () => {
     );
     expect(readdirSync(empty)).toEqual([]);
 
-    // Put back, the same target takes the whole snapshot.
+    // Put back, the same target takes the whole snapshot, past what a killed restore left.
     await objects.put(key, sealed);
+    mkdirSync(join(empty, '.restoring-killed', 'llama'), { recursive: true });
+    writeFileSync(join(empty, '.restoring-killed', 'empty.txt'), 'partial');
     await restoreSnapshot(repository, snapshot.id, empty);
     expectSameFolder(folder, empty, files);
     expect(readdirSync(empty).sort()).toEqual(['empty.txt', 'llama']);

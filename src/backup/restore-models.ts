@@ -17,6 +17,9 @@ import { syncDirectory } from '../util/durable-file.js';
 import { utimesSeconds, type Progress } from './models.js';
 import type { BackupRepository, SnapshotFile } from './repository.js';
 
+/** The hidden folder a restore writes into inside its target (`.restoring-XXXXXX`). */
+const stagingPrefix = '.restoring-';
+
 /**
  * A restore the operator can act on (a target that cannot be used, a damaged or missing chunk):
  * its message says what and where, and nothing was left in the target.
@@ -42,7 +45,8 @@ export class RestoreError extends Error {
  * every one was rebuilt. A file that cannot be rebuilt (a chunk missing, damaged or altered) stops
  * the restore with `RestoreError` naming the file and the chunk, and leaves the target as it was
  * (removed again if the restore created it). Staging inside the target, rather than beside it,
- * keeps the final moves on one file system and works when the target is a mount point.
+ * keeps the final moves on one file system and works when the target is a mount point. What a
+ * killed restore left there is removed by the next one.
  */
 export async function restoreSnapshot(
   repository: BackupRepository,
@@ -53,7 +57,7 @@ export async function restoreSnapshot(
   const snapshot = await repository.snapshot(id);
   const destination = resolve(target);
   const created = await emptyTarget(destination);
-  const staging = await mkdtemp(join(destination, '.restoring-'));
+  const staging = await mkdtemp(join(destination, stagingPrefix));
   const total = snapshot.files.reduce((sum, file) => sum + file.size, 0);
   let done = 0;
   try {
@@ -134,8 +138,12 @@ async function emptyTarget(destination: string): Promise<boolean> {
   const found = await stat(destination).catch(() => undefined);
   if (found !== undefined) {
     if (!found.isDirectory()) throw new RestoreError(`${destination} is a file, not a folder`);
-    if ((await readdir(destination)).length > 0) {
-      throw new RestoreError(`${destination} is not empty`);
+    const entries = await readdir(destination);
+    // What a restore that was killed left behind: removed, then the target counts as empty.
+    const leftovers = entries.filter((entry) => entry.startsWith(stagingPrefix));
+    if (entries.length > leftovers.length) throw new RestoreError(`${destination} is not empty`);
+    for (const entry of leftovers) {
+      await rm(join(destination, entry), { recursive: true, force: true });
     }
     return false;
   }
