@@ -57,7 +57,6 @@ export class LogShipper {
   private sealTimer: NodeJS.Timeout | undefined;
   private uploading: Promise<void> | undefined;
   private uploadAgain = false;
-  private againFirstAt: number | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -171,7 +170,7 @@ export class LogShipper {
     const firstAt = await this.exclusive(() => this.sealOpen());
     if (firstAt === null) return;
     this.unshippedSince ??= firstAt;
-    await this.upload(firstAt);
+    await this.upload();
   }
 
   /** The open segment renamed into `sealed/`; resolves to its first record's time (null: none). */
@@ -196,20 +195,16 @@ export class LogShipper {
   }
 
   /** Uploads every sealed segment, oldest first; a failure retries in a few seconds. */
-  private upload(firstAt?: number): Promise<void> {
+  private upload(): Promise<void> {
     if (this.uploading) {
       // Segments sealed while an upload runs go in a pass right after it.
       this.uploadAgain = true;
-      this.againFirstAt ??= firstAt;
       return this.uploading;
     }
     this.uploading = (async () => {
-      let since = firstAt;
       do {
         this.uploadAgain = false;
-        await this.uploadSealed(since);
-        since = this.againFirstAt;
-        this.againFirstAt = undefined;
+        await this.uploadSealed();
       } while (this.uploadAgain);
     })().finally(() => {
       this.uploading = undefined;
@@ -217,7 +212,10 @@ export class LogShipper {
     return this.uploading;
   }
 
-  private async uploadSealed(firstAt: number | undefined): Promise<void> {
+  private async uploadSealed(): Promise<void> {
+    // This pass ships what waited since then; a segment sealed meanwhile starts the next count.
+    const since = this.unshippedSince;
+    this.unshippedSince = undefined;
     const folder = join(this.options.folder, 'sealed');
     for (const name of (await readdir(folder)).filter((n) => /^\d{12}\.seg$/.test(n)).sort()) {
       const path = join(folder, name);
@@ -234,17 +232,18 @@ export class LogShipper {
           { err: error, segment: name },
           'conversation log: upload failed; retrying',
         );
+        // Still waiting: the lag of what the retry ships counts from the oldest record.
+        if (since !== undefined) {
+          this.unshippedSince = Math.min(since, this.unshippedSince ?? since);
+        }
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => void this.upload(), 2_000).unref();
         return;
       }
       await unlink(path);
       this.shipped += 1;
-      // After a failed upload the retry ships what waited since then: its lag counts from there.
-      const since = this.unshippedSince ?? firstAt;
       if (since !== undefined) this.lastLagMs = Date.now() - since;
     }
-    this.unshippedSince = undefined;
   }
 
   /** Continues numbering after the newest local segment; cuts a torn tail, ships what is left. */

@@ -25,6 +25,11 @@ export interface Snapshot {
 }
 
 /** A lock another process holds on the repository. */
+/** How a stored snapshot that cannot be read fails: its ciphertext or its JSON is damaged. */
+function isDamagedSnapshot(error: unknown): error is Error {
+  return error instanceof CryptoError || error instanceof SyntaxError;
+}
+
 /** A snapshot that cannot be read, where every snapshot must be (a prune). */
 export class UnreadableSnapshotError extends Error {
   constructor(
@@ -124,7 +129,7 @@ export class BackupRepository {
       try {
         snapshots.push(await this.snapshot(id));
       } catch (error) {
-        if (!(error instanceof CryptoError || error instanceof SyntaxError)) throw error;
+        if (!isDamagedSnapshot(error)) throw error;
         unreadable.push({ id, reason: error.message });
       }
     }
@@ -150,7 +155,7 @@ export class BackupRepository {
     const read = await Promise.all(
       ids.slice(0, limit).map((id) =>
         this.snapshot(id).catch((error: unknown) => {
-          if (!(error instanceof CryptoError || error instanceof SyntaxError)) throw error;
+          if (!isDamagedSnapshot(error)) throw error;
           unreadable.push(id);
           return undefined;
         }),

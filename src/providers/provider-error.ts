@@ -104,3 +104,16 @@ export class ProviderError extends Error {
     });
   }
 }
+
+/**
+ * A model call the caller aborted (client gone, shutdown): the signal's reason, such as
+ * `client_closed_request` or `shutting_down`, is what the client's request is recorded with,
+ * not the failure in flight when it came.
+ */
+export function abortedCall(
+  signal: AbortSignal,
+  inFlight: unknown,
+  message: string,
+): ProviderError {
+  return new ProviderError({ failure: 'aborted', message, cause: signal.reason ?? inFlight });
+}

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProviderError } from './provider-error.js';
+import { abortedCall, ProviderError } from './provider-error.js';
 
 export interface RetryPolicy {
   maxRetries: number;
@@ -30,7 +30,7 @@ export async function withRetries<T>(
       return await attempt(attemptNumber);
     } catch (error) {
       if (!(error instanceof ProviderError) || !error.isRetryable) throw error;
-      if (signal.aborted) throw aborted(signal, error);
+      if (signal.aborted) throw abortedWhileWaiting(signal, error);
       if (attemptNumber >= policy.maxRetries) throw error;
       const delayMs = retryDelay(error, attemptNumber, policy);
       if (delayMs === undefined) throw error;
@@ -38,23 +38,19 @@ export async function withRetries<T>(
       try {
         await sleep(delayMs, undefined, { signal });
       } catch {
-        throw aborted(signal, error);
+        throw abortedWhileWaiting(signal, error);
       }
     }
   }
 }
 
-/**
- * The caller left (or the server is shutting down) while a retry waited: that, not the failure
- * being retried, is what happened to the call, so the client's request is recorded as 499
- * `client_closed_request` rather than as the endpoint's 502 or 429.
- */
-function aborted(signal: AbortSignal, retried: ProviderError): ProviderError {
-  return new ProviderError({
-    failure: 'aborted',
-    message: `model call aborted while a retry waited (after: ${retried.message})`,
-    cause: signal.reason ?? retried,
-  });
+/** Aborted while a retry waited: recorded as the abort (499), not as the failure retried. */
+function abortedWhileWaiting(signal: AbortSignal, retried: ProviderError): ProviderError {
+  return abortedCall(
+    signal,
+    retried,
+    `model call aborted while a retry waited (after: ${retried.message})`,
+  );
 }
 
 function retryDelay(error: ProviderError, attemptNumber: number, policy: RetryPolicy) {

@@ -2,7 +2,7 @@ import { Pool, type Dispatcher } from '../../net/undici.js';
 import { assertHostAllowed, guardedLookup } from '../../net/outbound-guard.js';
 import { redactSecrets } from '../../util/redact-secrets.js';
 import { parseRetryAfter } from '../../util/retry-after.js';
-import { ProviderError } from '../provider-error.js';
+import { abortedCall, ProviderError } from '../provider-error.js';
 import { parseErrorMessage } from './wire.js';
 import { SseEventTooLargeError } from './sse-parser.js';
 
@@ -157,11 +157,7 @@ export class Endpoint {
     }
     if (signal.aborted) {
       // The abort reason (e.g. shutting_down) is what the caller should see.
-      return new ProviderError({
-        failure: 'aborted',
-        message: 'model call aborted',
-        cause: signal.reason ?? error,
-      });
+      return abortedCall(signal, error, 'model call aborted');
     }
     const code = (error as { code?: unknown }).code;
     const timeoutCodes = [
