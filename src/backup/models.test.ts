@@ -26,7 +26,8 @@ import { ObjectDataKeys } from './object-data-keys.js';
 import { LocalObjectStore } from './object-store/local.js';
 import { S3ObjectStore } from './object-store/s3.js';
 import type { ObjectStore } from './object-store/types.js';
-import { BackupRepository, RepositoryLockedError } from './repository.js';
+import { BackupRepository } from './repository.js';
+import { RepositoryLockedError } from './repository-lock.js';
 
 const temp = (label: string) => mkdtempSync(join(tmpdir(), `assistd-${label}-`));
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');

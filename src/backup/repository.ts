@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { CryptoError, type EnvelopeCrypto } from '../security/crypto/index.js';
 import type { ObjectStore } from './object-store/types.js';
+import { type LockKind, withRepositoryLock } from './repository-lock.js';
 
 /** One file of a snapshot: its place under the backed-up folder and its chunks, in order. */
 export interface SnapshotFile {
@@ -24,7 +24,6 @@ export interface Snapshot {
   addedBytes: number;
 }
 
-/** A lock another process holds on the repository. */
 /** How a stored snapshot that cannot be read fails: its ciphertext or its JSON is damaged. */
 function isDamagedSnapshot(error: unknown): error is Error {
   return error instanceof CryptoError || error instanceof SyntaxError;
@@ -43,13 +42,6 @@ export class UnreadableSnapshotError extends Error {
     this.name = 'UnreadableSnapshotError';
   }
 }
-
-export class RepositoryLockedError extends Error {
-  override readonly name = 'RepositoryLockedError';
-}
-
-/** Locks older than this are from a process that died; they no longer block. */
-const staleLockMs = 6 * 3_600_000;
 
 /**
  * A backup repository in an object store, in restic's shape: chunks stored once under the
@@ -179,37 +171,9 @@ export class BackupRepository {
     await this.objects.delete(`snapshots/${id}`);
   }
 
-  /**
-   * Runs `work` holding a lock of `kind` (`backup` or `prune`): a prune waits for no backup and a
-   * backup for no prune, so a prune never deletes the chunks of a snapshot not yet written.
-   * Refuses (RepositoryLockedError) while a fresh lock of the other kind, or another prune,
-   * exists. Object stores have no compare-and-swap here, so two processes starting within the
-   * same moment could both pass: schedule backups and prunes apart.
-   */
-  async withLock<T>(kind: 'backup' | 'prune', work: () => Promise<T>): Promise<T> {
-    const now = Date.now();
-    for await (const info of this.objects.list('locks/')) {
-      const bytes = await this.objects.get(info.key);
-      if (!bytes) continue;
-      const lock = JSON.parse(Buffer.from(bytes).toString('utf8')) as {
-        kind: string;
-        time: number;
-        host: string;
-      };
-      if (now - lock.time > staleLockMs) continue;
-      if (lock.kind === 'prune' || kind === 'prune') {
-        throw new RepositoryLockedError(
-          `the backup repository is locked by a ${lock.kind} on ${lock.host} since ${new Date(lock.time).toISOString()} (${info.key})`,
-        );
-      }
-    }
-    const key = `locks/${kind}-${snapshotId(now)}`;
-    await this.objects.put(key, Buffer.from(JSON.stringify({ kind, time: now, host: hostname() })));
-    try {
-      return await work();
-    } finally {
-      await this.objects.delete(key);
-    }
+  /** Runs `work` holding a lock of `kind` on this repository (repository-lock.ts). */
+  withLock<T>(kind: LockKind, work: () => Promise<T>): Promise<T> {
+    return withRepositoryLock(this.objects, kind, `locks/${kind}-${snapshotId(Date.now())}`, work);
   }
 }
 

@@ -7,7 +7,8 @@ import { scheduledBackupEvent } from '../security/audit/server-events.js';
 import type { Clock } from '../util/ids.js';
 import { NotAFolderError, backupFolder, existingFolder, pruneRepository } from './models.js';
 import { modelsFolder, openRepository, type OpenedRepository } from './open-repository.js';
-import { RepositoryLockedError, type Snapshot } from './repository.js';
+import { RepositoryLockedError } from './repository-lock.js';
+import type { Snapshot } from './repository.js';
 import { SnapshotCatalog } from './snapshot-catalog.js';
 
 /** Who started a backup: `backup.schedule`, or an administrator (`POST /admin/backups`). */
@@ -51,9 +52,9 @@ export type BackupStart =
 /** `last.error` of a run that found the lock held by another replica. */
 export const anotherReplicaRunning = 'another replica is running a backup';
 
-/** One lock for every replica's backups; stale after the repository's own lock (6 h). */
+/** One lock for every replica's backups, a lease renewed while the backup runs. */
 const lockName = 'backup-models';
-const lockTtlMs = 6 * 3_600_000;
+const lockLeaseMs = 60_000;
 
 export interface BackupRunnerOptions {
   config: Readonly<Config>;
@@ -141,7 +142,7 @@ export class BackupRunner {
       return finishedAt;
     };
     try {
-      const outcome = await this.options.shared.exclusive(lockName, lockTtlMs, this.backup);
+      const outcome = await this.options.shared.exclusive(lockName, lockLeaseMs, this.backup);
       if (outcome === undefined) {
         logger.info(`${label} model backup: another replica is running one`);
         finish({

@@ -212,4 +212,35 @@ describe('locks and the reload channel', () => {
     expect(heard).toEqual([['keys'], ['policies', 'keys'], ['policies', 'keys']]);
     await Promise.all(replicas.map((replica) => replica.close()));
   });
+
+  it('hold a lock as a lease renewed while the work runs, which lapses when its holder dies', async () => {
+    const prefix = testPrefix();
+    const [holder, other] = await Promise.all(
+      [0, 1].map(() => openSharedState({ config: config(prefix), logger, cipher })),
+    );
+    for (let waited = 0; !(holder!.redis!.up && other!.redis!.up) && waited < 5_000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const leaseMs = 300;
+    let release!: () => void;
+    const running = holder!.exclusive(
+      'job',
+      leaseMs,
+      () => new Promise<string>((resolve) => (release = () => resolve('held'))),
+    );
+    // Three leases later the work still runs, and the lock is still its holder's.
+    await new Promise((resolve) => setTimeout(resolve, 3 * leaseMs));
+    expect(await other!.exclusive('job', leaseMs, () => Promise.resolve('taken'))).toBeUndefined();
+    release();
+    expect(await running).toBe('held');
+
+    // A holder that dies (its connections gone, its work never ending) stops renewing.
+    void holder!.exclusive('job', leaseMs, () => new Promise<never>(() => undefined));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await other!.exclusive('job', leaseMs, () => Promise.resolve('taken'))).toBeUndefined();
+    holder!.redis!.client.disconnect();
+    await new Promise((resolve) => setTimeout(resolve, leaseMs + 100));
+    expect(await other!.exclusive('job', leaseMs, () => Promise.resolve('taken'))).toBe('taken');
+    await Promise.all([holder!.close(), other!.close()]);
+  });
 });

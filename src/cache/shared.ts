@@ -21,11 +21,13 @@ export interface SharedState {
   readonly cache: ConversationCache;
   readonly rateLimiter: RateLimiter;
   /**
-   * Runs `work` unless another replica holds the lock `name` (then resolves undefined). Without
-   * Redis, or while it is down, `work` runs: what it protects must stay correct without the lock
-   * (the store's own transactions), the lock only saves duplicate work.
+   * Runs `work` unless another replica holds the lock `name` (then resolves undefined). The lock
+   * is a lease of `leaseMs`, renewed while `work` runs: a replica that dies holding it (`kill -9`,
+   * a lost node) blocks the others for `leaseMs` at most. Without Redis, or while it is down,
+   * `work` runs: what it protects must stay correct without the lock (the store's own
+   * transactions), the lock only saves duplicate work.
    */
-  exclusive<T>(name: string, ttlMs: number, work: () => Promise<T>): Promise<T | undefined>;
+  exclusive<T>(name: string, leaseMs: number, work: () => Promise<T>): Promise<T | undefined>;
   /** Tells the other replicas to reload `kind` now. */
   announce(kind: ReloadKind): void;
   /** Called when another replica (or the CLI) announced a reload. */
@@ -43,6 +45,8 @@ export interface SharedStateOptions {
 
 /** Compare-and-delete: a lock is released only by the replica that holds it. */
 const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+/** Compare-and-extend: a lease is renewed only by the replica that holds it. */
+const renewScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
 export async function openSharedState(options: SharedStateOptions): Promise<SharedState> {
   const { config, logger } = options;
@@ -109,20 +113,26 @@ export async function openSharedState(options: SharedStateOptions): Promise<Shar
       localLimiter,
       config.redis.rate_limit_on_failure,
     ),
-    async exclusive(name, ttlMs, work) {
+    async exclusive(name, leaseMs, work) {
       const key = `${redis.prefix}lock:${name}`;
       const token = randomUUID();
       let held: boolean;
       try {
-        held = (await redis.client.set(key, token, 'PX', ttlMs, 'NX')) === 'OK';
+        held = (await redis.client.set(key, token, 'PX', leaseMs, 'NX')) === 'OK';
       } catch (error) {
         redis.fellBack('lock', error);
         return work();
       }
       if (!held) return undefined;
+      // Renewed three times a lease; a renewal lost while Redis is down is retried by the next.
+      const renewal = setInterval(() => {
+        redis.client.eval(renewScript, 1, key, token, leaseMs).catch(() => undefined);
+      }, leaseMs / 3);
+      renewal.unref();
       try {
         return await work();
       } finally {
+        clearInterval(renewal);
         await redis.client.eval(releaseScript, 1, key, token).catch(() => undefined);
       }
     },

@@ -11,7 +11,8 @@ import {
 } from '../backup/models.js';
 import { ensureFolder } from '../util/data-dir.js';
 import { objectStoreFailure } from '../backup/object-store/failure.js';
-import { RepositoryLockedError, UnreadableSnapshotError } from '../backup/repository.js';
+import { RepositoryLockedError } from '../backup/repository-lock.js';
+import { UnreadableSnapshotError } from '../backup/repository.js';
 import { RestoreError, restoreSnapshot } from '../backup/restore-models.js';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
