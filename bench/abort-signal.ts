@@ -1,11 +1,11 @@
-// `npm run bench:signal`: what one request's abort handle costs (http/request-work.ts). Each
+// `npm run bench:signal`: what one request's abort handle costs (util/request-work.ts). Each
 // iteration does what a request does with it: make the handle, take its signal, add an `abort`
 // listener (undici does) and remove it when the work ends; the last 16 stay referenced, like
 // requests in flight. Node's AbortController and the RequestWork class alternate in rounds of
 // BENCH_ITERATIONS (500,000), BENCH_ROUNDS (6) times; printed: ns per handle and full
 // (mark-compact) collections per million handles for each, and their ratios.
 import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { RequestWork } from '../src/http/request-work.js';
+import { RequestWork } from '../src/util/request-work.js';
 import { median } from './support.js';
 
 const iterations = Number(process.env.BENCH_ITERATIONS ?? 500_000);

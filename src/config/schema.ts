@@ -29,6 +29,12 @@ const upstreamSchema = z.strictObject({
   first_byte_timeout_ms: z.int().min(1).default(60_000),
   /** Longest silence allowed between two chunks of a response body, in milliseconds. */
   idle_timeout_ms: z.int().min(1).default(30_000),
+  /**
+   * Longest a whole model call may take, retries and streaming included, in milliseconds: the
+   * timeouts above restart with every byte, so an endpoint that drips bytes would hold a
+   * request open for ever without it.
+   */
+  total_timeout_ms: z.int().min(1).default(600_000),
   /** Retries of a retryable failure (408, 409, 429, 5xx, connection errors) before the first byte. */
   max_retries: z.int().min(0).max(10).default(2),
   /** First retry delay in milliseconds; doubles each retry, with full jitter. */

@@ -27,7 +27,7 @@ import type { ConversationStore, Store } from '../storage/types.js';
 import type { Clock, IdGenerator } from '../util/ids.js';
 import { clientErrorHandler } from './client-errors.js';
 import type { Lifecycle } from './lifecycle.js';
-import type { RequestWork } from './request-work.js';
+import type { RequestWork } from '../util/request-work.js';
 import { registerAccessLog } from './plugins/access-log.js';
 import { httpEntry, registerAudit } from './plugins/audit.js';
 import { registerAuth, registerOpenAccess } from './plugins/auth.js';

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
-import { RequestWork } from './request-work.js';
+import { RequestWork } from '../util/request-work.js';
 
 /**
  * Process state the HTTP layer shares with the server's shutdown: whether it is draining, and

@@ -113,6 +113,7 @@ async function buildEndpointModel(options: BuildModelsOptions, url: string) {
     ...endpointOptions,
     modelName,
     capabilities: { images: upstream.accepts_images, contextWindow: upstream.context_window },
+    totalTimeoutMs: upstream.total_timeout_ms,
     retry,
     logger,
   });

@@ -108,12 +108,14 @@ export class ProviderError extends Error {
 /**
  * A model call the caller aborted (client gone, shutdown): the signal's reason, such as
  * `client_closed_request` or `shutting_down`, is what the client's request is recorded with,
- * not the failure in flight when it came.
+ * not the failure in flight when it came. A reason that is itself a model failure (the call's
+ * overall deadline, call-deadline.ts) is that failure.
  */
 export function abortedCall(
   signal: AbortSignal,
   inFlight: unknown,
   message: string,
 ): ProviderError {
+  if (signal.reason instanceof ProviderError) return signal.reason;
   return new ProviderError({ failure: 'aborted', message, cause: signal.reason ?? inFlight });
 }

@@ -117,6 +117,7 @@ describe('the model endpoint', () => {
       firstByteTimeoutMs: 5000,
       idleTimeoutMs: 5000,
       allowHosts: [],
+      totalTimeoutMs: 60_000,
       capabilities: { images: false, contextWindow: 8192 },
       retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1, random: () => 0.5 },
       logger: pino({ level: 'silent' }),

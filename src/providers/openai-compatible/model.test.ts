@@ -8,7 +8,7 @@ import {
   fixture,
   sseEvents,
 } from '../../../test/support/fake-upstream.js';
-import type { AppError } from '../../errors.js';
+import { AppError } from '../../errors.js';
 import { ProviderError } from '../provider-error.js';
 import type { ChatRequest, StreamPart } from '../types.js';
 import {
@@ -43,6 +43,7 @@ function model(overrides: Partial<OpenAICompatibleOptions> = {}): OpenAICompatib
     firstByteTimeoutMs: 2000,
     idleTimeoutMs: 2000,
     allowHosts: [],
+    totalTimeoutMs: 60_000,
     capabilities: { images: false, contextWindow: 8192 },
     retry: { maxRetries: 2, baseDelayMs: 10, maxDelayMs: 2000, random: () => 0.5 },
     logger,
@@ -364,6 +365,46 @@ describe('openai-compatible provider: failures after the first byte end the stre
     const parts = await collect(model({ idleTimeoutMs: 200 }).stream(request, signal()));
     expect(parts.map((part) => part.type)).toEqual(['text-delta', 'error']);
     expect((parts[1] as { error: AppError }).error.code).toBe('upstream_timeout');
+  });
+
+  it('ends a call that drips bytes at its overall deadline, streamed or not, and does not retry it', async () => {
+    const delta = (content: string) =>
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+    // A byte every 50 ms: the idle timeout (2 s) never fires.
+    const drip = { kind: 'sse', gapMs: 50, events: Array.from({ length: 200 }, () => delta('.')) };
+    const bounded = model({ totalTimeoutMs: 400 });
+
+    upstream.enqueue({ ...drip, kind: 'sse' }, { kind: 'json', fixture: 'completion.json' });
+    let started = Date.now();
+    const parts = await collect(bounded.stream(request, signal()));
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(parts.length).toBeGreaterThan(2);
+    expect(parts.slice(0, -1).every((part) => part.type === 'text-delta')).toBe(true);
+    expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'upstream_timeout' } });
+    await eventually(() => upstream.chatRequests[0]!.clientClosed);
+
+    upstream.reset();
+    upstream.enqueue(
+      { ...drip, kind: 'sse', events: ['{"choices":', ...Array.from({ length: 200 }, () => ' ')] },
+      { kind: 'json', fixture: 'completion.json' },
+    );
+    started = Date.now();
+    const error = await rejection(bounded.generate(request, signal()));
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(error).toMatchObject({ failure: 'timeout' });
+    expect(error.message).toMatch(/no whole answer within 400 ms \(upstream\.total_timeout_ms\)/);
+    expect(error.toAppError()).toMatchObject({ code: 'upstream_timeout', status: 504 });
+    expect(upstream.chatRequests).toHaveLength(1);
+    await eventually(() => upstream.chatRequests[0]!.clientClosed);
+
+    // The caller leaving still reads as the caller leaving, not as the deadline.
+    upstream.reset();
+    upstream.enqueue({ ...drip, kind: 'sse' });
+    const caller = new AbortController();
+    const gone = new AppError('client_closed_request');
+    setTimeout(() => caller.abort(gone), 100);
+    const cut = await collect(model({ totalTimeoutMs: 5000 }).stream(request, caller.signal));
+    expect(cut.at(-1)).toEqual({ type: 'error', error: gone });
   });
 
   it('ends an answer whole when the endpoint stalls or resets after finish_reason', async () => {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { CallDeadline } from '../call-deadline.js';
 import { ProviderError } from '../provider-error.js';
 import { withRetries, type RetryPolicy } from '../retry.js';
 import type {
@@ -20,6 +21,8 @@ export interface OpenAICompatibleOptions extends EndpointOptions {
   modelName: string;
   capabilities: ModelCapabilities;
   retry: RetryPolicy;
+  /** The whole call's deadline, retries and streaming included (call-deadline.ts). */
+  totalTimeoutMs: number;
   logger: Logger;
 }
 
@@ -72,39 +75,48 @@ export class OpenAICompatibleModel implements ChatModel {
     this.endpoint = new Endpoint(options);
   }
 
-  async generate(request: ChatRequest, signal: AbortSignal): Promise<GenerateResult> {
+  async generate(request: ChatRequest, caller: AbortSignal): Promise<GenerateResult> {
     const body = upstreamBody(this.id, request, false);
-    return withRetries(
-      async () => {
-        const response = await this.endpoint.send('POST', this.endpoint.chatPath, body, signal);
-        const text = await this.endpoint.readText(response.body, signal);
-        const parsed = parseCompletion(tryParseJson(text));
-        if (parsed === undefined) {
-          throw new ProviderError({
-            failure: 'malformed',
-            message: 'model endpoint answer is not a chat completion',
-            body: text.slice(0, 500),
-          });
-        }
-        return parsed;
-      },
-      this.options.retry,
-      signal,
-      this.retryObserver(),
-    );
+    const deadline = new CallDeadline(caller, this.options.totalTimeoutMs);
+    const signal = deadline.signal;
+    try {
+      return await withRetries(
+        async () => {
+          const response = await this.endpoint.send('POST', this.endpoint.chatPath, body, signal);
+          const text = await this.endpoint.readText(response.body, signal);
+          const parsed = parseCompletion(tryParseJson(text));
+          if (parsed === undefined) {
+            throw new ProviderError({
+              failure: 'malformed',
+              message: 'model endpoint answer is not a chat completion',
+              body: text.slice(0, 500),
+            });
+          }
+          return parsed;
+        },
+        this.options.retry,
+        signal,
+        this.retryObserver(),
+      );
+    } finally {
+      deadline.end();
+    }
   }
 
-  async *stream(request: ChatRequest, signal: AbortSignal): AsyncGenerator<StreamPart> {
+  async *stream(request: ChatRequest, caller: AbortSignal): AsyncGenerator<StreamPart> {
     const body = upstreamBody(this.id, request, true);
-    // Retries cover everything up to the first part; after that the client has bytes.
-    const opened = await withRetries(
-      () => this.openStream(body, signal),
-      this.options.retry,
-      signal,
-      this.retryObserver(),
-    );
-    const parts = opened.parts;
+    const deadline = new CallDeadline(caller, this.options.totalTimeoutMs);
+    const signal = deadline.signal;
+    let parts: AsyncGenerator<StreamPart> | undefined;
     try {
+      // Retries cover everything up to the first part; after that the client has bytes.
+      const opened = await withRetries(
+        () => this.openStream(body, signal),
+        this.options.retry,
+        signal,
+        this.retryObserver(),
+      );
+      parts = opened.parts;
       yield opened.first;
       if (opened.first.type === 'finish') return;
       for (;;) {
@@ -120,7 +132,8 @@ export class OpenAICompatibleModel implements ChatModel {
         if (next.value.type !== 'text-delta') return;
       }
     } finally {
-      await parts.return(undefined);
+      await parts?.return(undefined);
+      deadline.end();
     }
   }
 
