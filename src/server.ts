@@ -252,6 +252,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         redis: shared.redis,
         auditWriteFailures: () => audit.auditWriteFailures,
         auditThreadBatches: () => store.audit.threadBatches ?? 0,
+        logShipping: shipping?.shipper,
       });
       if (config.metrics.listen !== undefined) {
         const listener = await listenForScrapes(config.metrics.listen, monitor).catch(

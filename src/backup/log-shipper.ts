@@ -50,6 +50,8 @@ export class LogShipper {
   private firstAt: number | undefined;
   /** The first record's time of the oldest sealed segment not shipped yet (undefined: none). */
   private unshippedSince: number | undefined;
+  /** The same for the segments an upload pass is shipping now. */
+  private shippingSince: number | undefined;
   private queue: Array<{ body: Buffer; resolve: () => void; reject: (error: unknown) => void }> =
     [];
   private flushing: Promise<void> | undefined;
@@ -216,6 +218,15 @@ export class LogShipper {
     // This pass ships what waited since then; a segment sealed meanwhile starts the next count.
     const since = this.unshippedSince;
     this.unshippedSince = undefined;
+    this.shippingSince = since;
+    try {
+      await this.uploadEach(since);
+    } finally {
+      this.shippingSince = undefined;
+    }
+  }
+
+  private async uploadEach(since: number | undefined): Promise<void> {
     const folder = join(this.options.folder, 'sealed');
     for (const name of (await readdir(folder)).filter((n) => /^\d{12}\.seg$/.test(n)).sort()) {
       const path = join(folder, name);
@@ -278,6 +289,18 @@ export class LogShipper {
       }
     }
     await this.upload();
+  }
+
+  /**
+   * When the oldest record not yet in the object store was appended: in the open segment, a
+   * sealed one waiting, or one being uploaded. Undefined when everything is shipped.
+   */
+  get oldestUnshippedAt(): number | undefined {
+    let oldest: number | undefined;
+    for (const time of [this.firstAt, this.unshippedSince, this.shippingSince]) {
+      if (time !== undefined && (oldest === undefined || time < oldest)) oldest = time;
+    }
+    return oldest;
   }
 
   get replicaId(): string {

@@ -39,6 +39,7 @@ function measured(model: ChatModel) {
     auditThreadBatches: () => 0,
     redis: () => undefined,
     systemCpu: () => undefined,
+    logShipping: () => undefined,
   });
   const series = new TimeSeries();
   return { model: new InstrumentedModel(model, metrics, series), metrics, series };

@@ -23,6 +23,16 @@ export interface MetricSources {
   redis(): { up: boolean; fallbacks: ReadonlyMap<string, number> } | undefined;
   /** The last system CPU utilisation the sampler measured, 0–1; undefined before the first. */
   systemCpu(): number | undefined;
+  /** Conversation-log shipping (log_shipping.enabled); undefined when off. */
+  logShipping(): LogShippingState | undefined;
+}
+
+/** What the log shipper counts (backup/log-shipper.ts). */
+export interface LogShippingState {
+  readonly shipped: number;
+  readonly failures: number;
+  /** Epoch ms of the oldest record not in the object store yet; undefined: none waits. */
+  readonly oldestUnshippedAt: number | undefined;
 }
 
 /**
@@ -271,6 +281,28 @@ export class PrometheusMetrics {
       'audit transactions run in the writer thread (SQLite, while the event loop is saturated)',
       () => sources.auditThreadBatches(),
     );
+    following(
+      'assistd_log_shipping_segments_total',
+      'conversation-log segments uploaded to the object store',
+      () => sources.logShipping()?.shipped ?? 0,
+    );
+    following(
+      'assistd_log_shipping_failures_total',
+      'conversation-log appends and uploads that failed (uploads are retried)',
+      () => sources.logShipping()?.failures ?? 0,
+    );
+    new Gauge({
+      name: 'assistd_log_shipping_backlog_seconds',
+      help: 'age of the oldest conversation-log record not in the object store yet (0: none waits); absent with log shipping off',
+      registers,
+      collect() {
+        this.reset();
+        const shipping = sources.logShipping();
+        if (!shipping) return;
+        const oldest = shipping.oldestUnshippedAt;
+        this.set(oldest === undefined ? 0 : Math.max(0, Date.now() - oldest) / 1000);
+      },
+    });
     following(
       'assistd_log_lines_dropped_total',
       'log lines dropped because the log output could not keep up (its buffer was full)',

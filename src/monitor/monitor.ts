@@ -6,7 +6,7 @@ import type { ModelRegistry } from '../providers/registry.js';
 import type { ChatModel } from '../providers/types.js';
 import type { Clock } from '../util/ids.js';
 import { InstrumentedModel } from './instrumented-model.js';
-import { PrometheusMetrics, type MetricSources } from './metrics.js';
+import { PrometheusMetrics, type LogShippingState, type MetricSources } from './metrics.js';
 import { Sampler } from './sampler.js';
 import { TimeSeries } from './series.js';
 
@@ -35,6 +35,8 @@ export interface Monitored {
   /** Audit batches appended from the writer thread (0 without one). */
   auditThreadBatches?: () => number;
   redis?: SharedRedis | undefined;
+  /** The conversation-log shipper (log_shipping.enabled). */
+  logShipping?: LogShippingState | undefined;
 }
 
 /**
@@ -63,6 +65,7 @@ export class Monitor {
       auditThreadBatches: () => this.monitored?.auditThreadBatches?.() ?? 0,
       redis: () => this.monitored?.redis,
       systemCpu: () => this.sampler.systemCpu,
+      logShipping: () => this.monitored?.logShipping,
     };
     this.prometheus = new PrometheusMetrics(sources);
     this.sampler = new Sampler({ series: this.series, sources, everyMs: options.resolutionMs });

@@ -8,6 +8,7 @@ import { LogShipper } from '../../src/backup/log-shipper.js';
 import type { ObjectStore } from '../../src/backup/object-store/types.js';
 import { openRepositoryCrypto } from '../../src/backup/open-repository.js';
 import { configSchema } from '../../src/config/schema.js';
+import { PrometheusMetrics } from '../../src/monitor/metrics.js';
 import { openCrypto } from '../../src/security/crypto/index.js';
 import { fieldCipher } from '../../src/security/field-cipher.js';
 import { openSqliteStore } from '../../src/storage/sqlite/store.js';
@@ -249,13 +250,36 @@ describe('the log shipper through an object store outage', () => {
       logger: pino({ level: 'silent' }),
       maxDelayMs: 1,
     });
+    const metrics = new PrometheusMetrics({
+      cache: () => ({ hits: 0, misses: 0, evictions: 0, expirations: 0 }),
+      engines: () => [],
+      auditWriteFailures: () => 0,
+      auditThreadBatches: () => 0,
+      redis: () => undefined,
+      systemCpu: () => undefined,
+      logShipping: () => shipper,
+    });
+    const scraped = async (name: string) => {
+      const line = (await metrics.scrape()).body.split('\n').find((l) => l.startsWith(`${name} `));
+      return Number(line?.split(' ')[1]);
+    };
+    expect(shipper.oldestUnshippedAt).toBeUndefined();
+    expect(await scraped('assistd_log_shipping_backlog_seconds')).toBe(0);
+    const appendedAt = Date.now();
     await shipper.append({ type: 'delete', at: 1, principal: 'p', id: 'c1' });
     await eventually(() => shipper.failures > 0);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // The backlog is visible while the store is down: its age, from the first record waiting.
+    expect(shipper.oldestUnshippedAt).toBeGreaterThanOrEqual(appendedAt);
+    expect(await scraped('assistd_log_shipping_backlog_seconds')).toBeGreaterThanOrEqual(1);
+    expect(await scraped('assistd_log_shipping_failures_total')).toBeGreaterThan(0);
     down = false;
     // Retried every 2 s.
     await eventually(() => shipper.shipped === 1, 5_000);
     expect(shipper.lastLagMs).toBeGreaterThanOrEqual(1_000);
+    expect(shipper.oldestUnshippedAt).toBeUndefined();
+    expect(await scraped('assistd_log_shipping_backlog_seconds')).toBe(0);
+    expect(await scraped('assistd_log_shipping_segments_total')).toBe(1);
     await shipper.close();
     await crypto.close();
   });

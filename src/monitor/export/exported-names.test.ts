@@ -13,6 +13,7 @@ async function exportedNames(): Promise<Set<string>> {
     auditThreadBatches: () => 0,
     redis: () => undefined,
     systemCpu: () => 0.5,
+    logShipping: () => ({ shipped: 2, failures: 0, oldestUnshippedAt: undefined }),
   });
   const names = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
