@@ -49,6 +49,7 @@ const outcome: BackupOutcome = {
   files: 2,
   addedBytes: 9,
   pruned: 1,
+  skipped: ['cache-link'],
 };
 
 describe('BackupRunner', () => {
@@ -77,6 +78,7 @@ describe('BackupRunner', () => {
         files: 2,
         addedBytes: 9,
         pruned: 1,
+        skipped: ['cache-link'],
         error: null,
       },
     });

@@ -22,6 +22,8 @@ export interface BackupOutcome {
   addedBytes: number;
   /** Snapshots the retention policy removed after it. */
   pruned: number;
+  /** What the folder holds that was not backed up (links to folders, broken links, sockets). */
+  skipped: string[];
 }
 
 /** A backup in progress on this replica. Times are milliseconds since the epoch. */
@@ -37,6 +39,7 @@ export interface FinishedBackup extends RunningBackup {
   files: number;
   addedBytes: number;
   pruned: number;
+  skipped: string[];
   error: string | null;
 }
 
@@ -150,6 +153,7 @@ export class BackupRunner {
           files: 0,
           addedBytes: 0,
           pruned: 0,
+          skipped: [],
           error: anotherReplicaRunning,
         });
         return;
@@ -161,8 +165,11 @@ export class BackupRunner {
           files: outcome.files,
           added_bytes: outcome.addedBytes,
           pruned: outcome.pruned,
+          ...(outcome.skipped.length > 0 ? { skipped: outcome.skipped } : {}),
         },
-        `${label} model backup done`,
+        outcome.skipped.length > 0
+          ? `${label} model backup done; ${outcome.skipped.length} entries skipped (not files)`
+          : `${label} model backup done`,
       );
       const finishedAt = finish({ ...outcome, error: null });
       audit.record(
@@ -175,6 +182,7 @@ export class BackupRunner {
         files: 0,
         addedBytes: 0,
         pruned: 0,
+        skipped: [],
         error: failureText(error, config),
       });
       audit.record(serverEntry(backupEvent(run.trigger, null, 0, 'backup_failed'), finishedAt));
@@ -201,6 +209,7 @@ async function backupModels(
       files: result.files,
       addedBytes: result.addedBytes,
       pruned: pruned.removedSnapshots.length,
+      skipped: result.skipped,
     };
   } finally {
     await opened.close();

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +21,8 @@ interface LastRun {
   files: number;
   added_bytes: number;
   pruned: number;
+  skipped: string[];
+  skipped_count: number;
   error: string | null;
 }
 
@@ -64,6 +73,8 @@ describe('the backups admin API (local object folder)', () => {
     modelsFolder = mkdtempSync(join(tmpdir(), 'assistd-backup-models-'));
     writeFileSync(join(modelsFolder, 'model.gguf'), randomBytes(modelBytes));
     writeFileSync(join(modelsFolder, 'tokenizer.json'), '{"vocab":[]}');
+    // A link to a folder is not backed up, and the run says so.
+    symlinkSync(tmpdir(), join(modelsFolder, 'cache-link'));
     harness = await Harness.start({
       config: {
         backup: { models_folder: modelsFolder, keep_daily: 3 },
@@ -142,6 +153,8 @@ describe('the backups admin API (local object folder)', () => {
       files: 2,
       added_bytes: expect.any(Number) as unknown,
       pruned: 0,
+      skipped: ['cache-link'],
+      skipped_count: 1,
       error: null,
     });
     expect(done.last_run!.added_bytes).toBeGreaterThanOrEqual(modelBytes);

@@ -22,6 +22,9 @@ export interface BackupRun {
   added_bytes: number;
   /** Snapshots retention removed after the run. */
   pruned: number;
+  /** Entries of the folder not backed up (links to folders, broken links, sockets); first 100. */
+  skipped: string[];
+  skipped_count: number;
   error: string | null;
 }
 

@@ -20,6 +20,8 @@ function run(startedAt: string): BackupRun {
     files: 3,
     added_bytes: 100,
     pruned: 0,
+    skipped: [],
+    skipped_count: 0,
     error: null,
   };
 }

@@ -179,6 +179,16 @@ function LastRun({ run }: { run: BackupRun | null }) {
           <dd class="ops-number">
             {run.pruned === 1 ? '1 snapshot' : `${formatCount(run.pruned)} snapshots`}
           </dd>
+          {run.skipped_count > 0 && (
+            <>
+              <dt>Skipped</dt>
+              <dd data-testid="backup-last-skipped">
+                {formatCount(run.skipped_count)} not files (links to folders, broken links,
+                sockets): {run.skipped.join(', ')}
+                {run.skipped_count > run.skipped.length ? ', …' : ''}
+              </dd>
+            </>
+          )}
           {run.error !== null && (
             <>
               <dt>Error</dt>

@@ -43,6 +43,9 @@ export function backupStateJson(state: BackupState) {
             files: last.files,
             added_bytes: last.addedBytes,
             pruned: last.pruned,
+            // The first 100 names (a folder full of sockets would make a huge answer).
+            skipped: last.skipped.slice(0, 100),
+            skipped_count: last.skipped.length,
             error: last.error,
           },
   };
