@@ -368,6 +368,26 @@ describe('CLI errors and help', () => {
     }
   });
 
+  it('says in one line, in a process of its own, that an S3 store cannot be reached', async () => {
+    const root = workdir();
+    writeFileSync(join(root, 'secret'), 'y', { mode: 0o600 });
+    writeFileSync(
+      join(root, 's3.yaml'),
+      'object_store:\n  s3:\n    bucket: nowhere\n    endpoint: http://127.0.0.1:9\n' +
+        `    access_key_id: x\n    secret_access_key_file: ${join(root, 'secret')}\n`,
+    );
+    const listed = await run(
+      process.execPath,
+      [assistdBin, 'backup', 'list', '--config', join(root, 's3.yaml'), '--data-dir', root],
+      { cwd: root },
+    );
+    expect(listed.code).toBe(1);
+    // No nine-line warning of the AWS SDK about Node.js 20 before it.
+    expect(listed.stderr.trim().split('\n'), listed.stderr).toEqual([
+      expect.stringMatching(/^assistd: the object store cannot be reached \(ECONNREFUSED/),
+    ]);
+  });
+
   it('prints only the token on stdout; warnings go to stderr', async () => {
     const root = workdir();
     const data = join(root, 'open-data');

@@ -9,6 +9,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { assertObjectKey, assertObjectPrefix, type ObjectInfo, type ObjectStore } from './types.js';
 
+// The SDK warns on Node.js 20 (its releases after January 2027 need 22) with nine lines on
+// stderr: in every CLI command's output and among the server's JSON log lines. The version in
+// package-lock.json runs on 20; README "Backups" says so. `=false` brings the warning back.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export interface S3ObjectStoreOptions {
   bucket: string;
   /** Keys are stored under this prefix (`assistd/` say); empty for the bucket's root. */
