@@ -44,7 +44,7 @@ export async function issueJwt(
   settings: JwtSettings,
   options: IssueJwtOptions,
 ): Promise<IssuedJwt> {
-  const { kid, key } = keyring.signingKey();
+  const { kid, key } = await keyring.signingKey();
   const jti = randomUUID();
   const issuedAt = Math.floor(options.now / 1000);
   const expiresAt = issuedAt + Math.ceil(options.ttlMs / 1000);

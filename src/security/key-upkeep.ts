@@ -15,6 +15,17 @@ export function startKeyUpkeep(options: {
   onRotated: (outcome: 'generated' | 'rotated') => void;
 }): () => Promise<void> {
   const { keyring, shared, logger } = options;
+  // Damaged key rows, said at start and again whenever the set changes.
+  let reported = '';
+  const reportUnusable = () => {
+    const now = JSON.stringify(keyring.unusable);
+    if (now === reported) return;
+    reported = now;
+    for (const { kid, reason } of keyring.unusable) {
+      logger.error({ kid }, `signing key ${kid} is left out of the keyring: ${reason}`);
+    }
+  };
+  reportUnusable();
   const rotation = setInterval(() => {
     shared
       .exclusive('key-rotation', 60_000, () => keyring.ensureCurrent())
@@ -32,6 +43,7 @@ export function startKeyUpkeep(options: {
   const refresh = setInterval(() => {
     keyring
       .load()
+      .then(reportUnusable)
       .catch((error: unknown) => logger.warn({ err: error }, 'rereading the keyring failed'));
   }, 30_000);
   refresh.unref();

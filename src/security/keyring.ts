@@ -8,10 +8,13 @@ import { calculateJwkThumbprint, exportJWK, type JWK } from '../util/jose.js';
 import type { SigningKeyRecord, SigningKeyStore } from '../storage/types.js';
 import type { Clock } from '../util/ids.js';
 
-/** Encrypts secrets at rest; `context` is bound to the ciphertext (the row it belongs to). */
+/**
+ * Encrypts secrets at rest; `context` is bound to the ciphertext (the row it belongs to). `open`
+ * is asynchronous: what another process sealed may need its data key read from the store.
+ */
 export interface SecretSealer {
   seal(plaintext: string, context: string): string;
-  open(sealed: string, context: string): string;
+  open(sealed: string, context: string): Promise<string>;
 }
 
 export type KeyStatus = 'active' | 'verifying-only' | 'retired';
@@ -52,6 +55,15 @@ interface LoadedKey {
   publicKey: KeyObject;
 }
 
+/** A stored key that cannot be used (its public key does not parse), with the reason. */
+export interface UnusableKey {
+  kid: string;
+  reason: string;
+}
+
+/** How stale the keyring may be when it signs: one second (a store read per signing at most). */
+const signingFreshnessMs = 1_000;
+
 const sealContext = (kid: string) => `signing_keys:${kid}`;
 
 /**
@@ -64,22 +76,35 @@ const sealContext = (kid: string) => `signing_keys:${kid}`;
 export class Keyring {
   private readonly clock: Clock;
   private keys = new Map<string, LoadedKey>();
-  private signing: { kid: string; key: KeyObject; until: number } | undefined;
+  private signing: { kid: string; key: KeyObject } | undefined;
   private lastReloadWall = 0;
+  /** Keys of the store that `load` had to leave out, with why. */
+  unusable: UnusableKey[] = [];
 
   constructor(private readonly options: KeyringOptions) {
     this.clock = options.clock ?? Date.now;
   }
 
-  /** Reads the keyring from the store (again). */
+  /**
+   * Reads the keyring from the store (again). A key whose public key does not parse (a damaged
+   * row) is left out and listed in `unusable`: it verifies nothing, and the others still work.
+   */
   async load(): Promise<void> {
     const records = await this.options.store.list();
     const keys = new Map<string, LoadedKey>();
+    const unusable: UnusableKey[] = [];
     for (const record of records) {
-      keys.set(record.kid, { record, publicKey: createPublicKey(record.publicKeyPem) });
+      try {
+        keys.set(record.kid, { record, publicKey: createPublicKey(record.publicKeyPem) });
+      } catch (error) {
+        unusable.push({
+          kid: record.kid,
+          reason: `its public key does not parse: ${(error as Error).message}`,
+        });
+      }
     }
     this.keys = keys;
-    this.signing = undefined;
+    this.unusable = unusable;
     this.lastReloadWall = Date.now();
   }
 
@@ -185,17 +210,35 @@ export class Keyring {
     await this.load();
   }
 
-  /** The key that signs now, with its private key opened. */
-  signingKey(): { kid: string; key: KeyObject } {
-    const now = this.clock();
-    if (this.signing && this.signing.until > now) return this.signing;
-    const record = this.activeRecord(now);
+  /**
+   * The key that signs now, with its private key opened. The store is reread first when it was
+   * read more than a second ago, so a key rotated by the CLI or another replica signs at once
+   * (signing is rare: tokens issued, audit checkpoints).
+   */
+  async signingKey(): Promise<{ kid: string; key: KeyObject }> {
+    if (Date.now() - this.lastReloadWall > signingFreshnessMs) await this.reloadSoon();
+    const record = this.activeRecord(this.clock());
     if (!record) {
       throw new KeyringError('no signing key is active; run "assistd keys generate"');
     }
-    const pem = this.options.sealer.open(record.privateKeySealed!, sealContext(record.kid));
-    this.signing = { kid: record.kid, key: createPrivateKey(pem), until: record.signsUntil! };
+    if (this.signing?.kid === record.kid) return this.signing;
+    let key: KeyObject;
+    try {
+      const pem = await this.options.sealer.open(record.privateKeySealed!, sealContext(record.kid));
+      key = createPrivateKey(pem);
+    } catch (error) {
+      throw new KeyringError(
+        `the private key of signing key ${record.kid} cannot be opened (${(error as Error).message}); ` +
+          '"assistd keys rotate" replaces it',
+      );
+    }
+    this.signing = { kid: record.kid, key };
     return this.signing;
+  }
+
+  /** The kid that signs now (without opening its private key); undefined when none does. */
+  activeKid(): string | undefined {
+    return this.activeRecord(this.clock())?.kid;
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../storage/types.js';
-import { openCrypto, type EnvelopeCrypto } from './crypto/index.js';
+import { ciphertextFromText, openCrypto, type EnvelopeCrypto } from './crypto/index.js';
 import type { SecretSealer } from './keyring.js';
 
 /** The encryption at rest, and the same keys as a `SecretSealer` for the keyring's private keys. */
@@ -26,7 +26,8 @@ export async function openAtRest(options: {
     crypto,
     sealer: {
       seal: (plaintext, context) => crypto.encryptText(plaintext, context),
-      open: (sealed, context) => crypto.decryptText(sealed, context),
+      open: async (sealed, context) =>
+        (await crypto.decryptAsync(ciphertextFromText(sealed), context)).toString('utf8'),
     },
   };
 }

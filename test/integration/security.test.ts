@@ -126,8 +126,19 @@ describe('JWTs end to end', () => {
       expect(response.status).toBe(200);
     }
     const list = await cli(harness, ['keys', 'list', '--json']);
-    const keys = JSON.parse(list.stdout) as Array<{ status: string }>;
+    const keys = JSON.parse(list.stdout) as Array<{ kid: string; status: string }>;
     expect(keys.map((key) => key.status)).toEqual(['verifying-only', 'active']);
+    // The running server signs with the key the CLI made, at once: its private key was sealed
+    // under a data key this process had never loaded (a 500 until a restart, before).
+    const minted = await harness.json<{ token: string }>('/admin/tokens', {
+      method: 'POST',
+      body: { principal: 'c@example.com', ttl: '1h' },
+    });
+    expect(minted.status).toBe(201);
+    const header = JSON.parse(
+      Buffer.from(minted.body.token.split('.')[0]!, 'base64url').toString(),
+    ) as { kid: string };
+    expect(header.kid).toBe(keys[1]!.kid);
     const jwks = await harness.json<{ keys: unknown[] }>('/.well-known/jwks.json', {
       principal: null,
     });

@@ -11,7 +11,8 @@ export function testSealer(): SecretSealer {
       const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
     },
-    open(sealed, context) {
+    async open(sealed, context) {
+      await Promise.resolve();
       const blob = Buffer.from(sealed, 'base64');
       const decipher = createDecipheriv('aes-256-gcm', key, blob.subarray(0, 12), {
         authTagLength: 16,

@@ -16,9 +16,7 @@ const refusingSealer: SecretSealer = {
   seal: () => {
     throw new Error('doctor never writes signing keys');
   },
-  open: () => {
-    throw new Error('doctor never opens private keys');
-  },
+  open: () => Promise.reject(new Error('doctor never opens private keys')),
 };
 
 /**

@@ -27,15 +27,11 @@ export interface CheckpointSigner {
 export function keyringSigner(keyring: Keyring): CheckpointSigner {
   return {
     async sign(data) {
-      const { kid, key } = keyring.signingKey();
+      const { kid, key } = await keyring.signingKey();
       return { kid, signature: await sign('sha256', data, key) };
     },
     currentKid() {
-      try {
-        return keyring.signingKey().kid;
-      } catch {
-        return undefined;
-      }
+      return keyring.activeKid();
     },
   };
 }

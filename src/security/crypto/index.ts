@@ -2,7 +2,7 @@
  * Envelope encryption at rest: AES-256-GCM data keys, wrapped by versioned master keys, with the
  * record a value belongs to bound as additional authenticated data.
  */
-export { isCiphertext, isCiphertextText, textPrefix } from './ciphertext.js';
+export { ciphertextFromText, isCiphertext, isCiphertextText, textPrefix } from './ciphertext.js';
 export { MemoryDataKeyStore, type DataKeyStore, type WrappedDataKey } from './data-key-store.js';
 export { defaultMaxUsesPerDataKey } from './envelope-crypto.js';
 export type { CryptoStatus, EnvelopeCrypto, RetireResult, RewrapResult } from './envelope-types.js';
