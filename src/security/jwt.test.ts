@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../storage/sqlite/store.js';
@@ -316,6 +316,58 @@ describe('JWT bearer tokens', () => {
       ),
     ).rejects.toThrow(/at least 2048 bits/);
     await expect(security.keyring.importPublic('not a key')).rejects.toThrow(/not a PEM/);
+  });
+
+  it('refuses claims it cannot use, signed by a trusted key, with 401 and never later a 500', async () => {
+    await open({ security: { jwt: { accepted_issuers: ['https://idp.example.com'] } } });
+    const external = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await security.keyring.importPublic(
+      external.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      'idp-2026',
+    );
+    const seconds = Math.floor(now / 1000);
+    // Signed by hand, so that any JSON (1e999, arrays for strings) reaches the verifier.
+    const signed = (claims: string) => {
+      const header = Buffer.from('{"alg":"RS256","kid":"idp-2026"}').toString('base64url');
+      const body = Buffer.from(claims).toString('base64url');
+      const signature = sign('sha256', Buffer.from(`${header}.${body}`), external.privateKey);
+      return `${header}.${body}.${signature.toString('base64url')}`;
+    };
+    const claims = (fields: Record<string, string>) => {
+      const all: Record<string, string> = {
+        iss: '"https://idp.example.com"',
+        aud: '"assistd"',
+        sub: '"bob@example.com"',
+        jti: '"idp-1"',
+        exp: String(seconds + 600),
+        ...fields,
+      };
+      return `{${Object.entries(all)
+        .map(([name, value]) => `"${name}":${value}`)
+        .join(',')}}`;
+    };
+    expect(await verify(signed(claims({})))).toMatchObject({ name: 'bob@example.com' });
+    const refused: Array<[Record<string, string>, string]> = [
+      // An imported key never passes for this server's own issuer.
+      [{ iss: '"assistd"' }, 'wrong_token_issuer'],
+      [{ sub: '12345' }, 'invalid_token'],
+      [{ sub: '{"a":1}' }, 'invalid_token'],
+      [{ sub: '["bob"]' }, 'invalid_token'],
+      [{ sub: 'true' }, 'invalid_token'],
+      [{ sub: '"\u202eevil"' }, 'invalid_token'],
+      [{ jti: '424242' }, 'invalid_token'],
+      [{ jti: '{"x":1}' }, 'invalid_token'],
+      [{ jti: '"with space/slash"' }, 'invalid_token'],
+      [{ jti: `"${'j'.repeat(129)}"` }, 'invalid_token'],
+      [{ exp: '1e999' }, 'invalid_token'],
+      [{ iat: String(seconds + 100_000) }, 'token_not_yet_valid'],
+    ];
+    for (const [fields, code] of refused) {
+      await expect(verify(signed(claims(fields))), JSON.stringify(fields)).rejects.toMatchObject({
+        status: 401,
+        code,
+      });
+    }
   });
 
   it('publishes every key that verifies in the JWKS, never a private part', async () => {

@@ -11,6 +11,7 @@ import { AppError } from '../errors.js';
 import type { TokenStore } from '../storage/types.js';
 import type { Clock } from '../util/ids.js';
 import type { Keyring } from './keyring.js';
+import { principalPattern, tokenIdPattern } from './names.js';
 
 /** Who signs and who may present tokens. */
 export interface JwtSettings {
@@ -142,6 +143,25 @@ export class JwtVerifier {
     return claims.expiresAt > this.clock() && this.keyring.trusts(claims.kid) ? claims : undefined;
   }
 
+  /**
+   * What jose leaves unchecked: `sub` must be a principal name and `jti` a token id (so the
+   * token can be revoked), `exp` finite, `iat` not in the future. Returns the subject.
+   */
+  private checkedClaims(payload: JWTPayload): string {
+    if (typeof payload.sub !== 'string' || !principalPattern.test(payload.sub)) {
+      throw badClaim('sub', 'must be a principal name (text of 1–200 characters)');
+    }
+    if (typeof payload.jti !== 'string' || !tokenIdPattern.test(payload.jti)) {
+      throw badClaim('jti', 'must be 1–128 letters, digits or . _ : - (a revocable id)');
+    }
+    if (!Number.isFinite(payload.exp)) throw badClaim('exp', 'must be a finite time');
+    const tolerance = this.settings.clockToleranceSeconds;
+    if (typeof payload.iat === 'number' && payload.iat > this.clock() / 1000 + tolerance) {
+      throw new AppError('token_not_yet_valid');
+    }
+    return payload.sub;
+  }
+
   private async check(token: string): Promise<VerifiedJwt> {
     let header;
     try {
@@ -160,11 +180,17 @@ export class JwtVerifier {
     }
     const key = await this.keyring.verificationKey(header.kid);
     if (!key) throw new AppError('unknown_signing_key');
+    // This server's keys sign its own issuer's tokens; an imported key signs an external
+    // issuer's, never this server's (it would let that issuer pass for this one).
+    const issuers =
+      key.source === 'generated'
+        ? [this.settings.issuer]
+        : this.settings.acceptedIssuers.filter((issuer) => issuer !== this.settings.issuer);
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, key, {
+      ({ payload } = await jwtVerify(token, key.publicKey, {
         algorithms: ['RS256'],
-        issuer: [...this.settings.acceptedIssuers],
+        issuer: issuers,
         audience: this.settings.audience,
         clockTolerance: this.settings.clockToleranceSeconds,
         currentDate: new Date(this.clock()),
@@ -174,7 +200,7 @@ export class JwtVerifier {
       throw mapJoseError(error);
     }
     const claims: VerifiedJwt = {
-      subject: payload.sub!,
+      subject: this.checkedClaims(payload),
       groups: stringList(payload.groups),
       jti: payload.jti!,
       expiresAt: payload.exp! * 1000,
@@ -189,6 +215,11 @@ export class JwtVerifier {
     );
     return claims;
   }
+}
+
+/** A claim of a signed token that is not what assistd can use: 401, never a 500 later on. */
+function badClaim(claim: string, what: string): AppError {
+  return new AppError('invalid_token', `The token's "${claim}" claim ${what}.`);
 }
 
 function mapJoseError(error: unknown): AppError {

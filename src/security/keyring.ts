@@ -247,7 +247,9 @@ export class Keyring {
    * 100 ms apart (a caller waits for the next one), so tokens with made-up kids cannot turn
    * every request into a store read.
    */
-  async verificationKey(kid: string): Promise<KeyObject | undefined> {
+  async verificationKey(
+    kid: string,
+  ): Promise<{ publicKey: KeyObject; source: KeyView['source'] } | undefined> {
     let loaded = this.keys.get(kid);
     if (!loaded) {
       await this.reloadSoon();
@@ -256,7 +258,7 @@ export class Keyring {
     if (!loaded) return undefined;
     return this.statusOf(loaded.record, this.clock(), undefined) === 'retired'
       ? undefined
-      : loaded.publicKey;
+      : { publicKey: loaded.publicKey, source: loaded.record.source };
   }
 
   /** Whether `kid` is loaded and verifies now (no store read: for tokens verified before). */

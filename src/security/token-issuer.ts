@@ -3,17 +3,8 @@ import type { Clock } from '../util/ids.js';
 import { parseDuration } from '../util/duration.js';
 import { issueJwt, type IssuedJwt, type JwtSettings } from './jwt.js';
 import type { Keyring } from './keyring.js';
+import { groupPattern, principalPattern, tokenIdPattern } from './names.js';
 import { opaqueTokenId } from './tokens.js';
-
-/**
- * A principal: 1–200 characters, no control characters, not starting with white space, and
- * well-formed Unicode (no lone surrogate, which has no UTF-8 form and no canonical JSON).
- */
-export const principalPattern = /^[^\s\p{Cc}\p{Cs}][^\p{Cc}\p{Cs}]{0,199}$/u;
-/** A group name as policies write it after `group:`. */
-export const groupPattern = /^[A-Za-z0-9._:@-]{1,64}$/;
-/** A token id: a JWT's `jti` or an opaque token's id. */
-export const tokenIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * A token request that cannot be honoured. `param` is the JSON member; `detail` reads after the

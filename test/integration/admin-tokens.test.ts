@@ -174,6 +174,9 @@ describe('/admin/tokens', () => {
       // could not be hashed and the request failed with 503).
       [{ principal: '\ud800' }, 'principal'],
       [{ principal: 'ok\udfff' }, 'principal'],
+      // Bidirectional formatting: "\u202eevil" shows as "live" in a list of names.
+      [{ principal: '\u202eevil' }, 'principal'],
+      [{ principal: 'x\u2067y' }, 'principal'],
     ];
     for (const [body, param] of cases) {
       const response = await issue(body);

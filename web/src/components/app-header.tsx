@@ -40,7 +40,7 @@ export function AppHeader(props: AppHeaderProps) {
       <span class="header-spacer" />
       <span class="principal" title={`Signed in as ${session.principal}`}>
         <span class="visually-hidden">Signed in as </span>
-        {session.principal}
+        <bdi>{session.principal}</bdi>
         {session.admin && <span class="badge">admin</span>}
       </span>
       <ThemeToggle theme={props.theme} />

@@ -178,7 +178,7 @@ export function OpsAudit({ api }: { api: ApiClient }) {
             <td>
               <TimeText value={record.time} />
             </td>
-            <td>{record.principal ?? '–'}</td>
+            <td>{record.principal === null ? '–' : <bdi>{record.principal}</bdi>}</td>
             <td>
               <code>{record.action}</code>
             </td>

@@ -58,6 +58,8 @@ describe('tokenRequest', () => {
 
   it('refuses control characters and overlong principals or groups', () => {
     expect(tokenRequest({ ...form, principal: 'a\u0007b' }).ok).toBe(false);
+    expect(tokenRequest({ ...form, principal: '\u202eevil' }).ok).toBe(false);
+    expect(tokenRequest({ ...form, principal: 'a\u2066b' }).ok).toBe(false);
     expect(tokenRequest({ ...form, principal: 'x'.repeat(201) }).ok).toBe(false);
     expect(tokenRequest({ ...form, principal: 'x'.repeat(200) }).ok).toBe(true);
     expect(tokenRequest({ ...form, groups: 'g'.repeat(65) }).ok).toBe(false);

@@ -22,7 +22,9 @@ export type TokenFormResult =
 
 // The same rules as `assistd tokens issue` (src/cli/tokens.ts) and util/duration.ts, so most
 // mistakes are caught before a request; the server checks again (and knows the longest lifetime).
-const principalPattern = /^[^\s\p{Cc}][^\p{Cc}]{0,199}$/u;
+// No bidirectional formatting characters either (U+202E would show "evil" as "live").
+const principalPattern =
+  /^[^\s\p{Cc}\u200E\u200F\u202A-\u202E\u2066-\u2069][^\p{Cc}\u200E\u200F\u202A-\u202E\u2066-\u2069]{0,199}$/u;
 const groupPattern = /^[A-Za-z0-9._:@-]{1,64}$/;
 const ttlPattern = /^(\d{1,6})([smhdw])$/;
 

@@ -56,7 +56,8 @@ export function TokenRow({ token, onRevoke }: TokenRowProps) {
       data-status={token.status}
     >
       <th scope="row" class="ops-cell-wrap" ref={rowHeader} tabIndex={-1}>
-        <span class="token-principal">{token.principal}</span>
+        {/* <bdi>: a name from before bidirectional characters were refused shows as written. */}
+        <bdi class="token-principal">{token.principal}</bdi>
         <span class="muted small ops-block">
           ID <ShortId id={token.id} />
         </span>
@@ -68,7 +69,9 @@ export function TokenRow({ token, onRevoke }: TokenRowProps) {
       <td>
         <TimeText value={token.created_at} />
         {token.issued_by !== null && (
-          <span class="muted small ops-block">by {token.issued_by}</span>
+          <span class="muted small ops-block">
+            by <bdi>{token.issued_by}</bdi>
+          </span>
         )}
       </td>
       <td>{token.expires_at === null ? 'never' : <TimeText value={token.expires_at} />}</td>
