@@ -143,7 +143,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
     // --- audit log (security/audit): closed after the app has drained, before the store.
     if (config.audit.enabled) {
-      await repairCheckpointFile(store, checkpointFileIn(config.data_dir), logger);
+      await repairCheckpointFile(store, checkpointFileIn(config.data_dir), logger, () =>
+        security.keyring.provenKeys(),
+      );
     }
     const audit = openAuditLog({
       config,

@@ -5,12 +5,14 @@ import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import {
   checkpointFileIn,
-  publicKeysOf,
   recordJson,
   verifyAuditLog,
   VerifyRangeError,
   type AuditVerification,
 } from '../security/audit/index.js';
+import { createLogger } from '../logger.js';
+import { provenSigningKeys } from '../security/keyring.js';
+import { openAtRest } from '../security/sealer.js';
 import { openStore, sqlitePath } from '../storage/open.js';
 import type { AuditRecord, AuditStore, Store } from '../storage/types.js';
 import { addStoreOptions } from './config-options.js';
@@ -62,7 +64,7 @@ export function auditCommand(io: CliIo): Command {
     await withAuditStore(flags, io, async ({ config, store }) => {
       const result = await verifyAuditLog({
         store: store.audit,
-        keys: await publicKeysOf(store.signingKeys),
+        keys: await ownSigningKeys(config, store),
         checkpointFile: checkpointFileIn(config.data_dir),
         fromCheckpoint,
       }).catch((error: unknown) => {
@@ -161,6 +163,20 @@ export async function followAudit(
  * Opens the data dir's database without the master key: verifying and reading need only the
  * records and the public keys, so an auditor without the secrets can run them.
  */
+/**
+ * This server's signing keys, each proven by opening its private key with the master key (read
+ * only: nothing is stored), so a key row written into the database without it signs nothing.
+ */
+async function ownSigningKeys(config: Readonly<Config>, store: Store) {
+  const logger = createLogger('warn', { stderr: true });
+  const atRest = await openAtRest({ config, store, logger, readOnly: true });
+  try {
+    return await provenSigningKeys(store.signingKeys, atRest.sealer);
+  } finally {
+    await atRest.crypto.close();
+  }
+}
+
 async function withAuditStore(
   flags: ConfigFlags,
   io: CliIo,

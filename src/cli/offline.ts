@@ -51,7 +51,9 @@ export async function withOffline<T>(
     try {
       const security = await openSecurity({ config, store, sealer: atRest.sealer });
       if (config.audit.enabled) {
-        await repairCheckpointFile(store, checkpointFileIn(config.data_dir), logger);
+        await repairCheckpointFile(store, checkpointFileIn(config.data_dir), logger, () =>
+          security.keyring.provenKeys(),
+        );
       }
       const audit = openAuditLog({
         config,

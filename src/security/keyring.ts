@@ -67,6 +67,33 @@ const signingFreshnessMs = 1_000;
 const sealContext = (kid: string) => `signing_keys:${kid}`;
 
 /**
+ * The public keys of the signing keys this server made, retired ones included (they verify old
+ * audit checkpoints). A row counts only when its sealed private key opens with the master key
+ * and is the private half of the row's public key: a row someone wrote into the database without
+ * the master key (to sign checkpoints of a rewritten log) is left out. Imported keys belong to
+ * other issuers and never count.
+ */
+export async function provenSigningKeys(
+  store: SigningKeyStore,
+  sealer: SecretSealer,
+): Promise<Map<string, KeyObject>> {
+  const keys = new Map<string, KeyObject>();
+  for (const record of await store.list()) {
+    if (record.source !== 'generated' || record.privateKeySealed === undefined) continue;
+    try {
+      const pem = await sealer.open(record.privateKeySealed, sealContext(record.kid));
+      const derived = createPublicKey(createPrivateKey(pem));
+      const stored = createPublicKey(record.publicKeyPem);
+      const der = (key: KeyObject) => key.export({ type: 'spki', format: 'der' });
+      if (der(derived).equals(der(stored))) keys.set(record.kid, stored);
+    } catch {
+      // Not sealed under this master key, or damaged: not a key this server can vouch for.
+    }
+  }
+  return keys;
+}
+
+/**
  * The RSA-2048 signing keys. Exactly one generated key signs at a time (`active`); when it is
  * rotated (every `rotationMs`, or by hand) it stops signing but keeps verifying
  * (`verifying-only`) until every token it signed has expired — at most `maxTokenTtlMs` later —
@@ -234,6 +261,11 @@ export class Keyring {
     }
     this.signing = { kid: record.kid, key };
     return this.signing;
+  }
+
+  /** `provenSigningKeys` over this keyring's store and sealer (audit verification). */
+  provenKeys(): Promise<Map<string, KeyObject>> {
+    return provenSigningKeys(this.options.store, this.options.sealer);
   }
 
   /** The kid that signs now (without opening its private key); undefined when none does. */

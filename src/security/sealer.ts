@@ -15,12 +15,15 @@ export async function openAtRest(options: {
   config: Readonly<Config>;
   store: Store;
   logger: Logger;
+  /** Decrypt only: no data key of this process is stored (readers: `audit verify`). */
+  readOnly?: boolean;
 }): Promise<AtRest> {
   const crypto = await openCrypto({
     masterKeyFile: options.config.security.master_key_file,
     dataDir: options.config.data_dir,
     store: options.store.dataKeys,
     logger: options.logger,
+    ...(options.readOnly === true ? { readOnly: true } : {}),
   });
   return {
     crypto,

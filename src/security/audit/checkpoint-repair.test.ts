@@ -41,6 +41,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const keys = () => Promise.resolve(test.keys);
 const verify = () =>
   verifyAuditLog({ store: store.audit, keys: test.keys, checkpointFile, pageSize: 7 });
 const lines = () => readFileSync(checkpointFile, 'utf8').split('\n').filter(Boolean);
@@ -52,14 +53,14 @@ describe('repairCheckpointFile', () => {
     // Killed after the table row of the last checkpoint, in the middle of writing its line.
     writeFileSync(checkpointFile, `${all.slice(0, 2).join('\n')}\n${all[2]!.slice(0, 40)}`);
     expect((await verify()).intact).toBe(false);
-    expect(await repairCheckpointFile(store, checkpointFile, silentLogger)).toEqual({
+    expect(await repairCheckpointFile(store, checkpointFile, silentLogger, keys)).toEqual({
       cutBytes: 40,
       appended: 1,
     });
     expect(lines()).toEqual(all);
     expect((await verify()).intact).toBe(true);
     // Nothing to do the second time.
-    expect(await repairCheckpointFile(store, checkpointFile, silentLogger)).toEqual({
+    expect(await repairCheckpointFile(store, checkpointFile, silentLogger, keys)).toEqual({
       cutBytes: 0,
       appended: 0,
     });
@@ -71,10 +72,14 @@ describe('repairCheckpointFile', () => {
     raw.exec('DROP TRIGGER audit_checkpoints_no_update');
     raw.exec(`UPDATE audit_checkpoints SET signature = zeroblob(256) WHERE seq = 30`);
     writeFileSync(checkpointFile, `${all.slice(0, 2).join('\n')}\n`);
-    expect((await repairCheckpointFile(store, checkpointFile, silentLogger)).appended).toBe(0);
+    expect((await repairCheckpointFile(store, checkpointFile, silentLogger, keys)).appended).toBe(
+      0,
+    );
     // A deleted middle line stays missing: verify reports it.
     writeFileSync(checkpointFile, `${all[0]}\n${all[2]}\n`);
-    expect((await repairCheckpointFile(store, checkpointFile, silentLogger)).appended).toBe(0);
+    expect((await repairCheckpointFile(store, checkpointFile, silentLogger, keys)).appended).toBe(
+      0,
+    );
     expect((await verify()).intact).toBe(false);
   });
 });

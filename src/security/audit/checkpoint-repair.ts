@@ -1,9 +1,9 @@
+import type { KeyObject } from 'node:crypto';
 import { readFile, truncate } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Store } from '../../storage/types.js';
 import { appendCheckpointLine, readCheckpointFile } from './checkpoint-file.js';
 import { checkpointSignedBy } from './checkpoint-format.js';
-import { publicKeysOf } from './verify.js';
 
 /**
  * Repairs what a crash can leave in checkpoints.jsonl: the table row of a checkpoint is written
@@ -18,6 +18,8 @@ export async function repairCheckpointFile(
   store: Store,
   file: string,
   logger: Logger,
+  /** This server's signing keys (`Keyring.provenKeys`). */
+  provenKeys: () => Promise<ReadonlyMap<string, KeyObject>>,
 ): Promise<{ cutBytes: number; appended: number }> {
   let cutBytes = 0;
   const text = await readFile(file).catch((error: NodeJS.ErrnoException) => {
@@ -35,7 +37,7 @@ export async function repairCheckpointFile(
   const missing = table.filter((checkpoint) => checkpoint.seq > lastInFile);
   let appended = 0;
   if (missing.length > 0) {
-    const keys = await publicKeysOf(store.signingKeys);
+    const keys = await provenKeys();
     let previous = table.filter((checkpoint) => checkpoint.seq <= lastInFile).at(-1);
     for (const checkpoint of missing) {
       const key = keys.get(checkpoint.kid);

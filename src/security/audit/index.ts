@@ -12,7 +12,6 @@ export { cliEntry, serverEntry, type AdminEvent } from './admin-event.js';
 export { checkpointFileIn } from './checkpoint-file.js';
 export { recordJson } from './record-json.js';
 export {
-  publicKeysOf,
   verifyAuditLog,
   VerifyRangeError,
   type AuditProblem,

@@ -1,5 +1,5 @@
 import { readFileSync, rmSync, writeFileSync, type PathLike } from 'node:fs';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -13,7 +13,7 @@ import {
 import type { Store } from '../../storage/types.js';
 import { chainHash } from './chain.js';
 import type { CheckpointSigner } from './checkpoint.js';
-import { publicKeysOf, verifyAuditLog, VerifyRangeError } from './verify.js';
+import { verifyAuditLog, VerifyRangeError } from './verify.js';
 
 let dir: string;
 let store: Store;
@@ -255,34 +255,6 @@ describe('audit verify', () => {
       ['checkpoint-signature', 20],
     ]);
     expect(result.unanchored).toEqual({ from: 1, to: 20 });
-  });
-});
-
-describe('publicKeysOf', () => {
-  it('takes generated keys, retired ones included, and never an imported issuer key', async () => {
-    const pem = (kid: string) => {
-      const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      return { kid, pem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
-    };
-    const base = { privateKeySealed: 'sealed', createdAt: 1, signsUntil: 2, verifiesUntil: 3 };
-    for (const [key, source, retiredAt] of [
-      [pem('active'), 'generated', undefined],
-      [pem('retired'), 'generated', 5],
-      [pem('issuer'), 'imported', undefined],
-    ] as const) {
-      await store.signingKeys.insert({
-        ...base,
-        kid: key.kid,
-        publicKeyPem: key.pem,
-        source,
-        retiredAt,
-        ...(source === 'imported' ? { privateKeySealed: undefined } : {}),
-      });
-    }
-    expect([...(await publicKeysOf(store.signingKeys)).keys()].sort()).toEqual([
-      'active',
-      'retired',
-    ]);
   });
 });
 

@@ -1,10 +1,5 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import type {
-  AuditCheckpoint,
-  AuditRecord,
-  AuditStore,
-  SigningKeyStore,
-} from '../../storage/types.js';
+import type { KeyObject } from 'node:crypto';
+import type { AuditCheckpoint, AuditRecord, AuditStore } from '../../storage/types.js';
 import { chainHash, genesisHash } from './chain.js';
 import { readCheckpointFile } from './checkpoint-file.js';
 import { checkpointSignedBy } from './checkpoint-format.js';
@@ -65,7 +60,7 @@ export interface AuditVerification {
 
 export interface VerifyOptions {
   store: AuditStore;
-  /** Public keys by kid, retired keys included (`publicKeysOf`). */
+  /** Public keys by kid, retired keys included (`provenSigningKeys`, security/keyring.ts). */
   keys: ReadonlyMap<string, KeyObject>;
   /** checkpoints.jsonl; undefined when the caller has none to compare. */
   checkpointFile: string | undefined;
@@ -96,20 +91,6 @@ export class VerifyRangeError extends Error {
 
 /** How far from its place a record is looked for when it does not match its hash. */
 const reorderWindow = 16;
-
-/**
- * The keys this server may have signed checkpoints with: every generated key, retired ones
- * included (they still verify old checkpoints). Imported public keys belong to other issuers,
- * who must not be able to sign this server's checkpoints.
- */
-export async function publicKeysOf(store: SigningKeyStore): Promise<Map<string, KeyObject>> {
-  const keys = new Map<string, KeyObject>();
-  for (const record of await store.list()) {
-    if (record.source !== 'generated') continue;
-    keys.set(record.kid, createPublicKey(record.publicKeyPem));
-  }
-  return keys;
-}
 
 /**
  * Checks the whole log: each record against its hash and its predecessor, the sequence for
@@ -324,7 +305,7 @@ function checkValidCheckpoints(
       problems.add(
         'checkpoint-signature',
         checkpoint.seq,
-        `checkpoint ${checkpoint.seq} is signed by key ${checkpoint.kid}, which the keyring does not hold`,
+        `checkpoint ${checkpoint.seq} is signed by key ${checkpoint.kid}, which is not one of this server's signing keys (not in the keyring, or its private key does not open with the master key)`,
       );
     } else if (!checkpointSignedBy(checkpoint, key)) {
       problems.add(

@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify';
 import * as z from '../../../util/zod.js';
 import {
   checkpointFileIn,
-  publicKeysOf,
   recordJson,
   verifyAuditLog,
   VerifyRangeError,
@@ -79,7 +78,7 @@ export function auditRoutes(app: FastifyInstance, deps: AppDeps): void {
       run = (async () =>
         verifyAuditLog({
           store: deps.store.audit,
-          keys: await publicKeysOf(deps.store.signingKeys),
+          keys: await deps.keyring.provenKeys(),
           checkpointFile: checkpointFileIn(deps.config.data_dir),
           pause: () => yieldToLoop(),
           fromCheckpoint,
