@@ -72,7 +72,38 @@ describe('console: sign-in and chat with the demo model', () => {
     ).not.toMatch(/eyJ/);
     await page.getByTestId('sign-out').click();
     await page.getByTestId('token-input').waitFor();
+    // Signed out means the cookie is gone, not just the page.
+    expect((await context.cookies()).map((cookie) => cookie.name)).not.toContain('assistd_session');
     expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('never sends a write again as another principal another tab signed in as', async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const first = await context.newPage();
+    await first.goto(demo.url);
+    await first.getByTestId('token-input').fill(issue(demo, 'tab-alice@example.com'));
+    await first.getByTestId('sign-in').click();
+    await first.getByTestId('composer').waitFor();
+    // Another tab of the same browser signs out and in as someone else: the cookie is theirs.
+    const second = await context.newPage();
+    await second.goto(demo.url);
+    await second.getByTestId('sign-out').click();
+    await second.getByTestId('token-input').fill(issue(demo, 'tab-mallory@example.com'));
+    await second.getByTestId('sign-in').click();
+    await second.getByTestId('composer').waitFor();
+
+    await send(first, 'a message for alice only');
+    await first.getByTestId('token-input').waitFor();
+    expect(await first.textContent('body')).toContain(
+      'Another tab signed in as tab-mallory@example.com',
+    );
+    // Nothing reached the other principal's conversations.
+    const listed = await second.evaluate(async () => {
+      const response = await fetch('/v1/conversations');
+      return (await response.json()) as { data: unknown[] };
+    });
+    expect(listed.data).toEqual([]);
     await context.close();
   });
 

@@ -28,6 +28,8 @@ declare module 'fastify' {
      * unlike a public route it is audited, locked out and refused while draining.
      */
     ownAuthentication?: boolean;
+    /** Signing out (DELETE /console/session): never refused by the address lockout. */
+    signOut?: boolean;
   }
 }
 

@@ -56,6 +56,7 @@ export function registerGuard(
       }
     }
     if (request.routeOptions.config.public === true) return;
+    if (request.routeOptions.config.signOut === true) return; // it only forgets a cookie
     const locked = lockout.lockedFor(request.ip);
     if (locked > 0) {
       throw new AppError('auth_locked_out', undefined, { headers: retryAfterHeader(locked) });

@@ -7,8 +7,6 @@ import type { Clock } from '../../util/ids.js';
 import type { AfterAuth } from '../plugins/guard.js';
 import {
   clearedSessionCookie,
-  csrfHeaderName,
-  csrfMatches,
   csrfTokenFor,
   isCookieSafe,
   sessionCookie,
@@ -55,11 +53,7 @@ export function consoleSessionRoutes(app: FastifyInstance, options: ConsoleSessi
 
   app.post('/console/session', own(), async (request, reply) => {
     refuseWhenDisabled(enabled);
-    // Login CSRF: another site must not sign the browser in with the attacker's token. Browsers
-    // say where a request comes from; clients that do not (curl, scripts) are not browsers.
-    if (request.headers['sec-fetch-site'] === 'cross-site') {
-      throw new AppError('csrf_failed', "Sign-in is only accepted from the console's own page.");
-    }
+    refuseForeignSignIn(request);
     const { token } = parseBody(createBodySchema, request.body);
     if (!isCookieSafe(token)) {
       throw new AppError('invalid_token', 'The token cannot be kept in a browser cookie.');
@@ -83,18 +77,57 @@ export function consoleSessionRoutes(app: FastifyInstance, options: ConsoleSessi
     return sessionBody(reply, principal, token);
   });
 
-  app.delete('/console/session', own(), async (request, reply) => {
-    refuseWhenDisabled(enabled);
-    const { principal, token } = await fromCookie(request, reply, authenticator, secure, {
-      message: 'No console session: sign in with a token first.',
-      clear: true,
-    });
-    identify(request, principal);
-    // Like every write made with the cookie: another site must not sign the user out.
-    if (!csrfMatches(token, request.headers[csrfHeaderName])) throw new AppError('csrf_failed');
-    await admit(request, afterAuth);
-    return reply.status(204).header('set-cookie', clearedSessionCookie(secure)).send();
-  });
+  // Signing out always forgets the cookie: a browser must never stay signed in after its user
+  // signed out, whatever else is wrong (the principal over its rate limit, the address locked
+  // out, a CSRF token from before another tab signed in anew). So it takes no CSRF token and no
+  // rate limit, and the lockout does not stop it (`signOut`); it can only end a session, which
+  // SameSite=Strict keeps other sites from doing.
+  app.delete(
+    '/console/session',
+    { config: { ownAuthentication: true, signOut: true } },
+    async (request, reply) => {
+      refuseWhenDisabled(enabled);
+      reply.header('set-cookie', clearedSessionCookie(secure));
+      const { principal } = await fromCookie(request, reply, authenticator, secure, {
+        message: 'No console session: sign in with a token first.',
+        clear: true,
+      });
+      identify(request, principal);
+      return reply.status(204).send();
+    },
+  );
+}
+
+/**
+ * Login CSRF: another page must not sign the browser in with the attacker's token (the victim's
+ * next messages would land in the attacker's conversations). The sign-in must be JSON, which no
+ * form and no `no-cors` fetch can send, and a browser's request must come from this origin:
+ * `Sec-Fetch-Site` same-origin (or none, typed in), and an `Origin` of this host when sent.
+ * Another port or subdomain of the same site is another origin. Clients that send neither
+ * header (curl, scripts) are not browsers.
+ */
+function refuseForeignSignIn(request: FastifyRequest): void {
+  const refuse = () =>
+    new AppError('csrf_failed', "Sign-in is only accepted from the console's own page.");
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') throw refuse();
+  const origin = request.headers.origin;
+  if (origin !== undefined && originHost(origin) !== request.host) throw refuse();
+  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new AppError(
+      'invalid_request',
+      'Sign-in takes a JSON body: send "Content-Type: application/json".',
+    );
+  }
+}
+
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined; // "null" (a sandboxed or opaque origin) and anything else unparsable
+  }
 }
 
 function refuseWhenDisabled(enabled: boolean): void {

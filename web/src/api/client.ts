@@ -25,6 +25,7 @@ export interface ApiClient {
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
   let csrfToken = options.session.csrf_token;
+  const principal = options.session.principal;
 
   async function request(path: string, request: RequestOptions = {}): Promise<Response> {
     let response = await send(path, { ...request, csrfToken });
@@ -40,7 +41,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   /**
    * Signing in again in another tab replaces the cookie and with it the CSRF token, so a
-   * `csrf_failed` is answered once by asking the server for the current session.
+   * `csrf_failed` is answered once by asking the server for the current session. Only a new
+   * session of the same principal renews: a write this page's user made is never sent again as
+   * someone else (another tab signed in as another principal); this page's session has ended.
    */
   async function renewAfterCsrfFailure(response: Response): Promise<boolean> {
     const error = await errorFromResponse(response);
@@ -48,6 +51,15 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     try {
       const session = await fetchSession();
       if (session.csrf_token === csrfToken) return false;
+      if (session.principal !== principal) {
+        options.onUnauthorized(
+          new ApiError(
+            `Another tab signed in as ${session.principal}; this page was signed in as ${principal}. Nothing was sent.`,
+            { status: 401, code: 'session_replaced' },
+          ),
+        );
+        return false;
+      }
       csrfToken = session.csrf_token;
       options.onSessionRenewed(session);
       return true;

@@ -65,6 +65,7 @@ export function ChatPage(props: ChatPageProps) {
   const [formError, setFormError] = useState<string | undefined>(undefined);
   const [sidebarOpen, setSidebarOpen] = useState(false);
   const [signingOut, setSigningOut] = useState(false);
+  const [signOutError, setSignOutError] = useState<string | undefined>(undefined);
   const [focusSignal, setFocusSignal] = useState(0);
   const focusComposer = () => setFocusSignal((value) => value + 1);
 
@@ -159,8 +160,13 @@ export function ChatPage(props: ChatPageProps) {
     chat.stop();
     try {
       await signOut(api.csrfToken());
-    } catch {
-      // The cookie may outlive a failed sign-out; the sign-in page still replaces this one.
+    } catch (error) {
+      // The server clears the cookie whatever else fails; only no answer at all leaves it.
+      setSigningOut(false);
+      setSignOutError(
+        `Signing out failed (${error instanceof Error ? error.message : String(error)}): this browser may still be signed in. Try again.`,
+      );
+      return;
     }
     props.onSignedOut();
   }
@@ -186,6 +192,11 @@ export function ChatPage(props: ChatPageProps) {
         onSignOut={() => void doSignOut()}
         signingOut={signingOut}
       />
+      {signOutError !== undefined && (
+        <p class="notice" role="alert" data-testid="sign-out-error">
+          {signOutError}
+        </p>
+      )}
       {replaced ? (
         <div class="app-body">{props.replacement}</div>
       ) : (
