@@ -16,10 +16,15 @@ export interface PostgresOptions {
   connectTimeoutMs?: number;
   /** Server-side limit on one statement, ms (0: none). */
   statementTimeoutMs?: number;
+  /** How long a session may sit idle inside a transaction, ms (`idleInTransactionMs`). */
+  idleInTransactionMs?: number;
   logger?: Logger;
 }
 
 const int8Oid = 20;
+
+/** How long a session may sit idle inside a transaction before the server ends it, ms. */
+export const idleInTransactionMs = 10_000;
 
 /**
  * BIGINT columns hold milliseconds and sequence numbers, all below 2^53: read them as numbers
@@ -47,7 +52,18 @@ export function createPool(options: PostgresOptions): pg.Pool {
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,
-    options: `-c search_path=${schema} -c statement_timeout=${statementTimeout}`,
+    // A connection that stalls (a partition: no reset, no answer) must not hang its requests,
+    // nor hold its locks over the other replicas. The server ends a session idle inside a
+    // transaction after idleInTransactionMs (assistd's transactions never wait on the client),
+    // which releases the audit table's lock; this side gives up on a query the server's
+    // statement_timeout would have ended by then (`Query read timeout`: 503 store_unavailable)
+    // and keeps TCP keep-alive probes going to notice a dead peer.
+    options:
+      `-c search_path=${schema} -c statement_timeout=${statementTimeout}` +
+      ` -c idle_in_transaction_session_timeout=${options.idleInTransactionMs ?? idleInTransactionMs}`,
+    ...(statementTimeout > 0 ? { query_timeout: statementTimeout + 5_000 } : {}),
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     application_name: 'assistd',
     types,
   });
