@@ -143,8 +143,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
     // --- audit log (security/audit): closed after the app has drained, before the store.
     if (config.audit.enabled) {
-      await repairCheckpointFile(store, checkpointFileIn(config.data_dir), logger, () =>
-        security.keyring.provenKeys(),
+      await repairCheckpointFile(
+        store,
+        checkpointFileIn(config.data_dir),
+        logger,
+        () => security.keyring.provenKeys(),
+        config.database.url !== undefined,
       );
     }
     const audit = openAuditLog({

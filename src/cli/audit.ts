@@ -66,6 +66,7 @@ export function auditCommand(io: CliIo): Command {
         store: store.audit,
         keys: await ownSigningKeys(config, store),
         checkpointFile: checkpointFileIn(config.data_dir),
+        sharedTable: config.database.url !== undefined,
         fromCheckpoint,
       }).catch((error: unknown) => {
         if (error instanceof VerifyRangeError) {

@@ -51,8 +51,12 @@ export async function withOffline<T>(
     try {
       const security = await openSecurity({ config, store, sealer: atRest.sealer });
       if (config.audit.enabled) {
-        await repairCheckpointFile(store, checkpointFileIn(config.data_dir), logger, () =>
-          security.keyring.provenKeys(),
+        await repairCheckpointFile(
+          store,
+          checkpointFileIn(config.data_dir),
+          logger,
+          () => security.keyring.provenKeys(),
+          config.database.url !== undefined,
         );
       }
       const audit = openAuditLog({

@@ -20,6 +20,11 @@ export async function repairCheckpointFile(
   logger: Logger,
   /** This server's signing keys (`Keyring.provenKeys`). */
   provenKeys: () => Promise<ReadonlyMap<string, KeyObject>>,
+  /**
+   * The table is shared by replicas (PostgreSQL): its newer checkpoints are mostly other
+   * replicas', which this file never holds (verify's `sharedTable`); only a torn line is cut.
+   */
+  sharedTable = false,
 ): Promise<{ cutBytes: number; appended: number }> {
   let cutBytes = 0;
   const text = await readFile(file).catch((error: NodeJS.ErrnoException) => {
@@ -36,7 +41,7 @@ export async function repairCheckpointFile(
   const table = await store.audit.checkpoints();
   const missing = table.filter((checkpoint) => checkpoint.seq > lastInFile);
   let appended = 0;
-  if (missing.length > 0) {
+  if (missing.length > 0 && !sharedTable) {
     const keys = await provenKeys();
     let previous = table.filter((checkpoint) => checkpoint.seq <= lastInFile).at(-1);
     for (const checkpoint of missing) {

@@ -243,6 +243,27 @@ describe('audit verify', () => {
     expect(result.problems.map((p) => p.kind)).toEqual(['checkpoint-copy']);
   });
 
+  it("with a table replicas share, takes the other replicas' checkpoints as theirs, not as lines removed", async () => {
+    await writeLog();
+    const shared = () =>
+      verifyAuditLog({ store: store.audit, keys, checkpointFile, pageSize: 7, sharedTable: true });
+    // This replica signed the first checkpoint; another one the second.
+    rewriteFile(checkpointFile, (line) => (line.includes('"seq":20') ? '' : line));
+    expect(await shared()).toMatchObject({ intact: true, problems: [] });
+    // A replica that has signed none yet has no file.
+    const kept = readFileSync(checkpointFile, 'utf8');
+    rmSync(checkpointFile);
+    expect(await shared()).toMatchObject({ intact: true, checkpointFile: 'absent', problems: [] });
+    // What the file holds must still be in the table, unchanged.
+    writeFileSync(checkpointFile, kept);
+    raw.exec('DROP TRIGGER audit_checkpoints_no_delete');
+    raw.exec('DELETE FROM audit_checkpoints WHERE seq = 10');
+    expect((await shared()).problems.map((p) => [p.kind, p.seq])).toContainEqual([
+      'checkpoint-copy',
+      10,
+    ]);
+  });
+
   it('needs the signing key: a checkpoint by an unknown key does not count', async () => {
     await writeLog();
     const result = await verifyAuditLog({

@@ -80,6 +80,7 @@ export function auditRoutes(app: FastifyInstance, deps: AppDeps): void {
           store: deps.store.audit,
           keys: await deps.keyring.provenKeys(),
           checkpointFile: checkpointFileIn(deps.config.data_dir),
+          sharedTable: deps.config.database.url !== undefined,
           pause: () => yieldToLoop(),
           fromCheckpoint,
         }))().finally(() => running.delete(key));
