@@ -10,3 +10,11 @@ export class StoreUnavailableError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * Text the database cannot hold or compare, given by the client: PostgreSQL refuses a NUL
+ * character (SQLSTATE 22021) in any text, an id or a filter included. HTTP answers 400.
+ */
+export class UnstorableTextError extends Error {
+  override readonly name = 'UnstorableTextError';
+}

@@ -81,6 +81,34 @@ describe('a server on PostgreSQL', () => {
     expect(revoked.body.error.code).toBe('token_revoked');
   });
 
+  it('answers a NUL character in an id or a filter with 400, not 500', async () => {
+    const principal = 'nul@example.com';
+    for (const [path, init] of [
+      ['/v1/conversations/conv_ab%00cd', {}],
+      ['/v1/conversations/conv_ab%00cd', { method: 'DELETE' }],
+      ['/v1/conversations/conv_ab%00cd', { method: 'PATCH', body: { title: 'x' } }],
+      [
+        '/v1/chat',
+        {
+          method: 'POST',
+          body: { conversation_id: 'conv_\u0000x', messages: [{ role: 'user', content: 'hi' }] },
+        },
+      ],
+    ] as const) {
+      const response = await harness.json<{ error: { code: string } }>(path, {
+        principal,
+        ...init,
+      });
+      expect(response.status, `${init.method ?? 'GET'} ${path}`).toBeLessThan(500);
+      expect(response.status).toBeGreaterThanOrEqual(400);
+    }
+    for (const query of ['action=a%00b', 'principal=%00']) {
+      const response = await harness.json<{ error: { code: string } }>(`/admin/audit?${query}`);
+      expect(response.status, query).toBe(400);
+      expect(response.body.error.code).toBe('invalid_request');
+    }
+  });
+
   it('keeps a verifiable audit chain there', async () => {
     const verified = await cli(harness, ['audit', 'verify']);
     expect(verified.stdout).toMatch(/audit log: \d+ records/);

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError, errorBody } from '../../errors.js';
 import { ProviderError } from '../../providers/provider-error.js';
-import { StoreUnavailableError } from '../../storage/errors.js';
+import { StoreUnavailableError, UnstorableTextError } from '../../storage/errors.js';
 
 /** Maps anything thrown in a request to a registered error; 5xx details stay in the log. */
 export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): void {
@@ -26,6 +26,9 @@ function toAppError(thrown: unknown, bodyLimit: number): AppError {
   if (thrown instanceof ProviderError) return thrown.toAppError();
   if (thrown instanceof StoreUnavailableError) {
     return new AppError('store_unavailable', undefined, { cause: thrown });
+  }
+  if (thrown instanceof UnstorableTextError) {
+    return new AppError('invalid_request', thrown.message, { cause: thrown });
   }
   const fastifyError = thrown as Partial<FastifyError>;
   switch (fastifyError.code) {

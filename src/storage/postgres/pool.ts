@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { schemaNamePattern } from '../../config/scale-out-schema.js';
-import { StoreUnavailableError } from '../errors.js';
+import { StoreUnavailableError, UnstorableTextError } from '../errors.js';
 
 export interface PostgresOptions {
   /** `postgres://user@host:port/database`; the password may come from `PGPASSWORD` instead. */
@@ -95,9 +95,19 @@ function isUnavailable(error: unknown): boolean {
   );
 }
 
-/** Rethrows connection-level failures as `StoreUnavailableError`, anything else as is. */
+/**
+ * Rethrows connection-level failures as `StoreUnavailableError`, text PostgreSQL cannot hold as
+ * `UnstorableTextError`, anything else as is.
+ */
 export function translate(error: unknown): never {
   if (error instanceof StoreUnavailableError) throw error;
+  const code = (error as { code?: unknown }).code;
+  if (code === '22021' || code === '22P05') {
+    throw new UnstorableTextError(
+      'The request holds a character the database cannot store or look up (a NUL, \\u0000).',
+      { cause: error },
+    );
+  }
   if (isUnavailable(error)) {
     throw new StoreUnavailableError(
       `PostgreSQL is unavailable: ${error instanceof Error ? error.message : String(error)}`,
