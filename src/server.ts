@@ -98,6 +98,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await store.close();
   };
   try {
+    // The master key first: a start that cannot open it prints no administrator token.
+    const atRest = await openAtRest({ config, store, logger });
+    closers.push(() => atRest.crypto.close());
     const bootstrapTokenId = await createBootstrapToken(store, clock, options.announce, logger);
     const monitor = openMonitor(config);
     if (monitor) closers.push(() => Promise.resolve(monitor.stop()));
@@ -108,8 +111,6 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(monitor ? { wrap: monitor.instrument } : {}),
     });
     closers.push(() => models.close());
-    const atRest = await openAtRest({ config, store, logger });
-    closers.push(() => atRest.crypto.close());
     await encryptConversations({ store, crypto: atRest.crypto, logger });
     const security = await openSecurity({ config, store, sealer: atRest.sealer, clock });
     // --- state shared by replicas (Redis when configured): context cache, rate limits, locks.

@@ -34,3 +34,15 @@ export function formatTable(rows: readonly (readonly string[])[]): string {
     .map((line) => `${line}\n`)
     .join('');
 }
+
+/**
+ * When the reader of stdout goes away (`assistd audit tail | head -1`), a write fails with
+ * EPIPE, emitted on the stream: unhandled, that is a crash with a stack trace. A command then
+ * stops quietly with its exit code so far; the server (`serving`) keeps running, its output lost.
+ */
+export function quietOnClosedStdout(serving: boolean): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    if (!serving) process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
+}

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
+import { environmentFailure } from './environment-errors.js';
 import { StartupError } from '../providers/index.js';
 import { backupCommands } from './backup.js';
 import { alertsCommand } from './alerts.js';
@@ -55,6 +56,11 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     if (error instanceof ConfigError || error instanceof StartupError) {
       io.stderr(`assistd: ${error.message}\n`);
       return 2;
+    }
+    const environment = environmentFailure(error);
+    if (environment) {
+      io.stderr(`assistd: ${environment.message}\n`);
+      return environment.exitCode;
     }
     // A fault of assistd's own: one line, and where it happened only when asked for.
     const line = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -11,6 +11,7 @@ import {
   truncateSync,
   writeFileSync,
 } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -351,6 +352,61 @@ describe('CLI errors and help', () => {
     });
     expect(render.code).toBe(2);
     expect(render.stderr).toContain(`the manifest folder ${file} cannot be used`);
+  });
+
+  it('says in one line which database or master key it cannot use, and prints no admin token', async () => {
+    const root = workdir();
+    const serve = (...args: string[]) =>
+      run(
+        process.execPath,
+        [assistdBin, 'serve', '--port', '0', '--tls-terminated-by-proxy', ...args],
+        { cwd: root, env: { ...process.env, ASSISTD_MASTER_KEY_FILE: join(root, 'none.key') } },
+      );
+    const cases: Array<[string[], number, RegExp]> = [
+      [['--data-dir', join(root, 'a')], 2, /^assistd: cannot read master key file .*none\.key/],
+      [
+        ['--data-dir', join(root, 'b'), '--database-url', 'postgres://nouser@127.0.0.1:5432/test'],
+        2,
+        /^assistd: PostgreSQL refused the login; check the user in database\.url/,
+      ],
+      [
+        ['--data-dir', join(root, 'c'), '--database-url', 'postgres://postgres@127.0.0.1:1/test'],
+        1,
+        /^assistd: PostgreSQL is unavailable: connect ECONNREFUSED .*; check database\.url/,
+      ],
+    ];
+    for (const [args, code, message] of cases) {
+      const started = await serve(...args);
+      expect(started.code, started.stderr).toBe(code);
+      const last = started.stderr.trim().split('\n').at(-1)!;
+      expect(last).toMatch(message);
+      expect(started.stderr).not.toContain('unexpected error');
+      expect(started.stdout + started.stderr).not.toMatch(/asd_[0-9a-f]{16}_/);
+    }
+  });
+
+  it('stops quietly when the reader of its output goes away (| head -1)', async () => {
+    const root = workdir();
+    const data = join(root, 'piped');
+    for (const principal of ['a@example.com', 'b@example.com']) {
+      const issued = await run(
+        process.execPath,
+        [assistdBin, 'tokens', 'issue', '--principal', principal, '--data-dir', data],
+        { cwd: root },
+      );
+      expect(issued.code).toBe(0);
+    }
+    const child = spawn(
+      process.execPath,
+      [assistdBin, 'audit', 'tail', '-n', '100', '--data-dir', data],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout.destroy(); // the reader is gone before the first line
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).toBe(0);
   });
 
   it('refuses a host it cannot listen on', async () => {
