@@ -231,6 +231,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       conversations,
       cache: shared.cache,
       rateLimiter: shared.rateLimiter,
+      redis: shared.redis,
       authenticator: security.authenticator,
       keyring: security.keyring,
       tokenIssuer: security.issuer,

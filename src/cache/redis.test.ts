@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
 import { pino } from 'pino';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { connectRedis, testPrefix, testRedisUrl } from '../../test/support/redis.js';
 import { configSchema } from '../config/schema.js';
 import type { CachedContext } from '../dialog/context-cache.js';
@@ -7,7 +8,7 @@ import { ContextCache } from '../dialog/context-cache.js';
 import type { AppError } from '../errors.js';
 import { LocalRateLimiter } from '../security/rate-limiter.js';
 import type { FieldCipher } from '../storage/types.js';
-import type { SharedRedis } from './redis.js';
+import { openRedis, type SharedRedis } from './redis.js';
 import { RedisContextCache } from './redis-context-cache.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 import { announceReload, openSharedState } from './shared.js';
@@ -155,6 +156,41 @@ describe('the context cache in Redis', () => {
     cache.set('conv_1', entry('kept locally'));
     expect(await cache.get('conv_1')).toEqual(entry('kept locally'));
     expect(await cache.get('conv_9')).toBeUndefined();
+  });
+});
+
+describe('a Redis that cannot be used', () => {
+  it('says why once, at start, whether refused or unreachable', async () => {
+    // A Redis of its own that wants a password (the shared one has none).
+    const port = 20_000 + (process.pid % 10_000);
+    const server = spawn(
+      'redis-server',
+      ['--port', String(port), '--requirepass', 'right', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    onTestFinished(() => {
+      server.kill();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const [url, why] of [
+      [`redis://:wrong@127.0.0.1:${port}`, /WRONGPASS/],
+      [`redis://127.0.0.1:${port}`, /NOAUTH/],
+      [downUrl, /ECONNREFUSED/],
+    ] as const) {
+      const lines: Array<{ msg: string; level: number }> = [];
+      const logger = pino(
+        { level: 'info' },
+        { write: (line: string) => lines.push(JSON.parse(line) as { msg: string; level: number }) },
+      );
+      const redis = openRedis(configSchema.parse({ redis: { url } }), logger)!;
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(redis.up).toBe(false);
+      const said = lines.filter((line) => line.msg.startsWith('Redis cannot be used'));
+      expect(said, url).toHaveLength(1);
+      expect(said[0]!.msg).toMatch(why);
+      expect(said[0]!.msg).toMatch(/check redis\.url/);
+      await redis.close();
+    }
   });
 });
 

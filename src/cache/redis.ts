@@ -47,13 +47,26 @@ export function openRedis(config: Readonly<Config>, logger: Logger): SharedRedis
   const warned = new Set<string>();
   let up = false;
   let everUp = false;
+  let errorSaid = false;
   client.on('ready', () => {
     if (everUp && !up) logger.info('Redis is back: shared cache, rate limits and locks resume');
     up = true;
     everUp = true;
+    errorSaid = false;
     warned.clear();
   });
-  client.on('error', () => undefined); // reported through 'close' and each fallback
+  // The first error of each outage says why (refused, WRONGPASS, NOAUTH, a timeout…): a wrong
+  // password or address at start would otherwise leave shared state off without a word.
+  client.on('error', (error: Error) => {
+    if (errorSaid) return;
+    errorSaid = true;
+    logger.warn(
+      { err: error, mode: config.redis.rate_limit_on_failure },
+      everUp
+        ? `Redis error: ${error.message}`
+        : `Redis cannot be used (${error.message}): cache, rate limits and locks stay in this process until it can; check redis.url and redis.password_file`,
+    );
+  });
   client.on('close', () => {
     if (up) logger.warn('Redis connection lost: falling back to in-process state until it returns');
     up = false;

@@ -10,6 +10,7 @@ import type { BackupRunner } from '../backup/runner.js';
 import type { LogShipper } from '../backup/log-shipper.js';
 import type { Config } from '../config/schema.js';
 import type { ConversationCache } from '../dialog/context-cache.js';
+import type { SharedRedis } from '../cache/redis.js';
 import type { RateLimiter } from '../security/rate-limiter.js';
 import type { DialogEngine } from '../dialog/engine.js';
 import { AppError, errorBody } from '../errors.js';
@@ -59,6 +60,8 @@ export interface AppDeps {
   conversations?: ConversationStore | undefined;
   /** Per-principal budgets (in Redis when replicas share them); in process when absent. */
   rateLimiter?: RateLimiter | undefined;
+  /** Redis, when replicas share state (`redis.url`): `/ready` reports it. */
+  redis?: Pick<SharedRedis, 'up'> | undefined;
   authenticator: Authenticator;
   keyring: Keyring;
   /** Issues and revokes tokens for `/admin/tokens`. */

@@ -166,6 +166,15 @@ describe('Redis going down and coming back', () => {
       body: say('during', started.body.conversation_id),
     });
     expect(during.status).toBe(200);
+    // Ready still: this replica serves from its own state, and says so.
+    const ready = await harness.json<{ components: Record<string, unknown> }>('/ready', {
+      principal: null,
+    });
+    expect(ready.status).toBe(200);
+    expect(ready.body.components.shared_state).toEqual({
+      ok: true,
+      reason: 'Redis does not answer: this replica serves from its own state',
+    });
     const metrics = await (await harness.request('/metrics')).text();
     expect(metrics).toMatch(/^assistd_redis_fallbacks_total\{feature="rate_limit"\} [1-9]/m);
     expect(harness.logs()).toContain('Redis connection lost');
@@ -178,4 +187,32 @@ describe('Redis going down and coming back', () => {
     expect(after.status).toBe(200);
     expect(harness.logs()).toContain('Redis is back');
   }, 30_000);
+});
+
+describe('Redis down with rate_limit_on_failure: closed', () => {
+  it('is not ready, since every request is refused', async () => {
+    const harness = await Harness.start({
+      config: {
+        redis: {
+          url: 'redis://127.0.0.1:1',
+          key_prefix: testPrefix(),
+          rate_limit_on_failure: 'closed',
+        },
+      },
+    });
+    try {
+      const ready = await harness.json<{
+        status: string;
+        components: Record<string, { ok: boolean }>;
+      }>('/ready', { principal: null });
+      expect(ready.status).toBe(503);
+      expect(ready.body.status).toBe('not_ready');
+      expect(ready.body.components.shared_state).toMatchObject({ ok: false });
+      const refused = await harness.json<ErrorBody>('/v1/models');
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.code).toBe('rate_limit_unavailable');
+    } finally {
+      await harness.close();
+    }
+  });
 });

@@ -27,9 +27,29 @@ export function healthRoutes(app: FastifyInstance, deps: AppDeps): void {
       ),
       deps.models.check(signal),
     ]);
-    const ready = store.ok && model.ok;
-    return reply
-      .status(ready ? 200 : 503)
-      .send({ status: ready ? 'ready' : 'not_ready', components: { store, model } });
+    const sharedState = sharedStateHealth(deps);
+    const ready = store.ok && model.ok && (sharedState?.ok ?? true);
+    return reply.status(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not_ready',
+      components: { store, model, ...(sharedState ? { shared_state: sharedState } : {}) },
+    });
   });
+}
+
+/**
+ * Redis, when replicas share state: down, the replica still serves from its own state, unless
+ * `redis.rate_limit_on_failure` is `closed`, which refuses every request (503
+ * rate_limit_unavailable): then it is not ready either. Undefined without `redis.url`.
+ */
+function sharedStateHealth(deps: AppDeps): { ok: boolean; reason?: string } | undefined {
+  if (deps.redis === undefined) return undefined;
+  if (deps.redis.up) return { ok: true };
+  const closed = deps.config.redis.rate_limit_on_failure === 'closed';
+  return closed
+    ? {
+        ok: false,
+        reason:
+          'Redis does not answer and redis.rate_limit_on_failure is closed: requests are refused',
+      }
+    : { ok: true, reason: 'Redis does not answer: this replica serves from its own state' };
 }
