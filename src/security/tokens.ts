@@ -74,14 +74,18 @@ export interface TokenVerifierOptions {
 
 /** An opaque token anywhere in a text (a URL path, a CLI argument): its id, then its secret. */
 const tokenInText = /asd_([0-9a-f]{16})_[A-Za-z0-9_-]{43}/g;
+/** A JWT (or the start of one, cut off): its header, then its claims and signature. */
+const jwtInText = /(eyJ[A-Za-z0-9_-]*)\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?/g;
 
 /**
  * `text` with the secret of every opaque token in it replaced by `…` (the id stays: it names the
- * token and grants nothing). For what is recorded from a request that put a token where an id
- * belongs, such as `DELETE /admin/tokens/asd_…`.
+ * token and grants nothing), and the claims and signature of every JWT (its header stays: it
+ * names the key and grants nothing). For what is recorded from a request that put a token where an id
+ * belongs, such as `DELETE /admin/tokens/asd_…` or a JWT pasted into a path.
  */
 export function withoutTokenSecrets(text: string): string {
-  return text.includes('asd_') ? text.replace(tokenInText, 'asd_$1_…') : text;
+  const opaque = text.includes('asd_') ? text.replace(tokenInText, 'asd_$1_…') : text;
+  return opaque.includes('eyJ') ? opaque.replace(jwtInText, '$1.…') : opaque;
 }
 
 /** The id of a whole opaque token (`asd_<id>_<secret>`); undefined for anything else. */

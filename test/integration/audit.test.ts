@@ -160,6 +160,9 @@ describe('the audit log over HTTP', () => {
       principal: null,
       headers: { authorization: `Bearer ${jwt}` },
     });
+    // Pasted where a path belongs: a route that does not exist, and a conversation id.
+    await harness.request(`/v1/${jwt}`, { headers: { 'x-request-id': 'audit-jwt-path' } });
+    await harness.request(`/v1/conversations/${jwt}`);
     await harness.server.audit.checkpoint();
 
     const db = new Database(join(harness.dataDir, 'assistd.db'), { readonly: true });
@@ -175,12 +178,17 @@ describe('the audit log over HTTP', () => {
       expect(text).not.toContain(harness.adminToken);
       expect(text).not.toContain(adminSecret);
       expect(text).not.toContain(jwt);
-      expect(text).not.toContain(jwt.split('.')[2]!);
+      expect(text).not.toContain(jwt.split('.')[2]!.slice(0, 24));
+      expect(text).not.toContain(jwt.split('.')[1]!.slice(0, 24));
       expect(text).not.toContain('SHOULD-NOT-BE-STORED');
       expect(text).not.toContain('PRIVATE KEY');
       expect(text).not.toContain(keyFile.trim().slice(-40));
     }
     expect(await byRequest('audit-chat')).toMatchObject({ action: 'create:chat', status: 200 });
+    expect(await byRequest('audit-jwt-path')).toMatchObject({
+      status: 404,
+      resource: `/v1/${jwt.split('.')[0]!}.…`,
+    });
   });
 
   it('answers the admin query with filters, and the verification', async () => {

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AppError, errorBody } from '../../errors.js';
 import { ProviderError } from '../../providers/provider-error.js';
+import { withoutTokenSecrets } from '../../security/tokens.js';
 import { StoreUnavailableError, UnstorableTextError } from '../../storage/errors.js';
 
 /** Maps anything thrown in a request to a registered error; 5xx details stay in the log. */
@@ -16,8 +17,9 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
   });
 
   app.setNotFoundHandler((request) => {
-    const path = request.url.split('?')[0] ?? '';
-    throw new AppError('route_not_found', `No route ${request.method} ${path.slice(0, 200)}.`);
+    // The message is logged too: a token pasted into the path is named without its secret.
+    const path = withoutTokenSecrets((request.url.split('?')[0] ?? '').slice(0, 200));
+    throw new AppError('route_not_found', `No route ${request.method} ${path}.`);
   });
 }
 
