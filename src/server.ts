@@ -12,7 +12,12 @@ import { openMonitor, type Monitor } from './monitor/monitor.js';
 import { timedConversations } from './monitor/timed-store.js';
 import { buildModels, StartupError } from './providers/index.js';
 import { encryptConversations, fieldCipher } from './security/field-cipher.js';
-import { openAuditLog, serverEntry, type AuditLog } from './security/audit/index.js';
+import {
+  openAuditLog,
+  repairAuditCheckpoints,
+  serverEntry,
+  type AuditLog,
+} from './security/audit/index.js';
 import {
   bootstrapTokenEvent,
   policyReloadEvent,
@@ -28,8 +33,6 @@ import { mintToken } from './security/tokens.js';
 import { openLogShipping } from './backup/open-repository.js';
 import { BackupRunner } from './backup/runner.js';
 import { startBackupSchedule } from './backup/scheduler.js';
-import { checkpointFileIn } from './security/audit/checkpoint-file.js';
-import { repairCheckpointFile } from './security/audit/checkpoint-repair.js';
 import { shippedConversations } from './backup/shipped-store.js';
 import { openSharedState } from './cache/shared.js';
 import { startKeyUpkeep } from './security/key-upkeep.js';
@@ -143,15 +146,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       defaultMaxTokens: config.dialog.default_max_tokens,
     });
     // --- audit log (security/audit): closed after the app has drained, before the store.
-    if (config.audit.enabled) {
-      await repairCheckpointFile(
-        store,
-        checkpointFileIn(config.data_dir),
-        logger,
-        () => security.keyring.provenKeys(),
-        config.database.url !== undefined,
-      );
-    }
+    await repairAuditCheckpoints({ config, store, keyring: security.keyring, logger });
     const audit = openAuditLog({
       config,
       store,

@@ -3,13 +3,16 @@ import { ensureDataDir } from '../util/data-dir.js';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../logger.js';
-import { cliEntry, openAuditLog, type AuditLog } from '../security/audit/index.js';
+import {
+  cliEntry,
+  openAuditLog,
+  repairAuditCheckpoints,
+  type AuditLog,
+} from '../security/audit/index.js';
 import { CryptoError, type EnvelopeCrypto } from '../security/crypto/index.js';
 import { openSecurity, type SecurityContext } from '../security/index.js';
 import { KeyringError } from '../security/keyring.js';
 import { openAtRest } from '../security/sealer.js';
-import { checkpointFileIn } from '../security/audit/checkpoint-file.js';
-import { repairCheckpointFile } from '../security/audit/checkpoint-repair.js';
 import { openStore, sqlitePath } from '../storage/open.js';
 import type { AuditDetailValue, Store } from '../storage/types.js';
 import { UsageError, type CliIo } from './io.js';
@@ -50,15 +53,7 @@ export async function withOffline<T>(
     const atRest = await openAtRest({ config, store, logger });
     try {
       const security = await openSecurity({ config, store, sealer: atRest.sealer });
-      if (config.audit.enabled) {
-        await repairCheckpointFile(
-          store,
-          checkpointFileIn(config.data_dir),
-          logger,
-          () => security.keyring.provenKeys(),
-          config.database.url !== undefined,
-        );
-      }
+      await repairAuditCheckpoints({ config, store, keyring: security.keyring, logger });
       const audit = openAuditLog({
         config,
         store,

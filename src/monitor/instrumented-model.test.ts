@@ -1,3 +1,4 @@
+import { idleMetricSources } from '../../test/support/metric-sources.js';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
 import { ProviderError } from '../providers/provider-error.js';
@@ -32,15 +33,7 @@ function scripted(parts: StreamPart[], failure?: Error): ChatModel {
 }
 
 function measured(model: ChatModel) {
-  const metrics = new PrometheusMetrics({
-    cache: () => ({ hits: 0, misses: 0, evictions: 0, expirations: 0 }),
-    engines: () => [],
-    auditWriteFailures: () => 0,
-    auditThreadBatches: () => 0,
-    redis: () => undefined,
-    systemCpu: () => undefined,
-    logShipping: () => undefined,
-  });
+  const metrics = new PrometheusMetrics(idleMetricSources());
   const series = new TimeSeries();
   return { model: new InstrumentedModel(model, metrics, series), metrics, series };
 }

@@ -1,3 +1,4 @@
+import { idleMetricSources } from '../support/metric-sources.js';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -250,15 +251,7 @@ describe('the log shipper through an object store outage', () => {
       logger: pino({ level: 'silent' }),
       maxDelayMs: 1,
     });
-    const metrics = new PrometheusMetrics({
-      cache: () => ({ hits: 0, misses: 0, evictions: 0, expirations: 0 }),
-      engines: () => [],
-      auditWriteFailures: () => 0,
-      auditThreadBatches: () => 0,
-      redis: () => undefined,
-      systemCpu: () => undefined,
-      logShipping: () => shipper,
-    });
+    const metrics = new PrometheusMetrics(idleMetricSources({ logShipping: () => shipper }));
     const scraped = async (name: string) => {
       const line = (await metrics.scrape()).body.split('\n').find((l) => l.startsWith(`${name} `));
       return Number(line?.split(' ')[1]);

@@ -1,3 +1,4 @@
+import { idleMetricSources } from '../../../test/support/metric-sources.js';
 import { describe, expect, it } from 'vitest';
 import { PrometheusMetrics } from '../metrics.js';
 import { aggregationsFor, seriesDefinitions, type SeriesName } from '../series.js';
@@ -6,15 +7,14 @@ import { promqlFor } from './promql.js';
 
 /** The metric names a scrape of this server holds (histograms as their three series). */
 async function exportedNames(): Promise<Set<string>> {
-  const metrics = new PrometheusMetrics({
-    cache: () => ({ hits: 3, misses: 1, evictions: 0, expirations: 0 }),
-    engines: () => [{ model: 'local', busy: 1, queued: 2, capacity: 4 }],
-    auditWriteFailures: () => 0,
-    auditThreadBatches: () => 0,
-    redis: () => undefined,
-    systemCpu: () => 0.5,
-    logShipping: () => ({ shipped: 2, failures: 0, oldestUnshippedAt: undefined }),
-  });
+  const metrics = new PrometheusMetrics(
+    idleMetricSources({
+      cache: () => ({ hits: 3, misses: 1, evictions: 0, expirations: 0 }),
+      engines: () => [{ model: 'local', busy: 1, queued: 2, capacity: 4 }],
+      systemCpu: () => 0.5,
+      logShipping: () => ({ shipped: 2, failures: 0, oldestUnshippedAt: undefined }),
+    }),
+  );
   const names = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     if (String(metric.type) === 'histogram') {

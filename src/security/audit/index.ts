@@ -5,6 +5,7 @@ import type { Clock } from '../../util/ids.js';
 import type { Keyring } from '../keyring.js';
 import { AuditLog } from './audit-log.js';
 import { checkpointFileIn } from './checkpoint-file.js';
+import { repairCheckpointFile } from './checkpoint-repair.js';
 import { keyringSigner } from './checkpoint.js';
 
 export { AuditLog, AuditUnavailableError } from './audit-log.js';
@@ -46,4 +47,25 @@ export function openAuditLog(options: {
     maxPending: config.audit.max_pending,
     ...(options.onWrite ? { onWrite: options.onWrite } : {}),
   });
+}
+
+/**
+ * Before the audit log opens: repairs what a crash left in the data dir's checkpoints.jsonl
+ * (checkpoint-repair.ts), against this server's proven signing keys. Nothing when the log is off.
+ */
+export async function repairAuditCheckpoints(options: {
+  config: Readonly<Config>;
+  store: Store;
+  keyring: Keyring;
+  logger: Logger;
+}): Promise<void> {
+  const { config, store, keyring, logger } = options;
+  if (!config.audit.enabled) return;
+  await repairCheckpointFile(
+    store,
+    checkpointFileIn(config.data_dir),
+    logger,
+    () => keyring.provenKeys(),
+    config.database.url !== undefined,
+  );
 }
