@@ -254,6 +254,11 @@ export const errorCatalog = {
     message:
       'The backup repository (object_store) cannot be read right now; retry shortly. The server log has the reason.',
   },
+  signing_key_unavailable: {
+    status: 503,
+    type: 'server_error',
+    message: 'No signing key can sign a token now; see "assistd keys list".',
+  },
   audit_unavailable: {
     status: 503,
     type: 'server_error',

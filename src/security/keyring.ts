@@ -61,9 +61,6 @@ export interface UnusableKey {
   reason: string;
 }
 
-/** How stale the keyring may be when it signs: one second (a store read per signing at most). */
-const signingFreshnessMs = 1_000;
-
 const sealContext = (kid: string) => `signing_keys:${kid}`;
 
 /**
@@ -238,12 +235,12 @@ export class Keyring {
   }
 
   /**
-   * The key that signs now, with its private key opened. The store is reread first when it was
-   * read more than a second ago, so a key rotated by the CLI or another replica signs at once
-   * (signing is rare: tokens issued, audit checkpoints).
+   * The key that signs now, with its private key opened. The store is reread first, so a key
+   * rotated or retired by the CLI or another replica counts at once (signing is rare: tokens
+   * issued, audit checkpoints; the private key itself is opened once per key).
    */
   async signingKey(): Promise<{ kid: string; key: KeyObject }> {
-    if (Date.now() - this.lastReloadWall > signingFreshnessMs) await this.reloadSoon();
+    await this.load();
     const record = this.activeRecord(this.clock());
     if (!record) {
       throw new KeyringError('no signing key is active; run "assistd keys generate"');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness } from '../support/harness.js';
+import { runCliCaptured } from '../support/cli.js';
 import { assistdBin, run } from '../support/process.js';
 
 interface Issued {
@@ -269,5 +270,33 @@ describe('/admin/tokens', () => {
     const bad = await run(process.execPath, [assistdBin, ...args, '--limit', 'x']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--limit');
+  });
+});
+
+describe('/admin/tokens with no key that can sign', () => {
+  it('answers 503 signing_key_unavailable, saying why, not 500', async () => {
+    const own = await Harness.start();
+    try {
+      const keys = await runCliCaptured(['keys', 'list', '--json', '--data-dir', own.dataDir], {
+        cwd: own.dataDir,
+      });
+      const active = (JSON.parse(keys.stdout) as Array<{ kid: string; status: string }>).find(
+        (key) => key.status === 'active',
+      )!;
+      const retired = await runCliCaptured(
+        ['keys', 'retire', active.kid, '--data-dir', own.dataDir],
+        { cwd: own.dataDir },
+      );
+      expect(retired.code, retired.stderr).toBe(0);
+      const refused = await own.json<{ error: { code: string; message: string } }>(
+        '/admin/tokens',
+        { method: 'POST', body: { principal: 'nobody@example.com' } },
+      );
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.code).toBe('signing_key_unavailable');
+      expect(refused.body.error.message).toMatch(/no signing key is active/);
+    } finally {
+      await own.close();
+    }
   });
 });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from '../../../util/zod.js';
 import { AppError } from '../../../errors.js';
 import { TokenRequestError, tokenJson } from '../../../security/token-issuer.js';
+import { KeyringError } from '../../../security/keyring.js';
 import type { TokenListing } from '../../../storage/types.js';
 import type { AppDeps } from '../../app.js';
 import { principalOf } from '../../plugins/auth.js';
@@ -42,6 +43,11 @@ const revokeParamsSchema = z.object({ id: z.string() });
 function asInvalid(error: unknown): never {
   if (error instanceof TokenRequestError) {
     throw new AppError('invalid_request', `${error.message}.`, { param: error.param });
+  }
+  // No active key, or one whose private key cannot be opened: the keyring says which, and how
+  // to mend it (administrators only reach this route).
+  if (error instanceof KeyringError) {
+    throw new AppError('signing_key_unavailable', `${error.message}.`, { cause: error });
   }
   throw error;
 }
