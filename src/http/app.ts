@@ -29,7 +29,7 @@ import type { Clock, IdGenerator } from '../util/ids.js';
 import { clientErrorHandler } from './client-errors.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { RequestWork } from '../util/request-work.js';
-import { registerAccessLog } from './plugins/access-log.js';
+import { registerAccessLog, type Abandoned } from './plugins/access-log.js';
 import { httpEntry, registerAudit } from './plugins/audit.js';
 import { registerAuth, registerOpenAccess } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
@@ -188,9 +188,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   app.decorateRequest('work', null as unknown as RequestWork);
+  // Who hears of a client that left before any reply was handed over (the plugins below).
+  let abandoned: Abandoned[] = [];
   // Callback-style hooks where they run on every request: an async function costs a promise.
   app.addHook('onRequest', (request, reply, done) => {
-    request.work = deps.lifecycle.begin(reply.raw);
+    request.work = deps.lifecycle.begin(reply.raw, () => {
+      for (const hear of abandoned) hear(request, reply);
+    });
     reply.header('x-request-id', request.id);
     if (deps.lifecycle.draining && request.routeOptions.config.public !== true) {
       reply.header('connection', 'close');
@@ -199,11 +203,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     }
     done();
   });
-  registerAccessLog(app, deps.logger);
+  const accessLogAbandoned = registerAccessLog(app, deps.logger);
 
   registerErrorHandler(app, bodyLimit);
   // Audit first: its hooks see every reply, 401s from auth included (plugins/audit.ts).
-  registerAudit(app, deps.audit, deps.clock);
+  abandoned = [accessLogAbandoned, registerAudit(app, deps.audit, deps.clock)];
   // After the audit plugin: the latency measured includes the wait for the audit commit.
   if (deps.monitor) registerMetrics(app, deps.monitor);
   // HSTS only when this server terminates TLS itself.

@@ -22,14 +22,17 @@ export class Lifecycle {
    * Tracks one response until it closes. The returned handle aborts the work behind it when the
    * client goes away before the response was fully sent (with `client_closed_request`, so the
    * request is recorded as the client leaving, 499, not as a failed model call), or when
-   * `abortAll` cuts it.
+   * `abortAll` cuts it; `onAbandoned` then runs too.
    */
-  begin(response: ServerResponse): RequestWork {
+  begin(response: ServerResponse, onAbandoned?: () => void): RequestWork {
     const work = new RequestWork();
     this.open.add(work);
     response.once('close', () => {
       this.open.delete(work);
-      if (!response.writableFinished) work.abort(new AppError('client_closed_request'));
+      if (!response.writableFinished) {
+        work.abort(new AppError('client_closed_request'));
+        onAbandoned?.();
+      }
     });
     return work;
   }

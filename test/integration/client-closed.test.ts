@@ -2,6 +2,7 @@
 // stop, a caller's own timeout) cancels the model call. That is the client leaving, not the
 // server or the endpoint failing: it must not count as a 5xx in the metrics (the built-in
 // error-rate alert reads them), nor be logged as an error.
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/fake-upstream.js';
 import { Harness } from '../support/harness.js';
@@ -66,6 +67,38 @@ describe('a client that closes the connection before the answer', () => {
       expect(lines.filter((line) => /"level":(50|60)/.test(line))).toEqual([]);
     },
   );
+
+  it('a client that leaves while its body is still coming is recorded and logged as 499', async () => {
+    const token = await harness.token('halfway');
+    const { hostname, port } = new URL(harness.url);
+    const socket = connect(Number(port), hostname);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      'POST /v1/chat HTTP/1.1\r\n' +
+        `Host: ${hostname}\r\nAuthorization: Bearer ${token}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 1000\r\n' +
+        'X-Request-Id: left-halfway\r\n\r\n{"messages":',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.destroy();
+
+    const audited = async () =>
+      (
+        await harness.json<AuditPage & { data: Array<{ request_id: string }> }>(
+          '/admin/audit?principal=halfway&limit=100',
+        )
+      ).body.data.filter((record) => record.request_id === 'left-halfway');
+    await eventually(async () => (await audited()).length === 1);
+    expect((await audited())[0]).toMatchObject({ status: 499, error: 'client_closed_request' });
+    const access = harness
+      .logs()
+      .split('\n')
+      .filter(
+        (line) => line.includes('"reqId":"left-halfway"') && line.includes('"msg":"request"'),
+      );
+    expect(access).toHaveLength(1);
+    expect(access[0]).toContain('"status":499');
+  });
 
   it.each([
     ['/v1/chat/completions', 503, { ...hello, model: 'gpt-4o-mini' }],

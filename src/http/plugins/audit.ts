@@ -6,6 +6,7 @@ import { withoutTokenSecrets } from '../../security/tokens.js';
 import { StoreUnavailableError } from '../../storage/errors.js';
 import type { AuditDetailValue, AuditEntry } from '../../storage/types.js';
 import type { Clock } from '../../util/ids.js';
+import type { Abandoned } from './access-log.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -34,13 +35,13 @@ declare module 'fastify' {
  * Register after the error handler and before the guard and auth plugins, so that a log known
  * to be broken refuses requests before any of their work is done.
  */
-export function registerAudit(app: FastifyInstance, audit: AuditLog, clock: Clock): void {
+export function registerAudit(app: FastifyInstance, audit: AuditLog, clock: Clock): Abandoned {
   if (!audit.enabled) {
     // Off (benchmarks): no record, but replies still leave when the turn's commit would have.
     app.addHook('onSend', (_request, _reply, payload, done) => {
       void audit.endOfTurn().then(() => done(null, payload));
     });
-    return;
+    return () => undefined;
   }
   app.decorateRequest('auditQueued', false);
   app.decorateRequest('auditDetails', null);
@@ -75,6 +76,19 @@ export function registerAudit(app: FastifyInstance, audit: AuditLog, clock: Cloc
     }
     done();
   });
+
+  // A client that left before any reply was handed over (while its request waited for its body,
+  // authentication or the rate limiter) is recorded as leaving: such a request may never reach
+  // another hook (the lifecycle calls this when its connection closes).
+  return (request, reply) => {
+    if (request.auditQueued || request.routeOptions.config.public === true) return;
+    request.auditQueued = true;
+    audit.record({
+      ...httpEntry(request, reply, undefined, clock()),
+      status: 499,
+      error: 'client_closed_request',
+    });
+  };
 }
 
 /**
