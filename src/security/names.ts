@@ -1,13 +1,18 @@
-/** Bidirectional formatting characters: a name holding one can display as another (U+202E…). */
-const bidi = '\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069';
+/**
+ * What no principal name may hold: control characters (Cc), lone surrogates (Cs, no UTF-8 form
+ * and no canonical JSON), format characters (Cf: bidirectional marks and overrides such as
+ * U+202E and U+061C, zero-width spaces and joiners, U+FEFF, soft hyphens, tag characters) and
+ * line or paragraph separators. Each makes a name display as another ("admin\u200B" as "admin",
+ * "\u202Eevil" as "live").
+ */
+const unseen = '\\p{Cc}\\p{Cs}\\p{Cf}\\p{Zl}\\p{Zp}';
 
 /**
- * A principal: 1–200 characters, no control or bidirectional formatting characters, not starting
- * with white space, and well-formed Unicode (no lone surrogate, which has no UTF-8 form and no
- * canonical JSON). The same for tokens issued here and for the `sub` of any token verified.
+ * A principal: 1–200 characters, none of those, not starting or ending with white space. The
+ * same for tokens issued here and for the `sub` of any token verified.
  */
 export const principalPattern = new RegExp(
-  `^[^\\s\\p{Cc}\\p{Cs}${bidi}][^\\p{Cc}\\p{Cs}${bidi}]{0,199}$`,
+  `^[^\\s${unseen}](?:[^${unseen}]{0,198}[^\\s${unseen}])?$`,
   'u',
 );
 /** A group name as policies write it after `group:`. */

@@ -178,6 +178,11 @@ describe('/admin/tokens', () => {
       // Bidirectional formatting: "\u202eevil" shows as "live" in a list of names.
       [{ principal: '\u202eevil' }, 'principal'],
       [{ principal: 'x\u2067y' }, 'principal'],
+      // Names that display as another: a zero-width space, an Arabic letter mark, a trailing space.
+      [{ principal: 'admin\u200b' }, 'principal'],
+      [{ principal: 'x\u061cy' }, 'principal'],
+      [{ principal: 'admin ' }, 'principal'],
+      [{ principal: 'a\u2028b' }, 'principal'],
     ];
     for (const [body, param] of cases) {
       const response = await issue(body);

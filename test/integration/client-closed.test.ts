@@ -8,7 +8,12 @@ import { eventually } from '../support/fake-upstream.js';
 import { Harness } from '../support/harness.js';
 
 interface AuditPage {
-  data: Array<{ resource: string | null; status: number | null; error: string | null }>;
+  data: Array<{
+    request_id: string;
+    resource: string | null;
+    status: number | null;
+    error: string | null;
+  }>;
 }
 
 const hello = { messages: [{ role: 'user', content: 'hello there' }] };
@@ -83,11 +88,9 @@ describe('a client that closes the connection before the answer', () => {
     socket.destroy();
 
     const audited = async () =>
-      (
-        await harness.json<AuditPage & { data: Array<{ request_id: string }> }>(
-          '/admin/audit?principal=halfway&limit=100',
-        )
-      ).body.data.filter((record) => record.request_id === 'left-halfway');
+      (await harness.json<AuditPage>('/admin/audit?principal=halfway&limit=100')).body.data.filter(
+        (record) => record.request_id === 'left-halfway',
+      );
     await eventually(async () => (await audited()).length === 1);
     expect((await audited())[0]).toMatchObject({ status: 499, error: 'client_closed_request' });
     const access = harness

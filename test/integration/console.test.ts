@@ -95,8 +95,9 @@ describe('console: sign-in and chat with the demo model', () => {
 
     await send(first, 'a message for alice only');
     await first.getByTestId('token-input').waitFor();
+    // The name is isolated (U+2068 … U+2069), as <bdi> does.
     expect(await first.textContent('body')).toContain(
-      'Another tab signed in as tab-mallory@example.com',
+      'Another tab signed in as \u2068tab-mallory@example.com\u2069',
     );
     // Nothing reached the other principal's conversations.
     const listed = await second.evaluate(async () => {

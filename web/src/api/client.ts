@@ -54,7 +54,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       if (session.principal !== principal) {
         options.onUnauthorized(
           new ApiError(
-            `Another tab signed in as ${session.principal}; this page was signed in as ${principal}. Nothing was sent.`,
+            // U+2068/U+2069 isolate each name, as <bdi> does in markup.
+            `Another tab signed in as \u2068${session.principal}\u2069; this page was signed in as \u2068${principal}\u2069. Nothing was sent.`,
             { status: 401, code: 'session_replaced' },
           ),
         );

@@ -45,11 +45,11 @@ export function IssuedTokenPanel({ issued, onDismiss }: IssuedTokenPanelProps) {
       data-id={issued.id}
     >
       <h3 class="token-form-title" id="issued-token-title">
-        New token for {issued.principal}
+        New token for <bdi>{issued.principal}</bdi>
       </h3>
       <p class="issued-token-warning" id="issued-token-warning">
         <strong>Copy it now: it will not be shown again.</strong> Anyone who has it can act as{' '}
-        {issued.principal} until it expires or is revoked.
+        <bdi>{issued.principal}</bdi> until it expires or is revoked.
       </p>
       <label class="visually-hidden" for="issued-token-value">
         The new token

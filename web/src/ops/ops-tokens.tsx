@@ -50,8 +50,8 @@ export function OpsTokens({ api }: { api: ApiClient }) {
       );
       setNotice(
         result.already_revoked
-          ? `The token of ${token.principal} was already revoked.`
-          : `The token of ${token.principal} is revoked.`,
+          ? `The token of \u2068${token.principal}\u2069 was already revoked.`
+          : `The token of \u2068${token.principal}\u2069 is revoked.`,
       );
       return true;
     } catch (failure) {

@@ -60,6 +60,9 @@ describe('tokenRequest', () => {
     expect(tokenRequest({ ...form, principal: 'a\u0007b' }).ok).toBe(false);
     expect(tokenRequest({ ...form, principal: '\u202eevil' }).ok).toBe(false);
     expect(tokenRequest({ ...form, principal: 'a\u2066b' }).ok).toBe(false);
+    expect(tokenRequest({ ...form, principal: 'admin\u200b' }).ok).toBe(false);
+    expect(tokenRequest({ ...form, principal: 'x\u061cy' }).ok).toBe(false);
+    expect(tokenRequest({ ...form, principal: '张三' }).ok).toBe(true);
     expect(tokenRequest({ ...form, principal: 'x'.repeat(201) }).ok).toBe(false);
     expect(tokenRequest({ ...form, principal: 'x'.repeat(200) }).ok).toBe(true);
     expect(tokenRequest({ ...form, groups: 'g'.repeat(65) }).ok).toBe(false);

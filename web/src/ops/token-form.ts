@@ -22,9 +22,14 @@ export type TokenFormResult =
 
 // The same rules as `assistd tokens issue` (src/cli/tokens.ts) and util/duration.ts, so most
 // mistakes are caught before a request; the server checks again (and knows the longest lifetime).
-// No bidirectional formatting characters either (U+202E would show "evil" as "live").
-const principalPattern =
-  /^[^\s\p{Cc}\u200E\u200F\u202A-\u202E\u2066-\u2069][^\p{Cc}\u200E\u200F\u202A-\u202E\u2066-\u2069]{0,199}$/u;
+// A principal holds no control or format characters (bidirectional marks, zero-width
+// spaces…) nor line separators, and no white space at either end (src/security/names.ts says
+// why).
+const unseen = '\\p{Cc}\\p{Cs}\\p{Cf}\\p{Zl}\\p{Zp}';
+const principalPattern = new RegExp(
+  `^[^\\s${unseen}](?:[^${unseen}]{0,198}[^\\s${unseen}])?$`,
+  'u',
+);
 const groupPattern = /^[A-Za-z0-9._:@-]{1,64}$/;
 const ttlPattern = /^(\d{1,6})([smhdw])$/;
 
