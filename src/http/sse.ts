@@ -14,13 +14,22 @@ export function sseEvent(data: unknown, event?: string): string {
  * client that stops reading (the socket's buffer stays full for `stallMs`) is disconnected, which
  * aborts the work behind the stream: backpressure alone would hold its model sequence or upstream
  * connection for as long as the client keeps the socket open.
+ *
+ * `parts` (from `startStream`) is released when the response closes, however it ends: a
+ * generator closed before its first read never runs its body, so the events generator alone
+ * could not (a client gone a moment after the request, or a reply replaced by an error, kept its
+ * model sequence and its conversation's lock for good).
  */
 export function sendEventStream(
   reply: FastifyReply,
   events: AsyncIterable<string>,
   stallMs: number,
+  parts: StartedStream,
 ): FastifyReply {
   const raw = reply.raw;
+  const release = () => void parts.release().catch(() => undefined);
+  if (raw.destroyed) release();
+  else raw.once('close', release);
   let stalledSince: number | undefined;
   const watch = setInterval(
     () => {
@@ -46,10 +55,17 @@ export function sendEventStream(
     .send(Readable.from(events, { objectMode: false }));
 }
 
+/** A stream whose first part was pulled; `release` ends the work behind it (idempotent). */
+export interface StartedStream extends AsyncIterable<StreamPart> {
+  release(): Promise<void>;
+}
+
 /** Pulls the first part before anything is sent, so an early failure is still an HTTP error. */
-export async function startStream(parts: AsyncIterable<StreamPart>) {
+export async function startStream(parts: AsyncIterable<StreamPart>): Promise<StartedStream> {
   const iterator = parts[Symbol.asyncIterator]();
   const first = await iterator.next();
+  let released: Promise<void> | undefined;
+  const release = () => (released ??= Promise.resolve(iterator.return?.()).then(() => undefined));
   async function* all(): AsyncGenerator<StreamPart> {
     try {
       if (first.done !== true) yield first.value;
@@ -59,10 +75,10 @@ export async function startStream(parts: AsyncIterable<StreamPart>) {
         yield next.value;
       }
     } finally {
-      await iterator.return?.();
+      await release();
     }
   }
-  return all();
+  return Object.assign(all(), { release });
 }
 
 export interface ChatStreamInfo {

@@ -144,7 +144,8 @@ export function httpEntry(
     requestId: request.id,
     principal: clip(principal?.name, 256),
     auth: principal?.method ?? null,
-    ip: request.ip,
+    // Undefined once the client reset its connection (the socket has no address any more).
+    ip: request.ip ?? null,
     userAgent: clip(request.headers['user-agent'], 256),
     method: request.method,
     action: target?.action ?? null,

@@ -39,6 +39,7 @@ export function chatRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits):
         reply,
         chatEvents(info, parts),
         deps.config.limits.stream_stall_seconds * 1000,
+        parts,
       );
     }
 

@@ -121,6 +121,7 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
         reply,
         completionEvents({ id, created, model: model.id, includeUsage }, parts),
         deps.config.limits.stream_stall_seconds * 1000,
+        parts,
       );
     }
 

@@ -19,7 +19,7 @@ const stringFields = [
 
 /**
  * An entry the chain can always hash: lone surrogates (a JWT's `sub` may hold one, escaped in its
- * JSON) become U+FFFD and non-finite numbers null. Canonical JSON refuses both, and a record that
+ * JSON) become U+FFFD, non-finite numbers and missing strings null. Canonical JSON refuses both, and a record that
  * cannot be hashed fails its whole transaction, every other request's record in it included. The
  * record then says what was recorded, not what was sent: that is the point of the replacement
  * character. An entry that needs nothing is returned as is (no copy).
@@ -53,7 +53,10 @@ function wellFormedDetails(
     : Object.fromEntries(fixed);
 }
 
+/** Also null for undefined: a value a type promised but the runtime did not give (the address of
+ * a connection already reset) must not fail the batch either. */
 function wellFormed<T extends string | null>(text: T): T {
+  if (text === undefined) return null as T;
   return (
     text !== null && loneSurrogate.test(text) ? text.replace(loneSurrogates, '\uFFFD') : text
   ) as T;
