@@ -1,5 +1,5 @@
 import type { ChatMessage } from '../providers/types.js';
-import { replyPrimingTokens } from './token-estimate.js';
+import { messageOverheadTokens, replyPrimingTokens } from './token-estimate.js';
 
 /** A message with its token count. */
 export interface CountedMessage {
@@ -17,6 +17,11 @@ export interface PromptInput {
   fresh: readonly CountedMessage[];
   /** Tokens the prompt may use: the context window minus the answer's reserve. */
   budgetTokens: number;
+  /**
+   * The model's template cost (`ModelCapabilities.templateTokens`), when not OpenAI's: counted
+   * messages carry OpenAI's overhead, the difference is added to each.
+   */
+  templateTokens?: { perMessage: number; reply: number } | undefined;
 }
 
 export type PromptResult =
@@ -29,15 +34,19 @@ export type PromptResult =
  * the first to go. The result says how many stored messages were left out.
  */
 export function buildPrompt(input: PromptInput): PromptResult {
-  let used = replyPrimingTokens + (input.system?.tokens ?? 0);
-  for (const counted of input.fresh) used += counted.tokens;
+  const template = input.templateTokens;
+  const extra =
+    template === undefined ? 0 : Math.max(0, template.perMessage - messageOverheadTokens);
+  const reply = template === undefined ? replyPrimingTokens : template.reply;
+  let used = reply + (input.system ? input.system.tokens + extra : 0);
+  for (const counted of input.fresh) used += counted.tokens + extra;
   if (used > input.budgetTokens) return { fits: false, requiredTokens: used };
 
   let firstKept = input.history.length;
   while (firstKept > 0) {
     const candidate = input.history[firstKept - 1]!;
-    if (used + candidate.tokens > input.budgetTokens) break;
-    used += candidate.tokens;
+    if (used + candidate.tokens + extra > input.budgetTokens) break;
+    used += candidate.tokens + extra;
     firstKept--;
   }
   const messages: ChatMessage[] = [];

@@ -106,6 +106,7 @@ export class DialogEngine {
         olderCount: context?.olderCount ?? 0,
         fresh: freshCounted,
         budgetTokens: model.capabilities.contextWindow - maxTokens,
+        templateTokens: model.capabilities.templateTokens,
       });
       if (!prompt.fits) {
         throw new AppError(

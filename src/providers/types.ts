@@ -62,6 +62,12 @@ export interface ModelCapabilities {
   images: boolean;
   /** Context window in tokens. */
   contextWindow: number;
+  /**
+   * What the chat template adds, in tokens: around each message, and to prime the reply. Absent:
+   * OpenAI's documented 4 and 3 (dialog/token-estimate.ts). The prompt's history is fitted with
+   * these, so a template that costs more (ChatML: 8 to 13 a message) never overfills the window.
+   */
+  templateTokens?: { perMessage: number; reply: number };
 }
 
 /** Result of a readiness probe. */

@@ -140,6 +140,27 @@ describe('a local GGUF model over HTTP', () => {
     }
   });
 
+  it('keeps a growing conversation going past the window by leaving its oldest turns out', async () => {
+    // The template costs more than OpenAI's 4 tokens a message; fitted with that estimate, the
+    // history overfilled the context and every turn from the ninth on was refused with 400.
+    let conversation: string | undefined;
+    let omitted = 0;
+    // Short messages, where the template's cost is most of each turn.
+    for (let turn = 0; turn < 60; turn++) {
+      const response = await harness.json<TurnBody & { omitted_messages: number }>('/v1/chat', {
+        body: {
+          ...(conversation ? { conversation_id: conversation } : {}),
+          messages: [{ role: 'user', content: 'a' }],
+          max_tokens: 1,
+        },
+      });
+      expect(response.status, `turn ${turn}`).toBe(200);
+      conversation = response.body.conversation_id;
+      omitted = response.body.omitted_messages;
+    }
+    expect(omitted).toBeGreaterThan(0);
+  });
+
   it('refuses a prompt that cannot fit with 400 context_length_exceeded', async () => {
     const response = await harness.json<{ error: { code: string; param: string } }>(
       '/v1/chat/completions',
