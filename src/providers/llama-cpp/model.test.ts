@@ -217,6 +217,15 @@ describe('batching, queueing and aborts', () => {
     const [a, b, c] = [await ask(7), await ask(7), await ask(8)];
     expect(a.text).toBe(b.text);
     expect(c.text).not.toBe(a.text);
+    // A negative seed is its own (llama.cpp clamped every one to 0).
+    expect((await ask(-1)).text).not.toBe((await ask(0)).text);
+    // Without a seed, identical requests in the same second differ (llama.cpp used the second).
+    const unseeded = await Promise.all(
+      [0, 1, 2].map(() =>
+        random.generate({ messages: [user('same')], maxTokens: 16, temperature: 1 }, never),
+      ),
+    );
+    expect(new Set(unseeded.map((answer) => answer.text)).size).toBeGreaterThan(1);
   });
 
   it('stops within one decode step of an abort and frees the sequence', async () => {

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { LlamaChat } from 'node-llama-cpp';
 import type { Logger } from 'pino';
 import { AppError } from '../../errors.js';
@@ -334,7 +335,10 @@ export class LlamaCppModel implements ChatModel {
       maxTokens,
       temperature: request.temperature ?? this.options.defaultTemperature,
       ...(request.topP !== undefined ? { topP: request.topP } : {}),
-      ...(request.seed !== undefined ? { seed: request.seed } : {}),
+      // llama.cpp's sampler takes 32 bits, and without a seed uses the current second (identical
+      // requests in one second answered alike): a request without one gets a random seed, and a
+      // given one keeps its low 32 bits (-1 is 4294967295, not 0 as llama.cpp's clamp made it).
+      seed: request.seed === undefined ? randomInt(0, 2 ** 32) : request.seed >>> 0,
       ...(request.stop && request.stop.length > 0 ? { customStopTriggers: request.stop } : {}),
       // OpenAI semantics: no repetition penalty unless the request asks for one.
       repeatPenalty:
