@@ -49,6 +49,9 @@ export class InstrumentedModel implements ChatModel {
   get capabilities(): ChatModel['capabilities'] {
     return this.inner.capabilities;
   }
+  get unavailable(): string | undefined {
+    return this.inner.unavailable;
+  }
 
   /** The model being measured (for the local engine's own statistics). */
   get measured(): ChatModel {

@@ -131,13 +131,8 @@ async function buildLocalModel(
     maxBatchSize: local.max_batch_size,
     contextSize: local.context_size,
   });
-  const contextSize = Math.min(local.context_size, report.contextLength ?? local.context_size);
-  if (contextSize < local.context_size) {
-    logger.warn(
-      { context_size: local.context_size, model_context_length: report.contextLength },
-      "context_size is larger than the model was trained for; using the model's length",
-    );
-  }
+  // Capped at the model's trained length (the report warns when it is, logged below).
+  const contextSize = report.memory.contextSize;
   const limitBytes = (local.memory_limit_mb ?? Math.floor((totalmem() * 0.8) / 2 ** 20)) * 2 ** 20;
   const needed = report.memory.totalBytes;
   if (needed !== undefined && needed > limitBytes) {

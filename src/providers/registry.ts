@@ -21,12 +21,15 @@ export class ModelRegistry {
     this.defaultId = defaultId;
   }
 
-  /** Every configured model is listed as available; a loading one answers 503 until loaded. */
+  /**
+   * Every configured model is listed; available unless it can never serve (a local model whose
+   * load failed). A loading one is available: it answers 503 with Retry-After until loaded.
+   */
   list(): ModelListing[] {
     return [...this.models.values()].map((model) => ({
       id: model.id,
       provider: model.provider,
-      available: true,
+      available: model.unavailable === undefined,
       isDefault: model.id === this.defaultId,
       description: model.description,
       images: model.capabilities.images,

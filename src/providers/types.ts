@@ -85,6 +85,11 @@ export interface ChatModel {
   /** A note for people choosing a model, shown in /v1/models (e.g. that it is the demo). */
   readonly description?: string | undefined;
   readonly capabilities: ModelCapabilities;
+  /**
+   * Why the model cannot serve at all (a local model that failed to load); undefined while it
+   * can, or may once loaded. `/v1/models` lists it as not available.
+   */
+  readonly unavailable?: string | undefined;
   /** Exact token count of a text when the provider has the model's tokenizer. */
   countTokens?(text: string): number;
   generate(request: ChatRequest, signal: AbortSignal): Promise<GenerateResult>;

@@ -86,8 +86,12 @@ describe('inspectModelFile', () => {
     expect((await inspectModelFile(good, { maxBatchSize: 1 })).memory.contextSize).toBe(4096);
     const report = await inspectModelFile(good, { maxBatchSize: 1, contextSize: 8192 });
     expect(report.warnings).toEqual([
-      'context size 8192 is larger than the 4096 tokens the model was trained on',
+      'context size 8192 is larger than the 4096 tokens the model was trained on; 4096 is used',
     ]);
+    // The memory is that of the length the server uses (it was estimated for 8192, and a start
+    // under a memory limit refused a model that fits).
+    expect(report.memory.contextSize).toBe(4096);
+    expect(report.memory.kvBytesPerSequence).toBe(report.memory.kvBytesPerToken! * 4096);
   });
 
   it('reads the header as node-llama-cpp does', async () => {

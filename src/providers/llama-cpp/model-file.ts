@@ -99,11 +99,14 @@ export async function inspectModelFile(
   else requireTensors(file, header, ['token_embd.weight']);
 
   const contextLength = metadata.number(`${architecture}.context_length`);
-  const contextSize = options.contextSize ?? contextLength ?? 4096;
+  const asked = options.contextSize ?? contextLength ?? 4096;
   const warnings: string[] = [];
-  if (contextLength !== undefined && contextSize > contextLength) {
+  // The server uses the trained length past it: the memory it needs is estimated for that.
+  let contextSize = asked;
+  if (contextLength !== undefined && asked > contextLength) {
+    contextSize = contextLength;
     warnings.push(
-      `context size ${contextSize} is larger than the ${contextLength} tokens the model was trained on`,
+      `context size ${asked} is larger than the ${contextLength} tokens the model was trained on; ${contextLength} is used`,
     );
   }
   const tokens = header.metadata.get('tokenizer.ggml.tokens');

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { ModelRegistry } from '../registry.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../errors.js';
 import { writeTinyModel } from '../tiny-model/tiny-model.js';
@@ -297,6 +298,10 @@ describe('loading', () => {
     await model.whenLoaded();
     const health = await model.check();
     expect(health).toMatchObject({ ok: false, reason: expect.stringContaining(broken) });
+    // Listed as not available (it was listed as available for good); the reason says why,
+    // with llama.cpp's own words beside node-llama-cpp's "Failed to load model".
+    expect(new ModelRegistry([model], model.id).list()[0]).toMatchObject({ available: false });
+    expect(model.unavailable).toMatch(/Failed to load model \(.+\)/);
     await expect(model.generate({ messages: [user('hi')] }, never)).rejects.toMatchObject({
       code: 'model_unavailable',
     });

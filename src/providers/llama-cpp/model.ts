@@ -95,6 +95,10 @@ export class LlamaCppModel implements ChatModel {
     this.loaded = this.load();
   }
 
+  get unavailable(): string | undefined {
+    return this.state.kind === 'failed' ? this.state.reason : undefined;
+  }
+
   /** Resolves when loading has ended, loaded or failed. */
   whenLoaded(): Promise<void> {
     return this.loaded;

@@ -42,6 +42,12 @@ const llamas = new Map<string, Promise<Llama>>();
  * expensive to create and holds the thread pool. The prebuilt binary is used as installed
  * (`build: 'never'`): nothing is downloaded or compiled at run time.
  */
+/**
+ * The native library's latest error lines (all instances): node-llama-cpp's own error for a model
+ * it cannot load says only "Failed to load model", and llama.cpp logs why.
+ */
+const nativeErrors: string[] = [];
+
 function sharedLlama(options: RuntimeOptions): Promise<Llama> {
   const key = `${options.gpu ? 'auto' : 'cpu'}/${options.threads}`;
   let llama = llamas.get(key);
@@ -56,8 +62,13 @@ function sharedLlama(options: RuntimeOptions): Promise<Llama> {
       logger: (level, message) => {
         const text = message.trim();
         if (text === '') return;
-        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) logger.error(text);
-        else logger.debug(text);
+        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) {
+          logger.error(text);
+          nativeErrors.push(text);
+          if (nativeErrors.length > 5) nativeErrors.shift();
+        } else {
+          logger.debug(text);
+        }
       },
     });
     llamas.set(key, llama);
@@ -72,12 +83,21 @@ export async function loadRuntime(
   onProgress: (fraction: number) => void,
 ): Promise<Runtime> {
   const llama = await sharedLlama(options);
-  const model = await llama.loadModel({
-    modelPath: options.path,
-    gpuLayers: options.gpu ? 'auto' : 0,
-    onLoadProgress: onProgress,
-    ...(options.signal ? { loadSignal: options.signal } : {}),
-  });
+  nativeErrors.length = 0;
+  const model = await llama
+    .loadModel({
+      modelPath: options.path,
+      gpuLayers: options.gpu ? 'auto' : 0,
+      onLoadProgress: onProgress,
+      ...(options.signal ? { loadSignal: options.signal } : {}),
+    })
+    .catch((error: unknown) => {
+      // "Failed to load model" becomes "Failed to load model (… tensor '…' has wrong shape)".
+      const why = nativeErrors.join('; ');
+      throw why === '' || !(error instanceof Error)
+        ? error
+        : new Error(`${error.message} (${why})`, { cause: error });
+    });
   try {
     // The schedule below reads `context` only once decoding runs, after it is assigned.
     const context: LlamaContext = await model.createContext({
