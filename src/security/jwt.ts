@@ -154,7 +154,10 @@ export class JwtVerifier {
     if (typeof payload.jti !== 'string' || !tokenIdPattern.test(payload.jti)) {
       throw badClaim('jti', 'must be 1–128 letters, digits or . _ : - (a revocable id)');
     }
-    if (!Number.isFinite(payload.exp)) throw badClaim('exp', 'must be a finite time');
+    // A time a Date can hold (year 275760 at most): 1e13 is finite, and no time.
+    if (!Number.isFinite(payload.exp) || payload.exp! * 1000 > maxDateMs) {
+      throw badClaim('exp', 'must be a time a date can hold');
+    }
     const tolerance = this.settings.clockToleranceSeconds;
     if (typeof payload.iat === 'number' && payload.iat > this.clock() / 1000 + tolerance) {
       throw new AppError('token_not_yet_valid');
@@ -216,6 +219,9 @@ export class JwtVerifier {
     return claims;
   }
 }
+
+/** The latest time a JavaScript Date holds, ms. */
+const maxDateMs = 8.64e15;
 
 /** A claim of a signed token that is not what assistd can use: 401, never a 500 later on. */
 function badClaim(claim: string, what: string): AppError {

@@ -6,7 +6,7 @@ import { testSealer } from '../../test/support/sealer.js';
 import { configSchema } from '../config/schema.js';
 import type { Authenticator } from './authenticator.js';
 import { openSecurity } from './index.js';
-import { mintToken } from './tokens.js';
+import { mintToken, withoutTokenSecrets } from './tokens.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -99,5 +99,27 @@ describe('durations', () => {
 
   it.each(['', '30', 'd', '0d', '-1d', '1.5h', '30 days', '9999999d'])('rejects %j', (text) => {
     expect(parseDuration(text)).toBeUndefined();
+  });
+});
+
+describe('withoutTokenSecrets', () => {
+  const opaque = `asd_0123456789abcdef_${'S'.repeat(43)}`;
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
+
+  it('keeps the id of an opaque token and the header of a JWT, nothing that grants access', () => {
+    expect(withoutTokenSecrets(`/admin/tokens/${opaque}`)).toBe(
+      '/admin/tokens/asd_0123456789abcdef_…',
+    );
+    expect(withoutTokenSecrets(`/nope/${jwt}`)).toBe('/nope/eyJhbGciOiJSUzI1NiJ9.…');
+    expect(withoutTokenSecrets('/v1/conversations/conv_1')).toBe('/v1/conversations/conv_1');
+  });
+
+  it('finds tokens written with %-escapes, and ones cut short', () => {
+    const escaped = opaque.replace(/_/g, '%5F').replace(/^a/, '%61');
+    expect(withoutTokenSecrets(`/nope/${escaped}`)).toBe('/nope/asd_0123456789abcdef_…');
+    expect(withoutTokenSecrets(`/nope/${jwt.replace(/\./g, '%2E')}`)).toBe(
+      '/nope/eyJhbGciOiJSUzI1NiJ9.…',
+    );
+    expect(withoutTokenSecrets(`/x/${opaque.slice(0, 30)}`)).toBe('/x/asd_0123456789abcdef_…');
   });
 });

@@ -73,7 +73,11 @@ export interface TokenVerifierOptions {
 }
 
 /** An opaque token anywhere in a text (a URL path, a CLI argument): its id, then its secret. */
-const tokenInText = /asd_([0-9a-f]{16})_[A-Za-z0-9_-]{43}/g;
+/** An opaque token, or the start of one cut off (a record's resource ends at 512 characters). */
+const tokenInText = /asd_([0-9a-f]{16})_[A-Za-z0-9_-]+/g;
+/** `%XX` of an ASCII character (a token is ASCII), decoded; other escapes stay as they are. */
+const asciiEscape = /%[0-7][0-9A-Fa-f]/g;
+const decodeAscii = (escape: string) => String.fromCharCode(Number.parseInt(escape.slice(1), 16));
 /** A JWT (or the start of one, cut off): its header, then its claims and signature. */
 const jwtInText = /(eyJ[A-Za-z0-9_-]*)\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?/g;
 
@@ -84,6 +88,8 @@ const jwtInText = /(eyJ[A-Za-z0-9_-]*)\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?/g;
  * belongs, such as `DELETE /admin/tokens/asd_…` or a JWT pasted into a path.
  */
 export function withoutTokenSecrets(text: string): string {
+  // A token pasted with some characters %-encoded (`asd%5F…`, `.` as `%2E`) is one too.
+  if (text.includes('%')) text = text.replace(asciiEscape, decodeAscii);
   const opaque = text.includes('asd_') ? text.replace(tokenInText, 'asd_$1_…') : text;
   return opaque.includes('eyJ') ? opaque.replace(jwtInText, '$1.…') : opaque;
 }

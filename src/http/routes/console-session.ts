@@ -62,8 +62,10 @@ export function consoleSessionRoutes(app: FastifyInstance, options: ConsoleSessi
     identify(request, principal);
     await admit(request, afterAuth);
     const maxAge = sessionMaxAge(principal.expiresAt, clock());
+    // The body first: the cookie is set only with an answer that can be sent.
+    const body = sessionBody(reply, principal, token);
     reply.header('set-cookie', sessionCookie(token, maxAge, secure));
-    return sessionBody(reply, principal, token);
+    return body;
   });
 
   app.get('/console/session', own(), async (request, reply) => {
