@@ -121,5 +121,9 @@ describe('withoutTokenSecrets', () => {
       '/nope/eyJhbGciOiJSUzI1NiJ9.…',
     );
     expect(withoutTokenSecrets(`/x/${opaque.slice(0, 30)}`)).toBe('/x/asd_0123456789abcdef_…');
+    // Escapes of anything a token is not made of stay escaped (a NUL in a record fails it).
+    expect(withoutTokenSecrets('/v1/conversations/conv_ab%00cd%2F')).toBe(
+      '/v1/conversations/conv_ab%00cd%2F',
+    );
   });
 });

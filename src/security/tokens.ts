@@ -75,9 +75,15 @@ export interface TokenVerifierOptions {
 /** An opaque token anywhere in a text (a URL path, a CLI argument): its id, then its secret. */
 /** An opaque token, or the start of one cut off (a record's resource ends at 512 characters). */
 const tokenInText = /asd_([0-9a-f]{16})_[A-Za-z0-9_-]+/g;
-/** `%XX` of an ASCII character (a token is ASCII), decoded; other escapes stay as they are. */
-const asciiEscape = /%[0-7][0-9A-Fa-f]/g;
-const decodeAscii = (escape: string) => String.fromCharCode(Number.parseInt(escape.slice(1), 16));
+/**
+ * `%XX` of a character tokens are made of (`A-Za-z0-9._-`), decoded; any other escape stays as it
+ * is (a decoded `%00` would put a NUL into the record, which PostgreSQL refuses).
+ */
+const asciiEscape = /%[2-7][0-9A-Fa-f]/g;
+const decodeAscii = (escape: string) => {
+  const char = String.fromCharCode(Number.parseInt(escape.slice(1), 16));
+  return /^[A-Za-z0-9._-]$/.test(char) ? char : escape;
+};
 /** A JWT (or the start of one, cut off): its header, then its claims and signature. */
 const jwtInText = /(eyJ[A-Za-z0-9_-]*)\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?/g;
 

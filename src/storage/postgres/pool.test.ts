@@ -7,6 +7,39 @@ import { createPool, query, transaction } from './pool.js';
 afterAll(dropTestSchemas);
 
 describe('the PostgreSQL pool', () => {
+  it('does not ask a connection that failed as a connection to roll back (a second timeout)', async () => {
+    const pool = createPool({ url: testDatabaseUrl });
+    const sent: string[] = [];
+    try {
+      const lost = new Error('Query read timeout');
+      await expect(
+        transaction(pool, async (client) => {
+          const query = client.query.bind(client) as (text: string) => Promise<unknown>;
+          (client as unknown as { query: (text: string) => Promise<unknown> }).query = (text) => {
+            sent.push(text);
+            return query(text);
+          };
+          throw lost;
+        }),
+      ).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(sent).toEqual([]);
+      // A failure of the statement itself is rolled back as before.
+      await expect(
+        transaction(pool, async (client) => {
+          const query = client.query.bind(client) as (text: string) => Promise<unknown>;
+          (client as unknown as { query: (text: string) => Promise<unknown> }).query = (text) => {
+            sent.push(text);
+            return query(text);
+          };
+          throw Object.assign(new Error('duplicate key'), { code: '23505' });
+        }),
+      ).rejects.toMatchObject({ code: '23505' });
+      expect(sent).toEqual(['ROLLBACK']);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('does not let a session that stalls inside a transaction hold its lock over the others', async () => {
     const table = `stall_${process.pid}_${Date.now()}`;
     const stalled = createPool({ url: testDatabaseUrl, idleInTransactionMs: 300 });

@@ -159,9 +159,15 @@ export async function transaction<T>(
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
+    // A connection that failed as a connection (dropped, or silent past the query timeout) is
+    // not asked to roll back: that would wait out a second timeout on it. The server ends the
+    // transaction when the session goes (or idles past idle_in_transaction_session_timeout).
+    if (broken || isUnavailable(error)) broken = true;
+    else {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+    }
     translate(error);
   } finally {
     client.off('error', onError);
