@@ -42,10 +42,14 @@ export function isCookieSafe(token: string): boolean {
 
 /**
  * The session token in a `Cookie` header, or undefined. Tolerates other cookies, spaces and a
- * quoted value; the first `assistd_session` wins (a browser sends the most specific path first).
+ * quoted value; the last `assistd_session` wins (below).
  */
 export function sessionTokenFrom(cookieHeader: string | undefined): string | undefined {
   if (cookieHeader === undefined || !cookieHeader.includes(sessionCookieName)) return undefined;
+  // The last one: browsers send cookies of longer paths first, and this server sets `Path=/`.
+  // A page of another port of this host (cookies ignore ports) that sets one with a longer path,
+  // `/console` say, comes first and is passed over; it cannot take the session over that way.
+  let found: string | undefined;
   for (const pair of cookieHeader.split(';')) {
     const equals = pair.indexOf('=');
     if (equals === -1 || pair.slice(0, equals).trim() !== sessionCookieName) continue;
@@ -53,9 +57,9 @@ export function sessionTokenFrom(cookieHeader: string | undefined): string | und
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
       value = value.slice(1, -1);
     }
-    return value === '' ? undefined : value;
+    found = value === '' ? undefined : value;
   }
-  return undefined;
+  return found;
 }
 
 /** base64url(SHA-256("assistd-csrf-v1:" + token)): what a cookie-authenticated write must send. */

@@ -312,6 +312,15 @@ describe('GET and DELETE /console/session', () => {
     });
     expect(signedOut.statusCode).toBe(204);
     expect(signedOut.headers['set-cookie']).toBe(cleared);
+    // A body that is not JSON (400) still signs out.
+    const withBody = await app.inject({
+      method: 'DELETE',
+      url: '/console/session',
+      headers: { ...cookieOf(spent), 'content-type': 'application/json' },
+      payload: '{not json',
+    });
+    expect(withBody.statusCode).toBe(400);
+    expect(withBody.headers['set-cookie']).toBe(cleared);
   });
 });
 

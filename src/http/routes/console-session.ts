@@ -86,10 +86,16 @@ export function consoleSessionRoutes(app: FastifyInstance, options: ConsoleSessi
   // SameSite=Strict keeps other sites from doing.
   app.delete(
     '/console/session',
-    { config: { ownAuthentication: true, signOut: true } },
+    {
+      config: { ownAuthentication: true, signOut: true },
+      // Before the body is read: a body that is not JSON, or too large, still signs out.
+      onRequest: (_request, reply, done) => {
+        if (enabled) reply.header('set-cookie', clearedSessionCookie(secure));
+        done();
+      },
+    },
     async (request, reply) => {
       refuseWhenDisabled(enabled);
-      reply.header('set-cookie', clearedSessionCookie(secure));
       const { principal } = await fromCookie(request, reply, authenticator, secure, {
         message: 'No console session: sign in with a token first.',
         clear: true,
