@@ -7,6 +7,16 @@ export interface EnvironmentFailure {
   exitCode: number;
 }
 
+/** Node's codes for a TLS certificate it does not trust. */
+const tlsTrustCodes = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 /** PostgreSQL's refusals a setting fixes: SQLSTATE → what to check. */
 const postgresRefusals: Record<string, string> = {
   '28P01':
@@ -33,7 +43,22 @@ export function environmentFailure(error: unknown): EnvironmentFailure | undefin
       exitCode: 1,
     };
   }
+  const message = error instanceof Error ? error.message : '';
+  if (message === 'The server does not support SSL connections') {
+    return {
+      message:
+        'PostgreSQL does not accept TLS connections, and database.url asks for one (sslmode): ' +
+        'enable TLS on the server or change sslmode',
+      exitCode: 2,
+    };
+  }
   const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && tlsTrustCodes.has(code)) {
+    return {
+      message: `PostgreSQL's TLS certificate is not trusted (${message}); name its CA with sslrootcert in database.url`,
+      exitCode: 2,
+    };
+  }
   const severity = (error as { severity?: unknown } | null)?.severity;
   if (typeof code === 'string' && typeof severity === 'string' && code in postgresRefusals) {
     return {

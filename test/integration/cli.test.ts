@@ -374,6 +374,17 @@ describe('CLI errors and help', () => {
         1,
         /^assistd: PostgreSQL is unavailable: connect ECONNREFUSED .*; check database\.url/,
       ],
+      [
+        [
+          '--data-dir',
+          join(root, 'd'),
+          '--database-url',
+          'postgres://postgres@127.0.0.1:5432/test?sslmode=verify-full',
+        ],
+        2,
+        // Which one depends on the server's ssl setting; both name what to change.
+        /^assistd: PostgreSQL (does not accept TLS connections|'s TLS certificate is not trusted)/,
+      ],
     ];
     for (const [args, code, message] of cases) {
       const started = await serve(...args);
