@@ -176,6 +176,8 @@ describe('a Redis that cannot be used', () => {
       [`redis://:wrong@127.0.0.1:${port}`, /WRONGPASS/],
       [`redis://127.0.0.1:${port}`, /NOAUTH/],
       [downUrl, /ECONNREFUSED/],
+      // A database number Redis does not have: ioredis would carry on in database 0.
+      [Object.assign(new URL(testRedisUrl), { pathname: '/99' }).href, /DB index is out of range/],
     ] as const) {
       const lines: Array<{ msg: string; level: number }> = [];
       const logger = pino(

@@ -48,7 +48,11 @@ export function openRedis(config: Readonly<Config>, logger: Logger): SharedRedis
   let up = false;
   let everUp = false;
   let errorSaid = false;
+  // A setting no reconnect can mend: ioredis carries on in database 0 after a SELECT of one that
+  // does not exist, which would share state with whatever else uses that database.
+  let misconfigured = false;
   client.on('ready', () => {
+    if (misconfigured) return;
     if (everUp && !up) logger.info('Redis is back: shared cache, rate limits and locks resume');
     up = true;
     everUp = true;
@@ -58,7 +62,17 @@ export function openRedis(config: Readonly<Config>, logger: Logger): SharedRedis
   // The first error of each outage says why (refused, WRONGPASS, NOAUTH, a timeout…): a wrong
   // password or address at start would otherwise leave shared state off without a word.
   client.on('error', (error: Error) => {
-    if (errorSaid) return;
+    if (/DB index is out of range|invalid DB index/i.test(error.message) && !misconfigured) {
+      misconfigured = true;
+      up = false;
+      for (const connection of connections) connection.disconnect();
+      logger.error(
+        { err: error },
+        `Redis cannot be used (${error.message}): cache, rate limits and locks stay in this process; check redis.url, its database number`,
+      );
+      return;
+    }
+    if (errorSaid || misconfigured) return;
     errorSaid = true;
     logger.warn(
       { err: error, mode: config.redis.rate_limit_on_failure },
