@@ -64,7 +64,7 @@ export function auditCommand(io: CliIo): Command {
     await withAuditStore(flags, io, async ({ config, store }) => {
       const result = await verifyAuditLog({
         store: store.audit,
-        keys: await ownSigningKeys(config, store),
+        ...(await ownSigningKeys(config, store)),
         checkpointFile: checkpointFileIn(config.data_dir),
         sharedTable: config.database.url !== undefined,
         fromCheckpoint,

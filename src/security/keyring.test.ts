@@ -76,8 +76,19 @@ describe('provenSigningKeys', () => {
     );
 
     const proven = await provenSigningKeys(store.signingKeys, sealer);
-    expect([...proven.keys()].sort()).toEqual([first, second].sort());
-    expect([...(await ring.provenKeys()).keys()].sort()).toEqual([first, second].sort());
+    expect([...proven.keys.keys()].sort()).toEqual([first, second].sort());
+    expect([...(await ring.provenKeys()).keys.keys()].sort()).toEqual([first, second].sort());
+    // When each signed: the first until it was rotated out, the second until its rotation is due.
+    const listed = await store.signingKeys.list();
+    const stored = (kid: string) => listed.find((key) => key.kid === kid)!;
+    expect(proven.periods.get(first)).toEqual({
+      from: stored(first).createdAt,
+      until: Math.min(stored(first).signsUntil!, stored(first).retiredAt!),
+    });
+    expect(proven.periods.get(second)).toEqual({
+      from: stored(second).createdAt,
+      until: stored(second).signsUntil,
+    });
   });
 
   it('leaves a row whose public key does not parse out of the keyring, and names it', async () => {

@@ -7,6 +7,7 @@ import {
 import { calculateJwkThumbprint, exportJWK, type JWK } from '../util/jose.js';
 import type { SigningKeyRecord, SigningKeyStore } from '../storage/types.js';
 import type { Clock } from '../util/ids.js';
+import type { SigningPeriod } from './audit/verify.js';
 
 /**
  * Encrypts secrets at rest; `context` is bound to the ciphertext (the row it belongs to). `open`
@@ -73,8 +74,9 @@ const sealContext = (kid: string) => `signing_keys:${kid}`;
 export async function provenSigningKeys(
   store: SigningKeyStore,
   sealer: SecretSealer,
-): Promise<Map<string, KeyObject>> {
+): Promise<ProvenKeys> {
   const keys = new Map<string, KeyObject>();
+  const periods = new Map<string, SigningPeriod>();
   for (const record of await store.list()) {
     if (record.source !== 'generated' || record.privateKeySealed === undefined) continue;
     try {
@@ -82,12 +84,25 @@ export async function provenSigningKeys(
       const derived = createPublicKey(createPrivateKey(pem));
       const stored = createPublicKey(record.publicKeyPem);
       const der = (key: KeyObject) => key.export({ type: 'spki', format: 'der' });
-      if (der(derived).equals(der(stored))) keys.set(record.kid, stored);
+      if (!der(derived).equals(der(stored))) continue;
+      keys.set(record.kid, stored);
+      // It signed from its creation until it was rotated out or retired, whichever came first.
+      const ends = [record.signsUntil, record.retiredAt].filter((end) => end !== undefined);
+      periods.set(record.kid, {
+        from: record.createdAt,
+        until: ends.length === 0 ? undefined : Math.min(...ends),
+      });
     } catch {
       // Not sealed under this master key, or damaged: not a key this server can vouch for.
     }
   }
-  return keys;
+  return { keys, periods };
+}
+
+/** This server's signing keys, and when each one signed (audit verification). */
+export interface ProvenKeys {
+  keys: Map<string, KeyObject>;
+  periods: Map<string, SigningPeriod>;
 }
 
 /**
@@ -261,7 +276,7 @@ export class Keyring {
   }
 
   /** `provenSigningKeys` over this keyring's store and sealer (audit verification). */
-  provenKeys(): Promise<Map<string, KeyObject>> {
+  provenKeys(): Promise<ProvenKeys> {
     return provenSigningKeys(this.options.store, this.options.sealer);
   }
 

@@ -65,7 +65,7 @@ export async function repairAuditCheckpoints(options: {
     store,
     checkpointFileIn(config.data_dir),
     logger,
-    () => keyring.provenKeys(),
+    async () => (await keyring.provenKeys()).keys,
     config.database.url !== undefined,
   );
 }

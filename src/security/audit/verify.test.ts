@@ -264,6 +264,56 @@ describe('audit verify', () => {
     ]);
   });
 
+  it("counts a checkpoint only when dated in its key's signing period, and not before its record", async () => {
+    await writeLog();
+    const withPeriods = (periods: Map<string, { from: number; until: number | undefined }>) =>
+      verifyAuditLog({ store: store.audit, keys, checkpointFile, pageSize: 7, periods });
+    expect(await withPeriods(new Map([['test-key', { from: 0, until: undefined }]]))).toMatchObject(
+      { intact: true, problems: [] },
+    );
+    // A key that stopped signing in 2023 (retired, then leaked) cannot sign checkpoints dated now.
+    const retired = await withPeriods(
+      new Map([['test-key', { from: 0, until: 1_700_000_000_000 }]]),
+    );
+    expect(retired.problems.map((p) => [p.kind, p.seq])).toEqual([
+      ['checkpoint-signature', 10],
+      ['checkpoint-signature', 20],
+    ]);
+    // Nor backdate one to its period: a checkpoint is never older than the record it signs.
+    const {
+      dir: otherDir,
+      store: other,
+      raw: otherRaw,
+      checkpointFile: otherFile,
+    } = tempAuditStore();
+    try {
+      await writeSampleLog(
+        testAuditLog({
+          store: other.audit,
+          signer,
+          checkpointFile: otherFile,
+          clock: () => 1_600_000_000_000,
+        }),
+        20,
+        10,
+      );
+      const backdated = await verifyAuditLog({
+        store: other.audit,
+        keys,
+        checkpointFile: otherFile,
+        periods: new Map([['test-key', { from: 0, until: 1_650_000_000_000 }]]),
+      });
+      expect(backdated.problems.map((p) => [p.kind, p.seq])).toEqual([
+        ['checkpoint-mismatch', 10],
+        ['checkpoint-mismatch', 20],
+      ]);
+    } finally {
+      otherRaw.close();
+      await other.close();
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  });
+
   it('needs the signing key: a checkpoint by an unknown key does not count', async () => {
     await writeLog();
     const result = await verifyAuditLog({

@@ -62,6 +62,12 @@ export interface VerifyOptions {
   store: AuditStore;
   /** Public keys by kid, retired keys included (`provenSigningKeys`, security/keyring.ts). */
   keys: ReadonlyMap<string, KeyObject>;
+  /**
+   * When each key signed (from its creation until it was rotated out or retired). A checkpoint
+   * dated outside its key's period, or before the record it anchors, does not count: a key that
+   * leaked after it was retired cannot sign checkpoints of a log rewritten since.
+   */
+  periods?: ReadonlyMap<string, SigningPeriod>;
   /** checkpoints.jsonl; undefined when the caller has none to compare. */
   checkpointFile: string | undefined;
   /**
@@ -87,6 +93,15 @@ export interface VerifyOptions {
   fromCheckpoint?: number;
 }
 
+/** When a key signed: from `from` until `until` (undefined: it still does). Epoch ms. */
+export interface SigningPeriod {
+  from: number;
+  until: number | undefined;
+}
+
+/** Clocks of replicas and the CLI differ a little: a checkpoint may be this far outside. */
+const clockSkewMs = 5 * 60_000;
+
 /** `fromCheckpoint` names no checkpoint whose signature verifies: a caller's mistake. */
 export class VerifyRangeError extends Error {
   constructor(message: string) {
@@ -106,7 +121,7 @@ const reorderWindow = 16;
 export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerification> {
   const problems = new ProblemList(options.maxProblems ?? 1000);
   const { checkpoints, fileState } = await loadCheckpoints(options, problems);
-  const valid = checkValidCheckpoints(checkpoints, options.keys, problems);
+  const valid = checkValidCheckpoints(checkpoints, options.keys, problems, options.periods);
   const bySeq = new Map(checkpoints.map((checkpoint) => [checkpoint.seq, checkpoint]));
   // The checkpoints whose signature verifies, in seq order.
   const anchors = checkpoints.filter((checkpoint) => valid.has(checkpoint));
@@ -162,6 +177,18 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
           record.seq,
           `record ${record.seq} differs from the one checkpoint ${record.seq} signed on ` +
             `${iso(checkpoint.at)}: records up to ${record.seq} were rewritten after it`,
+        );
+      } else if (
+        checkpoint &&
+        valid.has(checkpoint) &&
+        options.periods !== undefined &&
+        checkpoint.at < record.at - clockSkewMs
+      ) {
+        problems.add(
+          'checkpoint-mismatch',
+          record.seq,
+          `checkpoint ${record.seq} is dated ${iso(checkpoint.at)}, before the record it signs ` +
+            `(${iso(record.at)}): it was signed with a date that is not its own`,
         );
       }
       previousMoved = own.kind === 'reordered';
@@ -299,16 +326,27 @@ async function loadCheckpoints(
   return { checkpoints, fileState: 'present' };
 }
 
+/** Whether `at` falls in `period`, give or take the clocks' skew. */
+function signedWithin(at: number, period: SigningPeriod | undefined): boolean {
+  if (period === undefined) return false;
+  return (
+    at >= period.from - clockSkewMs &&
+    (period.until === undefined || at <= period.until + clockSkewMs)
+  );
+}
+
 /** Checks signatures and links; returns the checkpoints whose signature verifies. */
 function checkValidCheckpoints(
   checkpoints: readonly AuditCheckpoint[],
   keys: ReadonlyMap<string, KeyObject>,
   problems: ProblemList,
+  periods: ReadonlyMap<string, SigningPeriod> | undefined,
 ): Set<AuditCheckpoint> {
   const valid = new Set<AuditCheckpoint>();
   let previous: AuditCheckpoint | undefined;
   for (const checkpoint of checkpoints) {
     const key = keys.get(checkpoint.kid);
+    const period = periods?.get(checkpoint.kid);
     if (!key) {
       problems.add(
         'checkpoint-signature',
@@ -320,6 +358,13 @@ function checkValidCheckpoints(
         'checkpoint-signature',
         checkpoint.seq,
         `checkpoint ${checkpoint.seq} has a signature that does not verify with key ${checkpoint.kid}`,
+      );
+    } else if (periods !== undefined && !signedWithin(checkpoint.at, period)) {
+      problems.add(
+        'checkpoint-signature',
+        checkpoint.seq,
+        `checkpoint ${checkpoint.seq} is dated ${iso(checkpoint.at)}, when key ${checkpoint.kid} ` +
+          'did not sign (it was not made yet, or was rotated out or retired): signed later with an old key',
       );
     } else {
       valid.add(checkpoint);

@@ -78,7 +78,7 @@ export function auditRoutes(app: FastifyInstance, deps: AppDeps): void {
       run = (async () =>
         verifyAuditLog({
           store: deps.store.audit,
-          keys: await deps.keyring.provenKeys(),
+          ...(await deps.keyring.provenKeys()),
           checkpointFile: checkpointFileIn(deps.config.data_dir),
           sharedTable: deps.config.database.url !== undefined,
           pause: () => yieldToLoop(),
