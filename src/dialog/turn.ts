@@ -6,6 +6,7 @@ import type {
   StreamPart,
   Usage,
 } from '../providers/types.js';
+import { partialAnswerOf } from '../providers/partial-answer.js';
 import type { Principal } from '../security/tokens.js';
 import type { ConversationRecord, MessageRecord, NewMessage } from '../storage/types.js';
 import type { CountedMessage } from './context.js';
@@ -66,7 +67,15 @@ export class Turn {
 
   async generate(signal: AbortSignal): Promise<TurnResult> {
     try {
-      const result = await this.plan.model.generate(this.plan.request, signal);
+      let result;
+      try {
+        result = await this.plan.model.generate(this.plan.request, signal);
+      } catch (error) {
+        // Cut short after some text (client gone, shutdown): stored incomplete, as a stream is.
+        const partial = partialAnswerOf(error);
+        if (partial !== undefined) await this.store(partial, true);
+        throw error;
+      }
       const usage = this.usageOf(result.text, result.usage);
       await this.storeOrThrow(result.text, false);
       return { text: result.text, finishReason: result.finishReason, usage };

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { partialAnswerOf } from '../partial-answer.js';
 import { ModelRegistry } from '../registry.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../errors.js';
@@ -227,6 +228,27 @@ describe('batching, queueing and aborts', () => {
       ),
     );
     expect(new Set(unseeded.map((answer) => answer.text)).size).toBeGreaterThan(1);
+  });
+
+  it('gives a non-streamed answer cut short the text it had, with its error', async () => {
+    // generate() over a stream that was cut after some text (the client left, the server drains).
+    const cut = {
+      async *stream(): AsyncGenerator<StreamPart> {
+        await Promise.resolve();
+        yield { type: 'text-delta', text: 'so ' };
+        yield { type: 'text-delta', text: 'far' };
+        yield { type: 'error', error: new AppError('client_closed_request') };
+      },
+    } as unknown as LlamaCppModel;
+    const error: unknown = await LlamaCppModel.prototype.generate
+      .call(cut, { messages: [user('go on')] }, never)
+      .then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+    expect(error).toMatchObject({ code: 'client_closed_request' });
+    // The turn stores it, marked incomplete (dialog/turn.ts), as it does for a stream.
+    expect(partialAnswerOf(error)).toBe('so far');
   });
 
   it('stops within one decode step of an abort and frees the sequence', async () => {

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { LlamaChat } from 'node-llama-cpp';
 import type { Logger } from 'pino';
 import { AppError } from '../../errors.js';
+import { withPartialAnswer } from '../partial-answer.js';
 import type { Clock } from '../../util/ids.js';
 import type {
   ChatModel,
@@ -142,7 +143,7 @@ export class LlamaCppModel implements ChatModel {
     let text = '';
     for await (const part of this.stream(request, signal)) {
       if (part.type === 'text-delta') text += part.text;
-      else if (part.type === 'error') throw part.error;
+      else if (part.type === 'error') throw withPartialAnswer(part.error, text);
       else return { text, finishReason: part.finishReason, usage: part.usage };
     }
     throw new AppError('internal_error');
