@@ -94,6 +94,19 @@ describe('configuration loading', () => {
     expect(() => loadConfig({ flags: { config } })).toThrow(ConfigError);
   });
 
+  it('says what is wrong with a number given as text (a flag or env), never "received string"', () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ port: 'abc' }, /port must be a number, not "abc"/],
+      [{ contextSize: '-5' }, /Too small.*\n.*local_model\.context_size/],
+      [{ threads: '1.5' }, /expected int.*\n.*local_model\.threads/],
+    ];
+    for (const [flags, message] of cases) {
+      expect(() => loadConfig({ flags, cwd: dir }), JSON.stringify(flags)).toThrow(message);
+      expect(() => loadConfig({ flags, cwd: dir })).toThrow(ConfigError);
+      expect(() => loadConfig({ flags, cwd: dir })).not.toThrow(/received string/);
+    }
+  });
+
   it('names a missing config or key file', () => {
     expect(() => loadConfig({ flags: { config: join(dir, 'nope.yaml') } })).toThrow(
       /cannot read config file .*nope.yaml: no such file/,

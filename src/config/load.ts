@@ -254,7 +254,12 @@ function mergeLayer(target: Layer, source: Layer): void {
 }
 
 function fromText(key: string, raw: string): unknown {
-  if (numericKeys.has(key) && /^\d+$/.test(raw)) return Number(raw);
+  if (numericKeys.has(key)) {
+    // A number, for the schema to judge ("-5" is too small, "1.5" not whole): never "expected
+    // number, received string", which reads as if no number had been given.
+    if (/^-?\d+(\.\d+)?$/.test(raw.trim())) return Number(raw);
+    throw new ConfigError(`${key} must be a number, not "${raw.slice(0, 40)}"`);
+  }
   if (booleanKeys.has(key) && /^(true|1)$/i.test(raw)) return true;
   if (booleanKeys.has(key) && /^(false|0)$/i.test(raw)) return false;
   return raw;
