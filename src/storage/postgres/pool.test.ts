@@ -6,6 +6,16 @@ import { createPool, query, transaction } from './pool.js';
 
 afterAll(dropTestSchemas);
 
+/** Notes each statement `client` is sent from now on (what a failed transaction still sends). */
+function recordQueries(client: object, sent: string[]): void {
+  const target = client as { query: (text: string) => Promise<unknown> };
+  const query = target.query.bind(client);
+  target.query = (text) => {
+    sent.push(text);
+    return query(text);
+  };
+}
+
 describe('the PostgreSQL pool', () => {
   it('does not ask a connection that failed as a connection to roll back (a second timeout)', async () => {
     const pool = createPool({ url: testDatabaseUrl });
@@ -14,11 +24,7 @@ describe('the PostgreSQL pool', () => {
       const lost = new Error('Query read timeout');
       await expect(
         transaction(pool, async (client) => {
-          const query = client.query.bind(client) as (text: string) => Promise<unknown>;
-          (client as unknown as { query: (text: string) => Promise<unknown> }).query = (text) => {
-            sent.push(text);
-            return query(text);
-          };
+          recordQueries(client, sent);
           throw lost;
         }),
       ).rejects.toBeInstanceOf(StoreUnavailableError);
@@ -26,11 +32,7 @@ describe('the PostgreSQL pool', () => {
       // A failure of the statement itself is rolled back as before.
       await expect(
         transaction(pool, async (client) => {
-          const query = client.query.bind(client) as (text: string) => Promise<unknown>;
-          (client as unknown as { query: (text: string) => Promise<unknown> }).query = (text) => {
-            sent.push(text);
-            return query(text);
-          };
+          recordQueries(client, sent);
           throw Object.assign(new Error('duplicate key'), { code: '23505' });
         }),
       ).rejects.toMatchObject({ code: '23505' });
