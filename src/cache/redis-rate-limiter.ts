@@ -72,6 +72,8 @@ export class RedisRateLimiter implements RateLimiter {
 
   async admit(principal: string): Promise<number> {
     try {
+      // Known down or stalled: fall back at once rather than wait out the command timeout.
+      if (!this.redis.up) throw new Error('Redis is down or does not answer');
       const [tokensKey, requestsKey] = this.keys(principal);
       return await this.redis.client.assistdBucket(
         tokensKey,

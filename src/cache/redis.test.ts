@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { type AddressInfo, connect as netConnect, createServer, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { connectRedis, testPrefix, testRedisUrl } from '../../test/support/redis.js';
@@ -194,6 +195,61 @@ describe('a Redis that cannot be used', () => {
       await redis.close();
     }
   });
+});
+
+describe('a Redis that stops answering without closing the connection', () => {
+  it('is marked down within seconds, and up again once it answers', async () => {
+    // A proxy that can hold every byte, as a partition does (no reset, no close; TCP delivers
+    // what was held once the network heals).
+    let held = false;
+    const waiting: Array<() => void> = [];
+    const release = () => {
+      held = false;
+      for (const send of waiting.splice(0)) send();
+    };
+    const sockets: Socket[] = [];
+    const target = new URL(testRedisUrl);
+    const proxy = createServer((client) => {
+      const server = netConnect(Number(target.port || 6379), target.hostname);
+      sockets.push(client, server);
+      const forward = (from: Socket, to: Socket) =>
+        from.on('data', (chunk: Buffer) => {
+          if (held) waiting.push(() => to.write(chunk));
+          else to.write(chunk);
+        });
+      forward(client, server);
+      forward(server, client);
+      client.on('error', () => undefined).on('close', () => server.destroy());
+      server.on('error', () => undefined).on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as AddressInfo;
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const redis = openRedis(
+      configSchema.parse({ redis: { url: `redis://127.0.0.1:${port}`, key_prefix: testPrefix() } }),
+      logger,
+    )!;
+    try {
+      const until = async (check: () => boolean, ms: number) => {
+        for (let waited = 0; !check(); waited += 50) {
+          if (waited > ms) throw new Error(`not within ${ms} ms`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      };
+      await until(() => redis.up, 5_000);
+      held = true;
+      await until(() => !redis.up, 4_000);
+      expect(lines.join('')).toContain('Redis does not answer');
+      release();
+      await until(() => redis.up, 4_000);
+      expect(lines.join('')).toContain('Redis answers again');
+    } finally {
+      await redis.close().catch(() => undefined);
+      for (const socket of sockets) socket.destroy();
+      proxy.close();
+    }
+  }, 20_000);
 });
 
 describe('locks and the reload channel', () => {

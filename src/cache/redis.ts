@@ -85,11 +85,34 @@ export function openRedis(config: Readonly<Config>, logger: Logger): SharedRedis
     if (up) logger.warn('Redis connection lost: falling back to in-process state until it returns');
     up = false;
   });
+  // A Redis that stops answering without closing the connection (a partition, a frozen host)
+  // sends no event: a PING every second finds it, so `up` (the metric, /ready, the features)
+  // says so and requests stop waiting out a command timeout each.
+  let stalled = false;
+  const watchdog = setInterval(() => {
+    if (client.status !== 'ready' || misconfigured) return;
+    client.ping().then(
+      () => {
+        if (!stalled) return;
+        stalled = false;
+        logger.info('Redis answers again: shared cache, rate limits and locks resume');
+      },
+      (error: unknown) => {
+        if (stalled || client.status !== 'ready') return;
+        stalled = true;
+        logger.warn(
+          { err: error },
+          `Redis does not answer (no reply within ${settings.command_timeout_ms} ms): falling back to in-process state until it does`,
+        );
+      },
+    );
+  }, 1_000);
+  watchdog.unref();
   return {
     client,
     prefix: settings.key_prefix,
     get up() {
-      return up;
+      return up && !stalled;
     },
     fallbacks,
     fellBack(feature, error) {
@@ -112,6 +135,7 @@ export function openRedis(config: Readonly<Config>, logger: Logger): SharedRedis
       return connection;
     },
     async close() {
+      clearInterval(watchdog);
       await Promise.all(
         connections.map((connection) =>
           connection.status === 'end'
