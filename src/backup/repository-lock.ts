@@ -19,7 +19,7 @@ interface LockRecord {
 }
 
 /** A running holder rewrites its lock this often... */
-export const lockHeartbeatMs = 60_000;
+const lockHeartbeatMs = 60_000;
 /** ...so a lock this long without one is from a process that died (or lost the store). */
 export const staleLockMs = 15 * 60_000;
 

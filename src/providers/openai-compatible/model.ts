@@ -80,24 +80,19 @@ export class OpenAICompatibleModel implements ChatModel {
     const deadline = new CallDeadline(caller, this.options.totalTimeoutMs);
     const signal = deadline.signal;
     try {
-      return await withRetries(
-        async () => {
-          const response = await this.endpoint.send('POST', this.endpoint.chatPath, body, signal);
-          const text = await this.endpoint.readText(response.body, signal);
-          const parsed = parseCompletion(tryParseJson(text));
-          if (parsed === undefined) {
-            throw new ProviderError({
-              failure: 'malformed',
-              message: 'model endpoint answer is not a chat completion',
-              body: text.slice(0, 500),
-            });
-          }
-          return parsed;
-        },
-        this.options.retry,
-        signal,
-        this.retryObserver(),
-      );
+      return await this.retried(async () => {
+        const response = await this.endpoint.send('POST', this.endpoint.chatPath, body, signal);
+        const text = await this.endpoint.readText(response.body, signal);
+        const parsed = parseCompletion(tryParseJson(text));
+        if (parsed === undefined) {
+          throw new ProviderError({
+            failure: 'malformed',
+            message: 'model endpoint answer is not a chat completion',
+            body: text.slice(0, 500),
+          });
+        }
+        return parsed;
+      }, signal);
     } finally {
       deadline.end();
     }
@@ -110,12 +105,7 @@ export class OpenAICompatibleModel implements ChatModel {
     let parts: AsyncGenerator<StreamPart> | undefined;
     try {
       // Retries cover everything up to the first part; after that the client has bytes.
-      const opened = await withRetries(
-        () => this.openStream(body, signal),
-        this.options.retry,
-        signal,
-        this.retryObserver(),
-      );
+      const opened = await this.retried(() => this.openStream(body, signal), signal);
       parts = opened.parts;
       yield opened.first;
       if (opened.first.type === 'finish') return;
@@ -259,22 +249,25 @@ export class OpenAICompatibleModel implements ChatModel {
     }
   }
 
-  private retryObserver() {
-    return {
-      onRetry: (error: ProviderError, attempt: number, delayMs: number) => {
-        this.options.logger.warn(
-          {
-            provider: this.provider,
-            status: error.status,
-            failure: error.failure,
-            attempt,
-            delayMs,
-          },
-          'retrying model call',
-        );
-      },
-    };
+  /** `attempt` under the retry policy, each retry logged; `signal` ends the waits too. */
+  private retried<T>(attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    return withRetries(attempt, this.options.retry, signal, this.retryObserver);
   }
+
+  private readonly retryObserver = {
+    onRetry: (error: ProviderError, attempt: number, delayMs: number) => {
+      this.options.logger.warn(
+        {
+          provider: this.provider,
+          status: error.status,
+          failure: error.failure,
+          attempt,
+          delayMs,
+        },
+        'retrying model call',
+      );
+    },
+  };
 }
 
 /**
