@@ -21,6 +21,11 @@ const upstreamSchema = z.strictObject({
   context_window: z.int().min(256).default(8192),
   /** Whether the endpoint's model accepts `image_url` content parts. */
   accepts_images: z.boolean().default(false),
+  /**
+   * Whether the endpoint's model takes `tools` (function calling) and `response_format` (JSON
+   * output); false: requests with them get 400 `unsupported_parameter` here.
+   */
+  accepts_tools: z.boolean().default(true),
   /** Keep-alive connections kept to the endpoint. */
   max_connections: z.int().min(1).max(4096).default(128),
   /** TCP + TLS connect timeout, in milliseconds. */

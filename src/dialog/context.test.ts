@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatMessage } from '../providers/types.js';
+import type { ConversationMessage } from '../providers/types.js';
 import { buildPrompt, type CountedMessage } from './context.js';
 
-const counted = (role: ChatMessage['role'], content: string, tokens: number): CountedMessage => ({
+const counted = (
+  role: ConversationMessage['role'],
+  content: string,
+  tokens: number,
+): CountedMessage => ({
   message: { role, content },
   tokens,
 });

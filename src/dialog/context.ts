@@ -1,9 +1,9 @@
-import type { ChatMessage } from '../providers/types.js';
+import type { ConversationMessage } from '../providers/types.js';
 import { messageOverheadTokens, replyPrimingTokens } from './token-estimate.js';
 
 /** A message with its token count. */
 export interface CountedMessage {
-  message: ChatMessage;
+  message: ConversationMessage;
   tokens: number;
 }
 
@@ -25,7 +25,7 @@ export interface PromptInput {
 }
 
 export type PromptResult =
-  | { fits: true; messages: ChatMessage[]; promptTokens: number; omittedMessages: number }
+  | { fits: true; messages: ConversationMessage[]; promptTokens: number; omittedMessages: number }
   | { fits: false; requiredTokens: number };
 
 /**
@@ -49,7 +49,7 @@ export function buildPrompt(input: PromptInput): PromptResult {
     used += candidate.tokens + extra;
     firstKept--;
   }
-  const messages: ChatMessage[] = [];
+  const messages: ConversationMessage[] = [];
   if (input.system) messages.push(input.system.message);
   for (const counted of input.history.slice(firstKept)) messages.push(counted.message);
   for (const counted of input.fresh) messages.push(counted.message);

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import { assertContentAccepted } from '../providers/content.js';
 import type { ModelRegistry } from '../providers/registry.js';
-import type { ChatMessage, ChatModel, ContentPart } from '../providers/types.js';
+import type { ConversationMessage, ChatModel, ContentPart } from '../providers/types.js';
 import type { Principal } from '../security/tokens.js';
 import type { ConversationRecord, ConversationStore, MessageRecord } from '../storage/types.js';
 import type { Clock, IdGenerator } from '../util/ids.js';
@@ -32,7 +32,7 @@ export interface TurnInput {
   principal: Principal;
   conversationId?: string | undefined;
   model?: string | undefined;
-  messages: readonly ChatMessage[];
+  messages: readonly ConversationMessage[];
   temperature?: number | undefined;
   topP?: number | undefined;
   maxTokens?: number | undefined;
@@ -86,7 +86,7 @@ export class DialogEngine {
         existing && (await this.loadContext(input.principal, existing, model, cached));
       const count = textCounter(model);
       const systemPrompt = system ?? context?.conversation.systemPrompt;
-      const systemMessage: ChatMessage | undefined =
+      const systemMessage: ConversationMessage | undefined =
         systemPrompt === undefined ? undefined : { role: 'system', content: systemPrompt };
       const freshCounted = fresh.map((message) => ({
         message,
@@ -208,9 +208,9 @@ export class DialogEngine {
 }
 
 /** System messages become the conversation's system prompt; the rest are the turn's messages. */
-function splitMessages(messages: readonly ChatMessage[]) {
+function splitMessages(messages: readonly ConversationMessage[]) {
   const systemTexts: string[] = [];
-  const fresh: ChatMessage[] = [];
+  const fresh: ConversationMessage[] = [];
   messages.forEach((message, index) => {
     if (message.role !== 'system') {
       fresh.push(message);
@@ -249,7 +249,7 @@ function toCounted(record: MessageRecord, model: ChatModel): CountedMessage {
   return { message: { role: record.role, content }, tokens: record.tokens };
 }
 
-function titleFrom(messages: readonly ChatMessage[]): string {
+function titleFrom(messages: readonly ConversationMessage[]): string {
   const first = messages.find((message) => message.role === 'user');
   const text =
     first === undefined

@@ -98,6 +98,8 @@ export class Turn {
           yield part;
           continue;
         }
+        // Conversations hold text; a turn asks for no tools, so a call is not an answer here.
+        if (part.type === 'tool-call-delta') continue;
         settled = true;
         if (part.type === 'error') {
           if (text !== '') await this.store(text, true);

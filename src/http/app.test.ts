@@ -191,8 +191,8 @@ describe('models', () => {
         owned_by: 'openai-compatible',
         available: true,
         default: true,
-        // upstream.accepts_images defaults to false.
-        capabilities: { images: false },
+        // upstream.accepts_images defaults to false, accepts_tools to true.
+        capabilities: { images: false, tools: true },
       },
     ]);
   });
@@ -295,7 +295,7 @@ describe('with no model configured', () => {
         id: demoModelId,
         default: true,
         owned_by: 'llama-cpp',
-        capabilities: { images: false },
+        capabilities: { images: false, tools: false },
       }),
     ]);
     expect(models.body.data[0]!.description).toMatch(/canned.*--model-path.*--model-endpoint/s);

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { errorBody } from '../errors.js';
-import type { FinishReason, StreamPart, Usage } from '../providers/types.js';
+import type { FinishReason, StreamPart, ToolCallDelta, Usage } from '../providers/types.js';
 
 /** One server-sent event. JSON never holds a raw newline, so one `data:` line is enough. */
 export function sseEvent(data: unknown, event?: string): string {
@@ -109,7 +109,7 @@ export async function* chatEvents(info: ChatStreamInfo, parts: AsyncIterable<Str
         },
         'done',
       );
-    } else {
+    } else if (part.type === 'error') {
       yield sseEvent(errorBody(part.error), 'error');
     }
   }
@@ -139,6 +139,8 @@ export async function* completionEvents(
   for await (const part of parts) {
     if (part.type === 'text-delta') {
       yield sseEvent(chunk({ content: part.text }, null));
+    } else if (part.type === 'tool-call-delta') {
+      yield sseEvent(chunk({ tool_calls: [toolCallDeltaBody(part)] }, null));
     } else if (part.type === 'finish') {
       yield sseEvent(chunk({}, part.finishReason));
       if (info.includeUsage) {
@@ -156,6 +158,18 @@ export async function* completionEvents(
       yield sseEvent(errorBody(part.error));
     }
   }
+}
+
+/** A streamed tool call's piece as OpenAI sends it: id, type and name with the first piece only. */
+function toolCallDeltaBody(part: ToolCallDelta) {
+  return {
+    index: part.index,
+    ...(part.id === undefined ? {} : { id: part.id, type: 'function' }),
+    function: {
+      ...(part.name === undefined ? {} : { name: part.name }),
+      arguments: part.arguments,
+    },
+  };
 }
 
 export function usageBody(usage: Usage | undefined) {

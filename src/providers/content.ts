@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import type { ChatMessage, ChatModel, MessageContent } from './types.js';
+import type { ChatMessage, ChatModel, ChatRequest, MessageContent } from './types.js';
 
 /**
  * Refuses content the model cannot take (today: images for a text-only model). `messages` are
@@ -14,6 +14,31 @@ export function assertContentAccepted(model: ChatModel, messages: readonly ChatM
         param: `messages[${index}].content`,
       });
     }
+  });
+}
+
+/**
+ * Refuses function calling and JSON output for a model that does not take them (the local
+ * engine; an endpoint configured with `accepts_tools: false`), naming the field.
+ */
+export function assertToolsAccepted(model: ChatModel, request: ChatRequest): void {
+  if (model.capabilities.tools === true) return;
+  let param: string | undefined;
+  if (request.tools !== undefined) param = 'tools';
+  else if (request.responseFormat !== undefined) param = 'response_format';
+  else {
+    const index = request.messages.findIndex(
+      (message) => message.toolCalls !== undefined || message.toolCallId !== undefined,
+    );
+    if (index >= 0) {
+      const message = request.messages[index]!;
+      param = `messages[${index}].${message.toolCalls === undefined ? 'tool_call_id' : 'tool_calls'}`;
+    }
+  }
+  if (param === undefined) return;
+  const what = param === 'response_format' ? 'structured output' : 'tools';
+  throw new AppError('unsupported_parameter', `Model "${model.id}" does not support ${what}.`, {
+    param,
   });
 }
 

@@ -112,7 +112,11 @@ async function buildEndpointModel(options: BuildModelsOptions, url: string) {
   return new OpenAICompatibleModel({
     ...endpointOptions,
     modelName,
-    capabilities: { images: upstream.accepts_images, contextWindow: upstream.context_window },
+    capabilities: {
+      images: upstream.accepts_images,
+      tools: upstream.accepts_tools,
+      contextWindow: upstream.context_window,
+    },
     totalTimeoutMs: upstream.total_timeout_ms,
     retry,
     logger,

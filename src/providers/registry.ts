@@ -9,6 +9,8 @@ export interface ModelListing {
   description: string | undefined;
   /** Whether the model accepts `image_url` content parts (its declared capabilities). */
   images: boolean;
+  /** Whether it takes `tools` and `response_format` (function calling, JSON output). */
+  tools: boolean;
 }
 
 /** The models this server offers, by id, and which one a request without `model` gets. */
@@ -33,6 +35,7 @@ export class ModelRegistry {
       isDefault: model.id === this.defaultId,
       description: model.description,
       images: model.capabilities.images,
+      tools: model.capabilities.tools === true,
     }));
   }
 

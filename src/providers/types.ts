@@ -17,10 +17,60 @@ export type ContentPart = TextPart | ImagePart;
 /** A message body: plain text, or parts when it carries images. */
 export type MessageContent = string | ContentPart[];
 
-export interface ChatMessage {
+/** A function call a model asked for (OpenAI's `tool_calls[]`); `arguments` is JSON text. */
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** A message of a conversation (`/v1/chat`): system, user or assistant text. */
+export interface ConversationMessage {
   role: Role;
   content: MessageContent;
 }
+
+/**
+ * A message to a model. `tool` messages (the result of a call, `toolCallId`) and an assistant's `toolCalls`
+ * come only through `/v1/chat/completions`, to models whose `capabilities.tools` is true;
+ * conversations (`/v1/chat`) hold system, user and assistant text.
+ */
+export interface ChatMessage {
+  role: Role | 'tool';
+  content: MessageContent;
+  /** assistant: the calls it made (its content is then often ''). */
+  toolCalls?: readonly ToolCall[] | undefined;
+  /** tool: the call this message answers. */
+  toolCallId?: string | undefined;
+}
+
+/** A function the model may call; `parameters` is a JSON Schema, passed on as given. */
+export interface ToolDefinition {
+  type: 'function';
+  function: {
+    name: string;
+    description?: string | undefined;
+    parameters?: Record<string, unknown> | undefined;
+    strict?: boolean | null | undefined;
+  };
+}
+
+export type ToolChoice =
+  'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
+
+/** OpenAI's `response_format`: plain text, any JSON object, or JSON matching a schema. */
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | {
+      type: 'json_schema';
+      json_schema: {
+        name: string;
+        description?: string | undefined;
+        schema?: Record<string, unknown> | undefined;
+        strict?: boolean | null | undefined;
+      };
+    };
 
 /** One request to a model, already stripped of everything the gateway handles itself. */
 export interface ChatRequest {
@@ -32,6 +82,11 @@ export interface ChatRequest {
   seed?: number | undefined;
   presencePenalty?: number | undefined;
   frequencyPenalty?: number | undefined;
+  /** Functions the model may call (models with `capabilities.tools` only). */
+  tools?: readonly ToolDefinition[] | undefined;
+  toolChoice?: ToolChoice | undefined;
+  parallelToolCalls?: boolean | undefined;
+  responseFormat?: ResponseFormat | undefined;
 }
 
 export interface Usage {
@@ -42,17 +97,38 @@ export interface Usage {
   cachedPromptTokens?: number | undefined;
 }
 
-/** Why generation ended. `error` and `abort` mark an answer that is incomplete. */
-export type FinishReason = 'stop' | 'length' | 'content_filter' | 'error' | 'abort';
+/**
+ * Why generation ended. `tool_calls`: the answer is calls for the client to run. `error` and
+ * `abort` mark an answer that is incomplete.
+ */
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'error' | 'abort';
 
-/** What a model stream yields, in order: text deltas, then exactly one `finish` or `error`. */
+/**
+ * A piece of a streamed tool call, as OpenAI streams them: the first piece of call `index`
+ * carries its `id` and `name`, later ones more of its `arguments` text.
+ */
+export interface ToolCallDelta {
+  type: 'tool-call-delta';
+  index: number;
+  id?: string | undefined;
+  name?: string | undefined;
+  arguments: string;
+}
+
+/**
+ * What a model stream yields, in order: text and tool-call deltas, then exactly one `finish` or
+ * `error`.
+ */
 export type StreamPart =
   | { type: 'text-delta'; text: string }
+  | ToolCallDelta
   | { type: 'finish'; finishReason: FinishReason; usage: Usage | undefined }
   | { type: 'error'; error: AppError };
 
 export interface GenerateResult {
   text: string;
+  /** The calls the model asked for, when it asked for any. */
+  toolCalls?: ToolCall[] | undefined;
   finishReason: FinishReason;
   usage: Usage | undefined;
 }
@@ -60,6 +136,11 @@ export interface GenerateResult {
 export interface ModelCapabilities {
   /** Accepts `image_url` content parts. */
   images: boolean;
+  /**
+   * Takes `tools` (function calling), tool messages and `response_format`. Absent: no (the local
+   * engine).
+   */
+  tools?: boolean;
   /** Context window in tokens. */
   contextWindow: number;
   /**

@@ -38,6 +38,19 @@ const details: Record<string, Partial<Target>> = {
       stream_options: { include_usage: true },
       seed: 1,
       metadata: { a: 'b' },
+      // A tool round trip: the mutations reach every tool member and rule.
+      messages: [
+        { role: 'user', content: 'hello there' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+        },
+        { role: 'tool', tool_call_id: 'c1', content: '42' },
+      ],
+      tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }],
+      tool_choice: 'auto',
+      response_format: { type: 'json_object' },
     },
   },
   'GET /v1/conversations': { query: ['limit', 'after', 'q'] },

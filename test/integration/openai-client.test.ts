@@ -3,6 +3,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Harness } from '../support/harness.js';
 
 // The official `openai` npm client, unchanged, pointed at assistd.
+const weatherTool: OpenAI.ChatCompletionTool = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Current weather in a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+};
 let harness: Harness;
 let client: OpenAI;
 
@@ -96,9 +104,9 @@ describe('the openai client against assistd', () => {
       client.chat.completions.create({
         model: 'gpt-4o-mini',
         messages: [{ role: 'user', content: 'x' }],
-        tools: [{ type: 'function', function: { name: 'f', parameters: {} } }],
+        logit_bias: { '50256': -100 },
       }),
-    ).rejects.toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'tools' });
+    ).rejects.toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'logit_bias' });
     // The same members sent as null ask for nothing (clients that fill every member do).
     const nulls = await harness.json('/v1/chat/completions', {
       body: {
@@ -113,6 +121,119 @@ describe('the openai client against assistd', () => {
     expect(nulls.status).toBe(200);
     const bad = new OpenAI({ baseURL: `${harness.url}/v1`, apiKey: 'wrong', maxRetries: 0 });
     await expect(bad.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it('calls tools: the calls come back, and their results go to the endpoint in OpenAI’s shape', async () => {
+    harness.upstream.enqueue({ kind: 'json', fixture: 'tool-calls.json' });
+    const messages: OpenAI.ChatCompletionMessageParam[] = [
+      { role: 'user', content: 'Weather in Paris and Beijing?' },
+    ];
+    const first = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages,
+      tools: [weatherTool],
+      tool_choice: 'auto',
+      parallel_tool_calls: true,
+    });
+    const answer = first.choices[0]!;
+    expect(answer.finish_reason).toBe('tool_calls');
+    expect(answer.message.content).toBeNull();
+    expect(answer.message.tool_calls).toEqual([
+      {
+        id: 'call_3bcBW0EcDxiX9lM5c9P0LyNu',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+      },
+      {
+        id: 'call_Qb1m3U3vQHkNrd7R1OJdGB8T',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"city":"北京"}' },
+      },
+    ]);
+    expect(first.usage).toMatchObject({ prompt_tokens: 82, completion_tokens: 49 });
+    expect(harness.upstream.chatRequests[0]!.body).toMatchObject({
+      tools: [weatherTool],
+      tool_choice: 'auto',
+      parallel_tool_calls: true,
+    });
+
+    // The usual loop: the answer goes back as it came, then one result per call.
+    messages.push(answer.message);
+    for (const call of answer.message.tool_calls!) {
+      messages.push({ role: 'tool', tool_call_id: call.id, content: '{"celsius":21}' });
+    }
+    const second = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages,
+      tools: [weatherTool],
+    });
+    expect(second.choices[0]!.message.content).toBe('你好！有什么可以帮你的吗？');
+    expect(harness.upstream.chatRequests[1]!.body).toMatchObject({
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Beijing?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: answer.message.tool_calls,
+        },
+        { role: 'tool', tool_call_id: 'call_3bcBW0EcDxiX9lM5c9P0LyNu', content: '{"celsius":21}' },
+        { role: 'tool', tool_call_id: 'call_Qb1m3U3vQHkNrd7R1OJdGB8T', content: '{"celsius":21}' },
+      ],
+    });
+  });
+
+  it('streams tool calls piece by piece, which the client’s stream helper puts together', async () => {
+    harness.upstream.enqueue({ kind: 'sse', fixture: 'tool-calls.sse' });
+    const stream = client.chat.completions.stream({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Weather in Paris and Beijing?' }],
+      tools: [weatherTool],
+      stream_options: { include_usage: true },
+    });
+    const final = await stream.finalChatCompletion();
+    expect(final.choices[0]!.finish_reason).toBe('tool_calls');
+    expect(final.choices[0]!.message.tool_calls).toEqual([
+      {
+        id: 'call_3bcBW0EcDxiX9lM5c9P0LyNu',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+      },
+      {
+        id: 'call_Qb1m3U3vQHkNrd7R1OJdGB8T',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"city":"北京"}' },
+      },
+    ]);
+    expect(final.usage).toMatchObject({ prompt_tokens: 82, completion_tokens: 49 });
+  });
+
+  it('passes response_format on, and refuses tool use that breaks OpenAI’s rules', async () => {
+    await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'JSON please' }],
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'answer', schema: { type: 'object' }, strict: true },
+      },
+    });
+    expect(harness.upstream.chatRequests[0]!.body).toMatchObject({
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', strict: true } },
+    });
+    await expect(
+      client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'tool', tool_call_id: 'call_1', content: '42' }],
+      }),
+    ).rejects.toMatchObject({ status: 400, param: 'messages[0].tool_call_id' });
+    await expect(
+      client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'x' }],
+        tools: [weatherTool],
+        tool_choice: { type: 'function', function: { name: 'get_time' } },
+      }),
+    ).rejects.toMatchObject({ status: 400, param: 'tool_choice.function.name' });
+    expect(harness.upstream.chatRequests).toHaveLength(1);
   });
 
   it('reports a stream that breaks midway as an error', async () => {

@@ -1,73 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import * as z from '../../util/zod.js';
 import { estimatedUsage, promptTokens, textCounter } from '../../dialog/token-estimate.js';
-import { AppError } from '../../errors.js';
-import { assertContentAccepted } from '../../providers/content.js';
-import type { ChatMessage, ChatModel, ChatRequest, StreamPart } from '../../providers/types.js';
+import { assertContentAccepted, assertToolsAccepted } from '../../providers/content.js';
+import type { ChatModel, ChatRequest, StreamPart, ToolCall } from '../../providers/types.js';
 import type { AppDeps } from '../app.js';
-import {
-  contentSchema,
-  maxTokensSchema,
-  stopList,
-  stopSchema,
-  temperatureSchema,
-  topPSchema,
-} from '../schemas.js';
+import { completionBodySchema, rejectUnsupported, toChatRequest } from '../completion-body.js';
 import { completionEvents, sendEventStream, startStream, usageBody } from '../sse.js';
 import { parseBody } from '../validate.js';
 import { principalOf } from '../plugins/auth.js';
 import { chargedParts, type Limits } from '../plugins/guard.js';
 
-/** OpenAI parameters this gateway knows and refuses, rather than silently ignoring them. */
-const unsupportedParameters = [
-  'tools',
-  'tool_choice',
-  'functions',
-  'function_call',
-  'parallel_tool_calls',
-  'logprobs',
-  'top_logprobs',
-  'logit_bias',
-  'response_format',
-  'audio',
-  'modalities',
-  'prediction',
-  'web_search_options',
-];
-
-const completionBodySchema = z.strictObject({
-  model: z.string().min(1).max(256).nullish(),
-  messages: z
-    .array(
-      z.strictObject({
-        role: z.enum(['system', 'developer', 'user', 'assistant']),
-        content: contentSchema,
-        name: z.string().max(64).optional(),
-      }),
-    )
-    .min(1, 'must hold at least one message'),
-  temperature: temperatureSchema.nullish(),
-  top_p: topPSchema.nullish(),
-  max_tokens: maxTokensSchema.nullish(),
-  max_completion_tokens: maxTokensSchema.nullish(),
-  stop: stopSchema.nullish(),
-  stream: z.boolean().nullish(),
-  stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullish(),
-  seed: z.int().nullish(),
-  presence_penalty: z.number().min(-2).max(2).nullish(),
-  frequency_penalty: z.number().min(-2).max(2).nullish(),
-  n: z.literal(1, 'only n = 1 is supported').nullish(),
-  user: z.string().max(256).nullish(),
-  store: z.boolean().nullish(),
-  metadata: z.record(z.string(), z.string()).nullish(),
-  // Sent as null (some clients fill every member), they ask for nothing: accepted. Any other
-  // value was refused by rejectUnsupported, by name, before this schema.
-  ...Object.fromEntries(unsupportedParameters.map((name) => [name, z.null().optional()])),
-});
-
 /**
  * The OpenAI-compatible surface: stateless `POST /v1/chat/completions` (nothing is stored) and
- * `GET /v1/models` (each model also says whether it accepts images, in `capabilities.images`). The
+ * `GET /v1/models` (each model also says whether it accepts images and tools, in `capabilities`). The
  * official `openai` client works against it unchanged.
  */
 export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits): void {
@@ -82,29 +26,17 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
       default: model.isDefault,
       ...(model.description === undefined ? {} : { description: model.description }),
       // An extension the OpenAI clients ignore; the console shows "Attach image" from it.
-      capabilities: { images: model.images },
+      capabilities: { images: model.images, tools: model.tools },
     })),
   }));
 
   app.post('/v1/chat/completions', async (request, reply) => {
     rejectUnsupported(request.body);
     const body = parseBody(completionBodySchema, request.body);
+    const chatRequest = toChatRequest(body);
     const model = deps.models.resolve(body.model ?? undefined);
-    const messages = body.messages.map((message): ChatMessage => ({
-      role: message.role === 'developer' ? 'system' : message.role,
-      content: message.content,
-    }));
-    assertContentAccepted(model, messages);
-    const chatRequest: ChatRequest = {
-      messages,
-      temperature: body.temperature ?? undefined,
-      topP: body.top_p ?? undefined,
-      maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
-      stop: stopList(body.stop),
-      seed: body.seed ?? undefined,
-      presencePenalty: body.presence_penalty ?? undefined,
-      frequencyPenalty: body.frequency_penalty ?? undefined,
-    };
+    assertContentAccepted(model, chatRequest.messages);
+    assertToolsAccepted(model, chatRequest);
     const id = deps.ids('chatcmpl').replace('_', '-');
     const created = Math.floor(deps.clock() / 1000);
     const { signal } = request.work;
@@ -112,7 +44,7 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
     if (body.stream === true) {
       const principal = principalOf(request).name;
       const parts = await startStream(
-        chargedParts(withUsage(model.stream(chatRequest, signal), model, messages), (tokens) =>
+        chargedParts(withUsage(model.stream(chatRequest, signal), model, chatRequest), (tokens) =>
           limits.chargeTokens(principal, tokens),
         ),
       );
@@ -126,8 +58,10 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
     }
 
     const result = await model.generate(chatRequest, signal);
-    const usage = result.usage ?? estimateUsage(model, messages, result.text);
+    const usage =
+      result.usage ?? estimateUsage(model, chatRequest, answerText(result.text, result.toolCalls));
     limits.chargeTokens(principalOf(request).name, usage.totalTokens);
+    const toolCalls = result.toolCalls ?? [];
     return {
       id,
       object: 'chat.completion',
@@ -136,7 +70,13 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: result.text, refusal: null },
+          message: {
+            role: 'assistant',
+            // OpenAI's form: null when the answer is only calls.
+            content: toolCalls.length > 0 && result.text === '' ? null : result.text,
+            refusal: null,
+            ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+          },
           logprobs: null,
           finish_reason: result.finishReason,
         },
@@ -146,35 +86,40 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
   });
 }
 
-function rejectUnsupported(body: unknown): void {
-  if (typeof body !== 'object' || body === null) return;
-  for (const name of unsupportedParameters) {
-    if (name in body && (body as Record<string, unknown>)[name] !== null) {
-      throw new AppError('unsupported_parameter', `"${name}" is not supported by this server.`, {
-        param: name,
-      });
-    }
-  }
-}
-
 /** Fills in usage when the endpoint did not report it (documented as an estimate). */
 async function* withUsage(
   parts: AsyncIterable<StreamPart>,
   model: ChatModel,
-  messages: ChatMessage[],
+  request: ChatRequest,
 ) {
   let text = '';
   for await (const part of parts) {
     if (part.type === 'text-delta') text += part.text;
+    else if (part.type === 'tool-call-delta') text += (part.name ?? '') + part.arguments;
     if (part.type === 'finish' && part.usage === undefined) {
-      yield { ...part, usage: estimateUsage(model, messages, text) };
+      yield { ...part, usage: estimateUsage(model, request, text) };
       continue;
     }
     yield part;
   }
 }
 
-function estimateUsage(model: ChatModel, messages: ChatMessage[], text: string) {
+/** What an answer's tokens are counted on: its text and its calls' names and arguments. */
+function answerText(text: string, calls: readonly ToolCall[] | undefined): string {
+  if (calls === undefined) return text;
+  let all = text;
+  for (const call of calls) all += call.function.name + call.function.arguments;
+  return all;
+}
+
+/** The prompt counts its tools' definitions and the calls earlier messages made, too. */
+function estimateUsage(model: ChatModel, request: ChatRequest, answer: string) {
   const count = textCounter(model);
-  return estimatedUsage(promptTokens(messages, count), text, count);
+  let prompt = promptTokens(request.messages, count);
+  if (request.tools !== undefined) prompt += count(JSON.stringify(request.tools));
+  if (request.responseFormat !== undefined) prompt += count(JSON.stringify(request.responseFormat));
+  for (const message of request.messages) {
+    if (message.toolCalls !== undefined) prompt += count(answerText('', message.toolCalls));
+  }
+  return estimatedUsage(prompt, answer, count);
 }

@@ -88,8 +88,10 @@ export class LlamaCppModel implements ChatModel {
     // Chat templates of GGUF models cost more than OpenAI's 4 tokens a message (ChatML 8 for a
     // user message, 13 for an assistant's, 12 to prime the reply; Llama 3 about 5): a margin
     // above all of them, so the history the dialog engine fits always fits the context.
+    // Function calling and JSON output are not wired to llama.cpp's grammars here: refused.
     this.capabilities = {
       images: false,
+      tools: false,
       contextWindow: options.contextSize,
       templateTokens: { perMessage: 16, reply: 16 },
     };
@@ -144,7 +146,8 @@ export class LlamaCppModel implements ChatModel {
     for await (const part of this.stream(request, signal)) {
       if (part.type === 'text-delta') text += part.text;
       else if (part.type === 'error') throw withPartialAnswer(part.error, text);
-      else return { text, finishReason: part.finishReason, usage: part.usage };
+      else if (part.type === 'finish')
+        return { text, finishReason: part.finishReason, usage: part.usage };
     }
     throw new AppError('internal_error');
   }

@@ -116,6 +116,112 @@ describe('openai-compatible provider: answers', () => {
     });
   });
 
+  it('parses recorded tool calls, whole and streamed piece by piece', async () => {
+    upstream.enqueue({ kind: 'json', fixture: 'tool-calls.json' });
+    const result = await model().generate(request, signal());
+    expect(result.finishReason).toBe('tool_calls');
+    expect(result.text).toBe('');
+    expect(result.toolCalls).toEqual([
+      {
+        id: 'call_3bcBW0EcDxiX9lM5c9P0LyNu',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+      },
+      {
+        id: 'call_Qb1m3U3vQHkNrd7R1OJdGB8T',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"city":"北京"}' },
+      },
+    ]);
+
+    upstream.enqueue({ kind: 'sse', fixture: 'tool-calls.sse' });
+    const parts = await collect(model().stream(request, signal()));
+    const piece = (index: number, args: string) => ({
+      type: 'tool-call-delta',
+      index,
+      id: undefined,
+      name: undefined,
+      arguments: args,
+    });
+    expect(parts).toEqual([
+      { ...piece(0, ''), id: 'call_3bcBW0EcDxiX9lM5c9P0LyNu', name: 'get_weather' },
+      piece(0, '{"ci'),
+      piece(0, 'ty":"Pa'),
+      piece(0, 'ris"}'),
+      { ...piece(1, ''), id: 'call_Qb1m3U3vQHkNrd7R1OJdGB8T', name: 'get_weather' },
+      piece(1, '{"city"'),
+      piece(1, ':"北京"}'),
+      {
+        type: 'finish',
+        finishReason: 'tool_calls',
+        usage: { promptTokens: 82, completionTokens: 49, totalTokens: 131 },
+      },
+    ]);
+  });
+
+  it('sends tool calls and results in OpenAI’s shape, and numbers a call sent without an index', async () => {
+    const call = { id: 'c1', type: 'function' as const, function: { name: 'f', arguments: '{}' } };
+    upstream.enqueue({
+      kind: 'sse',
+      events: [
+        `data: ${JSON.stringify({ choices: [{ delta: { tool_calls: [{ id: 'c2', function: { name: 'g', arguments: '{}' } }] } }] })}\n\n`,
+        `data: ${JSON.stringify({ choices: [{ delta: {}, finish_reason: 'function_call' }] })}\n\n`,
+        'data: [DONE]\n\n',
+      ],
+    });
+    const parts = await collect(
+      model().stream(
+        {
+          messages: [
+            { role: 'user', content: 'x' },
+            { role: 'assistant', content: '', toolCalls: [call] },
+            { role: 'tool', content: '42', toolCallId: 'c1' },
+          ],
+          tools: [{ type: 'function', function: { name: 'f' } }],
+          toolChoice: 'required',
+          responseFormat: { type: 'json_object' },
+        },
+        signal(),
+      ),
+    );
+    expect(parts[0]).toEqual({
+      type: 'tool-call-delta',
+      index: 0,
+      id: 'c2',
+      name: 'g',
+      arguments: '{}',
+    });
+    expect(parts.at(-1)).toMatchObject({ type: 'finish', finishReason: 'tool_calls' });
+    expect(upstream.chatRequests[0]!.body).toMatchObject({
+      messages: [
+        { role: 'user', content: 'x' },
+        { role: 'assistant', content: null, tool_calls: [call] },
+        { role: 'tool', content: '42', tool_call_id: 'c1' },
+      ],
+      tools: [{ type: 'function', function: { name: 'f' } }],
+      tool_choice: 'required',
+      response_format: { type: 'json_object' },
+    });
+  });
+
+  it('refuses a tool call numbered beyond the bound as a malformed answer', async () => {
+    upstream.enqueue({
+      kind: 'sse',
+      events: [
+        `data: ${JSON.stringify({ choices: [{ delta: { tool_calls: [{ index: 1e9, id: 'c', function: { name: 'f', arguments: '' } }] } }] })}\n\n`,
+        'data: [DONE]\n\n',
+      ],
+    });
+    const error = await rejection(
+      collect(
+        model({
+          retry: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1, random: () => 0.5 },
+        }).stream(request, signal()),
+      ),
+    );
+    expect(error.failure).toBe('malformed');
+  });
+
   it('reads a CRLF stream with comments and no usage chunk', async () => {
     upstream.enqueue({ kind: 'sse', fixture: 'stream-no-usage.sse' });
     const parts = await collect(model().stream(request, signal()));

@@ -119,7 +119,7 @@ export class OpenAICompatibleModel implements ChatModel {
         }
         if (next.done === true) return;
         yield next.value;
-        if (next.value.type !== 'text-delta') return;
+        if (next.value.type === 'finish' || next.value.type === 'error') return;
       }
     } finally {
       await parts?.return(undefined);
@@ -198,6 +198,9 @@ export class OpenAICompatibleModel implements ChatModel {
           });
         }
         answerChars += chunk.text.length;
+        if (chunk.toolCalls !== undefined) {
+          for (const call of chunk.toolCalls) answerChars += call.arguments.length;
+        }
         if (answerChars > maxStreamedAnswerChars) {
           throw new ProviderError({
             failure: 'malformed',
@@ -205,6 +208,7 @@ export class OpenAICompatibleModel implements ChatModel {
           });
         }
         if (chunk.text !== '') yield { type: 'text-delta', text: chunk.text };
+        if (chunk.toolCalls !== undefined) yield* chunk.toolCalls;
         finishReason = chunk.finishReason ?? finishReason;
         usage = chunk.usage ?? usage;
       }

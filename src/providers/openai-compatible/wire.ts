@@ -1,11 +1,18 @@
 import * as z from '../../util/zod.js';
-import type { ChatRequest, FinishReason, Usage } from '../types.js';
+import type {
+  ChatMessage,
+  ChatRequest,
+  FinishReason,
+  ToolCall,
+  ToolCallDelta,
+  Usage,
+} from '../types.js';
 
 /** The body sent to `POST …/chat/completions`. */
 export function upstreamBody(model: string, request: ChatRequest, stream: boolean): string {
   return JSON.stringify({
     model,
-    messages: request.messages,
+    messages: request.messages.map(wireMessage),
     temperature: request.temperature,
     top_p: request.topP,
     max_tokens: request.maxTokens,
@@ -13,9 +20,26 @@ export function upstreamBody(model: string, request: ChatRequest, stream: boolea
     seed: request.seed,
     presence_penalty: request.presencePenalty,
     frequency_penalty: request.frequencyPenalty,
+    tools: request.tools,
+    tool_choice: request.toolChoice,
+    parallel_tool_calls: request.parallelToolCalls,
+    response_format: request.responseFormat,
     stream,
     stream_options: stream ? { include_usage: true } : undefined,
   });
+}
+
+/** A message in OpenAI's shape (most are already: role and content). */
+function wireMessage(message: ChatMessage) {
+  const { toolCalls, toolCallId } = message;
+  if (toolCalls === undefined && toolCallId === undefined) return message;
+  return {
+    role: message.role,
+    // An assistant turn that only calls tools has no text: OpenAI's form is null.
+    content: toolCalls !== undefined && message.content === '' ? null : message.content,
+    tool_calls: toolCalls,
+    tool_call_id: toolCallId,
+  };
 }
 
 // Upstream JSON is parsed leniently: unknown fields pass, missing optional ones are fine, and
@@ -31,12 +55,39 @@ const usageSchema = z
 
 const finishReasonSchema = z.string().nullish();
 
+/**
+ * Tool calls one answer may hold. OpenAI's clients build the answer's calls by index, so an
+ * endpoint that numbers them without bound must not make them allocate without bound.
+ */
+export const maxToolCalls = 128;
+
+const toolCallSchema = z.looseObject({
+  id: z.string().min(1),
+  function: z.looseObject({ name: z.string().min(1), arguments: z.string() }),
+});
+
+const toolCallDeltaSchema = z.looseObject({
+  // Some endpoints leave the index out when they send one call: its place in the list.
+  index: z
+    .int()
+    .min(0)
+    .max(maxToolCalls - 1)
+    .optional(),
+  id: z.string().min(1).nullish(),
+  function: z
+    .looseObject({ name: z.string().min(1).nullish(), arguments: z.string().nullish() })
+    .nullish(),
+});
+
 const completionSchema = z.looseObject({
   choices: z
     .array(
       z.looseObject({
         index: z.number().nullish(),
-        message: z.looseObject({ content: z.string().nullish() }),
+        message: z.looseObject({
+          content: z.string().nullish(),
+          tool_calls: z.array(toolCallSchema).max(maxToolCalls).nullish(),
+        }),
         finish_reason: finishReasonSchema,
       }),
     )
@@ -49,7 +100,12 @@ const chunkSchema = z.looseObject({
     .array(
       z.looseObject({
         index: z.number().nullish(),
-        delta: z.looseObject({ content: z.string().nullish() }).nullish(),
+        delta: z
+          .looseObject({
+            content: z.string().nullish(),
+            tool_calls: z.array(toolCallDeltaSchema).max(maxToolCalls).nullish(),
+          })
+          .nullish(),
         finish_reason: finishReasonSchema,
       }),
     )
@@ -68,12 +124,15 @@ const modelListSchema = z.looseObject({
 
 export interface ParsedCompletion {
   text: string;
+  toolCalls: ToolCall[] | undefined;
   finishReason: FinishReason;
   usage: Usage | undefined;
 }
 
 export interface ParsedChunk {
   text: string;
+  /** Pieces of tool calls; undefined when the chunk has none. */
+  toolCalls: ToolCallDelta[] | undefined;
   finishReason: FinishReason | undefined;
   usage: Usage | undefined;
   errorMessage: string | undefined;
@@ -93,8 +152,17 @@ export function parseCompletion(value: unknown): ParsedCompletion | undefined {
   if (!parsed.success) return undefined;
   const choice = firstChoice(parsed.data.choices);
   if (choice === undefined) return undefined;
+  const calls = choice.message.tool_calls;
   return {
     text: choice.message.content ?? '',
+    toolCalls:
+      calls === null || calls === undefined || calls.length === 0
+        ? undefined
+        : calls.map((call) => ({
+            id: call.id,
+            type: 'function',
+            function: { name: call.function.name, arguments: call.function.arguments },
+          })),
     finishReason: toFinishReason(choice.finish_reason) ?? 'stop',
     usage: toUsage(parsed.data.usage),
   };
@@ -104,8 +172,19 @@ export function parseChunk(value: unknown): ParsedChunk | undefined {
   const parsed = chunkSchema.safeParse(value);
   if (!parsed.success) return undefined;
   const choice = firstChoice(parsed.data.choices ?? []);
+  const calls = choice?.delta?.tool_calls;
   return {
     text: choice?.delta?.content ?? '',
+    toolCalls:
+      calls === null || calls === undefined || calls.length === 0
+        ? undefined
+        : calls.map((call, position) => ({
+            type: 'tool-call-delta',
+            index: call.index ?? position,
+            id: call.id ?? undefined,
+            name: call.function?.name ?? undefined,
+            arguments: call.function?.arguments ?? '',
+          })),
     finishReason: toFinishReason(choice?.finish_reason),
     usage: toUsage(parsed.data.usage),
     errorMessage: parsed.data.error ? (parsed.data.error.message ?? 'stream error') : undefined,
@@ -140,6 +219,7 @@ function toFinishReason(value: string | null | undefined): FinishReason | undefi
   if (value === null || value === undefined) return undefined;
   if (value === 'length') return 'length';
   if (value === 'content_filter') return 'content_filter';
+  if (value === 'tool_calls' || value === 'function_call') return 'tool_calls';
   return 'stop';
 }
 
