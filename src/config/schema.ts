@@ -22,10 +22,12 @@ const upstreamSchema = z.strictObject({
   /** Whether the endpoint's model accepts `image_url` content parts. */
   accepts_images: z.boolean().default(false),
   /**
-   * Whether the endpoint's model takes `tools` (function calling) and `response_format` (JSON
-   * output); false: requests with them get 400 `unsupported_parameter` here.
+   * Whether the endpoint's model takes `tools` (function calling); false: requests with tools or
+   * tool messages get 400 `unsupported_parameter` here.
    */
   accepts_tools: z.boolean().default(true),
+  /** Whether it takes `response_format` `json_object` / `json_schema`; false: 400 here. */
+  accepts_response_format: z.boolean().default(true),
   /** Keep-alive connections kept to the endpoint. */
   max_connections: z.int().min(1).max(4096).default(128),
   /** TCP + TLS connect timeout, in milliseconds. */

@@ -191,8 +191,9 @@ describe('models', () => {
         owned_by: 'openai-compatible',
         available: true,
         default: true,
-        // upstream.accepts_images defaults to false, accepts_tools to true.
-        capabilities: { images: false, tools: true },
+        // upstream.accepts_images defaults to false, accepts_tools and accepts_response_format
+        // to true.
+        capabilities: { images: false, tools: true, json_output: true },
       },
     ]);
   });
@@ -295,7 +296,7 @@ describe('with no model configured', () => {
         id: demoModelId,
         default: true,
         owned_by: 'llama-cpp',
-        capabilities: { images: false, tools: false },
+        capabilities: { images: false, tools: false, json_output: true },
       }),
     ]);
     expect(models.body.data[0]!.description).toMatch(/canned.*--model-path.*--model-endpoint/s);

@@ -20,7 +20,9 @@ const call = (id: string) => ({
 
 beforeAll(async () => {
   harness = await Harness.start();
-  noTools = await Harness.start({ config: { upstream: { accepts_tools: false } } });
+  noTools = await Harness.start({
+    config: { upstream: { accepts_tools: false, accepts_response_format: false } },
+  });
 });
 afterAll(async () => {
   await harness.close();
@@ -164,7 +166,11 @@ describe('tool use in /v1/chat/completions', () => {
 
   it('refuses tools, tool messages and JSON output for a model declared without them', async () => {
     const models = await noTools.json<{ data: Array<{ capabilities: object }> }>('/v1/models');
-    expect(models.body.data[0]!.capabilities).toEqual({ images: false, tools: false });
+    expect(models.body.data[0]!.capabilities).toEqual({
+      images: false,
+      tools: false,
+      json_output: false,
+    });
     expect(await refused({ messages: [user], tools: [tool('f')] }, noTools)).toMatchObject({
       code: 'unsupported_parameter',
       param: 'tools',
@@ -172,7 +178,11 @@ describe('tool use in /v1/chat/completions', () => {
     });
     expect(
       await refused({ messages: [user], response_format: { type: 'json_object' } }, noTools),
-    ).toMatchObject({ code: 'unsupported_parameter', param: 'response_format' });
+    ).toMatchObject({
+      code: 'unsupported_parameter',
+      param: 'response_format',
+      message: 'Model "gpt-4o-mini" does not support structured output.',
+    });
     expect(
       await refused(
         {

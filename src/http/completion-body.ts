@@ -231,10 +231,10 @@ function checkToolUse(body: CompletionBody): void {
       );
     }
   }
-  const calls = new Set<string>();
+  let calls: Set<string> | undefined; // most requests make no calls: nothing to allocate
   body.messages.forEach((message, index) => {
-    for (const call of message.tool_calls ?? []) calls.add(call.id);
-    if (message.tool_call_id !== undefined && !calls.has(message.tool_call_id)) {
+    for (const call of message.tool_calls ?? []) (calls ??= new Set()).add(call.id);
+    if (message.tool_call_id !== undefined && calls?.has(message.tool_call_id) !== true) {
       throw invalid(
         `messages[${index}].tool_call_id`,
         `"${message.tool_call_id}" answers no tool call of an earlier assistant message`,

@@ -18,14 +18,21 @@ export function assertContentAccepted(model: ChatModel, messages: readonly ChatM
 }
 
 /**
- * Refuses function calling and JSON output for a model that does not take them (the local
- * engine; an endpoint configured with `accepts_tools: false`), naming the field.
+ * Refuses function calling for a model without it (the local engine; an endpoint configured with
+ * `accepts_tools: false`) and JSON output for one without that (`accepts_response_format: false`),
+ * naming the field.
  */
 export function assertToolsAccepted(model: ChatModel, request: ChatRequest): void {
+  if (request.responseFormat !== undefined && model.capabilities.jsonOutput !== true) {
+    throw new AppError(
+      'unsupported_parameter',
+      `Model "${model.id}" does not support structured output.`,
+      { param: 'response_format' },
+    );
+  }
   if (model.capabilities.tools === true) return;
   let param: string | undefined;
   if (request.tools !== undefined) param = 'tools';
-  else if (request.responseFormat !== undefined) param = 'response_format';
   else {
     const index = request.messages.findIndex(
       (message) => message.toolCalls !== undefined || message.toolCallId !== undefined,
@@ -36,8 +43,7 @@ export function assertToolsAccepted(model: ChatModel, request: ChatRequest): voi
     }
   }
   if (param === undefined) return;
-  const what = param === 'response_format' ? 'structured output' : 'tools';
-  throw new AppError('unsupported_parameter', `Model "${model.id}" does not support ${what}.`, {
+  throw new AppError('unsupported_parameter', `Model "${model.id}" does not support tools.`, {
     param,
   });
 }

@@ -115,6 +115,7 @@ async function buildEndpointModel(options: BuildModelsOptions, url: string) {
     capabilities: {
       images: upstream.accepts_images,
       tools: upstream.accepts_tools,
+      jsonOutput: upstream.accepts_response_format,
       contextWindow: upstream.context_window,
     },
     totalTimeoutMs: upstream.total_timeout_ms,

@@ -9,8 +9,10 @@ export interface ModelListing {
   description: string | undefined;
   /** Whether the model accepts `image_url` content parts (its declared capabilities). */
   images: boolean;
-  /** Whether it takes `tools` and `response_format` (function calling, JSON output). */
+  /** Whether it takes `tools` (function calling). */
   tools: boolean;
+  /** Whether it takes `response_format` `json_object` / `json_schema`. */
+  jsonOutput: boolean;
 }
 
 /** The models this server offers, by id, and which one a request without `model` gets. */
@@ -36,6 +38,7 @@ export class ModelRegistry {
       description: model.description,
       images: model.capabilities.images,
       tools: model.capabilities.tools === true,
+      jsonOutput: model.capabilities.jsonOutput === true,
     }));
   }
 

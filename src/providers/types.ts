@@ -58,9 +58,11 @@ export interface ToolDefinition {
 export type ToolChoice =
   'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
-/** OpenAI's `response_format`: plain text, any JSON object, or JSON matching a schema. */
+/**
+ * OpenAI's `response_format` asking for JSON: any object, or JSON matching a schema. (`text` is
+ * what every model does: no format.)
+ */
 export type ResponseFormat =
-  | { type: 'text' }
   | { type: 'json_object' }
   | {
       type: 'json_schema';
@@ -136,11 +138,10 @@ export interface GenerateResult {
 export interface ModelCapabilities {
   /** Accepts `image_url` content parts. */
   images: boolean;
-  /**
-   * Takes `tools` (function calling), tool messages and `response_format`. Absent: no (the local
-   * engine).
-   */
+  /** Takes `tools` (function calling) and tool messages. Absent: no. */
   tools?: boolean;
+  /** Takes `response_format` `json_object` and `json_schema` (JSON output). Absent: no. */
+  jsonOutput?: boolean;
   /** Context window in tokens. */
   contextWindow: number;
   /**

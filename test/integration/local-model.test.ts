@@ -111,6 +111,85 @@ describe('a local GGUF model over HTTP', () => {
     expect(completionTokens).toBeGreaterThan(5);
   });
 
+  it('answers in JSON that matches the schema when asked (a grammar holds every sampled token to it)', async () => {
+    const client = new OpenAI({ baseURL: `${harness.url}/v1`, apiKey: harness.adminToken });
+    const models = await harness.json<{ data: Array<{ capabilities: object }> }>('/v1/models');
+    expect(models.body.data[0]!.capabilities).toEqual({
+      images: false,
+      tools: false,
+      json_output: true,
+    });
+    // The model's weights only know the script; what comes out is JSON anyway.
+    for (const seed of [1, 2, 3]) {
+      const completion = await client.chat.completions.create({
+        model: 'tiny-chat',
+        messages: [{ role: 'user', content: 'How are you?' }],
+        seed,
+        max_tokens: 200,
+        response_format: {
+          type: 'json_schema',
+          json_schema: {
+            name: 'status',
+            strict: true,
+            schema: {
+              type: 'object',
+              title: 'status',
+              properties: {
+                ok: { type: 'boolean' },
+                mood: { anyOf: [{ enum: ['calm', 'busy'] }, { type: 'null' }] },
+              },
+              required: ['ok', 'mood'],
+              additionalProperties: false,
+            },
+          },
+        },
+      });
+      const answer = completion.choices[0]!;
+      expect(answer.finish_reason).toBe('stop');
+      const value = JSON.parse(answer.message.content!) as Record<string, unknown>;
+      expect(Object.keys(value).sort()).toEqual(['mood', 'ok']);
+      expect(typeof value.ok).toBe('boolean');
+      expect([null, 'calm', 'busy']).toContain(value.mood);
+    }
+    const object = await client.chat.completions.create({
+      model: 'tiny-chat',
+      messages: [{ role: 'user', content: 'JSON please' }],
+      seed: 1,
+      max_tokens: 200,
+      response_format: { type: 'json_object' },
+    });
+    expect(object.choices[0]!.message.content!.trimStart()).toMatch(/^\{/);
+    if (object.choices[0]!.finish_reason === 'stop') {
+      expect(JSON.parse(object.choices[0]!.message.content!)).toBeTypeOf('object');
+    }
+  });
+
+  it('refuses tools, and a schema keyword the grammar cannot enforce, naming it', async () => {
+    const send = (body: object) =>
+      harness.json<{ error: { code: string; param: string; message: string } }>(
+        '/v1/chat/completions',
+        { body: { model: 'tiny-chat', messages: [{ role: 'user', content: 'x' }], ...body } },
+      );
+    const tools = await send({ tools: [{ type: 'function', function: { name: 'f' } }] });
+    expect(tools.status).toBe(400);
+    expect(tools.body.error).toMatchObject({ code: 'unsupported_parameter', param: 'tools' });
+    const pattern = await send({
+      response_format: {
+        type: 'json_schema',
+        json_schema: {
+          name: 'n',
+          schema: { type: 'object', properties: { code: { type: 'string', pattern: '^[A-Z]+$' } } },
+        },
+      },
+    });
+    expect(pattern.status).toBe(400);
+    expect(pattern.body.error).toMatchObject({
+      code: 'unsupported_parameter',
+      param: 'response_format.json_schema.schema.properties.code.pattern',
+    });
+    expect(pattern.body.error.message).toContain('cannot enforce "pattern"');
+  });
+
   it('answers 16 concurrent chats and queued ones; past the queue bound, 429 server_busy with Retry-After', async () => {
     const ask = (index: number) =>
       harness.request('/v1/chat/completions', {

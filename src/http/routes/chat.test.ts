@@ -358,7 +358,10 @@ describe('models that take images, and the context cache', () => {
   it('lists the model as taking images, in a field the OpenAI clients ignore', async () => {
     const models = await vision.json<{ data: Array<Record<string, unknown>> }>('/v1/models');
     expect(models.body.data).toEqual([
-      expect.objectContaining({ id: 'gpt-4o-mini', capabilities: { images: true, tools: true } }),
+      expect.objectContaining({
+        id: 'gpt-4o-mini',
+        capabilities: { images: true, tools: true, json_output: true },
+      }),
     ]);
   });
 

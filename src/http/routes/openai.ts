@@ -11,7 +11,7 @@ import { chargedParts, type Limits } from '../plugins/guard.js';
 
 /**
  * The OpenAI-compatible surface: stateless `POST /v1/chat/completions` (nothing is stored) and
- * `GET /v1/models` (each model also says whether it accepts images and tools, in `capabilities`). The
+ * `GET /v1/models` (each model also says whether it accepts images, tools and JSON output, in `capabilities`). The
  * official `openai` client works against it unchanged.
  */
 export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits): void {
@@ -26,7 +26,7 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
       default: model.isDefault,
       ...(model.description === undefined ? {} : { description: model.description }),
       // An extension the OpenAI clients ignore; the console shows "Attach image" from it.
-      capabilities: { images: model.images, tools: model.tools },
+      capabilities: { images: model.images, tools: model.tools, json_output: model.jsonOutput },
     })),
   }));
 

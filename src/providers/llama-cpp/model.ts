@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { LlamaChat } from 'node-llama-cpp';
+import type { LlamaChat, LlamaGrammar } from 'node-llama-cpp';
 import type { Logger } from 'pino';
 import { AppError } from '../../errors.js';
 import { withPartialAnswer } from '../partial-answer.js';
@@ -88,10 +88,12 @@ export class LlamaCppModel implements ChatModel {
     // Chat templates of GGUF models cost more than OpenAI's 4 tokens a message (ChatML 8 for a
     // user message, 13 for an assistant's, 12 to prime the reply; Llama 3 about 5): a margin
     // above all of them, so the history the dialog engine fits always fits the context.
-    // Function calling and JSON output are not wired to llama.cpp's grammars here: refused.
+    // JSON output through llama.cpp's grammars (json-output.ts); function calling depends on
+    // each model's template and is not offered.
     this.capabilities = {
       images: false,
       tools: false,
+      jsonOutput: true,
       contextWindow: options.contextSize,
       templateTokens: { perMessage: 16, reply: 16 },
     };
@@ -157,7 +159,12 @@ export class LlamaCppModel implements ChatModel {
    * before the first part, so the caller can still answer with an HTTP status.
    */
   async *stream(request: ChatRequest, signal: AbortSignal): AsyncGenerator<StreamPart> {
-    const { pool } = this.ready();
+    const { pool, runtime } = this.ready();
+    // A schema the grammar cannot enforce is a 400 before any slot is taken.
+    const grammar =
+      request.responseFormat === undefined
+        ? undefined
+        : await runtime.grammars.grammarFor(request.responseFormat);
     const fingerprints = historyFingerprints(request.messages);
     const slot = await pool.acquire([...fingerprints].reverse(), signal);
     const stop = new AbortController();
@@ -167,7 +174,7 @@ export class LlamaCppModel implements ChatModel {
     const chunks: string[] = [];
     let wake: (() => void) | undefined;
     let settled = false;
-    const generation = this.run(slot, request, stop.signal, (text) => {
+    const generation = this.run(slot, request, grammar, stop.signal, (text) => {
       if (text === '') return;
       chunks.push(text);
       wake?.();
@@ -307,6 +314,7 @@ export class LlamaCppModel implements ChatModel {
   private async run(
     slot: Slot<LlamaChat>,
     request: ChatRequest,
+    grammar: LlamaGrammar | undefined,
     signal: AbortSignal,
     onText: (text: string) => void,
   ): Promise<{ finishReason: FinishReason; usage: Usage }> {
@@ -341,6 +349,7 @@ export class LlamaCppModel implements ChatModel {
       signal,
       stopOnAbortSignal: true,
       maxTokens,
+      ...(grammar === undefined ? {} : { grammar }),
       temperature: request.temperature ?? this.options.defaultTemperature,
       ...(request.topP !== undefined ? { topP: request.topP } : {}),
       // llama.cpp's sampler takes 32 bits, and without a seed uses the current second (identical

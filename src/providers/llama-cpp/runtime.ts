@@ -8,6 +8,7 @@ import {
   type LlamaContext,
   type LlamaModel,
 } from 'node-llama-cpp';
+import { JsonGrammars } from './json-output.js';
 
 /** How the local engine uses the machine. */
 export interface RuntimeOptions {
@@ -32,6 +33,8 @@ export interface Runtime {
   model: LlamaModel;
   context: LlamaContext;
   chats: LlamaChat[];
+  /** `response_format` as grammars (json-output.ts). */
+  grammars: JsonGrammars;
   dispose(): Promise<void>;
 }
 
@@ -123,6 +126,7 @@ export async function loadRuntime(
       model,
       context,
       chats,
+      grammars: new JsonGrammars(llama),
       async dispose() {
         for (const chat of chats) chat.dispose({ disposeSequence: true });
         await context.dispose();

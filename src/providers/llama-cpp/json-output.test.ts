@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../errors.js';
+import { grammarSchema } from './json-output.js';
+
+const at = 'response_format.json_schema.schema';
+
+function refusal(schema: Record<string, unknown>): { param: string; message: string } {
+  try {
+    grammarSchema(schema);
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    return { param: error.param!, message: error.message };
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('JSON Schemas as local-engine grammars', () => {
+  it('passes what the grammar enforces, reads anyOf as oneOf and drops annotations but descriptions', () => {
+    expect(
+      grammarSchema({
+        $schema: 'https://json-schema.org/draft/2020-12/schema',
+        title: 'T',
+        type: 'object',
+        description: 'a thing',
+        properties: {
+          when: { type: 'string', format: 'date' },
+          tags: { type: 'array', items: { $ref: '#/$defs/tag' }, maxItems: 3 },
+          either: { anyOf: [{ type: ['string', 'null'] }, { const: 1 }], default: 1 },
+        },
+        required: ['when'],
+        additionalProperties: false,
+        $defs: { tag: { enum: ['a', 'b'], examples: ['a'] } },
+      }),
+    ).toEqual({
+      type: 'object',
+      description: 'a thing',
+      properties: {
+        when: { type: 'string', format: 'date' },
+        tags: { type: 'array', items: { $ref: '#/$defs/tag' }, maxItems: 3 },
+        either: { oneOf: [{ type: ['string', 'null'] }, { const: 1 }] },
+      },
+      required: ['when'],
+      additionalProperties: false,
+      $defs: { tag: { enum: ['a', 'b'] } },
+    });
+  });
+
+  it.each([
+    [{ type: 'integer', minimum: 0 }, `${at}.minimum`, 'cannot enforce "minimum"'],
+    [
+      { type: 'object', properties: { a: { not: { type: 'null' } } } },
+      `${at}.properties.a.not`,
+      'cannot enforce "not"',
+    ],
+    [{ type: 'string', format: 'email' }, `${at}.format`, '"date-time", "time" and "date"'],
+    [{ type: 'uuid' }, `${at}.type`, 'must be one type'],
+    [{ type: ['object', 'null'] }, `${at}.type`, 'must be one type'],
+    [{ $ref: '#/$defs/missing' }, `${at}.$ref`, 'top-level "$defs"'],
+    [{ $ref: 'https://example.com/s.json' }, `${at}.$ref`, 'top-level "$defs"'],
+    [{ oneOf: [] }, `${at}.oneOf`, 'non-empty array'],
+    [
+      { type: 'array', prefixItems: [{ type: 'string' }, 3] },
+      `${at}.prefixItems[1]`,
+      'must be an object',
+    ],
+    [
+      { type: 'object', additionalProperties: { type: 'string', pattern: 'x' } },
+      `${at}.additionalProperties.pattern`,
+      'cannot enforce "pattern"',
+    ],
+  ])('refuses %j at %s', (schema, param, message) => {
+    const refused = refusal(schema);
+    expect(refused.param).toBe(param);
+    expect(refused.message).toContain(message);
+  });
+});
