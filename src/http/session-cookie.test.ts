@@ -16,27 +16,41 @@ const token = 'asd_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
 
 describe('the session cookie', () => {
   it('is found among other cookies, spaces and quotes, and only under its own name', () => {
-    expect(sessionTokenFrom(undefined)).toBeUndefined();
-    expect(sessionTokenFrom('theme=dark')).toBeUndefined();
-    expect(sessionTokenFrom(`assistd_session=${token}`)).toBe(token);
-    expect(sessionTokenFrom(`theme=dark;  assistd_session=${token} ; lang=en`)).toBe(token);
-    expect(sessionTokenFrom(`assistd_session="${token}"`)).toBe(token);
-    expect(sessionTokenFrom(`x_assistd_session=${token}`)).toBeUndefined();
-    expect(sessionTokenFrom(`assistd_session_old=${token}`)).toBeUndefined();
-    expect(sessionTokenFrom('assistd_session=; other=1')).toBeUndefined();
+    expect(sessionTokenFrom(undefined, false)).toBeUndefined();
+    expect(sessionTokenFrom('theme=dark', false)).toBeUndefined();
+    expect(sessionTokenFrom(`assistd_session=${token}`, false)).toBe(token);
+    expect(sessionTokenFrom(`theme=dark;  assistd_session=${token} ; lang=en`, false)).toBe(token);
+    expect(sessionTokenFrom(`assistd_session="${token}"`, false)).toBe(token);
+    expect(sessionTokenFrom(`x_assistd_session=${token}`, false)).toBeUndefined();
+    expect(sessionTokenFrom(`assistd_session_old=${token}`, false)).toBeUndefined();
+    expect(sessionTokenFrom('assistd_session=; other=1', false)).toBeUndefined();
     // The last one is this server's (Path=/, sent last): one another port of this host set with
     // a longer path (sent first) does not take the session over.
-    expect(sessionTokenFrom(`assistd_session=a; assistd_session=${token}`)).toBe(token);
-    expect(sessionTokenFrom('assistd_session')).toBeUndefined();
+    expect(sessionTokenFrom(`assistd_session=a; assistd_session=${token}`, false)).toBe(token);
+    expect(sessionTokenFrom('assistd_session', false)).toBeUndefined();
+  });
+
+  it('is __Host- prefixed with TLS, and the plain name is not read then', () => {
+    // A browser takes a __Host- cookie only from a secure response of this very host, for Path=/
+    // and without Domain; a plain-HTTP page of another port, or a sibling subdomain, can set the
+    // plain name but not this one.
+    expect(sessionTokenFrom(`assistd_session=${token}`, true)).toBeUndefined();
+    expect(sessionTokenFrom(`__Host-assistd_session=${token}`, true)).toBe(token);
+    expect(sessionTokenFrom(`assistd_session=a; __Host-assistd_session=${token}`, true)).toBe(
+      token,
+    );
+    expect(sessionTokenFrom(`__Host-assistd_session=${token}`, false)).toBeUndefined();
   });
 
   it('is HttpOnly, SameSite=Strict, for the whole site, Secure when TLS is in front', () => {
     expect(sessionCookie(token, 600, false)).toBe(
       `assistd_session=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=600`,
     );
-    expect(sessionCookie(token, 600, true)).toMatch(/; Max-Age=600; Secure$/);
+    expect(sessionCookie(token, 600, true)).toBe(
+      `__Host-assistd_session=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=600; Secure`,
+    );
     expect(clearedSessionCookie(true)).toBe(
-      'assistd_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure',
+      '__Host-assistd_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure',
     );
   });
 

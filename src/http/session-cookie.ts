@@ -14,8 +14,17 @@ import type { Principal } from '../security/tokens.js';
  * SameSite=Strict and the derivation is one-way.
  */
 
-/** The cookie's name (the console's front end and the browser tests rely on it). */
+/** The cookie's name without TLS (the browser tests rely on it). */
 export const sessionCookieName = 'assistd_session';
+
+/**
+ * The cookie's name: with TLS, `__Host-` makes browsers refuse it from anything but a secure
+ * response of this host for `Path=/` without `Domain`, so a sibling subdomain or a plain-HTTP
+ * page (of another port: cookies ignore ports) cannot plant a session of its own choosing.
+ */
+export function cookieName(secure: boolean): string {
+  return secure ? `__Host-${sessionCookieName}` : sessionCookieName;
+}
 
 /** The header a cookie-authenticated write carries its CSRF token in. */
 export const csrfHeaderName = 'x-csrf-token';
@@ -42,17 +51,21 @@ export function isCookieSafe(token: string): boolean {
 
 /**
  * The session token in a `Cookie` header, or undefined. Tolerates other cookies, spaces and a
- * quoted value; the last `assistd_session` wins (below).
+ * quoted value; the last one of the name (`cookieName(secure)`) wins (below).
  */
-export function sessionTokenFrom(cookieHeader: string | undefined): string | undefined {
-  if (cookieHeader === undefined || !cookieHeader.includes(sessionCookieName)) return undefined;
+export function sessionTokenFrom(
+  cookieHeader: string | undefined,
+  secure: boolean,
+): string | undefined {
+  const name = cookieName(secure);
+  if (cookieHeader === undefined || !cookieHeader.includes(name)) return undefined;
   // The last one: browsers send cookies of longer paths first, and this server sets `Path=/`.
   // A page of another port of this host (cookies ignore ports) that sets one with a longer path,
   // `/console` say, comes first and is passed over; it cannot take the session over that way.
   let found: string | undefined;
   for (const pair of cookieHeader.split(';')) {
     const equals = pair.indexOf('=');
-    if (equals === -1 || pair.slice(0, equals).trim() !== sessionCookieName) continue;
+    if (equals === -1 || pair.slice(0, equals).trim() !== name) continue;
     let value = pair.slice(equals + 1).trim();
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
       value = value.slice(1, -1);
@@ -91,12 +104,12 @@ export function sessionMaxAge(expiresAt: number | undefined, now: number): numbe
 
 /** The `Set-Cookie` value that stores `token` for `maxAge` seconds. */
 export function sessionCookie(token: string, maxAge: number, secure: boolean): string {
-  return `${sessionCookieName}=${token}; ${attributes(maxAge, secure)}`;
+  return `${cookieName(secure)}=${token}; ${attributes(maxAge, secure)}`;
 }
 
 /** The `Set-Cookie` value that makes the browser forget the session. */
 export function clearedSessionCookie(secure: boolean): string {
-  return `${sessionCookieName}=; ${attributes(0, secure)}`;
+  return `${cookieName(secure)}=; ${attributes(0, secure)}`;
 }
 
 /**
@@ -120,7 +133,7 @@ export async function fromCookie(
   secure: boolean,
   missing: { message?: string; clear?: boolean } = {},
 ): Promise<{ principal: Principal; token: string }> {
-  const token = sessionTokenFrom(request.headers.cookie);
+  const token = sessionTokenFrom(request.headers.cookie, secure);
   if (token === undefined) {
     if (missing.clear === true) reply.header('set-cookie', clearedSessionCookie(secure));
     throw new AppError('missing_token', missing.message);

@@ -446,7 +446,7 @@ describe('records', () => {
 });
 
 describe('behind a TLS-terminating proxy', () => {
-  it('marks the cookie Secure, also when clearing it', async () => {
+  it('marks the cookie Secure and __Host-, also when clearing it, and reads no other', async () => {
     const proxied = await Harness.start({ config: { tls: { terminated_by_proxy: true } } });
     try {
       const token = await proxied.token('vic');
@@ -456,12 +456,26 @@ describe('behind a TLS-terminating proxy', () => {
       });
       expect(created.status).toBe(200);
       expect(created.headers.get('set-cookie')).toMatch(
-        /^assistd_session=\S+; HttpOnly; SameSite=Strict; Path=\/; Max-Age=\d+; Secure$/,
+        /^__Host-assistd_session=\S+; HttpOnly; SameSite=Strict; Path=\/; Max-Age=\d+; Secure$/,
       );
+      // The plain name is what a page of another port or subdomain could plant: not read here.
+      const planted = await proxied.request('/v1/conversations', {
+        principal: null,
+        headers: { cookie: `assistd_session=${token}` },
+      });
+      expect(planted.status).toBe(401);
+      const prefixed = await proxied.request('/v1/conversations', {
+        principal: null,
+        headers: { cookie: `__Host-assistd_session=${token}` },
+      });
+      expect(prefixed.status).toBe(200);
       const out = await proxied.request('/console/session', {
         principal: null,
         method: 'DELETE',
-        headers: { cookie: `assistd_session=${token}`, 'x-csrf-token': csrfTokenFor(token) },
+        headers: {
+          cookie: `__Host-assistd_session=${token}`,
+          'x-csrf-token': csrfTokenFor(token),
+        },
       });
       expect(out.status).toBe(204);
       expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0; Secure$/);
