@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { recordedToolCalls } from '../support/fake-upstream.js';
 import { Harness } from '../support/harness.js';
 
 // The official `openai` npm client, unchanged, pointed at assistd.
@@ -138,18 +139,7 @@ describe('the openai client against assistd', () => {
     const answer = first.choices[0]!;
     expect(answer.finish_reason).toBe('tool_calls');
     expect(answer.message.content).toBeNull();
-    expect(answer.message.tool_calls).toEqual([
-      {
-        id: 'call_3bcBW0EcDxiX9lM5c9P0LyNu',
-        type: 'function',
-        function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
-      },
-      {
-        id: 'call_Qb1m3U3vQHkNrd7R1OJdGB8T',
-        type: 'function',
-        function: { name: 'get_weather', arguments: '{"city":"北京"}' },
-      },
-    ]);
+    expect(answer.message.tool_calls).toEqual(recordedToolCalls);
     expect(first.usage).toMatchObject({ prompt_tokens: 82, completion_tokens: 49 });
     expect(harness.upstream.chatRequests[0]!.body).toMatchObject({
       tools: [weatherTool],
@@ -192,18 +182,7 @@ describe('the openai client against assistd', () => {
     });
     const final = await stream.finalChatCompletion();
     expect(final.choices[0]!.finish_reason).toBe('tool_calls');
-    expect(final.choices[0]!.message.tool_calls).toEqual([
-      {
-        id: 'call_3bcBW0EcDxiX9lM5c9P0LyNu',
-        type: 'function',
-        function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
-      },
-      {
-        id: 'call_Qb1m3U3vQHkNrd7R1OJdGB8T',
-        type: 'function',
-        function: { name: 'get_weather', arguments: '{"city":"北京"}' },
-      },
-    ]);
+    expect(final.choices[0]!.message.tool_calls).toEqual(recordedToolCalls);
     expect(final.usage).toMatchObject({ prompt_tokens: 82, completion_tokens: 49 });
   });
 

@@ -9,6 +9,20 @@ export function fixture(name: string): string {
   return readFileSync(new URL(name, fixtureDir), 'utf8');
 }
 
+/** The tool calls the recorded `tool-calls.json` and `tool-calls.sse` hold, in OpenAI's shape. */
+export const recordedToolCalls = [
+  {
+    id: 'call_3bcBW0EcDxiX9lM5c9P0LyNu',
+    type: 'function',
+    function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+  },
+  {
+    id: 'call_Qb1m3U3vQHkNrd7R1OJdGB8T',
+    type: 'function',
+    function: { name: 'get_weather', arguments: '{"city":"北京"}' },
+  },
+] as const;
+
 /** Splits a recorded SSE body into its events, keeping each event's own line ends. */
 export function sseEvents(text: string): string[] {
   return text.split(/(?<=\r?\n\r?\n)/).filter((event) => event !== '');

@@ -6,6 +6,7 @@ import {
   eventually,
   FakeUpstream,
   fixture,
+  recordedToolCalls,
   sseEvents,
 } from '../../../test/support/fake-upstream.js';
 import { AppError } from '../../errors.js';
@@ -121,18 +122,7 @@ describe('openai-compatible provider: answers', () => {
     const result = await model().generate(request, signal());
     expect(result.finishReason).toBe('tool_calls');
     expect(result.text).toBe('');
-    expect(result.toolCalls).toEqual([
-      {
-        id: 'call_3bcBW0EcDxiX9lM5c9P0LyNu',
-        type: 'function',
-        function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
-      },
-      {
-        id: 'call_Qb1m3U3vQHkNrd7R1OJdGB8T',
-        type: 'function',
-        function: { name: 'get_weather', arguments: '{"city":"北京"}' },
-      },
-    ]);
+    expect(result.toolCalls).toEqual(recordedToolCalls);
 
     upstream.enqueue({ kind: 'sse', fixture: 'tool-calls.sse' });
     const parts = await collect(model().stream(request, signal()));
