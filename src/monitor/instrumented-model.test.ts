@@ -68,6 +68,20 @@ describe('InstrumentedModel', () => {
     expect(series.read('tokens_per_second', 'avg', 60_000)).toBeGreaterThan(0);
   });
 
+  it('times the first token of an answer that is only tool calls', async () => {
+    const { model, metrics } = measured(
+      scripted([
+        { type: 'tool-call-delta', index: 0, id: 'c1', name: 'f', arguments: '' },
+        { type: 'tool-call-delta', index: 0, arguments: '{}' },
+        { type: 'finish', finishReason: 'tool_calls', usage },
+      ]),
+    );
+    for await (const part of model.stream(request, new AbortController().signal)) void part;
+    const body = await text(metrics);
+    expect(body).toMatch(/assistd_time_to_first_token_seconds_count\{model="m1"\} 1/);
+    expect(body).toMatch(/assistd_generation_tokens_per_second_count\{model="m1"\} 1/);
+  });
+
   it('counts failures by a bounded code: thrown, streamed, and from a plain call', async () => {
     const thrown = measured(
       scripted([], new ProviderError({ failure: 'http', status: 502, message: 'bad gateway' })),

@@ -79,7 +79,11 @@ export class InstrumentedModel implements ChatModel {
     let firstAt: number | undefined;
     try {
       for await (const part of this.inner.stream(request, signal)) {
-        if (part.type === 'text-delta' && firstAt === undefined) {
+        // The first token of the answer: text, or a tool call's first piece.
+        if (
+          (part.type === 'text-delta' || part.type === 'tool-call-delta') &&
+          firstAt === undefined
+        ) {
           firstAt = performance.now();
           const ms = firstAt - started;
           this.metrics.firstToken(ms / 1000);
