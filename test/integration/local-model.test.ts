@@ -188,6 +188,22 @@ describe('a local GGUF model over HTTP', () => {
       param: 'response_format.json_schema.schema.properties.code.pattern',
     });
     expect(pattern.body.error.message).toContain('cannot enforce "pattern"');
+    // Within the checks, yet no grammar can be built: a definition that is only itself.
+    const cycle = await send({
+      response_format: {
+        type: 'json_schema',
+        json_schema: {
+          name: 'n',
+          schema: { $ref: '#/$defs/a', $defs: { a: { $ref: '#/$defs/a' } } },
+        },
+      },
+    });
+    expect(cycle.status).toBe(400);
+    expect(cycle.body.error).toMatchObject({
+      code: 'unsupported_parameter',
+      param: 'response_format.json_schema.schema',
+    });
+    expect(cycle.body.error.message).toContain('cannot build a grammar');
   });
 
   it('answers 16 concurrent chats and queued ones; past the queue bound, 429 server_busy with Retry-After', async () => {
