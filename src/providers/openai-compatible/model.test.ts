@@ -194,6 +194,75 @@ describe('openai-compatible provider: answers', () => {
     });
   });
 
+  it('numbers calls sent whole without an index apart by their ids, and gives id-less calls one', async () => {
+    const piece = (call: object) =>
+      `data: ${JSON.stringify({ choices: [{ delta: { tool_calls: [call] } }] })}\n\n`;
+    upstream.enqueue({
+      kind: 'sse',
+      events: [
+        piece({ id: 'a', type: 'function', function: { name: 'f', arguments: '{"x":1}' } }),
+        piece({ id: 'b', type: 'function', function: { name: 'g', arguments: '{"y"' } }),
+        // The same call again, its head repeated (some endpoints do): a continuation.
+        piece({ id: 'b', function: { name: 'g', arguments: ':2}' } }),
+        piece({ function: { arguments: '' } }),
+        piece({ index: 7, function: { name: 'h', arguments: '{}' } }),
+        `data: ${JSON.stringify({ choices: [{ delta: {}, finish_reason: 'tool_calls' }] })}\n\n`,
+        'data: [DONE]\n\n',
+      ],
+    });
+    const parts = await collect(model().stream(request, signal()));
+    const calls = parts.filter((part) => part.type === 'tool-call-delta');
+    expect(calls.slice(0, 4)).toEqual([
+      { type: 'tool-call-delta', index: 0, id: 'a', name: 'f', arguments: '{"x":1}' },
+      { type: 'tool-call-delta', index: 1, id: 'b', name: 'g', arguments: '{"y"' },
+      { type: 'tool-call-delta', index: 1, id: undefined, name: undefined, arguments: ':2}' },
+      { type: 'tool-call-delta', index: 1, id: undefined, name: undefined, arguments: '' },
+    ]);
+    expect(calls[4]).toMatchObject({
+      index: 7,
+      name: 'h',
+      id: expect.stringMatching(/^call_\w{16}$/),
+    });
+
+    upstream.enqueue({
+      kind: 'json',
+      body: {
+        choices: [
+          {
+            message: { content: null, tool_calls: [{ function: { name: 'f', arguments: '{}' } }] },
+            finish_reason: 'tool_calls',
+          },
+        ],
+      },
+    });
+    const whole = await model().generate(request, signal());
+    expect(whole.toolCalls).toEqual([
+      {
+        id: expect.stringMatching(/^call_/),
+        type: 'function',
+        function: { name: 'f', arguments: '{}' },
+      },
+    ]);
+  });
+
+  it('counts tool-call names and ids toward the bound on a streamed answer', async () => {
+    const name = 'n'.repeat(1024 * 1024);
+    upstream.enqueue({
+      kind: 'sse',
+      events: [
+        ...Array.from(
+          { length: 17 },
+          () =>
+            `data: ${JSON.stringify({ choices: [{ delta: { tool_calls: [{ index: 0, function: { name, arguments: '' } }] } }] })}\n\n`,
+        ),
+        `data: ${JSON.stringify({ choices: [{ delta: {}, finish_reason: 'tool_calls' }] })}\n\n`,
+        'data: [DONE]\n\n',
+      ],
+    });
+    const parts = await collect(model().stream(request, signal()));
+    expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'upstream_bad_response' } });
+  });
+
   it('refuses a tool call numbered beyond the bound as a malformed answer', async () => {
     upstream.enqueue({
       kind: 'sse',

@@ -14,7 +14,15 @@ import type {
 } from '../types.js';
 import { Endpoint, type EndpointOptions } from './http.js';
 import { readSseData } from './sse-parser.js';
-import { parseChunk, parseCompletion, parseModelIds, tryParseJson, upstreamBody } from './wire.js';
+import { ToolCallNumbering } from './tool-call-stream.js';
+import {
+  maxToolCalls,
+  parseChunk,
+  parseCompletion,
+  parseModelIds,
+  tryParseJson,
+  upstreamBody,
+} from './wire.js';
 
 export interface OpenAICompatibleOptions extends EndpointOptions {
   /** Model name at the endpoint; also the id in /v1/models. */
@@ -162,6 +170,7 @@ export class OpenAICompatibleModel implements ChatModel {
     let usage: Usage | undefined;
     let done = false;
     let answerChars = 0;
+    const numbering = new ToolCallNumbering();
     const events = readSseData(body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
     try {
       for (;;) {
@@ -199,7 +208,10 @@ export class OpenAICompatibleModel implements ChatModel {
         }
         answerChars += chunk.text.length;
         if (chunk.toolCalls !== undefined) {
-          for (const call of chunk.toolCalls) answerChars += call.arguments.length;
+          for (const call of chunk.toolCalls) {
+            answerChars +=
+              call.arguments.length + (call.name?.length ?? 0) + (call.id?.length ?? 0);
+          }
         }
         if (answerChars > maxStreamedAnswerChars) {
           throw new ProviderError({
@@ -208,7 +220,18 @@ export class OpenAICompatibleModel implements ChatModel {
           });
         }
         if (chunk.text !== '') yield { type: 'text-delta', text: chunk.text };
-        if (chunk.toolCalls !== undefined) yield* chunk.toolCalls;
+        if (chunk.toolCalls !== undefined) {
+          for (const call of chunk.toolCalls) {
+            const numbered = numbering.number(call);
+            if (numbering.calls > maxToolCalls) {
+              throw new ProviderError({
+                failure: 'malformed',
+                message: `model endpoint answer holds more than ${maxToolCalls} tool calls`,
+              });
+            }
+            yield numbered;
+          }
+        }
         finishReason = chunk.finishReason ?? finishReason;
         usage = chunk.usage ?? usage;
       }

@@ -1,12 +1,6 @@
 import * as z from '../../util/zod.js';
-import type {
-  ChatMessage,
-  ChatRequest,
-  FinishReason,
-  ToolCall,
-  ToolCallDelta,
-  Usage,
-} from '../types.js';
+import type { ChatMessage, ChatRequest, FinishReason, ToolCall, Usage } from '../types.js';
+import { newToolCallId, type RawToolCallDelta } from './tool-call-stream.js';
 
 /** The body sent to `POST …/chat/completions`. */
 export function upstreamBody(model: string, request: ChatRequest, stream: boolean): string {
@@ -62,7 +56,8 @@ const finishReasonSchema = z.string().nullish();
 export const maxToolCalls = 128;
 
 const toolCallSchema = z.looseObject({
-  id: z.string().min(1),
+  // Some endpoints leave the id out: one is made for the call (tool-call-stream.ts).
+  id: z.string().min(1).nullish(),
   function: z.looseObject({ name: z.string().min(1), arguments: z.string() }),
 });
 
@@ -131,8 +126,8 @@ export interface ParsedCompletion {
 
 export interface ParsedChunk {
   text: string;
-  /** Pieces of tool calls; undefined when the chunk has none. */
-  toolCalls: ToolCallDelta[] | undefined;
+  /** Pieces of tool calls, as sent (numbered by ToolCallNumbering); undefined when none. */
+  toolCalls: RawToolCallDelta[] | undefined;
   finishReason: FinishReason | undefined;
   usage: Usage | undefined;
   errorMessage: string | undefined;
@@ -159,7 +154,7 @@ export function parseCompletion(value: unknown): ParsedCompletion | undefined {
       calls === null || calls === undefined || calls.length === 0
         ? undefined
         : calls.map((call) => ({
-            id: call.id,
+            id: call.id ?? newToolCallId(),
             type: 'function',
             function: { name: call.function.name, arguments: call.function.arguments },
           })),
@@ -178,9 +173,8 @@ export function parseChunk(value: unknown): ParsedChunk | undefined {
     toolCalls:
       calls === null || calls === undefined || calls.length === 0
         ? undefined
-        : calls.map((call, position) => ({
-            type: 'tool-call-delta',
-            index: call.index ?? position,
+        : calls.map((call) => ({
+            index: call.index,
             id: call.id ?? undefined,
             name: call.function?.name ?? undefined,
             arguments: call.function?.arguments ?? '',
