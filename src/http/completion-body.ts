@@ -58,7 +58,12 @@ const toolSchema = z.strictObject({
 const toolCallSchema = z.strictObject({
   id: z.string().min(1).max(256),
   type: z.literal('function'),
-  function: z.strictObject({ name: functionName, arguments: z.string() }),
+  function: z.strictObject({
+    name: functionName,
+    arguments: z.string(),
+    // The openai client's `parse` helper adds the arguments parsed; not sent on.
+    parsed_arguments: z.unknown().optional(),
+  }),
 });
 
 const responseFormatSchema = z.discriminatedUnion(
@@ -87,14 +92,24 @@ const messageSchema = z
     name: z.string().max(64).optional(),
     tool_calls: z.array(toolCallSchema).min(1).max(maxTools).optional(),
     tool_call_id: z.string().min(1).max(256).optional(),
-    // What the openai client keeps on an answer it sends back; this server's answers carry null.
-    refusal: z.null().optional(),
+    // What an answer carries that clients send back with it (the openai SDK's own message
+    // objects, a Python model_dump()): accepted, and not sent on. A refusal stands in for the
+    // text of an answer that has none.
+    refusal: z.string().nullish(),
+    annotations: z.array(z.unknown()).nullish(),
+    parsed: z.unknown().optional(),
+    audio: z.null().optional(),
+    function_call: z.null().optional(),
   })
   .superRefine((message, context) => {
     const issue = (path: string, text: string) =>
       context.addIssue({ code: 'custom', path: [path], message: text });
     if (message.content === null || message.content === undefined) {
-      if (message.tool_calls === undefined) issue('content', 'is required');
+      const refused = typeof message.refusal === 'string' && message.role === 'assistant';
+      if (message.tool_calls === undefined && !refused) issue('content', 'is required');
+    }
+    if (typeof message.refusal === 'string' && message.role !== 'assistant') {
+      issue('refusal', 'only an assistant message carries a refusal');
     }
     if (message.tool_calls !== undefined && message.role !== 'assistant') {
       issue('tool_calls', 'only an assistant message carries tool calls');
@@ -169,10 +184,15 @@ export function rejectUnsupported(body: unknown): void {
 export function toChatRequest(body: CompletionBody): ChatRequest {
   checkToolUse(body);
   const messages = body.messages.map((message): ChatMessage => {
-    const toolCalls = message.tool_calls;
+    const toolCalls = message.tool_calls?.map(({ id, type, function: call }) => ({
+      id,
+      type,
+      function: { name: call.name, arguments: call.arguments },
+    }));
     return {
       role: message.role === 'developer' ? 'system' : message.role,
-      content: message.content ?? '',
+      content: message.content ?? message.refusal ?? '',
+      ...(message.name === undefined ? {} : { name: message.name }),
       ...(toolCalls === undefined ? {} : { toolCalls }),
       ...(message.tool_call_id === undefined ? {} : { toolCallId: message.tool_call_id }),
     };
@@ -182,6 +202,10 @@ export function toChatRequest(body: CompletionBody): ChatRequest {
     temperature: body.temperature ?? undefined,
     topP: body.top_p ?? undefined,
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+    maxTokensName:
+      body.max_completion_tokens === null || body.max_completion_tokens === undefined
+        ? undefined
+        : 'max_completion_tokens',
     stop: stopList(body.stop),
     seed: body.seed ?? undefined,
     presencePenalty: body.presence_penalty ?? undefined,

@@ -38,6 +38,8 @@ export interface ConversationMessage {
 export interface ChatMessage {
   role: Role | 'tool';
   content: MessageContent;
+  /** A participant's name, for endpoints that tell participants of one role apart. */
+  name?: string | undefined;
   /** assistant: the calls it made (its content is then often ''). */
   toolCalls?: readonly ToolCall[] | undefined;
   /** tool: the call this message answers. */
@@ -80,6 +82,11 @@ export interface ChatRequest {
   temperature?: number | undefined;
   topP?: number | undefined;
   maxTokens?: number | undefined;
+  /**
+   * The name the client gave `maxTokens`, sent on as given: OpenAI's newer models refuse
+   * `max_tokens`, and older OpenAI-compatible servers know only it. Absent: `max_tokens`.
+   */
+  maxTokensName?: 'max_tokens' | 'max_completion_tokens' | undefined;
   stop?: readonly string[] | undefined;
   seed?: number | undefined;
   presencePenalty?: number | undefined;

@@ -55,8 +55,9 @@ describe('the openai client against assistd', () => {
         { role: 'system', content: 'Be kind.' },
         { role: 'user', content: '你好' },
       ],
-      max_tokens: 64,
+      max_completion_tokens: 64,
     });
+    expect(harness.upstream.chatRequests[0]!.body).not.toHaveProperty('max_tokens');
   });
 
   it('streams a chat completion with usage', async () => {
@@ -184,6 +185,60 @@ describe('the openai client against assistd', () => {
     expect(final.choices[0]!.finish_reason).toBe('tool_calls');
     expect(final.choices[0]!.message.tool_calls).toEqual(recordedToolCalls);
     expect(final.usage).toMatchObject({ prompt_tokens: 82, completion_tokens: 49 });
+
+    // The helper's own message object (it adds `parsed`) goes back as it is.
+    const answer = await stream.finalMessage();
+    const next = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Beijing?', name: 'ana' },
+        answer,
+        ...answer.tool_calls!.map((call) => ({
+          role: 'tool' as const,
+          tool_call_id: call.id,
+          content: '21',
+        })),
+      ],
+      tools: [weatherTool],
+    });
+    expect(next.choices[0]!.finish_reason).toBe('stop');
+    const sent = harness.upstream.chatRequests[1]!.body as { messages: object[] };
+    expect(sent.messages[0]).toEqual({
+      role: 'user',
+      content: 'Weather in Paris and Beijing?',
+      name: 'ana',
+    });
+    expect(sent.messages[1]).toEqual({
+      role: 'assistant',
+      content: null,
+      tool_calls: recordedToolCalls,
+    });
+  });
+
+  it('takes back what an answer carries: a refusal as its text, annotations, audio and function_call as null', async () => {
+    const completion = await harness.json('/v1/chat/completions', {
+      body: {
+        model: 'gpt-4o-mini',
+        messages: [
+          { role: 'user', content: 'x' },
+          {
+            role: 'assistant',
+            content: null,
+            refusal: 'I cannot help with that.',
+            annotations: [],
+            audio: null,
+            function_call: null,
+            parsed: null,
+          },
+          { role: 'user', content: 'y' },
+        ],
+      },
+    });
+    expect(completion.status).toBe(200);
+    expect((harness.upstream.chatRequests[0]!.body as { messages: object[] }).messages[1]).toEqual({
+      role: 'assistant',
+      content: 'I cannot help with that.',
+    });
   });
 
   it('passes response_format on, and refuses tool use that breaks OpenAI’s rules', async () => {

@@ -9,7 +9,7 @@ export function upstreamBody(model: string, request: ChatRequest, stream: boolea
     messages: request.messages.map(wireMessage),
     temperature: request.temperature,
     top_p: request.topP,
-    max_tokens: request.maxTokens,
+    [request.maxTokensName ?? 'max_tokens']: request.maxTokens,
     stop: request.stop,
     seed: request.seed,
     presence_penalty: request.presencePenalty,
@@ -29,6 +29,7 @@ function wireMessage(message: ChatMessage) {
   if (toolCalls === undefined && toolCallId === undefined) return message;
   return {
     role: message.role,
+    name: message.name,
     // An assistant turn that only calls tools has no text: OpenAI's form is null.
     content: toolCalls !== undefined && message.content === '' ? null : message.content,
     tool_calls: toolCalls,
