@@ -76,6 +76,7 @@ export class Turn {
         if (partial !== undefined) await this.store(partial, true);
         throw error;
       }
+      if (result.toolCalls !== undefined && result.toolCalls.length > 0) throw toolCallAnswer();
       const usage = this.usageOf(result.text, result.usage);
       await this.storeOrThrow(result.text, false);
       return { text: result.text, finishReason: result.finishReason, usage };
@@ -98,8 +99,16 @@ export class Turn {
           yield part;
           continue;
         }
-        // Conversations hold text; a turn asks for no tools, so a call is not an answer here.
-        if (part.type === 'tool-call-delta') continue;
+        // Conversations hold text and a turn offers no tools: an endpoint that calls one anyway
+        // has not answered (the text before it is kept as incomplete).
+        if (part.type === 'tool-call-delta') {
+          settled = true;
+          // Before any text the client still gets an HTTP error.
+          if (text === '') throw toolCallAnswer();
+          await this.store(text, true);
+          yield { type: 'error', error: toolCallAnswer() };
+          return;
+        }
         settled = true;
         if (part.type === 'error') {
           if (text !== '') await this.store(text, true);
@@ -230,4 +239,12 @@ export class Turn {
     }
     return { conversation, messages: records, olderCount, budgetTokens };
   }
+}
+
+/** What a conversation turn answers when the model calls a tool it was never offered. */
+function toolCallAnswer(): AppError {
+  return new AppError(
+    'upstream_bad_response',
+    'The model answered with a tool call, which a conversation cannot hold (it offers no tools).',
+  );
 }

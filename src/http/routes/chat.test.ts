@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { eventually } from '../../../test/support/fake-upstream.js';
+import { eventually, fixture, sseEvents } from '../../../test/support/fake-upstream.js';
 import { Harness, readEvents } from '../../../test/support/harness.js';
 
 let harness: Harness;
@@ -228,6 +228,49 @@ describe('POST /v1/chat with stream: true', () => {
       content: '你好！有什么',
       incomplete: true,
     });
+  });
+
+  it('stores no answer when the endpoint calls a tool it was never offered (502), whole or streamed', async () => {
+    harness.upstream.enqueue({ kind: 'json', fixture: 'tool-calls.json' });
+    const whole = await harness.json<{ error: { code: string } }>('/v1/chat', {
+      body: hello,
+      principal: 'caller',
+    });
+    expect(whole.status).toBe(502);
+    expect(whole.body.error.code).toBe('upstream_bad_response');
+    harness.upstream.enqueue({ kind: 'sse', fixture: 'tool-calls.sse' });
+    const streamed = await harness.request('/v1/chat', {
+      body: { ...hello, stream: true },
+      principal: 'caller',
+    });
+    expect(streamed.status).toBe(502);
+    // Text, then a call: the text is kept as incomplete, the stream ends with the error.
+    harness.upstream.enqueue({
+      kind: 'sse',
+      events: [
+        ...sseEvents(fixture('stream.sse')).slice(0, 2),
+        ...sseEvents(fixture('tool-calls.sse')),
+      ],
+    });
+    const mixed = await harness.request('/v1/chat', {
+      body: { ...hello, stream: true },
+      principal: 'caller',
+    });
+    const events = await readEvents(mixed);
+    expect(events.map((event) => event.event)).toEqual(['start', 'delta', 'error']);
+    const { conversation_id } = JSON.parse(events[0]!.data) as { conversation_id: string };
+    const stored = await harness.json<{
+      messages: Array<{ role: string; content: string; incomplete: boolean }>;
+    }>(`/v1/conversations/${conversation_id}`, { principal: 'caller' });
+    expect(stored.body.messages.at(-1)).toMatchObject({
+      role: 'assistant',
+      content: '你好',
+      incomplete: true,
+    });
+    const list = await harness.json<{ data: unknown[] }>('/v1/conversations', {
+      principal: 'caller',
+    });
+    expect(list.body.data).toHaveLength(1);
   });
 
   it('answers an HTTP error, not a stream, when the upstream fails before the first token', async () => {
