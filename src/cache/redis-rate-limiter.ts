@@ -7,8 +7,9 @@ import type { SharedRedis } from './redis.js';
  * replicas. Time is Redis's own clock (replicas' clocks may differ). A bucket idle long enough to
  * be full again expires.
  *
- * KEYS: the tokens bucket, the requests bucket. ARGV: mode (`admit` or `charge`), cost, then each
- * bucket's capacity and units per minute. `admit` returns the wait in ms (0: one request taken).
+ * KEYS: the tokens bucket, the requests bucket. ARGV: mode (`admit`, `admit-requests`: without
+ * the token check, or `charge`), cost, then each bucket's capacity and units per minute. The
+ * admits return the wait in ms (0: one request taken).
  */
 const script = `
 local t = redis.call('TIME')
@@ -29,7 +30,7 @@ if ARGV[1] == 'charge' then
   store(KEYS[1], tokens - cost, tokenCap, tokenRate)
   return 0
 end
-if tokens < 1 then return math.ceil((1 - tokens) / tokenRate) end
+if ARGV[1] == 'admit' and tokens < 1 then return math.ceil((1 - tokens) / tokenRate) end
 local requestCap, requestRate = tonumber(ARGV[5]), tonumber(ARGV[6]) / 60000
 local requests = level(KEYS[2], requestCap, requestRate)
 if requests < 1 then return math.ceil((1 - requests) / requestRate) end
@@ -70,7 +71,7 @@ export class RedisRateLimiter implements RateLimiter {
     ];
   }
 
-  async admit(principal: string): Promise<number> {
+  async admit(principal: string, spendsTokens: boolean): Promise<number> {
     try {
       // Known down or stalled: fall back at once rather than wait out the command timeout.
       if (!this.redis.up) throw new Error('Redis is down or does not answer');
@@ -78,7 +79,7 @@ export class RedisRateLimiter implements RateLimiter {
       return await this.redis.client.assistdBucket(
         tokensKey,
         requestsKey,
-        'admit',
+        spendsTokens ? 'admit' : 'admit-requests',
         1,
         ...this.args,
       );
@@ -86,7 +87,7 @@ export class RedisRateLimiter implements RateLimiter {
       this.redis.fellBack('rate_limit', error);
       if (this.onFailure === 'open') return 0;
       if (this.onFailure === 'closed') throw new AppError('rate_limit_unavailable');
-      return this.local.admit(principal);
+      return this.local.admit(principal, spendsTokens);
     }
   }
 

@@ -38,25 +38,27 @@ describe('rate limits in Redis', () => {
     const [a, b] = [await connect(prefix), await connect(prefix)];
     const limiters = [a, b].map((redis) => new RedisRateLimiter(redis, rules, local(), 'local'));
     const waits: number[] = [];
-    for (let index = 0; index < 6; index++) waits.push(await limiters[index % 2]!.admit('alice'));
+    for (let index = 0; index < 6; index++) waits.push(await limiters[index % 2]!.admit('alice', true));
     expect(waits.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
     // One request a second: the sixth waits about a second.
     expect(waits[5]).toBeGreaterThan(500);
     expect(waits[5]).toBeLessThanOrEqual(1000);
     // Another principal has its own budget.
-    expect(await limiters[1]!.admit('bob')).toBe(0);
+    expect(await limiters[1]!.admit('bob', true)).toBe(0);
   });
 
-  it('charge tokens, and refuse once the token budget is spent', async () => {
+  it('charge tokens, and refuse model requests once the token budget is spent', async () => {
     const redis = await connect(testPrefix());
     const limiter = new RedisRateLimiter(redis, rules, local(), 'local');
-    expect(await limiter.admit('carol')).toBe(0);
+    expect(await limiter.admit('carol', true)).toBe(0);
     limiter.chargeTokens('carol', 150);
     await redis.client.ping(); // the charge was sent before this
-    const wait = await limiter.admit('carol');
+    const wait = await limiter.admit('carol', true);
     // 51 tokens short at 100 a second.
     expect(wait).toBeGreaterThan(400);
     expect(wait).toBeLessThanOrEqual(520);
+    // What asks no model for an answer needs only a request unit.
+    expect(await limiter.admit('carol', false)).toBe(0);
     expect(await redis.client.pttl(`${redis.prefix}rl:{carol}:tokens`)).toBeGreaterThan(0);
   });
 
@@ -64,14 +66,14 @@ describe('rate limits in Redis', () => {
     const redis = await connect(testPrefix(), downUrl);
     expect(redis.up).toBe(false);
     const closed = new RedisRateLimiter(redis, rules, local(), 'closed');
-    await expect(closed.admit('dave')).rejects.toMatchObject({
+    await expect(closed.admit('dave', true)).rejects.toMatchObject({
       code: 'rate_limit_unavailable',
       status: 503,
     } satisfies Partial<AppError>);
-    expect(await new RedisRateLimiter(redis, rules, local(), 'open').admit('dave')).toBe(0);
+    expect(await new RedisRateLimiter(redis, rules, local(), 'open').admit('dave', true)).toBe(0);
     const fallback = new RedisRateLimiter(redis, rules, local(), 'local');
     const waits: number[] = [];
-    for (let index = 0; index < 6; index++) waits.push(await fallback.admit('dave'));
+    for (let index = 0; index < 6; index++) waits.push(await fallback.admit('dave', true));
     expect(waits.filter((wait) => wait === 0)).toHaveLength(5);
     expect(redis.fallbacks.get('rate_limit')).toBe(8);
   });

@@ -9,9 +9,11 @@ import { Buckets, type BucketRule } from './limits.js';
 export interface RateLimiter {
   /**
    * Admits one request: 0 when it may go (one request unit is spent), otherwise the wait in
-   * milliseconds. A request refused for its token budget does not also spend a request unit.
+   * milliseconds. `spendsTokens`: it asks a model for an answer, so a spent token budget refuses
+   * it too (and it spends no request unit then); other requests (conversations, admin) only
+   * need a request unit, so a principal in token debt can still work the rest of the API.
    */
-  admit(principal: string): number | Promise<number>;
+  admit(principal: string, spendsTokens: boolean): number | Promise<number>;
   /** Charges the tokens an answer used (prompt + completion); the level may go below zero. */
   chargeTokens(principal: string, tokens: number): void;
 }
@@ -38,8 +40,8 @@ export class LocalRateLimiter implements RateLimiter {
     this.tokens = new Buckets(rules.tokens, clock, maxKeys);
   }
 
-  admit(principal: string): number {
-    return this.tokens.waitFor(principal, 1) || this.requests.take(principal);
+  admit(principal: string, spendsTokens: boolean): number {
+    return (spendsTokens ? this.tokens.waitFor(principal, 1) : 0) || this.requests.take(principal);
   }
 
   chargeTokens(principal: string, tokens: number): void {

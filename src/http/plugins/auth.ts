@@ -30,6 +30,8 @@ declare module 'fastify' {
     ownAuthentication?: boolean;
     /** Signing out (DELETE /console/session): never refused by the address lockout. */
     signOut?: boolean;
+    /** It asks a model for an answer: the principal's token budget applies (guard.ts). */
+    spendsTokens?: boolean;
   }
 }
 

@@ -31,7 +31,7 @@ describe('rate limits, lockout, headers and CORS', () => {
     expect((await server.json('/v1/models', { principal: 'bob' })).status).toBe(200);
   });
 
-  it("charges a principal's answers to a token budget and refuses once it is spent", async () => {
+  it("charges a principal's answers to a token budget and refuses model requests once it is spent", async () => {
     const server = await start({ tokens_per_minute: 10, token_burst: 10 });
     const first = await server.json<{ usage: { total_tokens: number } }>('/v1/chat', {
       body: hello,
@@ -46,6 +46,13 @@ describe('rate limits, lockout, headers and CORS', () => {
     expect(second.status).toBe(429);
     expect(second.body.error.code).toBe('rate_limited');
     expect((await server.json('/v1/chat', { body: hello, principal: 'dave' })).status).toBe(200);
+    // The rest of the API stays usable: the token budget guards the model, not the account.
+    expect((await server.json('/v1/conversations', { principal: 'carol' })).status).toBe(200);
+    const completions = await server.json('/v1/chat/completions', {
+      body: { model: 'gpt-4o-mini', ...hello },
+      principal: 'carol',
+    });
+    expect(completions.status).toBe(429);
   });
 
   it('locks out an address after repeated failed authentication, even for a good token', async () => {

@@ -82,7 +82,10 @@ export function registerGuard(
   return {
     limits: { chargeTokens: (principal, used) => rates.chargeTokens(principal, used) },
     afterAuth(request) {
-      const wait = rates.admit(request.principal!.name);
+      const wait = rates.admit(
+        request.principal!.name,
+        request.routeOptions.config.spendsTokens === true,
+      );
       return typeof wait === 'number' ? refuse(wait) : wait.then(refuse);
     },
   };

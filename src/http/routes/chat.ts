@@ -8,7 +8,7 @@ import { chargedParts, type Limits } from '../plugins/guard.js';
 
 /** `POST /v1/chat`: one turn of a server-side conversation. */
 export function chatRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits): void {
-  app.post('/v1/chat', async (request, reply) => {
+  app.post('/v1/chat', { config: { spendsTokens: true } }, async (request, reply) => {
     const body = parseBody(chatBodySchema, request.body);
     const turn = await deps.engine.prepare({
       principal: principalOf(request),

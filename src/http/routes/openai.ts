@@ -30,7 +30,7 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
     })),
   }));
 
-  app.post('/v1/chat/completions', async (request, reply) => {
+  app.post('/v1/chat/completions', { config: { spendsTokens: true } }, async (request, reply) => {
     rejectUnsupported(request.body);
     const body = parseBody(completionBodySchema, request.body);
     const chatRequest = toChatRequest(body);
