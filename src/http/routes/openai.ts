@@ -11,8 +11,8 @@ import { chargedParts, type Limits } from '../plugins/guard.js';
 
 /**
  * The OpenAI-compatible surface: stateless `POST /v1/chat/completions` (nothing is stored) and
- * `GET /v1/models` (each model also says whether it accepts images, tools and JSON output, in `capabilities`). The
- * official `openai` client works against it unchanged.
+ * `GET /v1/models` (each model also says whether it accepts images, tools and JSON output, in
+ * `capabilities`). The official `openai` client works against it unchanged.
  */
 export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits): void {
   app.get('/v1/models', async () => ({

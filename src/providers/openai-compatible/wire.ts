@@ -63,7 +63,7 @@ const toolCallSchema = z.looseObject({
 });
 
 const toolCallDeltaSchema = z.looseObject({
-  // Some endpoints leave the index out when they send one call: its place in the list.
+  // Some endpoints leave the index out (ToolCallNumbering numbers those calls).
   index: z
     .int()
     .min(0)
