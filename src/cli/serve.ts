@@ -20,6 +20,15 @@ export function serveCommand(io: CliIo): Command {
         `cannot write the log file ${config.log_file}: ${(error as Error).message}`,
       );
     }
+    // Node prints a process warning (a library's deprecation, pg's notice on sslmode) as several
+    // plain lines on stderr, among the JSON log lines: one JSON line each instead.
+    process.removeAllListeners('warning');
+    process.on('warning', (warning) => {
+      logger.warn(
+        { warning: warning.name, code: (warning as { code?: unknown }).code },
+        warning.message,
+      );
+    });
     if (flags.apiKey !== undefined) {
       logger.warn(
         '--api-key leaves the key visible in the process list; prefer --api-key-file or API_KEY_FILE',

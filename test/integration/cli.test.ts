@@ -396,6 +396,33 @@ describe('CLI errors and help', () => {
     }
   });
 
+  it('writes a process warning (pg on sslmode=require) as one JSON log line, not plain lines', async () => {
+    const root = workdir();
+    const started = await run(
+      process.execPath,
+      [
+        assistdBin,
+        'serve',
+        '--port',
+        '0',
+        '--data-dir',
+        join(root, 'w'),
+        '--database-url',
+        'postgres://postgres@127.0.0.1:5432/test?sslmode=require',
+      ],
+      { cwd: root },
+    );
+    const output = `${started.stdout}\n${started.stderr}`;
+    expect(output).not.toMatch(/^\(node:\d+\)|^In the next major version/m);
+    const warning = output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; warning?: string; msg: string })
+      .find((line) => line.warning !== undefined);
+    expect(warning).toMatchObject({ level: 40, warning: 'Warning' });
+    expect(warning!.msg).toContain("SSL modes 'prefer', 'require', and 'verify-ca'");
+  });
+
   it('stops quietly when the reader of its output goes away (| head -1)', async () => {
     const root = workdir();
     const data = join(root, 'piped');
