@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../errors.js';
-import { grammarSchema } from './json-output.js';
+import { grammarSchema } from './json-schema-subset.js';
 
 const at = 'response_format.json_schema.schema';
 
@@ -15,6 +15,13 @@ function refusal(schema: Record<string, unknown>): { param: string; message: str
 }
 
 describe('JSON Schemas as local-engine grammars', () => {
+  it('drops a type every constant of an enum already has (as zod writes it), and takes a nullable choice', () => {
+    expect(grammarSchema({ type: 'string', enum: ['a', 'b'] })).toEqual({ enum: ['a', 'b'] });
+    expect(
+      grammarSchema({ anyOf: [{ type: 'object', properties: {} }, { type: 'null' }] }),
+    ).toEqual({ oneOf: [{ type: 'object', properties: {} }, { type: 'null' }] });
+  });
+
   it('passes what the grammar enforces, reads anyOf as oneOf and drops annotations but descriptions', () => {
     expect(
       grammarSchema({
@@ -58,7 +65,43 @@ describe('JSON Schemas as local-engine grammars', () => {
     [{ enum: [] }, `${at}.enum`, 'non-empty array'],
     [{ enum: 'abc' }, `${at}.enum`, 'non-empty array'],
     [{ enum: [{ k: 1 }] }, `${at}.enum`, 'non-empty array'],
-    [{ const: [1, 2] }, `${at}.const`, 'string, number, boolean or null'],
+    [{ const: [1, 2] }, `${at}.const`, 'a number, a boolean or null'],
+    [{ const: 'x\u0001y' }, `${at}.const`, 'without control characters'],
+    [{ enum: ['p\u0007q'] }, `${at}.enum`, 'control characters'],
+    [{ type: 'object', properties: { 'k\u0002': {} } }, `${at}.properties`, 'control characters'],
+    [
+      { oneOf: [{ type: 'array' }, { type: 'array', items: { type: 'null' } }] },
+      `${at}.oneOf`,
+      'two choices can both be an array',
+    ],
+    [
+      {
+        $ref: '#/$defs/a',
+        $defs: { a: { anyOf: [{ type: 'object' }, { $ref: '#/$defs/b' }] }, b: { type: 'object' } },
+      },
+      `${at}.$defs.a.oneOf`,
+      'two choices can both be an object',
+    ],
+    [
+      { type: 'object', required: [], oneOf: [{ type: 'object' }] },
+      `${at}.type`,
+      'reads "oneOf" alone',
+    ],
+    [{ type: 'string', enum: ['a', 1] }, `${at}.type`, 'reads "enum" alone'],
+    [{ type: ['string', 'null'], maxLength: 3 }, `${at}.maxLength`, 'only with "type": "string"'],
+    [
+      {
+        type: 'object',
+        properties: Object.fromEntries(
+          Array.from({ length: 11 }, (_, index) => [
+            `p${index}`,
+            { type: 'string', maxLength: 500 },
+          ]),
+        ),
+      },
+      `${at}.properties.p10.maxLength`,
+      'add up to more than 5000',
+    ],
     [{ type: 'string', maxLength: 1000 }, `${at}.maxLength`, 'from 0 to 500'],
     [{ type: 'string', minLength: 'abc' }, `${at}.minLength`, 'from 0 to 500'],
     [{ type: 'array', minItems: 3, maxItems: 2 }, `${at}.minItems`, 'is above "maxItems"'],
