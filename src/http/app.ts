@@ -210,13 +210,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   abandoned = [accessLogAbandoned, registerAudit(app, deps.audit, deps.clock)];
   // After the audit plugin: the latency measured includes the wait for the audit commit.
   if (deps.monitor) registerMetrics(app, deps.monitor);
-  // HSTS only when this server terminates TLS itself.
+  // The console's cookies are Secure (and __Host-) whenever the browser talks HTTPS, here or at a
+  // proxy; HSTS only when this server terminates TLS itself.
+  const secureCookies = deps.https !== undefined || deps.config.tls.terminated_by_proxy;
   const guard = registerGuard(app, deps.config, deps.clock, {
     tls: deps.https !== undefined,
+    secureCookies,
     rateLimiter: deps.rateLimiter,
   });
-  // The console's cookies are Secure whenever the browser talks HTTPS, here or at a proxy.
-  const secureCookies = deps.https !== undefined || deps.config.tls.terminated_by_proxy;
   const consoleEnabled = deps.config.console.enabled;
   if (deps.accessControl === 'off') {
     registerOpenAccess(app, openAccessPrincipal, guard.afterAuth);

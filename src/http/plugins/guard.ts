@@ -6,7 +6,7 @@ import { LocalRateLimiter, rateRules, type RateLimiter } from '../../security/ra
 import type { StreamPart } from '../../providers/types.js';
 import type { Clock } from '../../util/ids.js';
 import { retryAfterHeader } from '../../util/retry-after.js';
-import { csrfHeaderName, sessionCookieName } from '../session-cookie.js';
+import { csrfHeaderName, sessionTokenFrom } from '../session-cookie.js';
 
 /** Per-principal budgets, checked after authentication and charged with each answer's tokens. */
 export interface Limits {
@@ -26,7 +26,7 @@ export function registerGuard(
   app: FastifyInstance,
   config: Readonly<Config>,
   clock: Clock,
-  options: { tls: boolean; rateLimiter?: RateLimiter | undefined },
+  options: { tls: boolean; secureCookies: boolean; rateLimiter?: RateLimiter | undefined },
 ): { limits: Limits; afterAuth: AfterAuth } {
   const limits = config.limits;
   const lockout = new Lockout(
@@ -68,7 +68,7 @@ export function registerGuard(
   // plenty (the console asking whether it is signed in), which would otherwise lock users out.
   app.addHook('onResponse', (request, reply, done) => {
     if (reply.statusCode === 401) {
-      if (presentsCredential(request)) lockout.failed(request.ip);
+      if (presentsCredential(request, options.secureCookies)) lockout.failed(request.ip);
     } else if (request.principal) {
       lockout.succeeded(request.ip);
     }
@@ -113,12 +113,14 @@ const allowedHeaders = `authorization, content-type, x-request-id, ${csrfHeaderN
  * Whether a request carried something to authenticate with: an `Authorization` header, a token
  * in a body (POST /console/session, which answers 400 without one) or the session cookie.
  */
-function presentsCredential(request: FastifyRequest): boolean {
+function presentsCredential(request: FastifyRequest, secureCookies: boolean): boolean {
   if (request.headers.authorization !== undefined) return true;
   if (request.routeOptions.config.ownAuthentication === true && request.method === 'POST') {
     return true;
   }
-  return request.headers.cookie?.includes(`${sessionCookieName}=`) === true;
+  // The cookie this server reads, by its exact name: under TLS a plain `assistd_session`, which
+  // a sibling subdomain or another port can plant, must not count toward the lockout either.
+  return sessionTokenFrom(request.headers.cookie, secureCookies) !== undefined;
 }
 
 /** What every response carries, errors written outside Fastify too (client-errors.ts). */
