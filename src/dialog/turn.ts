@@ -142,6 +142,11 @@ export class Turn {
     this.engine.release(this.plan.principal.name, this.plan.conversationId);
   }
 
+  /** Tokens of the prompt and of `answer`, estimated: what an answer cut short is charged. */
+  estimatedTokens(answer: string): number {
+    return this.usageOf(answer, undefined).totalTokens;
+  }
+
   private usageOf(text: string, reported: Usage | undefined): Usage {
     return reported ?? estimatedUsage(this.plan.promptTokens, text, this.plan.countText);
   }

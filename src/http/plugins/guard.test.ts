@@ -55,6 +55,47 @@ describe('rate limits, lockout, headers and CORS', () => {
     expect(completions.status).toBe(429);
   });
 
+  it('charges an answer the client left before its end, streamed or not, on both routes', async () => {
+    const server = await start({ tokens_per_minute: 1, token_burst: 5 });
+    const leaveEarly = async (path: string, body: object, principal: string, stream: boolean) => {
+      server.upstream.enqueue(
+        stream
+          ? { kind: 'sse', fixture: 'stream.sse', gapMs: 300 }
+          : { kind: 'json', fixture: 'completion.json', delayMs: 2000 },
+      );
+      const leave = new AbortController();
+      const response = server.request(path, {
+        body: { ...body, stream },
+        principal,
+        signal: leave.signal,
+      });
+      if (stream) {
+        const reader = (await response).body!.getReader();
+        await reader.read(); // the first event: the answer has begun
+        await reader.read();
+        leave.abort();
+        await reader.cancel().catch(() => undefined);
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        leave.abort();
+        await response.catch(() => undefined);
+      }
+      // The charge lands once the server has seen the client go.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const next = await server.json<{ error: { code: string } }>(path, {
+        body,
+        principal,
+      });
+      expect(next.status, `${path} stream=${stream}`).toBe(429);
+      expect(next.body.error.code).toBe('rate_limited');
+    };
+    const completion = { model: 'gpt-4o-mini', ...hello };
+    await leaveEarly('/v1/chat', hello, 'erin', true);
+    await leaveEarly('/v1/chat', hello, 'frank', false);
+    await leaveEarly('/v1/chat/completions', completion, 'gina', true);
+    await leaveEarly('/v1/chat/completions', completion, 'hugo', false);
+  });
+
   it('locks out an address after repeated failed authentication, even for a good token', async () => {
     const server = await start({ failed_auth_max: 3, lockout_seconds: 60 });
     for (let index = 0; index < 3; index++) {

@@ -91,15 +91,43 @@ export function registerGuard(
   };
 }
 
-/** Passes stream parts through, charging the principal for the tokens of the finished answer. */
+/**
+ * Passes stream parts through, charging the principal for the tokens of the answer: its reported
+ * usage when it finishes, else `estimate` of what was generated before it was cut short (a
+ * client that leaves before the end must not get the tokens for free) or failed midway. A call
+ * that failed before any text is charged only when the client left (the prompt was read).
+ */
 export async function* chargedParts(
   parts: AsyncIterable<StreamPart>,
   charge: (tokens: number) => void,
+  estimate: (answer: string) => number,
+  signal: AbortSignal,
 ): AsyncGenerator<StreamPart> {
-  for await (const part of parts) {
-    if (part.type === 'finish' && part.usage) charge(part.usage.totalTokens);
-    yield part;
+  let answer = '';
+  let charged = false;
+  try {
+    for await (const part of parts) {
+      if (part.type === 'text-delta') answer += part.text;
+      else if (part.type === 'tool-call-delta') answer += (part.name ?? '') + part.arguments;
+      else if (part.type === 'finish' && part.usage) {
+        charged = true;
+        charge(part.usage.totalTokens);
+      }
+      yield part;
+    }
+  } finally {
+    if (!charged) chargePartial(charge, estimate, answer, signal);
   }
+}
+
+/** Charges the estimate of an answer that did not finish (see chargedParts). */
+export function chargePartial(
+  charge: (tokens: number) => void,
+  estimate: (answer: string) => number,
+  answer: string | undefined,
+  signal: AbortSignal,
+): void {
+  if ((answer !== undefined && answer !== '') || signal.aborted) charge(estimate(answer ?? ''));
 }
 
 /**

@@ -4,7 +4,8 @@ import { principalOf } from '../plugins/auth.js';
 import { chatBodySchema, stopList } from '../schemas.js';
 import { chatEvents, sendEventStream, startStream, usageBody } from '../sse.js';
 import { parseBody } from '../validate.js';
-import { chargedParts, type Limits } from '../plugins/guard.js';
+import { chargedParts, chargePartial, type Limits } from '../plugins/guard.js';
+import { partialAnswerOf } from '../../providers/partial-answer.js';
 
 /** `POST /v1/chat`: one turn of a server-side conversation. */
 export function chatRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits): void {
@@ -23,11 +24,12 @@ export function chatRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits):
     });
     const { signal } = request.work;
     const principal = principalOf(request).name;
+    const charge = (tokens: number) => limits.chargeTokens(principal, tokens);
     reply.header('x-assistd-omitted-messages', String(turn.omittedMessages));
 
     if (body.stream === true) {
       const parts = await startStream(
-        chargedParts(turn.stream(signal), (tokens) => limits.chargeTokens(principal, tokens)),
+        chargedParts(turn.stream(signal), charge, (answer) => turn.estimatedTokens(answer), signal),
       );
       const info = {
         id: turn.id,
@@ -43,8 +45,19 @@ export function chatRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits):
       );
     }
 
-    const result = await turn.generate(signal);
-    limits.chargeTokens(principal, result.usage.totalTokens);
+    let result;
+    try {
+      result = await turn.generate(signal);
+    } catch (error) {
+      chargePartial(
+        charge,
+        (answer) => turn.estimatedTokens(answer),
+        partialAnswerOf(error),
+        signal,
+      );
+      throw error;
+    }
+    charge(result.usage.totalTokens);
     return {
       id: turn.id,
       object: 'chat.turn',

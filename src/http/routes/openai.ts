@@ -7,7 +7,8 @@ import { completionBodySchema, rejectUnsupported, toChatRequest } from '../compl
 import { completionEvents, sendEventStream, startStream, usageBody } from '../sse.js';
 import { parseBody } from '../validate.js';
 import { principalOf } from '../plugins/auth.js';
-import { chargedParts, type Limits } from '../plugins/guard.js';
+import { chargedParts, chargePartial, type Limits } from '../plugins/guard.js';
+import { partialAnswerOf } from '../../providers/partial-answer.js';
 
 /**
  * The OpenAI-compatible surface: stateless `POST /v1/chat/completions` (nothing is stored) and
@@ -41,11 +42,17 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
     const created = Math.floor(deps.clock() / 1000);
     const { signal } = request.work;
 
+    const principal = principalOf(request).name;
+    const charge = (tokens: number) => limits.chargeTokens(principal, tokens);
+    const estimate = (answer: string) => estimateUsage(model, chatRequest, answer).totalTokens;
+
     if (body.stream === true) {
-      const principal = principalOf(request).name;
       const parts = await startStream(
-        chargedParts(withUsage(model.stream(chatRequest, signal), model, chatRequest), (tokens) =>
-          limits.chargeTokens(principal, tokens),
+        chargedParts(
+          withUsage(model.stream(chatRequest, signal), model, chatRequest),
+          charge,
+          estimate,
+          signal,
         ),
       );
       const includeUsage = body.stream_options?.include_usage === true;
@@ -57,10 +64,16 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
       );
     }
 
-    const result = await model.generate(chatRequest, signal);
+    let result;
+    try {
+      result = await model.generate(chatRequest, signal);
+    } catch (error) {
+      chargePartial(charge, estimate, partialAnswerOf(error), signal);
+      throw error;
+    }
     const usage =
       result.usage ?? estimateUsage(model, chatRequest, answerText(result.text, result.toolCalls));
-    limits.chargeTokens(principalOf(request).name, usage.totalTokens);
+    charge(usage.totalTokens);
     const toolCalls = result.toolCalls ?? [];
     return {
       id,
