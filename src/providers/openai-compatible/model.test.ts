@@ -219,7 +219,7 @@ describe('openai-compatible provider: answers', () => {
       { type: 'tool-call-delta', index: 1, id: undefined, name: undefined, arguments: '' },
     ]);
     expect(calls[4]).toMatchObject({
-      index: 7,
+      index: 2,
       name: 'h',
       id: expect.stringMatching(/^call_\w{16}$/),
     });

@@ -223,7 +223,7 @@ export class OpenAICompatibleModel implements ChatModel {
         if (chunk.toolCalls !== undefined) {
           for (const call of chunk.toolCalls) {
             const numbered = numbering.number(call);
-            if (numbering.calls > maxToolCalls) {
+            if (numbering.count > maxToolCalls) {
               throw new ProviderError({
                 failure: 'malformed',
                 message: `model endpoint answer holds more than ${maxToolCalls} tool calls`,
