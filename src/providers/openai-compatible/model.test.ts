@@ -245,6 +245,45 @@ describe('openai-compatible provider: answers', () => {
     ]);
   });
 
+  it('reads the deprecated function_call as one tool call, whole and streamed', async () => {
+    upstream.enqueue({
+      kind: 'json',
+      body: {
+        choices: [
+          {
+            message: { content: null, function_call: { name: 'f', arguments: '{}' } },
+            finish_reason: 'function_call',
+          },
+        ],
+      },
+    });
+    const whole = await model().generate(request, signal());
+    expect(whole).toMatchObject({
+      finishReason: 'tool_calls',
+      toolCalls: [{ type: 'function', function: { name: 'f', arguments: '{}' } }],
+    });
+    const delta = (functionCall: object) =>
+      `data: ${JSON.stringify({ choices: [{ delta: { function_call: functionCall } }] })}\n\n`;
+    upstream.enqueue({
+      kind: 'sse',
+      events: [
+        delta({ name: 'f', arguments: '' }),
+        delta({ arguments: '{"a"' }),
+        delta({ arguments: ':1}' }),
+        `data: ${JSON.stringify({ choices: [{ delta: {}, finish_reason: 'function_call' }] })}\n\n`,
+        'data: [DONE]\n\n',
+      ],
+    });
+    const parts = await collect(model().stream(request, signal()));
+    const calls = parts.filter((part) => part.type === 'tool-call-delta');
+    expect(calls.map((part) => [part.index, part.name, part.arguments])).toEqual([
+      [0, 'f', ''],
+      [0, undefined, '{"a"'],
+      [0, undefined, ':1}'],
+    ]);
+    expect(calls[0]!.id).toMatch(/^call_/);
+  });
+
   it('counts tool-call names and ids toward the bound on a streamed answer', async () => {
     const name = 'n'.repeat(1024 * 1024);
     upstream.enqueue({

@@ -83,6 +83,8 @@ const completionSchema = z.looseObject({
         message: z.looseObject({
           content: z.string().nullish(),
           tool_calls: z.array(toolCallSchema).max(maxToolCalls).nullish(),
+          // The deprecated form of one call, which some endpoints still send.
+          function_call: toolCallSchema.shape.function.nullish(),
         }),
         finish_reason: finishReasonSchema,
       }),
@@ -100,6 +102,7 @@ const chunkSchema = z.looseObject({
           .looseObject({
             content: z.string().nullish(),
             tool_calls: z.array(toolCallDeltaSchema).max(maxToolCalls).nullish(),
+            function_call: toolCallDeltaSchema.shape.function,
           })
           .nullish(),
         finish_reason: finishReasonSchema,
@@ -148,7 +151,9 @@ export function parseCompletion(value: unknown): ParsedCompletion | undefined {
   if (!parsed.success) return undefined;
   const choice = firstChoice(parsed.data.choices);
   if (choice === undefined) return undefined;
-  const calls = choice.message.tool_calls;
+  const legacy = choice.message.function_call;
+  const calls =
+    choice.message.tool_calls ?? (legacy ? [{ id: undefined, function: legacy }] : undefined);
   return {
     text: choice.message.content ?? '',
     toolCalls:
@@ -168,7 +173,10 @@ export function parseChunk(value: unknown): ParsedChunk | undefined {
   const parsed = chunkSchema.safeParse(value);
   if (!parsed.success) return undefined;
   const choice = firstChoice(parsed.data.choices ?? []);
-  const calls = choice?.delta?.tool_calls;
+  const legacy = choice?.delta?.function_call;
+  const calls =
+    choice?.delta?.tool_calls ??
+    (legacy ? [{ index: undefined, id: undefined, function: legacy }] : undefined);
   return {
     text: choice?.delta?.content ?? '',
     toolCalls:
