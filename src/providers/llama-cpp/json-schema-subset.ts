@@ -1,5 +1,6 @@
 import type { GbnfJsonSchema } from 'node-llama-cpp';
 import { AppError } from '../../errors.js';
+import { checkChoices, isObject, type Json } from './json-schema-choices.js';
 
 // What of JSON Schema the local engine's grammars can hold (json-output.ts turns the result into
 // a llama.cpp grammar): a schema is checked and rewritten here, or refused with a 400 naming the
@@ -72,8 +73,6 @@ function hasControl(text: string): boolean {
   return false;
 }
 
-type Json = Record<string, unknown>;
-
 /** Where the schema sits in the request, for the 400's `param`. */
 export const schemaParam = 'response_format.json_schema.schema';
 
@@ -86,7 +85,7 @@ export function grammarSchema(schema: Json): GbnfJsonSchema {
   const defs = isObject(schema.$defs) ? schema.$defs : {};
   const budget: Budget = { nodes: maxGrammarSize, repeats: maxGrammarRepeats };
   const converted = convert(schema, schemaParam, defs, budget);
-  checkChoices(converted, schemaParam, isObject(converted.$defs) ? converted.$defs : {});
+  checkChoices(converted, schemaParam, isObject(converted.$defs) ? converted.$defs : {}, refused);
   return converted as GbnfJsonSchema;
 }
 
@@ -253,83 +252,6 @@ function typeHolds(type: unknown, value: unknown): boolean {
   });
 }
 
-type Start = 'string' | 'number' | 'boolean' | 'null' | 'object' | 'array';
-const anyStart: readonly Start[] = ['string', 'number', 'boolean', 'null', 'object', 'array'];
-
-/**
- * Every `oneOf` must choose by the first character of the value (a string, a number, a boolean,
- * null, an object or an array): llama.cpp's grammar sampler follows every choice that still
- * fits, so choices that begin alike, nested, multiply its work without bound (two array choices
- * 16 levels deep kept a core busy for six minutes, past the client's disconnect). A nullable
- * value, or a string-or-object, is fine; two object shapes are not.
- */
-function checkChoices(schema: unknown, path: string, defs: Json): void {
-  if (!isObject(schema)) return;
-  if (Array.isArray(schema.oneOf)) {
-    const seen = new Set<Start>();
-    for (const choice of schema.oneOf) {
-      for (const start of starts(choice, defs, new Set())) {
-        if (seen.has(start)) {
-          throw refused(
-            `${path}.oneOf`,
-            `two choices can both be ${article(start)}; the local engine takes choices that begin differently (string, number, boolean, null, object, array)`,
-          );
-        }
-      }
-      for (const start of starts(choice, defs, new Set())) seen.add(start);
-    }
-    schema.oneOf.forEach((choice, index) => checkChoices(choice, `${path}.oneOf[${index}]`, defs));
-  }
-  for (const keyword of ['properties', '$defs'] as const) {
-    const members = schema[keyword];
-    if (isObject(members)) {
-      for (const [name, member] of Object.entries(members)) {
-        checkChoices(member, `${path}.${keyword}.${name}`, defs);
-      }
-    }
-  }
-  checkChoices(schema.items, `${path}.items`, defs);
-  checkChoices(schema.additionalProperties, `${path}.additionalProperties`, defs);
-  if (Array.isArray(schema.prefixItems)) {
-    schema.prefixItems.forEach((item, index) =>
-      checkChoices(item, `${path}.prefixItems[${index}]`, defs),
-    );
-  }
-}
-
-/** How a value of the schema can begin; any when it cannot tell (a reference cycle). */
-function starts(schema: unknown, defs: Json, following: Set<string>): readonly Start[] {
-  if (!isObject(schema)) return anyStart;
-  if (typeof schema.$ref === 'string') {
-    const name = schema.$ref.slice('#/$defs/'.length);
-    if (following.has(name)) return anyStart;
-    following.add(name);
-    return starts(defs[name], defs, following);
-  }
-  if (Array.isArray(schema.oneOf)) {
-    return [...new Set(schema.oneOf.flatMap((choice) => starts(choice, defs, new Set(following))))];
-  }
-  const values =
-    'const' in schema ? [schema.const] : Array.isArray(schema.enum) ? schema.enum : undefined;
-  if (values !== undefined) return [...new Set(values.map(startOf))];
-  if (schema.type === undefined) return anyStart;
-  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
-  return [...new Set(types.map((type) => (type === 'integer' ? 'number' : type) as Start))];
-}
-
-function startOf(value: unknown): Start {
-  if (value === null) return 'null';
-  return typeof value as 'string' | 'number' | 'boolean';
-}
-
-function article(start: Start): string {
-  return start === 'null'
-    ? 'null'
-    : start === 'array' || start === 'object'
-      ? `an ${start}`
-      : `a ${start}`;
-}
-
 function hasControlCharacter(value: unknown): boolean {
   return typeof value === 'string' && hasControl(value);
 }
@@ -407,12 +329,8 @@ function spend(budget: Budget, cost: number, path: string): void {
   }
 }
 
-function refused(param: string, message: string): AppError {
+export function refused(param: string, message: string): AppError {
   return new AppError('unsupported_parameter', `${param}: ${message}.`, { param });
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isScalar(value: unknown): boolean {

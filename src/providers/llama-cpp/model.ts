@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import type { LlamaChat, LlamaGrammar } from 'node-llama-cpp';
 import type { Logger } from 'pino';
 import { AppError } from '../../errors.js';
@@ -14,7 +13,7 @@ import type {
   StreamPart,
   Usage,
 } from '../types.js';
-import { finishReasonOf, toHistory } from './chat-mapping.js';
+import { finishReasonOf, samplingOf, toHistory } from './chat-mapping.js';
 import { historyFingerprints, withAnswer } from './history-fingerprint.js';
 import type { Runtime } from './runtime.js';
 import { SequencePool, type PoolStats, type Slot } from './sequence-pool.js';
@@ -350,22 +349,7 @@ export class LlamaCppModel implements ChatModel {
       stopOnAbortSignal: true,
       maxTokens,
       ...(grammar === undefined ? {} : { grammar }),
-      temperature: request.temperature ?? this.options.defaultTemperature,
-      ...(request.topP !== undefined ? { topP: request.topP } : {}),
-      // llama.cpp's sampler takes 32 bits, and without a seed uses the current second (identical
-      // requests in one second answered alike): a request without one gets a random seed, and a
-      // given one keeps its low 32 bits (-1 is 4294967295, not 0 as llama.cpp's clamp made it).
-      seed: request.seed === undefined ? randomInt(0, 2 ** 32) : request.seed >>> 0,
-      ...(request.stop && request.stop.length > 0 ? { customStopTriggers: request.stop } : {}),
-      // OpenAI semantics: no repetition penalty unless the request asks for one.
-      repeatPenalty:
-        request.presencePenalty || request.frequencyPenalty
-          ? {
-              penalty: 1,
-              presencePenalty: request.presencePenalty ?? 0,
-              frequencyPenalty: request.frequencyPenalty ?? 0,
-            }
-          : false,
+      ...samplingOf(request, this.options.defaultTemperature),
     });
     const completionTokens = meter.usedOutputTokens - outputBefore;
     this.totals.evaluatedPromptTokens += promptTokens - reused;
