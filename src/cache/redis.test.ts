@@ -38,7 +38,8 @@ describe('rate limits in Redis', () => {
     const [a, b] = [await connect(prefix), await connect(prefix)];
     const limiters = [a, b].map((redis) => new RedisRateLimiter(redis, rules, local(), 'local'));
     const waits: number[] = [];
-    for (let index = 0; index < 6; index++) waits.push(await limiters[index % 2]!.admit('alice', true));
+    for (let index = 0; index < 6; index++)
+      waits.push(await limiters[index % 2]!.admit('alice', true));
     expect(waits.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
     // One request a second: the sixth waits about a second.
     expect(waits[5]).toBeGreaterThan(500);
