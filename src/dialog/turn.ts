@@ -76,7 +76,7 @@ export class Turn {
         if (partial !== undefined) await this.store(partial, true);
         throw error;
       }
-      if (result.toolCalls !== undefined && result.toolCalls.length > 0) throw toolCallAnswer();
+      if (result.toolCalls?.length || result.finishReason === 'tool_calls') throw toolCallAnswer();
       const usage = this.usageOf(result.text, result.usage);
       await this.storeOrThrow(result.text, false);
       return { text: result.text, finishReason: result.finishReason, usage };
@@ -100,8 +100,11 @@ export class Turn {
           continue;
         }
         // Conversations hold text and a turn offers no tools: an endpoint that calls one anyway
-        // has not answered (the text before it is kept as incomplete).
-        if (part.type === 'tool-call-delta') {
+        // (or says it did) has not answered (the text before it is kept as incomplete).
+        if (
+          part.type === 'tool-call-delta' ||
+          (part.type === 'finish' && part.finishReason === 'tool_calls')
+        ) {
           settled = true;
           // Before any text the client still gets an HTTP error.
           if (text === '') throw toolCallAnswer();

@@ -267,6 +267,19 @@ describe('POST /v1/chat with stream: true', () => {
       content: '你好',
       incomplete: true,
     });
+    // A finish that says "tool_calls" with no call is no answer either.
+    harness.upstream.enqueue({
+      kind: 'sse',
+      events: [
+        `data: ${JSON.stringify({ choices: [{ delta: { tool_calls: [] }, finish_reason: 'tool_calls' }] })}\n\n`,
+        'data: [DONE]\n\n',
+      ],
+    });
+    const said = await harness.request('/v1/chat', {
+      body: { ...hello, stream: true },
+      principal: 'caller',
+    });
+    expect(said.status).toBe(502);
     const list = await harness.json<{ data: unknown[] }>('/v1/conversations', {
       principal: 'caller',
     });

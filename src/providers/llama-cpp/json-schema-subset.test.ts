@@ -68,6 +68,8 @@ describe('JSON Schemas as local-engine grammars', () => {
     [{ const: [1, 2] }, `${at}.const`, 'a number, a boolean or null'],
     [{ const: 'x\u0001y' }, `${at}.const`, 'without control characters'],
     [{ enum: ['p\u0007q'] }, `${at}.enum`, 'control characters'],
+    [{ enum: ['a\udfff'] }, `${at}.enum`, 'lone surrogates'],
+    [{ type: 'object', properties: { '\ud800': {} } }, `${at}.properties`, 'lone surrogates'],
     [{ type: 'object', properties: { 'k\u0002': {} } }, `${at}.properties`, 'control characters'],
     [
       { oneOf: [{ type: 'array' }, { type: 'array', items: { type: 'null' } }] },

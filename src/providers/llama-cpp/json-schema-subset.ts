@@ -67,8 +67,12 @@ export const maxGrammarSize = 1000;
  */
 export const maxGrammarRepeats = 5000;
 
-/** Whether a text holds a control character: node-llama-cpp writes them raw (invalid JSON). */
+/**
+ * Whether a text holds what a grammar cannot write: a control character (node-llama-cpp writes
+ * them raw: invalid JSON) or a lone surrogate (no UTF-8 encodes it: the answer held U+FFFD).
+ */
 function hasControl(text: string): boolean {
+  if (Buffer.from(text, 'utf8').toString('utf8') !== text) return true; // a lone surrogate
   for (let index = 0; index < text.length; index++) if (text.charCodeAt(index) < 0x20) return true;
   return false;
 }
@@ -141,7 +145,7 @@ function convert(schema: unknown, path: string, defs: Json, budget: Budget): Jso
         if (!isScalar(value) || hasControlCharacter(value)) {
           throw refused(
             at,
-            'the local engine takes a string without control characters, a number, a boolean or null',
+            'the local engine takes a string without control characters or lone surrogates, a number, a boolean or null',
           );
         }
         out.const = value;
@@ -151,7 +155,10 @@ function convert(schema: unknown, path: string, defs: Json, budget: Budget): Jso
           throw refused(at, 'must be a non-empty array of strings, numbers, booleans or nulls');
         }
         if (value.some(hasControlCharacter)) {
-          throw refused(at, 'the local engine cannot write control characters in a constant');
+          throw refused(
+            at,
+            'the local engine cannot write control characters or lone surrogates in a constant',
+          );
         }
         spend(budget, value.length, at);
         out.enum = value;
@@ -180,7 +187,10 @@ function convert(schema: unknown, path: string, defs: Json, budget: Budget): Jso
         if (!isObject(value)) throw refused(at, 'must be an object of schemas');
         for (const name of Object.keys(value)) {
           if (hasControl(name)) {
-            throw refused(at, 'the local engine cannot write control characters in a name');
+            throw refused(
+              at,
+              'the local engine cannot write control characters or lone surrogates in a name',
+            );
           }
         }
         out[keyword] = Object.fromEntries(

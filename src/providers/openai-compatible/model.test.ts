@@ -221,7 +221,7 @@ describe('openai-compatible provider: answers', () => {
     expect(calls[4]).toMatchObject({
       index: 2,
       name: 'h',
-      id: expect.stringMatching(/^call_\w{16}$/),
+      id: expect.stringMatching(/^call_[\w-]{16}$/),
     });
 
     upstream.enqueue({
@@ -282,6 +282,42 @@ describe('openai-compatible provider: answers', () => {
       [0, undefined, ':1}'],
     ]);
     expect(calls[0]!.id).toMatch(/^call_/);
+  });
+
+  it('refuses a streamed call that never gets a name, as it refuses one sent whole', async () => {
+    upstream.enqueue({
+      kind: 'sse',
+      events: [
+        `data: ${JSON.stringify({ choices: [{ delta: { tool_calls: [{ index: 0, id: 'a', function: { arguments: '{}' } }] } }] })}\n\n`,
+        `data: ${JSON.stringify({ choices: [{ delta: {}, finish_reason: 'tool_calls' }] })}\n\n`,
+        'data: [DONE]\n\n',
+      ],
+    });
+    const parts = await collect(model().stream(request, signal()));
+    expect(parts.at(-1)).toMatchObject({ type: 'error', error: { code: 'upstream_bad_response' } });
+  });
+
+  it('keeps both a function_call and tool_calls sent in one delta', async () => {
+    upstream.enqueue({
+      kind: 'sse',
+      events: [
+        `data: ${JSON.stringify({
+          choices: [
+            {
+              delta: {
+                function_call: { name: 'f', arguments: '{}' },
+                tool_calls: [{ index: 0, id: 'b', function: { name: 'g', arguments: '{}' } }],
+              },
+            },
+          ],
+        })}\n\n`,
+        `data: ${JSON.stringify({ choices: [{ delta: {}, finish_reason: 'tool_calls' }] })}\n\n`,
+        'data: [DONE]\n\n',
+      ],
+    });
+    const parts = await collect(model().stream(request, signal()));
+    const names = parts.flatMap((part) => (part.type === 'tool-call-delta' ? [part.name] : []));
+    expect(names.sort()).toEqual(['f', 'g']);
   });
 
   it('counts tool-call names and ids toward the bound on a streamed answer', async () => {

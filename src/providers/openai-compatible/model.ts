@@ -241,6 +241,12 @@ export class OpenAICompatibleModel implements ChatModel {
       // destroyed.
       void events.return(undefined).catch(() => undefined);
     }
+    if (numbering.unnamed && !signal.aborted) {
+      throw new ProviderError({
+        failure: 'malformed',
+        message: 'model endpoint streamed a tool call without a function name',
+      });
+    }
     if (!done && finishReason === undefined && !signal.aborted) {
       throw new ProviderError({
         failure: 'malformed',

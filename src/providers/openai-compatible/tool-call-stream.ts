@@ -44,6 +44,11 @@ export class ToolCallNumbering {
     return this.calls.length;
   }
 
+  /** Whether a call never got its name (the answer is then malformed, as one sent whole is). */
+  get unnamed(): boolean {
+    return this.calls.some((call) => !call.named);
+  }
+
   number(raw: RawToolCallDelta): ToolCallDelta {
     let ours = raw.index === undefined ? this.unindexed(raw) : this.indexed(raw.index, raw.id);
     let id: string | undefined;

@@ -152,8 +152,10 @@ export function parseCompletion(value: unknown): ParsedCompletion | undefined {
   const choice = firstChoice(parsed.data.choices);
   if (choice === undefined) return undefined;
   const legacy = choice.message.function_call;
-  const calls =
-    choice.message.tool_calls ?? (legacy ? [{ id: undefined, function: legacy }] : undefined);
+  // Both forms in one answer: every call is kept.
+  const calls = legacy
+    ? [...(choice.message.tool_calls ?? []), { id: undefined, function: legacy }]
+    : choice.message.tool_calls;
   return {
     text: choice.message.content ?? '',
     toolCalls:
@@ -174,9 +176,9 @@ export function parseChunk(value: unknown): ParsedChunk | undefined {
   if (!parsed.success) return undefined;
   const choice = firstChoice(parsed.data.choices ?? []);
   const legacy = choice?.delta?.function_call;
-  const calls =
-    choice?.delta?.tool_calls ??
-    (legacy ? [{ index: undefined, id: undefined, function: legacy }] : undefined);
+  const calls = legacy
+    ? [...(choice?.delta?.tool_calls ?? []), { index: undefined, id: undefined, function: legacy }]
+    : choice?.delta?.tool_calls;
   return {
     text: choice?.delta?.content ?? '',
     toolCalls:
