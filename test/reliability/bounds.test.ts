@@ -74,7 +74,11 @@ describe('a streamed answer is bounded', () => {
       kind: 'sse',
       events: [events[0]!, ...Array.from({ length: pieces }, () => piece), ...events.slice(-3)],
     });
-    const response = await harness.request('/v1/chat', { body: { ...hello, stream: true } });
+    // Its own principal: what it was sent is charged to it (below).
+    const response = await harness.request('/v1/chat', {
+      body: { ...hello, stream: true },
+      principal: 'flood',
+    });
     const list = await readEvents(response);
     expect(list.map((event) => event.event).filter((name) => name === 'delta')).toHaveLength(
       pieces - 1,
@@ -84,10 +88,13 @@ describe('a streamed answer is bounded', () => {
     const { conversation_id } = JSON.parse(list[0]!.data) as { conversation_id: string };
     const stored = await harness.json<{
       messages: Array<{ content: string; incomplete: boolean }>;
-    }>(`/v1/conversations/${conversation_id}`);
+    }>(`/v1/conversations/${conversation_id}`, { principal: 'flood' });
     const answer = stored.body.messages.at(-1)!;
     expect(answer.incomplete).toBe(true);
     expect(answer.content.length).toBe(maxStreamedAnswerChars);
+    // The 16 Mi characters it received count against its token budget, though the answer failed.
+    const next = await harness.json<ErrorBody>('/v1/chat', { body: hello, principal: 'flood' });
+    expect(next.body.error.code).toBe('rate_limited');
     await eventually(() => harness.upstream.openResponses === 0, 5_000);
   }, 30_000);
 });
