@@ -145,9 +145,9 @@ export class Turn {
     this.engine.release(this.plan.principal.name, this.plan.conversationId);
   }
 
-  /** Tokens of the prompt and of `answer`, estimated: what an answer cut short is charged. */
-  estimatedTokens(answer: string): number {
-    return this.usageOf(answer, undefined).totalTokens;
+  /** Usage of the prompt and of `answer`, estimated: what an answer cut short is charged. */
+  estimatedUsage(answer: string): Usage {
+    return this.usageOf(answer, undefined);
   }
 
   private usageOf(text: string, reported: Usage | undefined): Usage {

@@ -3,7 +3,7 @@ import type { Config } from '../../config/schema.js';
 import { AppError } from '../../errors.js';
 import { Lockout } from '../../security/limits.js';
 import { LocalRateLimiter, rateRules, type RateLimiter } from '../../security/rate-limiter.js';
-import type { StreamPart } from '../../providers/types.js';
+import type { StreamPart, Usage } from '../../providers/types.js';
 import type { Clock } from '../../util/ids.js';
 import { retryAfterHeader } from '../../util/retry-after.js';
 import { csrfHeaderName, sessionTokenFrom } from '../session-cookie.js';
@@ -93,14 +93,15 @@ export function registerGuard(
 
 /**
  * Passes stream parts through, charging the principal for the tokens of the answer: its reported
- * usage when it finishes, else `estimate` of what was generated before it was cut short (a
- * client that leaves before the end must not get the tokens for free) or failed midway. A call
- * that failed before any text is charged only when the client left (the prompt was read).
+ * usage when it finishes (`estimate` of it, filled into the finish part, when the model reported
+ * none), else `estimate` of what was generated before it was cut short (a client that leaves
+ * before the end must not get the tokens for free) or failed midway. A call that failed before
+ * any text is charged only when the client left (the prompt was read).
  */
 export async function* chargedParts(
   parts: AsyncIterable<StreamPart>,
   charge: (tokens: number) => void,
-  estimate: (answer: string) => number,
+  estimate: (answer: string) => Usage,
   signal: AbortSignal,
 ): AsyncGenerator<StreamPart> {
   let answer = '';
@@ -109,9 +110,12 @@ export async function* chargedParts(
     for await (const part of parts) {
       if (part.type === 'text-delta') answer += part.text;
       else if (part.type === 'tool-call-delta') answer += (part.name ?? '') + part.arguments;
-      else if (part.type === 'finish' && part.usage) {
+      else if (part.type === 'finish') {
+        const usage = part.usage ?? estimate(answer);
         charged = true;
-        charge(part.usage.totalTokens);
+        charge(usage.totalTokens);
+        yield part.usage === undefined ? { ...part, usage } : part;
+        continue;
       }
       yield part;
     }
@@ -123,11 +127,12 @@ export async function* chargedParts(
 /** Charges the estimate of an answer that did not finish (see chargedParts). */
 export function chargePartial(
   charge: (tokens: number) => void,
-  estimate: (answer: string) => number,
+  estimate: (answer: string) => Usage,
   answer: string | undefined,
   signal: AbortSignal,
 ): void {
-  if ((answer !== undefined && answer !== '') || signal.aborted) charge(estimate(answer ?? ''));
+  if ((answer !== undefined && answer !== '') || signal.aborted)
+    charge(estimate(answer ?? '').totalTokens);
 }
 
 /**

@@ -29,7 +29,7 @@ export function chatRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits):
 
     if (body.stream === true) {
       const parts = await startStream(
-        chargedParts(turn.stream(signal), charge, (answer) => turn.estimatedTokens(answer), signal),
+        chargedParts(turn.stream(signal), charge, (answer) => turn.estimatedUsage(answer), signal),
       );
       const info = {
         id: turn.id,
@@ -51,7 +51,7 @@ export function chatRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits):
     } catch (error) {
       chargePartial(
         charge,
-        (answer) => turn.estimatedTokens(answer),
+        (answer) => turn.estimatedUsage(answer),
         partialAnswerOf(error),
         signal,
       );

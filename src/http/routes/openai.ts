@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { estimatedUsage, promptTokens, textCounter } from '../../dialog/token-estimate.js';
 import { assertContentAccepted, assertToolsAccepted } from '../../providers/content.js';
-import type { ChatModel, ChatRequest, StreamPart, ToolCall } from '../../providers/types.js';
+import type { ChatModel, ChatRequest, ToolCall } from '../../providers/types.js';
 import type { AppDeps } from '../app.js';
 import { completionBodySchema, rejectUnsupported, toChatRequest } from '../completion-body.js';
 import { completionEvents, sendEventStream, startStream, usageBody } from '../sse.js';
@@ -44,16 +44,11 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
 
     const principal = principalOf(request).name;
     const charge = (tokens: number) => limits.chargeTokens(principal, tokens);
-    const estimate = (answer: string) => estimateUsage(model, chatRequest, answer).totalTokens;
+    const estimate = (answer: string) => estimateUsage(model, chatRequest, answer);
 
     if (body.stream === true) {
       const parts = await startStream(
-        chargedParts(
-          withUsage(model.stream(chatRequest, signal), model, chatRequest),
-          charge,
-          estimate,
-          signal,
-        ),
+        chargedParts(model.stream(chatRequest, signal), charge, estimate, signal),
       );
       const includeUsage = body.stream_options?.include_usage === true;
       return sendEventStream(
@@ -71,8 +66,7 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
       chargePartial(charge, estimate, partialAnswerOf(error), signal);
       throw error;
     }
-    const usage =
-      result.usage ?? estimateUsage(model, chatRequest, answerText(result.text, result.toolCalls));
+    const usage = result.usage ?? estimate(answerText(result.text, result.toolCalls));
     charge(usage.totalTokens);
     const toolCalls = result.toolCalls ?? [];
     return {
@@ -97,24 +91,6 @@ export function openaiRoutes(app: FastifyInstance, deps: AppDeps, limits: Limits
       usage: usageBody(usage),
     };
   });
-}
-
-/** Fills in usage when the endpoint did not report it (documented as an estimate). */
-async function* withUsage(
-  parts: AsyncIterable<StreamPart>,
-  model: ChatModel,
-  request: ChatRequest,
-) {
-  let text = '';
-  for await (const part of parts) {
-    if (part.type === 'text-delta') text += part.text;
-    else if (part.type === 'tool-call-delta') text += (part.name ?? '') + part.arguments;
-    if (part.type === 'finish' && part.usage === undefined) {
-      yield { ...part, usage: estimateUsage(model, request, text) };
-      continue;
-    }
-    yield part;
-  }
 }
 
 /** What an answer's tokens are counted on: its text and its calls' names and arguments. */
