@@ -296,7 +296,7 @@ describe('with no model configured', () => {
         id: demoModelId,
         default: true,
         owned_by: 'llama-cpp',
-        capabilities: { images: false, tools: false, json_output: true },
+        capabilities: { images: false, tools: true, json_output: true },
       }),
     ]);
     expect(models.body.data[0]!.description).toMatch(/canned.*--model-path.*--model-endpoint/s);

@@ -18,7 +18,7 @@ export function assertContentAccepted(model: ChatModel, messages: readonly ChatM
 }
 
 /**
- * Refuses function calling for a model without it (the local engine; an endpoint configured with
+ * Refuses function calling for a model without it (an endpoint configured with
  * `accepts_tools: false`) and JSON output for one without that (`accepts_response_format: false`),
  * naming the field.
  */

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
-import type { ChatHistoryItem } from 'node-llama-cpp';
+import type { ChatHistoryItem, ChatModelResponse } from 'node-llama-cpp';
+import { AppError } from '../../errors.js';
 import { contentText } from '../content.js';
 import type { ChatMessage, ChatRequest, FinishReason } from '../types.js';
 
@@ -14,21 +15,65 @@ export function finishReasonOf(stopReason: string): FinishReason {
       return 'length';
     case 'abort':
       return 'abort';
+    case 'functionCalls':
+      return 'tool_calls';
     default:
       return 'stop';
   }
 }
 
-/** The request's messages as node-llama-cpp's chat history, ending with an empty model turn. */
+/**
+ * The request's messages as node-llama-cpp's chat history, ending with an empty model turn. An
+ * assistant's tool calls become function calls of its turn, each with the result its tool
+ * message gave (the chat template writes both in its own syntax); a call no tool message answers
+ * is a 400, as OpenAI's.
+ */
 export function toHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = messages.map((message) => {
+  const results = new Map<string, string>();
+  for (const message of messages) {
+    if (message.role === 'tool' && message.toolCallId !== undefined) {
+      results.set(message.toolCallId, contentText(message.content));
+    }
+  }
+  const history: ChatHistoryItem[] = [];
+  messages.forEach((message, index) => {
     const text = contentText(message.content);
-    if (message.role === 'system') return { type: 'system', text };
-    if (message.role === 'user') return { type: 'user', text };
-    return { type: 'model', response: [text] };
+    if (message.role === 'system') history.push({ type: 'system', text });
+    else if (message.role === 'user') history.push({ type: 'user', text });
+    else if (message.role === 'assistant') {
+      const response: ChatModelResponse['response'] = text === '' ? [] : [text];
+      message.toolCalls?.forEach((call, callIndex) => {
+        const result = results.get(call.id);
+        if (result === undefined) {
+          throw new AppError(
+            'invalid_request',
+            `messages[${index}].tool_calls[${callIndex}]: no tool message answers call "${call.id}"; ` +
+              'each call needs a message {"role": "tool", "tool_call_id": …} with its result.',
+            { param: `messages[${index}].tool_calls[${callIndex}].id` },
+          );
+        }
+        response.push({
+          type: 'functionCall',
+          name: call.function.name,
+          params: jsonOrText(call.function.arguments),
+          result: jsonOrText(result),
+        });
+      });
+      history.push({ type: 'model', response });
+    }
+    // A tool message went into the turn of the call it answers.
   });
   history.push({ type: 'model', response: [] });
   return history;
+}
+
+/** JSON text as its value (so the template writes it once, not as a quoted string); other text as is. */
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 /** The request's sampling settings as node-llama-cpp's generation options. */

@@ -1,4 +1,4 @@
-import type { Llama, LlamaGrammar } from 'node-llama-cpp';
+import type { GbnfJsonSchema, Llama, LlamaGrammar } from 'node-llama-cpp';
 import { AppError } from '../../errors.js';
 import type { ResponseFormat } from '../types.js';
 import { grammarSchema, schemaParam } from './json-schema-subset.js';
@@ -22,7 +22,14 @@ export class JsonGrammars {
     if (format.type === 'json_object' || format.json_schema.schema === undefined) {
       return (this.json ??= this.llama.getGrammarFor('json'));
     }
-    const schema = grammarSchema(format.json_schema.schema);
+    return this.grammarForSchema(grammarSchema(format.json_schema.schema), schemaParam);
+  }
+
+  /**
+   * The grammar of a schema already checked by `grammarSchema` (a forced tool call's, too);
+   * `param` names the request's field in the 400 when llama.cpp still cannot build it.
+   */
+  grammarForSchema(schema: GbnfJsonSchema, param: string): Promise<LlamaGrammar> {
     const key = JSON.stringify(schema);
     let grammar = this.schemas.get(key);
     if (grammar === undefined) {
@@ -34,9 +41,9 @@ export class JsonGrammars {
           // (a $ref cycle with nothing to write, repetitions of rules too complex).
           throw new AppError(
             'unsupported_parameter',
-            `${schemaParam}: llama.cpp cannot build a grammar for this schema ` +
+            `${param}: llama.cpp cannot build a grammar for this schema ` +
               `(${(error as Error).message}); simplify it.`,
-            { param: schemaParam },
+            { param },
           );
         });
       const made = grammar;

@@ -85,18 +85,28 @@ export const schemaParam = 'response_format.json_schema.schema';
  * keyword it cannot enforce or value it cannot take. The route bounded its depth
  * (completion-body.ts), so recursion is safe.
  */
-export function grammarSchema(schema: Json): GbnfJsonSchema {
+export function grammarSchema(
+  schema: Json,
+  param: string = schemaParam,
+  budget: GrammarBudget = grammarBudget(),
+): GbnfJsonSchema {
   const defs = isObject(schema.$defs) ? schema.$defs : {};
-  const budget: Budget = { nodes: maxGrammarSize, repeats: maxGrammarRepeats };
-  const converted = convert(schema, schemaParam, defs, budget);
-  checkChoices(converted, schemaParam, isObject(converted.$defs) ? converted.$defs : {}, refused);
+  const converted = convert(schema, param, defs, budget);
+  checkChoices(converted, param, isObject(converted.$defs) ? converted.$defs : {}, refused);
   return converted as GbnfJsonSchema;
 }
 
-interface Budget {
+/** What one grammar may still hold; schemas that end up in one grammar (tools) share one. */
+export interface GrammarBudget {
   nodes: number;
   repeats: number;
 }
+
+export function grammarBudget(): GrammarBudget {
+  return { nodes: maxGrammarSize, repeats: maxGrammarRepeats };
+}
+
+type Budget = GrammarBudget;
 
 function convert(schema: unknown, path: string, defs: Json, budget: Budget): Json {
   if (!isObject(schema)) throw refused(path, 'must be an object');

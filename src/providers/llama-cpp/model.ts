@@ -1,4 +1,4 @@
-import type { LlamaChat, LlamaGrammar } from 'node-llama-cpp';
+import type { ChatHistoryItem, LlamaChat, LlamaGrammar } from 'node-llama-cpp';
 import type { Logger } from 'pino';
 import { AppError } from '../../errors.js';
 import { withPartialAnswer } from '../partial-answer.js';
@@ -11,11 +11,13 @@ import type {
   ModelCapabilities,
   ModelHealth,
   StreamPart,
+  ToolCall,
   Usage,
 } from '../types.js';
 import { finishReasonOf, samplingOf, toHistory } from './chat-mapping.js';
 import { historyFingerprints, withAnswer } from './history-fingerprint.js';
 import type { Runtime } from './runtime.js';
+import { forcedCall, toolCall, toolPlan, withInstructions, type ToolPlan } from './tool-calls.js';
 import { SequencePool, type PoolStats, type Slot } from './sequence-pool.js';
 
 export interface LlamaCppModelOptions {
@@ -87,11 +89,11 @@ export class LlamaCppModel implements ChatModel {
     // Chat templates of GGUF models cost more than OpenAI's 4 tokens a message (ChatML 8 for a
     // user message, 13 for an assistant's, 12 to prime the reply; Llama 3 about 5): a margin
     // above all of them, so the history the dialog engine fits always fits the context.
-    // JSON output through llama.cpp's grammars (json-output.ts); function calling depends on
-    // each model's template and is not offered.
+    // JSON output and forced function calls through llama.cpp's grammars (json-output.ts,
+    // tool-calls.ts); other function calls in the syntax of the model's chat template.
     this.capabilities = {
       images: false,
-      tools: false,
+      tools: true,
       jsonOutput: true,
       contextWindow: options.contextSize,
       templateTokens: { perMessage: 16, reply: 16 },
@@ -144,11 +146,25 @@ export class LlamaCppModel implements ChatModel {
 
   async generate(request: ChatRequest, signal: AbortSignal): Promise<GenerateResult> {
     let text = '';
+    const toolCalls: ToolCall[] = [];
     for await (const part of this.stream(request, signal)) {
       if (part.type === 'text-delta') text += part.text;
-      else if (part.type === 'error') throw withPartialAnswer(part.error, text);
-      else if (part.type === 'finish')
-        return { text, finishReason: part.finishReason, usage: part.usage };
+      else if (part.type === 'tool-call-delta') {
+        // The local engine sends each call whole, in one piece.
+        toolCalls.push({
+          id: part.id!,
+          type: 'function',
+          function: { name: part.name!, arguments: part.arguments },
+        });
+      } else if (part.type === 'error') throw withPartialAnswer(part.error, text);
+      else if (part.type === 'finish') {
+        return {
+          text,
+          ...(toolCalls.length > 0 ? { toolCalls } : {}),
+          finishReason: part.finishReason,
+          usage: part.usage,
+        };
+      }
     }
     throw new AppError('internal_error');
   }
@@ -159,11 +175,25 @@ export class LlamaCppModel implements ChatModel {
    */
   async *stream(request: ChatRequest, signal: AbortSignal): AsyncGenerator<StreamPart> {
     const { pool, runtime } = this.ready();
-    // A schema the grammar cannot enforce is a 400 before any slot is taken.
+    // A schema the grammar cannot enforce, or a call without its result, is a 400 before any
+    // slot is taken.
+    const plan = toolPlan(request);
+    if (plan.kind === 'auto' && request.responseFormat !== undefined) {
+      throw new AppError(
+        'unsupported_parameter',
+        `Model "${this.id}" cannot combine "response_format" with "tool_choice": "auto" ` +
+          '(both would need the grammar); set "tool_choice" to "required", a function, or "none".',
+        { param: 'response_format' },
+      );
+    }
     const grammar =
-      request.responseFormat === undefined
-        ? undefined
-        : await runtime.grammars.grammarFor(request.responseFormat);
+      plan.kind === 'forced'
+        ? await runtime.grammars.grammarForSchema(plan.schema, plan.param)
+        : request.responseFormat === undefined
+          ? undefined
+          : await runtime.grammars.grammarFor(request.responseFormat);
+    const history = toHistory(request.messages);
+    if (plan.kind === 'forced') withInstructions(history, plan.instructions);
     const fingerprints = historyFingerprints(request.messages);
     const slot = await pool.acquire([...fingerprints].reverse(), signal);
     const stop = new AbortController();
@@ -173,7 +203,7 @@ export class LlamaCppModel implements ChatModel {
     const chunks: string[] = [];
     let wake: (() => void) | undefined;
     let settled = false;
-    const generation = this.run(slot, request, grammar, stop.signal, (text) => {
+    const generation = this.run(slot, request, history, plan, grammar, stop.signal, (text) => {
       if (text === '') return;
       chunks.push(text);
       wake?.();
@@ -184,11 +214,14 @@ export class LlamaCppModel implements ChatModel {
     let answer = '';
     let yielded = false;
     let fingerprint: string | undefined;
+    // A forced call's text is its JSON: it goes out as the call once whole, not as text.
+    const holdText = plan.kind === 'forced';
     try {
       for (;;) {
         if (chunks.length > 0) {
           for (const text of chunks.splice(0)) {
             answer += text;
+            if (holdText) continue;
             yielded = true;
             yield { type: 'text-delta', text };
           }
@@ -208,7 +241,21 @@ export class LlamaCppModel implements ChatModel {
         return;
       }
       fingerprint = withAnswer(fingerprints.at(-1) ?? '', answer);
-      yield { type: 'finish', finishReason: outcome.finishReason, usage: outcome.usage };
+      let calls = outcome.toolCalls;
+      let finishReason = outcome.finishReason;
+      if (holdText) {
+        const call = forcedCall(answer);
+        // Cut short (max_tokens): what was written goes out as text, marked "length".
+        if (call === undefined) yield { type: 'text-delta', text: answer };
+        else calls = [call];
+      }
+      for (const [index, call] of calls.entries()) {
+        const { id, function: fn } = call;
+        yield { type: 'tool-call-delta', index, id, name: fn.name, arguments: fn.arguments };
+      }
+      if (calls.length > 0) finishReason = 'tool_calls';
+      else if (finishReason === 'tool_calls') finishReason = 'stop';
+      yield { type: 'finish', finishReason, usage: outcome.usage };
     } finally {
       signal.removeEventListener('abort', onAbort);
       if (!settled) {
@@ -313,19 +360,36 @@ export class LlamaCppModel implements ChatModel {
   private async run(
     slot: Slot<LlamaChat>,
     request: ChatRequest,
+    history: ChatHistoryItem[],
+    plan: ToolPlan,
     grammar: LlamaGrammar | undefined,
     signal: AbortSignal,
     onText: (text: string) => void,
-  ): Promise<{ finishReason: FinishReason; usage: Usage }> {
+  ): Promise<{ finishReason: FinishReason; usage: Usage; toolCalls: ToolCall[] }> {
     const chat = slot.resource;
     const meter = chat.sequence.tokenMeter;
     const outputBefore = meter.usedOutputTokens;
-    const history = toHistory(request.messages);
+    // The template documents the functions in the prompt, so they count in its length.
+    const functions =
+      plan.kind === 'auto'
+        ? {
+            functions: plan.functions,
+            documentFunctionParams: true,
+            ...(plan.maxParallel === undefined
+              ? {}
+              : { maxParallelFunctionCalls: plan.maxParallel }),
+          }
+        : undefined;
     // Measured exactly, so nothing is ever shifted out of the window silently: a prompt that does
     // not fit is refused (the dialog engine trims history before it gets here), and the answer is
     // capped at the room left, ending with finish_reason "length".
     const prompt = chat.chatWrapper
-      .generateContextState({ chatHistory: history })
+      .generateContextState({
+        chatHistory: history,
+        ...(functions === undefined
+          ? {}
+          : { availableFunctions: functions.functions, documentFunctionParams: true }),
+      })
       .contextText.tokenize(chat.model.tokenizer);
     const promptTokens = prompt.length;
     // What the sequence already holds of this prompt is not evaluated again (the last prompt
@@ -348,7 +412,7 @@ export class LlamaCppModel implements ChatModel {
       signal,
       stopOnAbortSignal: true,
       maxTokens,
-      ...(grammar === undefined ? {} : { grammar }),
+      ...(grammar === undefined ? (functions ?? {}) : { grammar }),
       ...samplingOf(request, this.options.defaultTemperature),
     });
     const completionTokens = meter.usedOutputTokens - outputBefore;
@@ -366,6 +430,9 @@ export class LlamaCppModel implements ChatModel {
       );
     }
     return {
+      toolCalls: (response.functionCalls ?? []).map((call) =>
+        toolCall(call.functionName, call.params),
+      ),
       finishReason: finishReasonOf(response.metadata.stopReason),
       usage: {
         promptTokens,

@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../errors.js';
+import type { ChatRequest, ToolDefinition } from '../types.js';
+import { toHistory } from './chat-mapping.js';
+import { forcedCall, toolPlan, withInstructions } from './tool-calls.js';
+
+const tool = (name: string, parameters?: Record<string, unknown>): ToolDefinition => ({
+  type: 'function',
+  function: { name, ...(parameters === undefined ? {} : { parameters }) },
+});
+const point = tool('point', {
+  type: 'object',
+  properties: { at: { $ref: '#/$defs/xy' } },
+  $defs: { xy: { type: 'array', prefixItems: [{ type: 'number' }, { type: 'number' }] } },
+});
+const label = tool('label', {
+  type: 'object',
+  properties: { text: { $ref: '#/$defs/xy' } },
+  $defs: { xy: { type: 'string', maxLength: 8 } },
+});
+const request = (extra: Partial<ChatRequest>): ChatRequest => ({
+  messages: [{ role: 'user', content: 'x' }],
+  ...extra,
+});
+
+describe('toolPlan', () => {
+  it('offers the functions to the template with "auto", one call at a time without parallel calls', () => {
+    const plan = toolPlan(request({ tools: [point, tool('now')], parallelToolCalls: false }));
+    expect(plan.kind).toBe('auto');
+    if (plan.kind !== 'auto') return;
+    expect(Object.keys(plan.functions)).toEqual(['point', 'now']);
+    expect(plan.functions.now).toEqual({});
+    expect(plan.functions.point!.params).toMatchObject({ type: 'object' });
+    expect(plan.maxParallel).toBe(1);
+    expect(toolPlan(request({ tools: [point] }))).toMatchObject({ maxParallel: undefined });
+  });
+
+  it('plans nothing without tools or with "none"', () => {
+    expect(toolPlan(request({}))).toEqual({ kind: 'none' });
+    expect(toolPlan(request({ tools: [point], toolChoice: 'none' }))).toEqual({ kind: 'none' });
+  });
+
+  it('makes "required" one grammar over every tool, each tool\'s $defs under its own prefix', () => {
+    const plan = toolPlan(request({ tools: [point, label, tool('now')], toolChoice: 'required' }));
+    expect(plan.kind).toBe('forced');
+    if (plan.kind !== 'forced') return;
+    const schema = plan.schema as unknown as {
+      oneOf: Array<{ properties: { name: unknown; arguments: unknown } }>;
+      $defs: Record<string, unknown>;
+    };
+    expect(schema.oneOf.map((choice) => choice.properties.name)).toEqual([
+      { const: 'point' },
+      { const: 'label' },
+      { const: 'now' },
+    ]);
+    expect(schema.oneOf[0]!.properties.arguments).toEqual({
+      type: 'object',
+      properties: { at: { $ref: '#/$defs/tool0_xy' } },
+    });
+    expect(schema.oneOf[1]!.properties.arguments).toEqual({
+      type: 'object',
+      properties: { text: { $ref: '#/$defs/tool1_xy' } },
+    });
+    expect(schema.oneOf[2]!.properties.arguments).toEqual({ type: 'object', properties: {} });
+    expect(Object.keys(schema.$defs).sort()).toEqual(['tool0_xy', 'tool1_xy']);
+    expect(plan.instructions).toContain('one of these functions');
+    expect(plan.instructions).toContain('- label\n  parameters: {"type":"object"');
+  });
+
+  it('makes a named function the only choice', () => {
+    const plan = toolPlan(
+      request({
+        tools: [point, label],
+        toolChoice: { type: 'function', function: { name: 'label' } },
+      }),
+    );
+    if (plan.kind !== 'forced') throw new Error(plan.kind);
+    expect(plan.schema).toMatchObject({ type: 'object', properties: { name: { const: 'label' } } });
+    expect(plan.instructions).toContain('Call the function "label"');
+    expect(plan.instructions).not.toContain('- point');
+  });
+
+  it('counts every tool against one grammar budget, naming the tool where it runs out', () => {
+    const wide = (name: string) =>
+      tool(name, {
+        type: 'object',
+        properties: Object.fromEntries(
+          Array.from({ length: 300 }, (_, index) => [`p${index}`, { type: 'string' }]),
+        ),
+      });
+    // Each alone fits (301 of 1,000 schemas); the fourth passes the budget.
+    expect(toolPlan(request({ tools: [wide('a')] })).kind).toBe('auto');
+    const error = (() => {
+      try {
+        toolPlan(request({ tools: [wide('a'), wide('b'), wide('c'), wide('d')] }));
+      } catch (caught) {
+        return caught as AppError;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(AppError);
+    expect(error!.param).toMatch(/^tools\[3\]\.function\.parameters/);
+  });
+});
+
+describe('tool calls in the history', () => {
+  it('puts each call with its result into the assistant turn, JSON as values', () => {
+    const history = toHistory([
+      { role: 'user', content: 'where?' },
+      {
+        role: 'assistant',
+        content: '',
+        toolCalls: [
+          { id: 'a', type: 'function', function: { name: 'locate', arguments: '{"q":1}' } },
+          { id: 'b', type: 'function', function: { name: 'raw', arguments: 'not json' } },
+        ],
+      },
+      { role: 'tool', toolCallId: 'b', content: 'plain text' },
+      { role: 'tool', toolCallId: 'a', content: '{"x": 2}' },
+    ]);
+    expect(history).toEqual([
+      { type: 'user', text: 'where?' },
+      {
+        type: 'model',
+        response: [
+          { type: 'functionCall', name: 'locate', params: { q: 1 }, result: { x: 2 } },
+          { type: 'functionCall', name: 'raw', params: 'not json', result: 'plain text' },
+        ],
+      },
+      { type: 'model', response: [] },
+    ]);
+  });
+
+  it('adds the forced call instructions to the system message, or as one', () => {
+    const withSystem = toHistory([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'x' },
+    ]);
+    withInstructions(withSystem, 'Call f.');
+    expect(withSystem[0]).toEqual({ type: 'system', text: 'Be brief.\n\nCall f.' });
+    const without = toHistory([{ role: 'user', content: 'x' }]);
+    withInstructions(without, 'Call f.');
+    expect(without[0]).toEqual({ type: 'system', text: 'Call f.' });
+  });
+});
+
+describe('forcedCall', () => {
+  it('reads a whole call, and nothing from text cut short', () => {
+    const call = forcedCall('{"name": "f", "arguments": {"a": [1, 2]}}');
+    expect(call).toMatchObject({
+      type: 'function',
+      function: { name: 'f', arguments: '{"a":[1,2]}' },
+    });
+    expect(call!.id).toMatch(/^call_[\w-]{16}$/);
+    expect(forcedCall('{"name": "f", "argu')).toBeUndefined();
+    expect(forcedCall('[1]')).toBeUndefined();
+  });
+});

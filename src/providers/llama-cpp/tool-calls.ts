@@ -1,0 +1,161 @@
+import type { ChatHistoryItem, ChatModelFunctions, GbnfJsonSchema } from 'node-llama-cpp';
+import { newToolCallId } from '../openai-compatible/tool-call-stream.js';
+import type { ChatRequest, ToolCall, ToolDefinition } from '../types.js';
+import { isObject, type Json } from './json-schema-choices.js';
+import { grammarBudget, grammarSchema, refused, type GrammarBudget } from './json-schema-subset.js';
+
+// Function calling on the local engine. With `tool_choice` "auto" (the default) the functions go
+// to node-llama-cpp: the model's chat template documents them in its own words, and a call the
+// model begins in the template's syntax is finished under a grammar of its parameters. When the
+// request demands a call ("required", or a named function), a grammar makes the answer one JSON
+// object {"name", "arguments"}, whatever the weights would rather say, and a system message
+// lists the functions. Parameter schemas take the subset JSON output takes (json-schema-subset.ts),
+// all tools together within one grammar's budget. (Types only from node-llama-cpp here.)
+
+/** How the local engine answers a request with tools. */
+export type ToolPlan =
+  | { kind: 'none' }
+  | { kind: 'auto'; functions: ChatModelFunctions; maxParallel: number | undefined }
+  | { kind: 'forced'; schema: GbnfJsonSchema; instructions: string; param: string };
+
+/** Checks the tools' schemas (a 400 naming the first it cannot enforce) and plans the answer. */
+export function toolPlan(request: ChatRequest): ToolPlan {
+  const tools = request.tools;
+  const choice = request.toolChoice ?? 'auto';
+  if (tools === undefined || tools.length === 0 || choice === 'none') return { kind: 'none' };
+  const budget = grammarBudget();
+  const params = tools.map((tool, index) => parameters(tool, index, budget));
+  if (choice === 'auto') {
+    const functions: ChatModelFunctions = Object.fromEntries(
+      tools.map((tool, index) => {
+        const description = tool.function.description;
+        return [
+          tool.function.name,
+          {
+            ...(description === undefined ? {} : { description }),
+            ...(params[index] === undefined ? {} : { params: params[index] }),
+          },
+        ];
+      }),
+    );
+    return {
+      kind: 'auto',
+      functions,
+      maxParallel: request.parallelToolCalls === false ? 1 : undefined,
+    };
+  }
+  const chosen =
+    choice === 'required'
+      ? tools.map((_, index) => index)
+      : [tools.findIndex((tool) => tool.function.name === choice.function.name)];
+  const defs: Json = {};
+  const calls = chosen.map((index) => {
+    const schema = params[index] ?? noParameters;
+    return {
+      type: 'object',
+      properties: {
+        name: { const: tools[index]!.function.name },
+        // Each tool's $defs move to the root under its own prefix, so two tools' names never meet.
+        arguments: hoistDefs(schema as Json, `tool${index}_`, defs),
+      },
+    };
+  });
+  // The choices all begin with {"name": but part within the name (names are unique), so the
+  // grammar sampler follows several only that far (json-schema-choices.ts).
+  const root: Json = calls.length === 1 ? calls[0]! : { oneOf: calls };
+  if (Object.keys(defs).length > 0) root.$defs = defs;
+  return {
+    kind: 'forced',
+    schema: root as GbnfJsonSchema,
+    instructions: instructionsFor(chosen.map((index) => tools[index]!)),
+    param: 'tools',
+  };
+}
+
+/** A function without `parameters` takes none: its arguments are `{}`. */
+const noParameters = { type: 'object', properties: {} };
+
+function parameters(
+  tool: ToolDefinition,
+  index: number,
+  budget: GrammarBudget,
+): GbnfJsonSchema | undefined {
+  const schema = tool.function.parameters;
+  if (schema === undefined) return undefined;
+  const param = `tools[${index}].function.parameters`;
+  // Arguments are an object, as OpenAI requires: a schema of another type is refused, and one
+  // that says no type (`{}`) means an object (the grammar of `{}` writes any value).
+  if (schema.type !== undefined && schema.type !== 'object') {
+    throw refused(`${param}.type`, 'function parameters must be an object schema (type "object")');
+  }
+  const shaped = Object.keys(schema).some((key) => shapeKeywords.has(key));
+  return grammarSchema(shaped ? schema : { ...schema, type: 'object' }, param, budget);
+}
+
+/** Keywords that already give a schema its shape; without any, parameters are an object. */
+const shapeKeywords = new Set(['type', '$ref', 'oneOf', 'anyOf', 'const', 'enum']);
+
+/** A copy of `schema` whose `$defs` are moved into `into` as `prefix` + name, refs rewritten. */
+function hoistDefs(schema: Json, prefix: string, into: Json): Json {
+  const rewrite = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(rewrite);
+    if (!isObject(value)) return value;
+    const out: Json = {};
+    for (const [key, member] of Object.entries(value)) {
+      if (key === '$defs') continue;
+      out[key] =
+        key === '$ref' && typeof member === 'string' && member.startsWith('#/$defs/')
+          ? `#/$defs/${prefix}${member.slice('#/$defs/'.length)}`
+          : rewrite(member);
+    }
+    return out;
+  };
+  if (isObject(schema.$defs)) {
+    for (const [name, def] of Object.entries(schema.$defs)) into[prefix + name] = rewrite(def);
+  }
+  return rewrite(schema) as Json;
+}
+
+function instructionsFor(tools: readonly ToolDefinition[]): string {
+  const which =
+    tools.length === 1 ? `the function "${tools[0]!.function.name}"` : 'one of these functions';
+  const listed = tools.map(({ function: fn }) => {
+    const description = fn.description === undefined ? '' : `: ${fn.description}`;
+    return `- ${fn.name}${description}\n  parameters: ${JSON.stringify(fn.parameters ?? noParameters)}`;
+  });
+  return (
+    `Call ${which}. Answer with only a JSON object {"name": <the function's name>, ` +
+    `"arguments": <its arguments>}.\n\nFunctions:\n${listed.join('\n')}`
+  );
+}
+
+/** The history with the forced call's instructions added to its system message (or as one). */
+export function withInstructions(history: ChatHistoryItem[], instructions: string): void {
+  const first = history[0];
+  if (first?.type === 'system' && typeof first.text === 'string') {
+    first.text = `${first.text}\n\n${instructions}`;
+  } else {
+    history.unshift({ type: 'system', text: instructions });
+  }
+}
+
+/** A forced answer as its call; undefined when it is not a whole one (cut short by max_tokens). */
+export function forcedCall(text: string): ToolCall | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(value) || typeof value.name !== 'string') return undefined;
+  return toolCall(value.name, value.arguments);
+}
+
+/** A call as the API returns it; arguments as JSON text (`{}` for none). */
+export function toolCall(name: string, args: unknown): ToolCall {
+  return {
+    id: newToolCallId(),
+    type: 'function',
+    function: { name, arguments: JSON.stringify(args ?? {}) },
+  };
+}
