@@ -1,3 +1,6 @@
+import { AppError } from '../errors.js';
+import type { GenerateResult, StreamPart, ToolCall } from './types.js';
+
 /**
  * The text a model produced before its call failed or was cut short (client gone, shutdown),
  * carried with the error a non-streamed call throws, so the turn can still be stored, marked
@@ -14,4 +17,32 @@ export function withPartialAnswer<T>(error: T, text: string): T {
 /** The text produced before `error`, or undefined. */
 export function partialAnswerOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? partialAnswers.get(error) : undefined;
+}
+
+/**
+ * A streamed answer gathered into one: its text and whole calls (a call sent in one piece, as
+ * the local engine sends them), or its error with the text before it.
+ */
+export async function gatherAnswer(parts: AsyncIterable<StreamPart>): Promise<GenerateResult> {
+  let text = '';
+  const toolCalls: ToolCall[] = [];
+  for await (const part of parts) {
+    if (part.type === 'text-delta') text += part.text;
+    else if (part.type === 'tool-call-delta') {
+      toolCalls.push({
+        id: part.id!,
+        type: 'function',
+        function: { name: part.name!, arguments: part.arguments },
+      });
+    } else if (part.type === 'error') throw withPartialAnswer(part.error, text);
+    else {
+      return {
+        text,
+        ...(toolCalls.length > 0 ? { toolCalls } : {}),
+        finishReason: part.finishReason,
+        usage: part.usage,
+      };
+    }
+  }
+  throw new AppError('internal_error');
 }

@@ -1,7 +1,7 @@
 import type { ChatHistoryItem, LlamaChat, LlamaGrammar } from 'node-llama-cpp';
 import type { Logger } from 'pino';
 import { AppError } from '../../errors.js';
-import { withPartialAnswer } from '../partial-answer.js';
+import { gatherAnswer } from '../partial-answer.js';
 import type { Clock } from '../../util/ids.js';
 import type {
   ChatModel,
@@ -17,7 +17,14 @@ import type {
 import { finishReasonOf, samplingOf, toHistory } from './chat-mapping.js';
 import { historyFingerprints, withAnswer } from './history-fingerprint.js';
 import type { Runtime } from './runtime.js';
-import { forcedCall, toolCall, toolPlan, withInstructions, type ToolPlan } from './tool-calls.js';
+import {
+  answerEnd,
+  functionOptions,
+  toolCall,
+  toolPlan,
+  withInstructions,
+  type ToolPlan,
+} from './tool-calls.js';
 import { SequencePool, type PoolStats, type Slot } from './sequence-pool.js';
 
 export interface LlamaCppModelOptions {
@@ -144,29 +151,8 @@ export class LlamaCppModel implements ChatModel {
     }
   }
 
-  async generate(request: ChatRequest, signal: AbortSignal): Promise<GenerateResult> {
-    let text = '';
-    const toolCalls: ToolCall[] = [];
-    for await (const part of this.stream(request, signal)) {
-      if (part.type === 'text-delta') text += part.text;
-      else if (part.type === 'tool-call-delta') {
-        // The local engine sends each call whole, in one piece.
-        toolCalls.push({
-          id: part.id!,
-          type: 'function',
-          function: { name: part.name!, arguments: part.arguments },
-        });
-      } else if (part.type === 'error') throw withPartialAnswer(part.error, text);
-      else if (part.type === 'finish') {
-        return {
-          text,
-          ...(toolCalls.length > 0 ? { toolCalls } : {}),
-          finishReason: part.finishReason,
-          usage: part.usage,
-        };
-      }
-    }
-    throw new AppError('internal_error');
+  generate(request: ChatRequest, signal: AbortSignal): Promise<GenerateResult> {
+    return gatherAnswer(this.stream(request, signal));
   }
 
   /**
@@ -178,14 +164,6 @@ export class LlamaCppModel implements ChatModel {
     // A schema the grammar cannot enforce, or a call without its result, is a 400 before any
     // slot is taken.
     const plan = toolPlan(request);
-    if (plan.kind === 'auto' && request.responseFormat !== undefined) {
-      throw new AppError(
-        'unsupported_parameter',
-        `Model "${this.id}" cannot combine "response_format" with "tool_choice": "auto" ` +
-          '(both would need the grammar); set "tool_choice" to "required", a function, or "none".',
-        { param: 'response_format' },
-      );
-    }
     const grammar =
       plan.kind === 'forced'
         ? await runtime.grammars.grammarForSchema(plan.schema, plan.param)
@@ -241,21 +219,7 @@ export class LlamaCppModel implements ChatModel {
         return;
       }
       fingerprint = withAnswer(fingerprints.at(-1) ?? '', answer);
-      let calls = outcome.toolCalls;
-      let finishReason = outcome.finishReason;
-      if (holdText) {
-        const call = forcedCall(answer);
-        // Cut short (max_tokens): what was written goes out as text, marked "length".
-        if (call === undefined) yield { type: 'text-delta', text: answer };
-        else calls = [call];
-      }
-      for (const [index, call] of calls.entries()) {
-        const { id, function: fn } = call;
-        yield { type: 'tool-call-delta', index, id, name: fn.name, arguments: fn.arguments };
-      }
-      if (calls.length > 0) finishReason = 'tool_calls';
-      else if (finishReason === 'tool_calls') finishReason = 'stop';
-      yield { type: 'finish', finishReason, usage: outcome.usage };
+      yield* answerEnd(plan, answer, outcome);
     } finally {
       signal.removeEventListener('abort', onAbort);
       if (!settled) {
@@ -370,16 +334,7 @@ export class LlamaCppModel implements ChatModel {
     const meter = chat.sequence.tokenMeter;
     const outputBefore = meter.usedOutputTokens;
     // The template documents the functions in the prompt, so they count in its length.
-    const functions =
-      plan.kind === 'auto'
-        ? {
-            functions: plan.functions,
-            documentFunctionParams: true,
-            ...(plan.maxParallel === undefined
-              ? {}
-              : { maxParallelFunctionCalls: plan.maxParallel }),
-          }
-        : undefined;
+    const functions = functionOptions(plan);
     // Measured exactly, so nothing is ever shifted out of the window silently: a prompt that does
     // not fit is refused (the dialog engine trims history before it gets here), and the answer is
     // capped at the room left, ending with finish_reason "length".

@@ -1,6 +1,14 @@
 import type { ChatHistoryItem, ChatModelFunctions, GbnfJsonSchema } from 'node-llama-cpp';
+import { AppError } from '../../errors.js';
 import { newToolCallId } from '../openai-compatible/tool-call-stream.js';
-import type { ChatRequest, ToolCall, ToolDefinition } from '../types.js';
+import type {
+  ChatRequest,
+  FinishReason,
+  StreamPart,
+  ToolCall,
+  ToolDefinition,
+  Usage,
+} from '../types.js';
 import { isObject, type Json } from './json-schema-choices.js';
 import { grammarBudget, grammarSchema, refused, type GrammarBudget } from './json-schema-subset.js';
 
@@ -26,6 +34,14 @@ export function toolPlan(request: ChatRequest): ToolPlan {
   const budget = grammarBudget();
   const params = tools.map((tool, index) => parameters(tool, index, budget));
   if (choice === 'auto') {
+    if (request.responseFormat !== undefined) {
+      throw new AppError(
+        'unsupported_parameter',
+        'The local engine cannot combine "response_format" with "tool_choice": "auto" (both ' +
+          'would need the grammar); set "tool_choice" to "required", a function, or "none".',
+        { param: 'response_format' },
+      );
+    }
     const functions: ChatModelFunctions = Object.fromEntries(
       tools.map((tool, index) => {
         const description = tool.function.description;
@@ -158,4 +174,39 @@ export function toolCall(name: string, args: unknown): ToolCall {
     type: 'function',
     function: { name, arguments: JSON.stringify(args ?? {}) },
   };
+}
+
+/** node-llama-cpp's options for the functions of an "auto" plan; undefined for the others. */
+export function functionOptions(plan: ToolPlan) {
+  if (plan.kind !== 'auto') return undefined;
+  return {
+    functions: plan.functions,
+    documentFunctionParams: true,
+    ...(plan.maxParallel === undefined ? {} : { maxParallelFunctionCalls: plan.maxParallel }),
+  };
+}
+
+/**
+ * The end of an answer after its text: the calls (a forced answer's text read as its call; one
+ * cut short, by max_tokens, goes out as text instead), then the finish, "tool_calls" when there
+ * are calls.
+ */
+export function* answerEnd(
+  plan: ToolPlan,
+  answer: string,
+  outcome: { finishReason: FinishReason; usage: Usage; toolCalls: ToolCall[] },
+): Generator<StreamPart> {
+  let calls = outcome.toolCalls;
+  if (plan.kind === 'forced') {
+    const call = forcedCall(answer);
+    if (call === undefined) yield { type: 'text-delta', text: answer };
+    else calls = [call];
+  }
+  for (const [index, { id, function: fn }] of calls.entries()) {
+    yield { type: 'tool-call-delta', index, id, name: fn.name, arguments: fn.arguments };
+  }
+  let finishReason = outcome.finishReason;
+  if (calls.length > 0) finishReason = 'tool_calls';
+  else if (finishReason === 'tool_calls') finishReason = 'stop';
+  yield { type: 'finish', finishReason, usage: outcome.usage };
 }
