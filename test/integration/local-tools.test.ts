@@ -180,6 +180,58 @@ describe('function calling on the local engine', () => {
     expect(completionTokens).toBeGreaterThan(3);
   });
 
+  it('writes numbers a forced call can hold: integers without exponents, finite numbers', async () => {
+    const numbers = {
+      type: 'function' as const,
+      function: {
+        name: 'f',
+        parameters: {
+          type: 'object',
+          properties: {
+            i: { type: 'integer' },
+            n: { type: 'number' },
+            list: { type: 'array', items: { type: 'integer' }, maxItems: 3 },
+          },
+        },
+      },
+    };
+    // Before the grammar's exponents were bounded, 21 of seeds 0-39 gave null or an exponent.
+    for (let seed = 0; seed < 12; seed++) {
+      const completion = await client.chat.completions.create({
+        model: 'tiny-chat',
+        messages: [{ role: 'user', content: 'Numbers.' }],
+        seed,
+        max_tokens: 400,
+        tools: [numbers],
+        tool_choice: 'required',
+      });
+      const call = completion.choices[0]!.message.tool_calls![0]!;
+      if (call.type !== 'function') throw new Error('not a function call');
+      expect(call.function.arguments, `seed ${seed}`).not.toContain('null');
+      const args = JSON.parse(call.function.arguments) as { i: number; n: number; list: number[] };
+      expect(Number.isInteger(args.i), `seed ${seed}`).toBe(true);
+      expect(Number.isFinite(args.n), `seed ${seed}`).toBe(true);
+      for (const item of args.list) expect(Number.isInteger(item), `seed ${seed}`).toBe(true);
+    }
+  });
+
+  it('makes a forced call whole even when stop sequences would cut it', async () => {
+    const completion = await client.chat.completions.create({
+      model: 'tiny-chat',
+      messages: [{ role: 'user', content: 'Weather?' }],
+      seed: 3,
+      max_tokens: 300,
+      stop: ['}', '"', 'name'],
+      tools: [weather],
+      tool_choice: 'required',
+    });
+    const answer = completion.choices[0]!;
+    expect(answer.finish_reason).toBe('tool_calls');
+    const call = answer.message.tool_calls![0]!;
+    if (call.type !== 'function') throw new Error('not a function call');
+    expectWeatherArguments(call.function.arguments);
+  });
+
   it('gives a forced call cut short by max_tokens back as text, finish "length"', async () => {
     const completion = await client.chat.completions.create({
       model: 'tiny-chat',
@@ -350,6 +402,26 @@ describe('function calling on the local engine', () => {
     expect(pattern.body.error).toMatchObject({
       code: 'unsupported_parameter',
       param: 'tools[1].function.parameters.properties.code.pattern',
+    });
+    const cycle = await send({
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'f',
+            parameters: {
+              type: 'object',
+              properties: { a: { $ref: '#/$defs/a' } },
+              $defs: { a: { $ref: '#/$defs/b' }, b: { $ref: '#/$defs/a' } },
+            },
+          },
+        },
+      ],
+    });
+    expect(cycle.status).toBe(400);
+    expect(cycle.body.error).toMatchObject({
+      code: 'unsupported_parameter',
+      param: 'tools[0].function.parameters.$defs.a',
     });
     const scalar = await send({
       tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'string' } } }],

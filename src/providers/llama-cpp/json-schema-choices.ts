@@ -19,12 +19,14 @@ export function checkChoices(
 ): void {
   if (!isObject(schema)) return;
   if (Array.isArray(schema.oneOf)) {
+    // The request's own keyword, for the 400's `param`.
+    const keyword = writtenAsAnyOf.has(schema) ? 'anyOf' : 'oneOf';
     const seen = new Set<Start>();
     for (const choice of schema.oneOf) {
       for (const start of starts(choice, defs, new Set())) {
         if (seen.has(start)) {
           throw refused(
-            `${path}.oneOf`,
+            `${path}.${keyword}`,
             `two choices can both be ${article(start)}; the local engine takes choices that begin differently (string, number, boolean, null, object, array)`,
           );
         }
@@ -32,7 +34,7 @@ export function checkChoices(
       for (const start of starts(choice, defs, new Set())) seen.add(start);
     }
     schema.oneOf.forEach((choice, index) =>
-      checkChoices(choice, `${path}.oneOf[${index}]`, defs, refused),
+      checkChoices(choice, `${path}.${keyword}[${index}]`, defs, refused),
     );
   }
   for (const keyword of ['properties', '$defs'] as const) {
@@ -85,7 +87,45 @@ function article(start: Start): string {
       : `a ${start}`;
 }
 
+/**
+ * A definition that reaches itself through `$ref` and `oneOf` alone, before a character is
+ * written (`a: {$ref: b}, b: {$ref: a}`, or `a: {oneOf: [{$ref: a}, …]}`), is left recursion:
+ * llama.cpp cannot build a grammar for it (and logs errors trying). Refused, naming the
+ * definition where the loop closes. (Recursion through an object or array is fine: "{" or "["
+ * comes first.)
+ */
+export function checkLeftRecursion(
+  defs: Json,
+  path: string,
+  refused: (param: string, message: string) => Error,
+): void {
+  const leading = (schema: unknown, into: Set<string>): Set<string> => {
+    if (!isObject(schema)) return into;
+    if (typeof schema.$ref === 'string') into.add(schema.$ref.slice('#/$defs/'.length));
+    if (Array.isArray(schema.oneOf)) for (const choice of schema.oneOf) leading(choice, into);
+    return into;
+  };
+  const edges = new Map(Object.keys(defs).map((name) => [name, leading(defs[name], new Set())]));
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (name: string): void => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'open') {
+      throw refused(
+        `${path}.$defs.${name}`,
+        'refers back to itself before anything is written (left recursion); a grammar cannot hold that',
+      );
+    }
+    state.set(name, 'open');
+    for (const next of edges.get(name)!) if (edges.has(next)) visit(next);
+    state.set(name, 'done');
+  };
+  for (const name of edges.keys()) visit(name);
+}
+
 export type Json = Record<string, unknown>;
+
+/** Converted schemas whose `oneOf` the request wrote as `anyOf` (json-schema-subset.ts). */
+export const writtenAsAnyOf = new WeakSet<Json>();
 
 export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

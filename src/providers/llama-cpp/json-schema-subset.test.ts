@@ -22,6 +22,22 @@ describe('JSON Schemas as local-engine grammars', () => {
     ).toEqual({ oneOf: [{ type: 'object', properties: {} }, { type: 'null' }] });
   });
 
+  it('takes a definition that recurses through an object or array (a character comes first)', () => {
+    const list = {
+      $ref: '#/$defs/node',
+      $defs: {
+        node: {
+          type: 'object',
+          properties: {
+            next: { anyOf: [{ $ref: '#/$defs/node' }, { type: 'null' }] },
+            kids: { type: 'array', items: { $ref: '#/$defs/node' }, maxItems: 2 },
+          },
+        },
+      },
+    };
+    expect(() => grammarSchema(list)).not.toThrow();
+  });
+
   it('passes what the grammar enforces, reads anyOf as oneOf and drops annotations but descriptions', () => {
     expect(
       grammarSchema({
@@ -81,8 +97,32 @@ describe('JSON Schemas as local-engine grammars', () => {
         $ref: '#/$defs/a',
         $defs: { a: { anyOf: [{ type: 'object' }, { $ref: '#/$defs/b' }] }, b: { type: 'object' } },
       },
-      `${at}.$defs.a.oneOf`,
+      `${at}.$defs.a.anyOf`,
       'two choices can both be an object',
+    ],
+    [
+      { oneOf: [{ type: 'string' }], anyOf: [{ type: 'number' }] },
+      `${at}.anyOf`,
+      'give one of them',
+    ],
+    [
+      { $ref: '#/$defs/a', $defs: { a: { $ref: '#/$defs/a' } } },
+      `${at}.$defs.a`,
+      'refers back to itself before anything is written (left recursion)',
+    ],
+    [
+      { $ref: '#/$defs/a', $defs: { a: { $ref: '#/$defs/b' }, b: { $ref: '#/$defs/a' } } },
+      `${at}.$defs.a`,
+      'left recursion',
+    ],
+    [
+      {
+        type: 'object',
+        properties: { v: { $ref: '#/$defs/v' } },
+        $defs: { v: { anyOf: [{ type: 'string' }, { $ref: '#/$defs/v' }] } },
+      },
+      `${at}.$defs.v`,
+      'left recursion',
     ],
     [
       { type: 'object', required: [], oneOf: [{ type: 'object' }] },

@@ -1,6 +1,12 @@
 import type { GbnfJsonSchema } from 'node-llama-cpp';
 import { AppError } from '../../errors.js';
-import { checkChoices, isObject, type Json } from './json-schema-choices.js';
+import {
+  checkChoices,
+  checkLeftRecursion,
+  isObject,
+  writtenAsAnyOf,
+  type Json,
+} from './json-schema-choices.js';
 
 // What of JSON Schema the local engine's grammars can hold (json-output.ts turns the result into
 // a llama.cpp grammar): a schema is checked and rewritten here, or refused with a 400 naming the
@@ -92,7 +98,9 @@ export function grammarSchema(
 ): GbnfJsonSchema {
   const defs = isObject(schema.$defs) ? schema.$defs : {};
   const converted = convert(schema, param, defs, budget);
-  checkChoices(converted, param, isObject(converted.$defs) ? converted.$defs : {}, refused);
+  const convertedDefs = isObject(converted.$defs) ? converted.$defs : {};
+  checkLeftRecursion(convertedDefs, param, refused);
+  checkChoices(converted, param, convertedDefs, refused);
   return converted as GbnfJsonSchema;
 }
 
@@ -188,6 +196,9 @@ function convert(schema: unknown, path: string, defs: Json, budget: Budget): Jso
         if (!Array.isArray(value) || value.length === 0) {
           throw refused(at, 'must be a non-empty array of schemas');
         }
+        if (keyword === 'anyOf' && 'oneOf' in schema) {
+          throw refused(at, 'the local engine reads "oneOf" and "anyOf" alike: give one of them');
+        }
         out[keyword === 'anyOf' ? 'oneOf' : keyword] = value.map((item, index) =>
           nested(item, `${at}[${index}]`),
         );
@@ -219,7 +230,9 @@ function convert(schema: unknown, path: string, defs: Json, budget: Budget): Jso
     }
   }
   checkBounds(out, path);
-  return alone(out, path);
+  const result = alone(out, path);
+  if ('anyOf' in schema) writtenAsAnyOf.add(result);
+  return result;
 }
 
 /** Keywords that carry nothing the grammar reads beside a choice, a constant or a reference. */

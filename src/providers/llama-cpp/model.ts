@@ -368,7 +368,11 @@ export class LlamaCppModel implements ChatModel {
       stopOnAbortSignal: true,
       maxTokens,
       ...(grammar === undefined ? (functions ?? {}) : { grammar }),
-      ...samplingOf(request, this.options.defaultTemperature),
+      // A forced call is whole or cut by max_tokens: stop sequences would break its JSON.
+      ...samplingOf(
+        plan.kind === 'forced' ? { ...request, stop: undefined } : request,
+        this.options.defaultTemperature,
+      ),
     });
     const completionTokens = meter.usedOutputTokens - outputBefore;
     this.totals.evaluatedPromptTokens += promptTokens - reused;

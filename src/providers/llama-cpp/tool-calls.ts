@@ -84,7 +84,7 @@ export function toolPlan(request: ChatRequest): ToolPlan {
     kind: 'forced',
     schema: root as GbnfJsonSchema,
     instructions: instructionsFor(chosen.map((index) => tools[index]!)),
-    param: 'tools',
+    param: chosen.length === 1 ? `tools[${chosen[0]}].function.parameters` : 'tools',
   };
 }
 
