@@ -73,7 +73,18 @@ describe('assistd models make-tiny', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ scriptPieces: 3 });
   });
 
+  it('makes the folders the model goes into', async () => {
+    const result = await cli('make-tiny', join('models', 'tiny', 'model.gguf'));
+    expect(result.code).toBe(0);
+    expect(
+      readFileSync(join(folder, 'models', 'tiny', 'model.gguf'))
+        .subarray(0, 4)
+        .toString(),
+    ).toBe('GGUF');
+  });
+
   it('refuses bad flags with a message and exit code 2', async () => {
+    writeFileSync(join(folder, 'a-file'), '');
     const cases: [string[], RegExp][] = [
       [
         ['make-tiny', 'x.gguf', '--type', 'q4_0'],
@@ -90,7 +101,7 @@ describe('assistd models make-tiny', () => {
       ],
       [['make-tiny', 'x.gguf', '--script', 'hi'], /at least 3 characters/],
       [['make-tiny', 'x.gguf', '--dim', '8'], /embeddingLength 8 is too small/],
-      [['make-tiny', 'no/such/folder/x.gguf'], /cannot write .*x\.gguf \(ENOENT\)/],
+      [['make-tiny', 'a-file/x.gguf'], /cannot write .*x\.gguf \((EEXIST|ENOTDIR)\)/],
       [['make-tiny'], /missing required argument 'out'/],
     ];
     for (const [args, message] of cases) {

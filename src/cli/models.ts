@@ -1,5 +1,6 @@
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { DownloadResult, ModelDownloadError } from '../providers/llama-cpp/model-download.js';
 import { inspectModelFile, type ModelFileReport } from '../providers/llama-cpp/model-file.js';
@@ -188,6 +189,8 @@ export function modelsCommand(io: CliIo): Command {
       const started = performance.now();
       let summary;
       try {
+        // A model folder (what --model-path names) may not exist yet.
+        mkdirSync(dirname(path), { recursive: true });
         summary = await writeTinyModel(path, {
           type: flags.type,
           mode: flags.mode,

@@ -423,6 +423,16 @@ describe('function calling on the local engine', () => {
       code: 'unsupported_parameter',
       param: 'tools[0].function.parameters.$defs.a',
     });
+    // Messages that fit, with tools whose documentation does not: the tools are named.
+    const many = await send({
+      tools: Array.from({ length: 40 }, (_, index) => ({
+        ...weather,
+        function: { ...weather.function, name: `get_weather_${index}` },
+      })),
+    });
+    expect(many.status).toBe(400);
+    expect(many.body.error).toMatchObject({ code: 'context_length_exceeded', param: 'tools' });
+    expect(many.body.error.message).toMatch(/of them the tools' documentation/);
     const scalar = await send({
       tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'string' } } }],
     });

@@ -355,10 +355,19 @@ export class LlamaCppModel implements ChatModel {
     );
     const room = this.options.contextSize - promptTokens;
     if (room < 1) {
+      // The messages alone: when they fit, the tools' documentation is what does not.
+      const bare =
+        plan.kind === 'none'
+          ? promptTokens
+          : chat.chatWrapper
+              .generateContextState({ chatHistory: toHistory(request.messages) })
+              .contextText.tokenize(chat.model.tokenizer).length;
+      const tools = bare < this.options.contextSize;
       throw new AppError(
         'context_length_exceeded',
-        `The prompt is ${promptTokens} tokens, but model "${this.id}" has a ${this.options.contextSize}-token window.`,
-        { param: 'messages' },
+        `The prompt is ${promptTokens} tokens${tools ? ` (${promptTokens - bare} of them the tools' documentation)` : ''}, ` +
+          `but model "${this.id}" has a ${this.options.contextSize}-token window.`,
+        { param: tools ? 'tools' : 'messages' },
       );
     }
     const maxTokens = Math.min(request.maxTokens ?? this.options.defaultMaxTokens, room);
