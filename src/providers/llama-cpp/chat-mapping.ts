@@ -1,5 +1,11 @@
 import { randomInt } from 'node:crypto';
-import type { ChatHistoryItem, ChatModelResponse } from 'node-llama-cpp';
+import type {
+  ChatHistoryItem,
+  ChatModelFunctions,
+  ChatModelResponse,
+  LlamaChat,
+  Token,
+} from 'node-llama-cpp';
 import { AppError } from '../../errors.js';
 import { contentText } from '../content.js';
 import type { ChatMessage, ChatRequest, FinishReason } from '../types.js';
@@ -96,4 +102,41 @@ export function samplingOf(request: ChatRequest, defaultTemperature: number) {
           }
         : (false as const),
   };
+}
+
+/**
+ * The prompt's tokens as the chat template writes them (with the functions it documents), and
+ * the room left in the window. Measured exactly, so nothing is ever shifted out of the window
+ * silently: a prompt that does not fit is refused (the dialog engine trims history before it
+ * gets here), naming the tools when their documentation is what does not fit; the answer is
+ * capped at the room left, ending with finish_reason "length".
+ */
+export function measurePrompt(
+  chat: LlamaChat,
+  history: ChatHistoryItem[],
+  functions: { functions: ChatModelFunctions } | undefined,
+  limits: { contextSize: number; modelId: string; messages: readonly ChatMessage[] },
+): { prompt: Token[]; room: number } {
+  const tokens = (chatHistory: ChatHistoryItem[], availableFunctions?: ChatModelFunctions) =>
+    chat.chatWrapper
+      .generateContextState({
+        chatHistory,
+        ...(availableFunctions === undefined
+          ? {}
+          : { availableFunctions, documentFunctionParams: true }),
+      })
+      .contextText.tokenize(chat.model.tokenizer);
+  const prompt = tokens(history, functions?.functions);
+  const room = limits.contextSize - prompt.length;
+  if (room >= 1) return { prompt, room };
+  // The messages alone (without the functions or a forced call's instructions): when they fit,
+  // the tools are what does not.
+  const bare = tokens(toHistory(limits.messages)).length;
+  const tools = bare < limits.contextSize;
+  throw new AppError(
+    'context_length_exceeded',
+    `The prompt is ${prompt.length} tokens${tools ? ` (${prompt.length - bare} of them the tools' documentation)` : ''}, ` +
+      `but model "${limits.modelId}" has a ${limits.contextSize}-token window.`,
+    { param: tools ? 'tools' : 'messages' },
+  );
 }

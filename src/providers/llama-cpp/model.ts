@@ -14,7 +14,7 @@ import type {
   ToolCall,
   Usage,
 } from '../types.js';
-import { finishReasonOf, samplingOf, toHistory } from './chat-mapping.js';
+import { finishReasonOf, measurePrompt, samplingOf, toHistory } from './chat-mapping.js';
 import { historyFingerprints, withAnswer } from './history-fingerprint.js';
 import type { Runtime } from './runtime.js';
 import {
@@ -335,17 +335,11 @@ export class LlamaCppModel implements ChatModel {
     const outputBefore = meter.usedOutputTokens;
     // The template documents the functions in the prompt, so they count in its length.
     const functions = functionOptions(plan);
-    // Measured exactly, so nothing is ever shifted out of the window silently: a prompt that does
-    // not fit is refused (the dialog engine trims history before it gets here), and the answer is
-    // capped at the room left, ending with finish_reason "length".
-    const prompt = chat.chatWrapper
-      .generateContextState({
-        chatHistory: history,
-        ...(functions === undefined
-          ? {}
-          : { availableFunctions: functions.functions, documentFunctionParams: true }),
-      })
-      .contextText.tokenize(chat.model.tokenizer);
+    const { prompt, room } = measurePrompt(chat, history, functions, {
+      contextSize: this.options.contextSize,
+      modelId: this.id,
+      messages: request.messages,
+    });
     const promptTokens = prompt.length;
     // What the sequence already holds of this prompt is not evaluated again (the last prompt
     // token always is: its logits pick the first answer token).
@@ -353,23 +347,6 @@ export class LlamaCppModel implements ChatModel {
       chat.sequence.compareContextTokens(prompt).firstDifferentIndex,
       promptTokens - 1,
     );
-    const room = this.options.contextSize - promptTokens;
-    if (room < 1) {
-      // The messages alone: when they fit, the tools' documentation is what does not.
-      const bare =
-        plan.kind === 'none'
-          ? promptTokens
-          : chat.chatWrapper
-              .generateContextState({ chatHistory: toHistory(request.messages) })
-              .contextText.tokenize(chat.model.tokenizer).length;
-      const tools = bare < this.options.contextSize;
-      throw new AppError(
-        'context_length_exceeded',
-        `The prompt is ${promptTokens} tokens${tools ? ` (${promptTokens - bare} of them the tools' documentation)` : ''}, ` +
-          `but model "${this.id}" has a ${this.options.contextSize}-token window.`,
-        { param: tools ? 'tools' : 'messages' },
-      );
-    }
     const maxTokens = Math.min(request.maxTokens ?? this.options.defaultMaxTokens, room);
     const response = await chat.generateResponse(history, {
       onTextChunk: onText,
