@@ -36,13 +36,6 @@ export class JsonGrammars {
       // The schema is checked above at run time; its literal type cannot be known statically.
       grammar = this.llama
         .createGrammarForJsonSchema(schema as Readonly<{ type: 'object' }>)
-        .then((made) =>
-          this.llama.createGrammar({
-            grammar: finiteNumbers(made.grammar),
-            stopGenerationTriggers: ['\n'.repeat(4)],
-            trimWhitespaceSuffix: true,
-          }),
-        )
         .catch((error: unknown) => {
           // A schema within the checks above that llama.cpp still cannot turn into a grammar
           // (a $ref cycle with nothing to write, repetitions of rules too complex).
@@ -69,22 +62,3 @@ export class JsonGrammars {
     return grammar;
   }
 }
-
-/**
- * node-llama-cpp 3.21's number rules allow an exponent of up to 16 digits, on integers too: the
- * weights of a small model wrote `"i": 3e4092086143809171`, which JSON.parse reads as Infinity
- * (`null` once written again) and is no integer. Its grammar for a schema is rewritten with
- * integers as plain digits and other numbers' exponents of at most two digits (finite: at most
- * about 1e115). The same options as its JSON-schema grammars otherwise (a run of four newlines
- * ends the answer; trailing white space is trimmed).
- */
-export function finiteNumbers(grammar: string): string {
-  return grammar
-    .replace(/^integer-number-rule ::= .*$/m, 'integer-number-rule ::= ' + integerDigits)
-    .replace(
-      /^fractional-number-rule ::= .*$/m,
-      `fractional-number-rule ::= ${integerDigits} ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})?`,
-    );
-}
-
-const integerDigits = '"-"? ("0" | [1-9] [0-9]{0,15})';

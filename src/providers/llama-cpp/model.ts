@@ -19,6 +19,7 @@ import { historyFingerprints, withAnswer } from './history-fingerprint.js';
 import type { Runtime } from './runtime.js';
 import {
   answerEnd,
+  badCallError,
   functionOptions,
   toolCall,
   toolPlan,
@@ -218,8 +219,11 @@ export class LlamaCppModel implements ChatModel {
         yield { type: 'error', error };
         return;
       }
-      fingerprint = withAnswer(fingerprints.at(-1) ?? '', answer);
-      yield* answerEnd(plan, answer, outcome);
+      const end = [...answerEnd(plan, answer, outcome)];
+      // The answer as the client sends it back next turn: a forced call's content is null.
+      const called = plan.kind === 'forced' && !end.some((part) => part.type === 'text-delta');
+      fingerprint = withAnswer(fingerprints.at(-1) ?? '', called ? '' : answer);
+      yield* end;
     } finally {
       signal.removeEventListener('abort', onAbort);
       if (!settled) {
@@ -394,6 +398,11 @@ export class LlamaCppModel implements ChatModel {
       return signal.reason instanceof AppError
         ? signal.reason
         : new AppError('internal_error', 'The generation was cancelled.');
+    }
+    const badCall = badCallError(error);
+    if (badCall !== undefined) {
+      this.options.logger.warn({ model: this.id, err: error }, 'the model wrote a bad call');
+      return badCall;
     }
     this.options.logger.error({ model: this.id, err: error }, 'local generation failed');
     return new AppError('internal_error');

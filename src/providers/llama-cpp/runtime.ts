@@ -8,7 +8,10 @@ import {
   type LlamaContext,
   type LlamaModel,
 } from 'node-llama-cpp';
+import { useFiniteNumbers } from './finite-numbers.js';
 import { JsonGrammars } from './json-output.js';
+
+await useFiniteNumbers();
 
 /** How the local engine uses the machine. */
 export interface RuntimeOptions {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../errors.js';
 import type { ChatRequest, ToolDefinition } from '../types.js';
 import { toHistory } from './chat-mapping.js';
-import { forcedCall, toolPlan, withInstructions } from './tool-calls.js';
+import { LlamaJsonSchemaValidationError } from 'node-llama-cpp';
+import { badCallError, forcedCall, toolPlan, withInstructions } from './tool-calls.js';
 
 const tool = (name: string, parameters?: Record<string, unknown>): ToolDefinition => ({
   type: 'function',
@@ -154,5 +155,24 @@ describe('forcedCall', () => {
     expect(call!.id).toMatch(/^call_[\w-]{16}$/);
     expect(forcedCall('{"name": "f", "argu')).toBeUndefined();
     expect(forcedCall('[1]')).toBeUndefined();
+  });
+});
+
+describe('badCallError', () => {
+  it("makes node-llama-cpp's failed check of a call's parameters a 502 that says so", () => {
+    const error = badCallError(
+      new LlamaJsonSchemaValidationError(
+        'Expected type "integer" but got "number"',
+        {},
+        { type: 'integer' },
+      ),
+    );
+    expect(error).toBeInstanceOf(AppError);
+    expect(error!.code).toBe('upstream_bad_response');
+    expect(error!.status).toBe(502);
+    expect(error!.message).toContain(
+      'do not match the tool\'s parameters (Expected type "integer"',
+    );
+    expect(badCallError(new Error('other'))).toBeUndefined();
   });
 });

@@ -119,10 +119,16 @@ function hoistDefs(schema: Json, prefix: string, into: Json): Json {
     const out: Json = {};
     for (const [key, member] of Object.entries(value)) {
       if (key === '$defs') continue;
-      out[key] =
-        key === '$ref' && typeof member === 'string' && member.startsWith('#/$defs/')
-          ? `#/$defs/${prefix}${member.slice('#/$defs/'.length)}`
-          : rewrite(member);
+      // A property may be named "__proto__": an own property, not the prototype.
+      Object.defineProperty(out, key, {
+        value:
+          key === '$ref' && typeof member === 'string' && member.startsWith('#/$defs/')
+            ? `#/$defs/${prefix}${member.slice('#/$defs/'.length)}`
+            : rewrite(member),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   };
@@ -209,4 +215,21 @@ export function* answerEnd(
   if (calls.length > 0) finishReason = 'tool_calls';
   else if (finishReason === 'tool_calls') finishReason = 'stop';
   yield { type: 'finish', finishReason, usage: outcome.usage };
+}
+
+/**
+ * node-llama-cpp checks the parameters of a call it finished (tool_choice "auto") against the
+ * tool's schema, and throws its LlamaJsonSchemaValidationError (known by name: this module loads
+ * nothing of node-llama-cpp) when they do not match. The grammar should have held them to it, but
+ * a model writing raw bytes that are not UTF-8 can still break a maxLength: the model's failure,
+ * a 502, not the server's.
+ */
+export function badCallError(error: unknown): AppError | undefined {
+  if (!(error instanceof Error) || error.constructor.name !== 'LlamaJsonSchemaValidationError') {
+    return undefined;
+  }
+  return new AppError(
+    'upstream_bad_response',
+    `The local model wrote a function call whose arguments do not match the tool's parameters (${error.message}).`,
+  );
 }
