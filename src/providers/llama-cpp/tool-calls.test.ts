@@ -81,7 +81,7 @@ describe('toolPlan', () => {
     expect(plan.instructions).not.toContain('- point');
   });
 
-  it('counts every tool against one grammar budget, naming the tool where it runs out', () => {
+  it('counts every tool against one grammar budget for "required", naming the tool where it runs out', () => {
     const wide = (name: string) =>
       tool(name, {
         type: 'object',
@@ -89,11 +89,16 @@ describe('toolPlan', () => {
           Array.from({ length: 300 }, (_, index) => [`p${index}`, { type: 'string' }]),
         ),
       });
-    // Each alone fits (301 of 1,000 schemas); the fourth passes the budget.
-    expect(toolPlan(request({ tools: [wide('a')] })).kind).toBe('auto');
+    const four = [wide('a'), wide('b'), wide('c'), wide('d')];
+    // Each alone fits (301 of 1,000 schemas): with "auto" or a named function, a grammar holds
+    // one of them at a time.
+    expect(toolPlan(request({ tools: four })).kind).toBe('auto');
+    const named = { type: 'function' as const, function: { name: 'b' } };
+    expect(toolPlan(request({ tools: four, toolChoice: named })).kind).toBe('forced');
+    // "required" puts all four in one grammar: the fourth passes the budget.
     const error = (() => {
       try {
-        toolPlan(request({ tools: [wide('a'), wide('b'), wide('c'), wide('d')] }));
+        toolPlan(request({ tools: four, toolChoice: 'required' }));
       } catch (caught) {
         return caught as AppError;
       }

@@ -18,7 +18,8 @@ import { grammarBudget, grammarSchema, refused, type GrammarBudget } from './jso
 // request demands a call ("required", or a named function), a grammar makes the answer one JSON
 // object {"name", "arguments"}, whatever the weights would rather say, and a system message
 // lists the functions. Parameter schemas take the subset JSON output takes (json-schema-subset.ts),
-// all tools together within one grammar's budget. (Types only from node-llama-cpp here.)
+// within one grammar's budget (all tools together for "required"). (Types only from
+// node-llama-cpp here.)
 
 /** How the local engine answers a request with tools. */
 export type ToolPlan =
@@ -31,8 +32,11 @@ export function toolPlan(request: ChatRequest): ToolPlan {
   const tools = request.tools;
   const choice = request.toolChoice ?? 'auto';
   if (tools === undefined || tools.length === 0 || choice === 'none') return { kind: 'none' };
-  const budget = grammarBudget();
-  const params = tools.map((tool, index) => parameters(tool, index, budget));
+  // One grammar holds every tool only when any of them may be called ("required"); otherwise
+  // a grammar holds one tool's parameters (the named one's, or those of the call the model
+  // begins), and each tool has a grammar's budget of its own.
+  const shared = choice === 'required' ? grammarBudget() : undefined;
+  const params = tools.map((tool, index) => parameters(tool, index, shared ?? grammarBudget()));
   if (choice === 'auto') {
     if (request.responseFormat !== undefined) {
       throw new AppError(
