@@ -106,6 +106,12 @@ describe('toolPlan', () => {
     })();
     expect(error).toBeInstanceOf(AppError);
     expect(error!.param).toMatch(/^tools\[3\]\.function\.parameters/);
+    // Each on its own, still all of them together within ten grammars' worth of checking.
+    const many = Array.from({ length: 40 }, (_, index) => wide(`t${index}`));
+    expect(() => toolPlan(request({ tools: many.slice(0, 33) }))).not.toThrow();
+    expect(() => toolPlan(request({ tools: many }))).toThrow(
+      /tools\[33\]\.function\.parameters: the tools' schemas are too large .*10000/,
+    );
   });
 });
 
