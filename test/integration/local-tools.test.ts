@@ -209,7 +209,7 @@ describe('function calling on the local engine', () => {
       if (call.type !== 'function') throw new Error('not a function call');
       expect(call.function.arguments, `seed ${seed}`).not.toContain('null');
       const args = JSON.parse(call.function.arguments) as { i: number; n: number; list: number[] };
-      expect(Number.isInteger(args.i), `seed ${seed}`).toBe(true);
+      expect(Number.isSafeInteger(args.i), `seed ${seed}`).toBe(true);
       expect(Number.isFinite(args.n), `seed ${seed}`).toBe(true);
       for (const item of args.list) expect(Number.isInteger(item), `seed ${seed}`).toBe(true);
     }
@@ -413,9 +413,62 @@ describe('function calling on the local engine', () => {
       if (call.type !== 'function') throw new Error('not a function call');
       expect(call.function.arguments, `seed ${seed}`).not.toContain('null');
       const args = JSON.parse(call.function.arguments) as { n: number; x: number; xs: number[] };
-      expect(Number.isInteger(args.n), `seed ${seed}`).toBe(true);
+      expect(Number.isSafeInteger(args.n), `seed ${seed}`).toBe(true);
       expect(Number.isFinite(args.x), `seed ${seed}`).toBe(true);
       for (const item of args.xs) expect(Number.isFinite(item), `seed ${seed}`).toBe(true);
+    }
+  });
+
+  it('reads a property without a type as its keywords imply, or as any value', async () => {
+    const loose = {
+      type: 'function' as const,
+      function: {
+        name: 'loose',
+        parameters: {
+          type: 'object',
+          properties: {
+            note: { description: 'anything at all' },
+            box: { properties: { k: { type: 'integer' } } },
+            any: true,
+          },
+        },
+      },
+    };
+    const kinds = new Set<string>();
+    for (let seed = 1; seed <= 8; seed++) {
+      const completion = await client.chat.completions.create({
+        model: 'tiny-chat',
+        messages: [{ role: 'user', content: 'x' }],
+        seed,
+        temperature: 1.5,
+        max_tokens: 300,
+        tools: [loose],
+        tool_choice: 'required',
+      });
+      const answer = completion.choices[0]!;
+      if (answer.finish_reason === 'length') continue;
+      const call = answer.message.tool_calls![0]!;
+      if (call.type !== 'function') throw new Error('not a function call');
+      const args = JSON.parse(call.function.arguments) as Record<string, unknown>;
+      expect(Object.keys(args).sort()).toEqual(['any', 'box', 'note']);
+      expect(Object.keys(args.box as object)).toEqual(['k']);
+      expect(Number.isInteger((args.box as { k: unknown }).k)).toBe(true);
+      kinds.add(args.note === null ? 'null' : typeof args.note);
+    }
+    // node-llama-cpp alone wrote null for every typeless value.
+    expect([...kinds].some((kind) => kind !== 'null')).toBe(true);
+    // With "auto", node-llama-cpp's own check of the parameters accepts what its grammar wrote
+    // (it failed on every typeless schema: 502).
+    const callerClient = new OpenAI({ baseURL: `${caller.url}/v1`, apiKey: caller.adminToken });
+    for (let seed = 1; seed <= 4; seed++) {
+      const completion = await callerClient.chat.completions.create({
+        model: 'tiny-caller',
+        messages: [{ role: 'user', content: 'x' }],
+        seed,
+        max_tokens: 300,
+        tools: [loose],
+      });
+      expect(['tool_calls', 'length']).toContain(completion.choices[0]!.finish_reason);
     }
   });
 

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type {
   ChatHistoryItem,
+  ChatModelFunctionCall,
   ChatModelFunctions,
   ChatModelResponse,
   LlamaChat,
@@ -29,48 +30,69 @@ export function finishReasonOf(stopReason: string): FinishReason {
 }
 
 /**
- * The request's messages as node-llama-cpp's chat history, ending with an empty model turn. An
- * assistant's tool calls become function calls of its turn, each with the result its tool
- * message gave (the chat template writes both in its own syntax); a call no tool message answers
- * is a 400, as OpenAI's.
+ * The request's messages as node-llama-cpp's chat history, ending with the model turn to write.
+ * An assistant's tool calls become function calls of its turn, each with the result its tool
+ * message gave (a tool message answers the latest call with its id: clients that number calls
+ * per turn reuse ids), and the chat template writes both in its own syntax. After a turn's
+ * calls and results the model goes on in that same turn, as node-llama-cpp's own sessions do
+ * (templates such as Qwen's and Llama 3.1's reopen the assistant turn after the results): an
+ * assistant message that follows them joins that turn, and when the history ends with them no
+ * empty turn is added. A call no tool message answers is a 400, as OpenAI's.
  */
 export function toHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
-  const results = new Map<string, string>();
-  for (const message of messages) {
-    if (message.role === 'tool' && message.toolCallId !== undefined) {
-      results.set(message.toolCallId, contentText(message.content));
-    }
-  }
   const history: ChatHistoryItem[] = [];
+  const latestCall = new Map<string, ChatModelFunctionCall>();
+  const unanswered = new Map<ChatModelFunctionCall, { at: string; id: string }>();
   messages.forEach((message, index) => {
     const text = contentText(message.content);
-    if (message.role === 'system') history.push({ type: 'system', text });
+    if (message.role === 'tool') {
+      const call = latestCall.get(message.toolCallId ?? '');
+      if (call !== undefined) {
+        call.result = jsonOrText(text);
+        unanswered.delete(call);
+      }
+    } else if (message.role === 'system') history.push({ type: 'system', text });
     else if (message.role === 'user') history.push({ type: 'user', text });
-    else if (message.role === 'assistant') {
-      const response: ChatModelResponse['response'] = text === '' ? [] : [text];
+    else {
+      const last = history.at(-1);
+      const turn = last?.type === 'model' && endsWithCall(last) ? last : undefined;
+      const response = turn?.response ?? [];
+      if (text !== '') response.push(text);
       message.toolCalls?.forEach((call, callIndex) => {
-        const result = results.get(call.id);
-        if (result === undefined) {
-          throw new AppError(
-            'invalid_request',
-            `messages[${index}].tool_calls[${callIndex}]: no tool message answers call "${call.id}"; ` +
-              'each call needs a message {"role": "tool", "tool_call_id": …} with its result.',
-            { param: `messages[${index}].tool_calls[${callIndex}].id` },
-          );
-        }
-        response.push({
+        const made: ChatModelFunctionCall = {
           type: 'functionCall',
           name: call.function.name,
           params: jsonOrText(call.function.arguments),
-          result: jsonOrText(result),
-        });
+          result: undefined,
+          // Calls of one message are one parallel section for templates that group them.
+          ...(callIndex === 0 ? { startsNewChunk: true } : {}),
+        };
+        response.push(made);
+        latestCall.set(call.id, made);
+        unanswered.set(made, { at: `messages[${index}].tool_calls[${callIndex}]`, id: call.id });
       });
-      history.push({ type: 'model', response });
+      if (turn === undefined) history.push({ type: 'model', response });
     }
-    // A tool message went into the turn of the call it answers.
   });
-  history.push({ type: 'model', response: [] });
+  const [missing] = unanswered.values();
+  if (missing !== undefined) {
+    throw new AppError(
+      'invalid_request',
+      `${missing.at}: no tool message answers call "${missing.id}"; ` +
+        'each call needs a message {"role": "tool", "tool_call_id": …} with its result.',
+      { param: `${missing.at}.id` },
+    );
+  }
+  const last = history.at(-1);
+  if (!(last?.type === 'model' && endsWithCall(last)))
+    history.push({ type: 'model', response: [] });
   return history;
+}
+
+/** Whether a model turn ends with a function call (its results follow; the model goes on). */
+function endsWithCall(turn: ChatModelResponse): boolean {
+  const last = turn.response.at(-1);
+  return typeof last === 'object' && last.type === 'functionCall';
 }
 
 /** JSON text as its value (so the template writes it once, not as a quoted string); other text as is. */

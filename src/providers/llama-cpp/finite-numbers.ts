@@ -4,7 +4,7 @@
 // (tool_choice "auto") its own check of the parameters then failed the request. The rule is one
 // method, `GbnfNumber.getGrammar`, used by every JSON grammar node-llama-cpp builds
 // (`response_format`, forced calls, the parameters of the calls it finishes), so it is replaced
-// once, when the runtime loads node-llama-cpp: integers are plain digits, other numbers take an
+// once, when the runtime loads node-llama-cpp: integers are plain digits (at most 15), other numbers take an
 // exponent of at most two digits (finite: at most about 1e115).
 
 interface NumberTerminal {
@@ -14,7 +14,9 @@ interface NumberTerminal {
 
 /** The number rule written in place of node-llama-cpp's. */
 export function finiteNumberRule(fractional: boolean): string {
-  const digits = '"-"? ("0" | [1-9] [0-9]{0,15})';
+  // At most 15 digits: every such integer is exact in a double (2^53 has 16), and the arguments
+  // are parsed and written again on their way to the client.
+  const digits = '"-"? ("0" | [1-9] [0-9]{0,14})';
   return fractional ? `${digits} ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})?` : digits;
 }
 

@@ -22,6 +22,41 @@ describe('JSON Schemas as local-engine grammars', () => {
     ).toEqual({ oneOf: [{ type: 'object', properties: {} }, { type: 'null' }] });
   });
 
+  it('writes out the type a node without one implies, and reads one that implies none as any value', () => {
+    const any = {
+      oneOf: [
+        { type: ['string', 'number', 'boolean', 'null'] },
+        { type: 'object', additionalProperties: true },
+        { type: 'array' },
+      ],
+    };
+    expect(
+      grammarSchema({
+        type: 'object',
+        properties: {
+          note: { description: 'free' },
+          box: { properties: { k: { type: 'integer' } } },
+          list: { items: { type: 'string' }, maxItems: 2 },
+          code: { maxLength: 3 },
+          yes: true,
+        },
+      }),
+    ).toEqual({
+      type: 'object',
+      properties: {
+        note: { ...any, description: 'free' },
+        box: { type: 'object', properties: { k: { type: 'integer' } } },
+        list: { type: 'array', items: { type: 'string' }, maxItems: 2 },
+        code: { type: 'string', maxLength: 3 },
+        yes: any,
+      },
+    });
+    expect(refusal({ properties: {}, items: {} })).toEqual({
+      param: at,
+      message: `${at}: has no "type" and keywords of object and array schemas; give its "type".`,
+    });
+  });
+
   it('takes a definition that recurses through an object or array (a character comes first)', () => {
     const list = {
       $ref: '#/$defs/node',

@@ -7,6 +7,7 @@ import {
   writtenAsAnyOf,
   type Json,
 } from './json-schema-choices.js';
+import { anyJson, withImpliedType } from './json-schema-shape.js';
 
 // What of JSON Schema the local engine's grammars can hold (json-output.ts turns the result into
 // a llama.cpp grammar): a schema is checked and rewritten here, or refused with a 400 naming the
@@ -117,7 +118,9 @@ export function grammarBudget(): GrammarBudget {
 type Budget = GrammarBudget;
 
 function convert(schema: unknown, path: string, defs: Json, budget: Budget): Json {
-  if (!isObject(schema)) throw refused(path, 'must be an object');
+  // `true` is JSON Schema's "any value".
+  if (schema === true) return anyJson();
+  if (!isObject(schema)) throw refused(path, 'must be an object (or true)');
   spend(budget, 1, path);
   const out: Json = {};
   const nested = (value: unknown, at: string) => convert(value, at, defs, budget);
@@ -230,7 +233,7 @@ function convert(schema: unknown, path: string, defs: Json, budget: Budget): Jso
     }
   }
   checkBounds(out, path);
-  const result = alone(out, path);
+  const result = alone(withImpliedType(out, path, refused), path);
   if ('anyOf' in schema) writtenAsAnyOf.add(result);
   return result;
 }

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../errors.js';
 import type { ChatRequest, ToolDefinition } from '../types.js';
 import { toHistory } from './chat-mapping.js';
-import { LlamaJsonSchemaValidationError } from 'node-llama-cpp';
-import { badCallError, forcedCall, toolPlan, withInstructions } from './tool-calls.js';
+import { LlamaJsonSchemaValidationError, QwenChatWrapper } from 'node-llama-cpp';
+import { answerEnd, badCallError, forcedCall, toolPlan, withInstructions } from './tool-calls.js';
 
 const tool = (name: string, parameters?: Record<string, unknown>): ToolDefinition => ({
   type: 'function',
@@ -116,7 +116,7 @@ describe('toolPlan', () => {
 });
 
 describe('tool calls in the history', () => {
-  it('puts each call with its result into the assistant turn, JSON as values', () => {
+  it('puts each call with its result into the assistant turn, JSON as values; the model goes on in it', () => {
     const history = toHistory([
       { role: 'user', content: 'where?' },
       {
@@ -130,17 +130,81 @@ describe('tool calls in the history', () => {
       { role: 'tool', toolCallId: 'b', content: 'plain text' },
       { role: 'tool', toolCallId: 'a', content: '{"x": 2}' },
     ]);
+    // No empty turn after the results: templates such as Qwen's reopen the assistant turn
+    // there, and a second one would be an empty answer first.
     expect(history).toEqual([
       { type: 'user', text: 'where?' },
       {
         type: 'model',
         response: [
-          { type: 'functionCall', name: 'locate', params: { q: 1 }, result: { x: 2 } },
+          {
+            type: 'functionCall',
+            name: 'locate',
+            params: { q: 1 },
+            result: { x: 2 },
+            startsNewChunk: true,
+          },
           { type: 'functionCall', name: 'raw', params: 'not json', result: 'plain text' },
         ],
       },
+    ]);
+  });
+
+  it('joins the answer after the results to the turn of the calls, and matches reused ids to the latest call', () => {
+    const call = (name: string) => ({
+      id: 'call_0',
+      type: 'function' as const,
+      function: { name, arguments: '{}' },
+    });
+    const history = toHistory([
+      { role: 'user', content: 'one' },
+      { role: 'assistant', content: 'Looking.', toolCalls: [call('first')] },
+      { role: 'tool', toolCallId: 'call_0', content: '1' },
+      { role: 'assistant', content: 'It is 1.' },
+      { role: 'user', content: 'two' },
+      { role: 'assistant', content: '', toolCalls: [call('second')] },
+      { role: 'tool', toolCallId: 'call_0', content: '2' },
+      { role: 'assistant', content: 'It is 2.' },
+      { role: 'user', content: 'thanks' },
+    ]);
+    expect(history).toEqual([
+      { type: 'user', text: 'one' },
+      {
+        type: 'model',
+        response: [
+          'Looking.',
+          { type: 'functionCall', name: 'first', params: {}, result: 1, startsNewChunk: true },
+          'It is 1.',
+        ],
+      },
+      { type: 'user', text: 'two' },
+      {
+        type: 'model',
+        response: [
+          { type: 'functionCall', name: 'second', params: {}, result: 2, startsNewChunk: true },
+          'It is 2.',
+        ],
+      },
+      { type: 'user', text: 'thanks' },
       { type: 'model', response: [] },
     ]);
+  });
+
+  it('refuses a call no tool message answers, naming it', () => {
+    expect(() =>
+      toHistory([
+        { role: 'user', content: 'x' },
+        {
+          role: 'assistant',
+          content: '',
+          toolCalls: [
+            { id: 'a', type: 'function', function: { name: 'f', arguments: '{}' } },
+            { id: 'b', type: 'function', function: { name: 'g', arguments: '{}' } },
+          ],
+        },
+        { role: 'tool', toolCallId: 'a', content: 'ok' },
+      ]),
+    ).toThrow(/^messages\[1\]\.tool_calls\[1\]: no tool message answers call "b"/);
   });
 
   it('adds the forced call instructions to the system message, or as one', () => {
@@ -181,9 +245,78 @@ describe('badCallError', () => {
     expect(error).toBeInstanceOf(AppError);
     expect(error!.code).toBe('upstream_bad_response');
     expect(error!.status).toBe(502);
-    expect(error!.message).toContain(
-      'do not match the tool\'s parameters (Expected type "integer"',
-    );
+    expect(error!.message).toContain('check of the tool\'s parameters (Expected type "integer"');
     expect(badCallError(new Error('other'))).toBeUndefined();
+  });
+});
+
+describe('answerEnd', () => {
+  const usage = { promptTokens: 1, completionTokens: 1, totalTokens: 2 };
+  const call = {
+    id: 'call_x',
+    type: 'function' as const,
+    function: { name: 'f', arguments: '{}' },
+  };
+  it('finishes with "tool_calls" when there are calls, "length" when max_tokens cut the answer', () => {
+    const auto = toolPlan(request({ tools: [tool('f')] }));
+    const parts = (finishReason: 'stop' | 'length' | 'tool_calls', calls = [call]) => [
+      ...answerEnd(auto, 'text', { finishReason, usage, toolCalls: calls }),
+    ];
+    expect(parts('tool_calls').map((part) => part.type)).toEqual(['tool-call-delta', 'finish']);
+    expect(parts('tool_calls').at(-1)).toMatchObject({ finishReason: 'tool_calls' });
+    // A parallel call after the first was dropped unfinished: the answer was cut.
+    expect(parts('length').at(-1)).toMatchObject({ finishReason: 'length' });
+    expect(parts('tool_calls', []).at(-1)).toMatchObject({ finishReason: 'stop' });
+  });
+});
+
+describe('forced call schemas', () => {
+  it('keeps a parameter named "$defs" while moving the root definitions', () => {
+    const plan = toolPlan(
+      request({
+        tools: [
+          tool('f', {
+            type: 'object',
+            properties: { $defs: { $ref: '#/$defs/d' } },
+            $defs: { d: { type: 'boolean' } },
+          }),
+        ],
+        toolChoice: 'required',
+      }),
+    );
+    if (plan.kind !== 'forced') throw new Error(plan.kind);
+    expect(plan.schema).toMatchObject({
+      properties: {
+        arguments: { type: 'object', properties: { $defs: { $ref: '#/$defs/tool0_d' } } },
+      },
+      $defs: { tool0_d: { type: 'boolean' } },
+    });
+  });
+});
+
+describe('a call and its result in a template that reopens the assistant turn (Qwen)', () => {
+  it('ends the prompt with one open assistant turn after the result, not an empty answer first', () => {
+    const history = toHistory([
+      { role: 'user', content: 'where?' },
+      {
+        role: 'assistant',
+        content: '',
+        toolCalls: [
+          { id: 'a', type: 'function', function: { name: 'locate', arguments: '{"q":1}' } },
+        ],
+      },
+      { role: 'tool', toolCallId: 'a', content: '{"x": 2}' },
+    ]);
+    const prompt = new QwenChatWrapper()
+      .generateContextState({ chatHistory: history, availableFunctions: { locate: {} } })
+      .contextText.toString();
+    expect(prompt).toContain(
+      '<tool_call>\n{"name": "locate", "arguments": {"q": 1}}\n</tool_call>',
+    );
+    expect(
+      prompt.endsWith(
+        '<tool_response>\n{"x": 2}\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
+      ),
+    ).toBe(true);
   });
 });

@@ -142,12 +142,13 @@ const shapeKeywords = new Set(['type', '$ref', 'oneOf', 'anyOf', 'const', 'enum'
 
 /** A copy of `schema` whose `$defs` are moved into `into` as `prefix` + name, refs rewritten. */
 function hoistDefs(schema: Json, prefix: string, into: Json): Json {
-  const rewrite = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(rewrite);
+  const rewrite = (value: unknown, root = false): unknown => {
+    if (Array.isArray(value)) return value.map((item) => rewrite(item));
     if (!isObject(value)) return value;
     const out: Json = {};
     for (const [key, member] of Object.entries(value)) {
-      if (key === '$defs') continue;
+      // The root's definitions move; a property may be named "$defs" too.
+      if (root && key === '$defs') continue;
       // A property may be named "__proto__": an own property, not the prototype.
       Object.defineProperty(out, key, {
         value:
@@ -164,7 +165,7 @@ function hoistDefs(schema: Json, prefix: string, into: Json): Json {
   if (isObject(schema.$defs)) {
     for (const [name, def] of Object.entries(schema.$defs)) into[prefix + name] = rewrite(def);
   }
-  return rewrite(schema) as Json;
+  return rewrite(schema, true) as Json;
 }
 
 function instructionsFor(tools: readonly ToolDefinition[]): string {
@@ -241,17 +242,19 @@ export function* answerEnd(
     yield { type: 'tool-call-delta', index, id, name: fn.name, arguments: fn.arguments };
   }
   let finishReason = outcome.finishReason;
-  if (calls.length > 0) finishReason = 'tool_calls';
-  else if (finishReason === 'tool_calls') finishReason = 'stop';
+  // Calls, unless max_tokens cut the answer (a parallel call after them was dropped unfinished).
+  if (calls.length > 0 && finishReason !== 'length') finishReason = 'tool_calls';
+  else if (calls.length === 0 && finishReason === 'tool_calls') finishReason = 'stop';
   yield { type: 'finish', finishReason, usage: outcome.usage };
 }
 
 /**
  * node-llama-cpp checks the parameters of a call it finished (tool_choice "auto") against the
  * tool's schema, and throws its LlamaJsonSchemaValidationError (known by name: this module loads
- * nothing of node-llama-cpp) when they do not match. The grammar should have held them to it, but
- * a model writing raw bytes that are not UTF-8 can still break a maxLength: the model's failure,
- * a 502, not the server's.
+ * nothing of node-llama-cpp) when they do not match. Its grammar held them to the schema, but the
+ * check counts a string's length in UTF-16 units where the grammar (and JSON Schema) counts code
+ * points, so a string with characters beyond U+FFFF near its maxLength fails it; so can bytes a
+ * model writes that are not UTF-8. A 502 that says what failed, not a 500.
  */
 export function badCallError(error: unknown): AppError | undefined {
   if (!(error instanceof Error) || error.constructor.name !== 'LlamaJsonSchemaValidationError') {
@@ -259,6 +262,8 @@ export function badCallError(error: unknown): AppError | undefined {
   }
   return new AppError(
     'upstream_bad_response',
-    `The local model wrote a function call whose arguments do not match the tool's parameters (${error.message}).`,
+    `The local model's function call failed node-llama-cpp's check of the tool's parameters ` +
+      `(${error.message}); its length check counts UTF-16 units, so characters beyond U+FFFF ` +
+      'near a maxLength fail it.',
   );
 }
