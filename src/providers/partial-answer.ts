@@ -20,8 +20,9 @@ export function partialAnswerOf(error: unknown): string | undefined {
 }
 
 /**
- * A streamed answer gathered into one: its text and whole calls (a call sent in one piece, as
- * the local engine sends them), or its error with the text before it.
+ * A streamed answer gathered into one: its text and its calls (each call's first piece with its
+ * id and name, later ones more of its arguments, as the local engine sends them), or its error
+ * with the text before it.
  */
 export async function gatherAnswer(parts: AsyncIterable<StreamPart>): Promise<GenerateResult> {
   let text = '';
@@ -29,11 +30,14 @@ export async function gatherAnswer(parts: AsyncIterable<StreamPart>): Promise<Ge
   for await (const part of parts) {
     if (part.type === 'text-delta') text += part.text;
     else if (part.type === 'tool-call-delta') {
-      toolCalls.push({
-        id: part.id!,
-        type: 'function',
-        function: { name: part.name!, arguments: part.arguments },
-      });
+      const call = toolCalls[part.index];
+      if (call === undefined) {
+        toolCalls[part.index] = {
+          id: part.id!,
+          type: 'function',
+          function: { name: part.name!, arguments: part.arguments },
+        };
+      } else call.function.arguments += part.arguments;
     } else if (part.type === 'error') throw withPartialAnswer(part.error, text);
     else {
       return {

@@ -143,7 +143,7 @@ describe('function calling on the local engine', () => {
     expect(names.size).toBeGreaterThanOrEqual(1);
   });
 
-  it('streams a forced call as one tool-call chunk the openai client assembles', async () => {
+  it('streams a forced call as it is written, in tool-call chunks the openai client assembles', async () => {
     const stream = await client.chat.completions.create({
       model: 'tiny-chat',
       messages: [{ role: 'user', content: 'Weather?' }],
@@ -158,12 +158,14 @@ describe('function calling on the local engine', () => {
     let text = '';
     const calls: Array<{ id?: string; name?: string; arguments: string }> = [];
     let completionTokens = 0;
+    let pieces = 0;
     for await (const chunk of stream) {
       if (chunk.usage) completionTokens = chunk.usage.completion_tokens;
       const choice = chunk.choices[0];
       if (!choice) continue;
       text += choice.delta.content ?? '';
       for (const delta of choice.delta.tool_calls ?? []) {
+        pieces++;
         const call = (calls[delta.index] ??= { arguments: '' });
         if (delta.id) call.id = delta.id;
         if (delta.function?.name) call.name = delta.function.name;
@@ -178,6 +180,8 @@ describe('function calling on the local engine', () => {
     expect(calls[0]!.name).toBe('get_weather');
     expectWeatherArguments(calls[0]!.arguments);
     expect(completionTokens).toBeGreaterThan(3);
+    // The arguments came as they were written, not in one piece at the end.
+    expect(pieces).toBeGreaterThan(3);
   });
 
   it('writes numbers a forced call can hold: integers without exponents, finite numbers', async () => {
@@ -232,18 +236,40 @@ describe('function calling on the local engine', () => {
     expectWeatherArguments(call.function.arguments);
   });
 
-  it('gives a forced call cut short by max_tokens back as text, finish "length"', async () => {
-    const completion = await client.chat.completions.create({
-      model: 'tiny-chat',
-      messages: [{ role: 'user', content: 'Weather?' }],
-      max_tokens: 3,
-      tools: [weather],
-      tool_choice: 'required',
-    });
-    const answer = completion.choices[0]!;
-    expect(answer.finish_reason).toBe('length');
-    expect(answer.message.tool_calls ?? []).toHaveLength(0);
-    expect(answer.message.content!.startsWith('{')).toBe(true);
+  it('gives a forced call cut short by max_tokens as the call with its unfinished arguments, or as text before them, finish "length"', async () => {
+    const cut = async (maxTokens: number) =>
+      (
+        await client.chat.completions.create({
+          model: 'tiny-chat',
+          messages: [{ role: 'user', content: 'Weather?' }],
+          seed: 4,
+          max_tokens: maxTokens,
+          tools: [weather],
+          tool_choice: 'required',
+        })
+      ).choices[0]!;
+    const early = await cut(3);
+    expect(early.finish_reason).toBe('length');
+    expect(early.message.tool_calls ?? []).toHaveLength(0);
+    expect(early.message.content!.startsWith('{')).toBe(true);
+    const whole = await cut(300);
+    expect(whole.finish_reason).toBe('tool_calls');
+    const full = (whole.message.tool_calls![0] as { function: { arguments: string } }).function
+      .arguments;
+    let unfinished = 0;
+    for (const maxTokens of [30, 40, 50, 60, 70]) {
+      const answer = await cut(maxTokens);
+      expect(answer.finish_reason).toBe('length');
+      const call = answer.message.tool_calls?.[0];
+      if (call === undefined) continue;
+      if (call.type !== 'function') throw new Error('not a function call');
+      expect(call.function.name).toBe('get_weather');
+      // The same seed writes the same call: what was written is where the whole one begins.
+      expect(full.startsWith(call.function.arguments)).toBe(true);
+      expect(call.function.arguments.length).toBeLessThan(full.length);
+      unfinished++;
+    }
+    expect(unfinished).toBeGreaterThan(0);
   });
 
   it('answers after a call with its result in the prompt; a call without a result is a 400', async () => {
@@ -494,7 +520,9 @@ describe('function calling on the local engine', () => {
     });
     const call = completion.choices[0]!.message.tool_calls![0]!;
     if (call.type !== 'function') throw new Error('not a function call');
-    expect(call.function.arguments).toMatch(/^\{"__proto__":(true|false),"b":(true|false)\}$/);
+    const args = JSON.parse(call.function.arguments) as Record<string, unknown>;
+    expect(Object.keys(args)).toEqual(['__proto__', 'b']);
+    expect(typeof args.__proto__).toBe('boolean');
   });
 
   it('takes a forced follow-up back to the sequence that holds its history (KV reuse)', async () => {

@@ -20,6 +20,7 @@ import type { Runtime } from './runtime.js';
 import {
   answerEnd,
   badCallError,
+  ForcedCallStream,
   functionOptions,
   toolCall,
   toolPlan,
@@ -193,14 +194,20 @@ export class LlamaCppModel implements ChatModel {
     let answer = '';
     let yielded = false;
     let fingerprint: string | undefined;
-    // A forced call's text is its JSON: it goes out as the call once whole, not as text.
-    const holdText = plan.kind === 'forced';
+    // A forced call's text is its JSON: it goes out as the call, as it is written.
+    const forced = plan.kind === 'forced' ? new ForcedCallStream() : undefined;
     try {
       for (;;) {
         if (chunks.length > 0) {
           for (const text of chunks.splice(0)) {
             answer += text;
-            if (holdText) continue;
+            if (forced !== undefined) {
+              for (const part of forced.push(text)) {
+                yielded = true;
+                yield part;
+              }
+              continue;
+            }
             yielded = true;
             yield { type: 'text-delta', text };
           }
@@ -219,11 +226,12 @@ export class LlamaCppModel implements ChatModel {
         yield { type: 'error', error };
         return;
       }
-      const end = [...answerEnd(plan, answer, outcome)];
+      const rest = forced?.end() ?? [];
+      const called = forced?.called ?? false;
       // The answer as the client sends it back next turn: a forced call's content is null.
-      const called = plan.kind === 'forced' && !end.some((part) => part.type === 'text-delta');
       fingerprint = withAnswer(fingerprints.at(-1) ?? '', called ? '' : answer);
-      yield* end;
+      yield* rest;
+      yield* answerEnd(outcome, called);
     } finally {
       signal.removeEventListener('abort', onAbort);
       if (!settled) {

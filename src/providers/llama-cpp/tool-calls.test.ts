@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../errors.js';
-import type { ChatRequest, ToolDefinition } from '../types.js';
+import type { ChatRequest, StreamPart, ToolDefinition } from '../types.js';
 import { toHistory } from './chat-mapping.js';
 import { LlamaJsonSchemaValidationError, QwenChatWrapper } from 'node-llama-cpp';
-import { answerEnd, badCallError, forcedCall, toolPlan, withInstructions } from './tool-calls.js';
+import {
+  answerEnd,
+  badCallError,
+  ForcedCallStream,
+  toolPlan,
+  withInstructions,
+} from './tool-calls.js';
 
 const tool = (name: string, parameters?: Record<string, unknown>): ToolDefinition => ({
   type: 'function',
@@ -220,16 +226,48 @@ describe('tool calls in the history', () => {
   });
 });
 
-describe('forcedCall', () => {
-  it('reads a whole call, and nothing from text cut short', () => {
-    const call = forcedCall('{"name": "f", "arguments": {"a": [1, 2]}}');
-    expect(call).toMatchObject({
-      type: 'function',
-      function: { name: 'f', arguments: '{"a":[1,2]}' },
-    });
-    expect(call!.id).toMatch(/^call_[\w-]{16}$/);
-    expect(forcedCall('{"name": "f", "argu')).toBeUndefined();
-    expect(forcedCall('[1]')).toBeUndefined();
+describe('ForcedCallStream', () => {
+  const run = (pieces: string[]) => {
+    const stream = new ForcedCallStream();
+    const parts = pieces.flatMap((piece) => stream.push(piece));
+    return { parts: [...parts, ...stream.end()], called: stream.called };
+  };
+  const args = (parts: StreamPart[]) =>
+    parts.map((part) => (part.type === 'tool-call-delta' ? part.arguments : '')).join('');
+
+  it('sends the head once the name is written, then the arguments as they come, without the closing brace', () => {
+    const { parts, called } = run([
+      '{ "na',
+      'me": "f", "argu',
+      'ments":',
+      ' ',
+      '{"a": ',
+      '[1, 2]',
+      '}',
+      '\n}',
+    ]);
+    expect(called).toBe(true);
+    expect(parts[0]).toMatchObject({ type: 'tool-call-delta', index: 0, name: 'f', arguments: '' });
+    expect((parts[0] as { id: string }).id).toMatch(/^call_/);
+    expect(parts.slice(1).every((part) => part.type === 'tool-call-delta' && !part.id)).toBe(true);
+    // The arguments as the model wrote them, streamed before the answer ended.
+    expect(args(parts)).toBe('{"a": [1, 2]}');
+    expect(parts.length).toBeGreaterThan(3);
+  });
+
+  it("keeps the arguments' own closing braces, and all of an unfinished call's text", () => {
+    expect(args(run(['{"name": "f", "arguments": {"a": {"b": {}}}}']).parts)).toBe(
+      '{"a": {"b": {}}}',
+    );
+    const cut = run(['{"name": "f", "arguments": {"a": {"b": {}', '}']);
+    expect(cut.called).toBe(true);
+    expect(args(cut.parts)).toBe('{"a": {"b": {}}');
+  });
+
+  it('gives an answer cut before its arguments began as text', () => {
+    const { parts, called } = run(['{ "name": "f"']);
+    expect(called).toBe(false);
+    expect(parts).toEqual([{ type: 'text-delta', text: '{ "name": "f"' }]);
   });
 });
 
@@ -258,9 +296,8 @@ describe('answerEnd', () => {
     function: { name: 'f', arguments: '{}' },
   };
   it('finishes with "tool_calls" when there are calls, "length" when max_tokens cut the answer', () => {
-    const auto = toolPlan(request({ tools: [tool('f')] }));
     const parts = (finishReason: 'stop' | 'length' | 'tool_calls', calls = [call]) => [
-      ...answerEnd(auto, 'text', { finishReason, usage, toolCalls: calls }),
+      ...answerEnd({ finishReason, usage, toolCalls: calls }, false),
     ];
     expect(parts('tool_calls').map((part) => part.type)).toEqual(['tool-call-delta', 'finish']);
     expect(parts('tool_calls').at(-1)).toMatchObject({ finishReason: 'tool_calls' });

@@ -6,6 +6,7 @@ import type {
   FinishReason,
   StreamPart,
   ToolCall,
+  ToolCallDelta,
   ToolDefinition,
   Usage,
 } from '../types.js';
@@ -191,16 +192,76 @@ export function withInstructions(history: ChatHistoryItem[], instructions: strin
   }
 }
 
-/** A forced answer as its call; undefined when it is not a whole one (cut short by max_tokens). */
-export function forcedCall(text: string): ToolCall | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
+/** The opening of a forced answer up to its arguments (names are letters, digits, _ and -). */
+const forcedHead = /^\s*\{\s*"name"\s*:\s*"([A-Za-z0-9_-]+)"\s*,\s*"arguments"\s*:\s*/;
+
+/**
+ * A forced answer's text, as the model writes it, streamed as its call: once
+ * `{"name": "…", "arguments": ` is written the call's head goes out (id and name), then the
+ * arguments as they come, all but what may still be the closing brace of the object around them.
+ * The arguments are the model's own text (not parsed and written again).
+ */
+export class ForcedCallStream {
+  private text = '';
+  private pending = '';
+  private head = false;
+  private started = false;
+
+  /** Whether the call's head went out: the answer is a call. */
+  get called(): boolean {
+    return this.head;
   }
-  if (!isObject(value) || typeof value.name !== 'string') return undefined;
-  return toolCall(value.name, value.arguments);
+
+  push(text: string): ToolCallDelta[] {
+    this.text += text;
+    this.pending += text;
+    const parts: ToolCallDelta[] = [];
+    if (!this.head) {
+      const match = forcedHead.exec(this.pending);
+      if (match === null) return parts;
+      this.head = true;
+      this.pending = this.pending.slice(match[0].length);
+      parts.push({
+        type: 'tool-call-delta',
+        index: 0,
+        id: newToolCallId(),
+        name: match[1]!,
+        arguments: '',
+      });
+    }
+    // White space before the arguments (it may come after the head matched) is not theirs.
+    if (!this.started) {
+      this.pending = this.pending.trimStart();
+      this.started = this.pending !== '';
+    }
+    // Held back: a last "}" with the white space around it, which may close the wrapper.
+    const held = /\s*(\}\s*)?$/.exec(this.pending)!.index;
+    if (held > 0) {
+      parts.push({ type: 'tool-call-delta', index: 0, arguments: this.pending.slice(0, held) });
+      this.pending = this.pending.slice(held);
+    }
+    return parts;
+  }
+
+  /**
+   * The rest once the answer ended: the arguments' last piece (the held text, less the closing
+   * brace when the answer is whole JSON; all of it when max_tokens cut the arguments), or, for an
+   * answer cut before its arguments began, its text.
+   */
+  end(): StreamPart[] {
+    if (!this.head) return this.pending === '' ? [] : [{ type: 'text-delta', text: this.pending }];
+    const rest = isJson(this.text) ? this.pending.replace(/\s*\}\s*$/, '') : this.pending;
+    return rest === '' ? [] : [{ type: 'tool-call-delta', index: 0, arguments: rest }];
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A call as the API returns it; arguments as JSON text (`{}` for none). */
@@ -223,28 +284,23 @@ export function functionOptions(plan: ToolPlan) {
 }
 
 /**
- * The end of an answer after its text: the calls (a forced answer's text read as its call; one
- * cut short, by max_tokens, goes out as text instead), then the finish, "tool_calls" when there
- * are calls.
+ * The end of an answer after its text: the calls node-llama-cpp finished ("auto"), then the
+ * finish, "tool_calls" when there are calls (or the forced call went out), unless max_tokens cut
+ * the answer.
  */
 export function* answerEnd(
-  plan: ToolPlan,
-  answer: string,
   outcome: { finishReason: FinishReason; usage: Usage; toolCalls: ToolCall[] },
+  forcedCall: boolean,
 ): Generator<StreamPart> {
-  let calls = outcome.toolCalls;
-  if (plan.kind === 'forced') {
-    const call = forcedCall(answer);
-    if (call === undefined) yield { type: 'text-delta', text: answer };
-    else calls = [call];
-  }
+  const calls = outcome.toolCalls;
   for (const [index, { id, function: fn }] of calls.entries()) {
     yield { type: 'tool-call-delta', index, id, name: fn.name, arguments: fn.arguments };
   }
+  const called = calls.length > 0 || forcedCall;
   let finishReason = outcome.finishReason;
-  // Calls, unless max_tokens cut the answer (a parallel call after them was dropped unfinished).
-  if (calls.length > 0 && finishReason !== 'length') finishReason = 'tool_calls';
-  else if (calls.length === 0 && finishReason === 'tool_calls') finishReason = 'stop';
+  // A call cut by max_tokens (or a parallel one after the first, dropped unfinished) is "length".
+  if (called && finishReason !== 'length') finishReason = 'tool_calls';
+  else if (!called && finishReason === 'tool_calls') finishReason = 'stop';
   yield { type: 'finish', finishReason, usage: outcome.usage };
 }
 
