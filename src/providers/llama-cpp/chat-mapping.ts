@@ -59,6 +59,15 @@ export function toHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
       const response = turn?.response ?? [];
       if (text !== '') response.push(text);
       message.toolCalls?.forEach((call, callIndex) => {
+        const first = message.toolCalls!.findIndex((other) => other.id === call.id);
+        if (first !== callIndex) {
+          throw new AppError(
+            'invalid_request',
+            `messages[${index}].tool_calls[${callIndex}]: the id "${call.id}" is that of ` +
+              `tool_calls[${first}] too; the calls of one message need ids of their own.`,
+            { param: `messages[${index}].tool_calls[${callIndex}].id` },
+          );
+        }
         const made: ChatModelFunctionCall = {
           type: 'functionCall',
           name: call.function.name,

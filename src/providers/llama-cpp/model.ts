@@ -231,7 +231,7 @@ export class LlamaCppModel implements ChatModel {
       // The answer as the client sends it back next turn: a forced call's content is null.
       fingerprint = withAnswer(fingerprints.at(-1) ?? '', called ? '' : answer);
       yield* rest;
-      yield* answerEnd(outcome, called);
+      yield* answerEnd(outcome, forced);
     } finally {
       signal.removeEventListener('abort', onAbort);
       if (!settled) {

@@ -74,6 +74,25 @@ describe('toolPlan', () => {
     expect(plan.instructions).toContain('- label\n  parameters: {"type":"object"');
   });
 
+  it('refuses parameters whose keywords say another shape than an object, naming the keyword', () => {
+    for (const [parameters, keyword] of [
+      [{ enum: [1, 2] }, 'enum'],
+      [{ $ref: '#/$defs/a', $defs: { a: { type: 'object' } } }, '$ref'],
+      [{ oneOf: [{ type: 'object' }] }, 'oneOf'],
+      [{ items: { type: 'integer' } }, 'items'],
+      [{ properties: {}, maxLength: 3 }, 'maxLength'],
+    ] as const) {
+      expect(() => toolPlan(request({ tools: [tool('f', parameters)] }))).toThrow(
+        new RegExp(
+          `^tools\\[0\\]\\.function\\.parameters\\.\\${keyword}: function parameters must be an object schema`,
+        ),
+      );
+    }
+    const plan = toolPlan(request({ tools: [tool('f', { properties: { a: {} } })] }));
+    if (plan.kind !== 'auto') throw new Error(plan.kind);
+    expect(plan.functions.f!.params).toMatchObject({ type: 'object', properties: { a: {} } });
+  });
+
   it('makes a named function the only choice', () => {
     const plan = toolPlan(
       request({
@@ -196,6 +215,17 @@ describe('tool calls in the history', () => {
     ]);
   });
 
+  it('refuses two calls of one message with one id, naming the second', () => {
+    const call = { id: 'c', type: 'function' as const, function: { name: 'f', arguments: '{}' } };
+    expect(() =>
+      toHistory([
+        { role: 'user', content: 'x' },
+        { role: 'assistant', content: '', toolCalls: [call, call] },
+        { role: 'tool', toolCallId: 'c', content: 'ok' },
+      ]),
+    ).toThrow(/^messages\[1\]\.tool_calls\[1\]: the id "c" is that of tool_calls\[0\] too/);
+  });
+
   it('refuses a call no tool message answers, naming it', () => {
     expect(() =>
       toHistory([
@@ -297,13 +327,31 @@ describe('answerEnd', () => {
   };
   it('finishes with "tool_calls" when there are calls, "length" when max_tokens cut the answer', () => {
     const parts = (finishReason: 'stop' | 'length' | 'tool_calls', calls = [call]) => [
-      ...answerEnd({ finishReason, usage, toolCalls: calls }, false),
+      ...answerEnd({ finishReason, usage, toolCalls: calls }, undefined),
     ];
     expect(parts('tool_calls').map((part) => part.type)).toEqual(['tool-call-delta', 'finish']);
     expect(parts('tool_calls').at(-1)).toMatchObject({ finishReason: 'tool_calls' });
     // A parallel call after the first was dropped unfinished: the answer was cut.
     expect(parts('length').at(-1)).toMatchObject({ finishReason: 'length' });
     expect(parts('tool_calls', []).at(-1)).toMatchObject({ finishReason: 'stop' });
+  });
+
+  it('finishes a forced call cut after its whole arguments (before the brace around them) as "tool_calls"', () => {
+    const end = (text: string, finishReason: 'stop' | 'length') => {
+      const stream = new ForcedCallStream();
+      stream.push(text);
+      stream.end();
+      return [...answerEnd({ finishReason, usage, toolCalls: [] }, stream)].at(-1);
+    };
+    expect(end('{"name": "f", "arguments": {"a": 1}}', 'stop')).toMatchObject({
+      finishReason: 'tool_calls',
+    });
+    expect(end('{"name": "f", "arguments": {"a": 1}', 'length')).toMatchObject({
+      finishReason: 'tool_calls',
+    });
+    expect(end('{"name": "f", "arguments": {"a": 1', 'length')).toMatchObject({
+      finishReason: 'length',
+    });
   });
 });
 

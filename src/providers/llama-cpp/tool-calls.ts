@@ -129,17 +129,39 @@ function parameters(
   const schema = tool.function.parameters;
   if (schema === undefined) return undefined;
   const param = `tools[${index}].function.parameters`;
-  // Arguments are an object, as OpenAI requires: a schema of another type is refused, and one
-  // that says no type (`{}`) means an object (the grammar of `{}` writes any value).
+  // Arguments are an object, as OpenAI requires: a schema of another type, or one whose keywords
+  // say another shape, is refused; one that says no type (`{}`, or only `properties`) is an
+  // object's (the grammar of `{}` would write any value).
   if (schema.type !== undefined && schema.type !== 'object') {
     throw refused(`${param}.type`, 'function parameters must be an object schema (type "object")');
   }
-  const shaped = Object.keys(schema).some((key) => shapeKeywords.has(key));
-  return grammarSchema(shaped ? schema : { ...schema, type: 'object' }, param, budget);
+  if (schema.type === undefined) {
+    const other = Object.keys(schema).find((key) => notObject.has(key));
+    if (other !== undefined) {
+      throw refused(
+        `${param}.${other}`,
+        'function parameters must be an object schema; give "type": "object" and its "properties"',
+      );
+    }
+  }
+  return grammarSchema({ ...schema, type: 'object' }, param, budget);
 }
 
-/** Keywords that already give a schema its shape; without any, parameters are an object. */
-const shapeKeywords = new Set(['type', '$ref', 'oneOf', 'anyOf', 'const', 'enum']);
+/** Keywords of a shape other than an object's, or of a choice between shapes. */
+const notObject = new Set([
+  '$ref',
+  'oneOf',
+  'anyOf',
+  'const',
+  'enum',
+  'items',
+  'prefixItems',
+  'minItems',
+  'maxItems',
+  'minLength',
+  'maxLength',
+  'format',
+]);
 
 /** A copy of `schema` whose `$defs` are moved into `into` as `prefix` + name, refs rewritten. */
 function hoistDefs(schema: Json, prefix: string, into: Json): Json {
@@ -206,10 +228,19 @@ export class ForcedCallStream {
   private pending = '';
   private head = false;
   private started = false;
+  private args = '';
 
   /** Whether the call's head went out: the answer is a call. */
   get called(): boolean {
     return this.head;
+  }
+
+  /**
+   * Whether the arguments that went out are whole JSON (after `end`): max_tokens may cut the
+   * answer after them, before the closing brace around them, and the call is still whole.
+   */
+  get whole(): boolean {
+    return this.head && isJson(this.args);
   }
 
   push(text: string): ToolCallDelta[] {
@@ -237,7 +268,9 @@ export class ForcedCallStream {
     // Held back: a last "}" with the white space around it, which may close the wrapper.
     const held = /\s*(\}\s*)?$/.exec(this.pending)!.index;
     if (held > 0) {
-      parts.push({ type: 'tool-call-delta', index: 0, arguments: this.pending.slice(0, held) });
+      const piece = this.pending.slice(0, held);
+      this.args += piece;
+      parts.push({ type: 'tool-call-delta', index: 0, arguments: piece });
       this.pending = this.pending.slice(held);
     }
     return parts;
@@ -251,6 +284,7 @@ export class ForcedCallStream {
   end(): StreamPart[] {
     if (!this.head) return this.pending === '' ? [] : [{ type: 'text-delta', text: this.pending }];
     const rest = isJson(this.text) ? this.pending.replace(/\s*\}\s*$/, '') : this.pending;
+    this.args += rest;
     return rest === '' ? [] : [{ type: 'tool-call-delta', index: 0, arguments: rest }];
   }
 }
@@ -290,17 +324,20 @@ export function functionOptions(plan: ToolPlan) {
  */
 export function* answerEnd(
   outcome: { finishReason: FinishReason; usage: Usage; toolCalls: ToolCall[] },
-  forcedCall: boolean,
+  forced: { called: boolean; whole: boolean } | undefined,
 ): Generator<StreamPart> {
   const calls = outcome.toolCalls;
   for (const [index, { id, function: fn }] of calls.entries()) {
     yield { type: 'tool-call-delta', index, id, name: fn.name, arguments: fn.arguments };
   }
-  const called = calls.length > 0 || forcedCall;
   let finishReason = outcome.finishReason;
-  // A call cut by max_tokens (or a parallel one after the first, dropped unfinished) is "length".
-  if (called && finishReason !== 'length') finishReason = 'tool_calls';
-  else if (!called && finishReason === 'tool_calls') finishReason = 'stop';
+  if (forced?.called === true) {
+    // Cut by max_tokens after its arguments were whole (before the brace around them): whole.
+    finishReason = forced.whole ? 'tool_calls' : finishReason;
+  } else if (calls.length > 0) {
+    // A parallel call after these, cut by max_tokens, was dropped unfinished: "length" stays.
+    if (finishReason !== 'length') finishReason = 'tool_calls';
+  } else if (finishReason === 'tool_calls') finishReason = 'stop';
   yield { type: 'finish', finishReason, usage: outcome.usage };
 }
 
