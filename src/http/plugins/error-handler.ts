@@ -4,11 +4,17 @@ import { ProviderError } from '../../providers/provider-error.js';
 import { withoutTokenSecrets } from '../../security/tokens.js';
 import { StoreUnavailableError, UnstorableTextError } from '../../storage/errors.js';
 
+/** 503s of a passing state, logged as warnings rather than failures of the server. */
+const expectedStates = new Set(['model_loading', 'shutting_down']);
+
 /** Maps anything thrown in a request to a registered error; 5xx details stay in the log. */
 export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((thrown, request, reply) => {
     const error = toAppError(thrown, bodyLimit);
-    if (error.status >= 500) {
+    if (expectedStates.has(error.code)) {
+      // A model still loading, a server draining: states the client is told to wait out.
+      request.log.warn({ code: error.code }, error.message);
+    } else if (error.status >= 500) {
       request.log.error({ err: thrown, code: error.code }, 'request failed');
     } else {
       request.log.debug({ code: error.code, param: error.param }, error.message);
