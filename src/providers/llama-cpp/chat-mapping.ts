@@ -43,17 +43,39 @@ export function toHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
   const history: ChatHistoryItem[] = [];
   const latestCall = new Map<string, ChatModelFunctionCall>();
   const unanswered = new Map<ChatModelFunctionCall, { at: string; id: string }>();
+  const callsOfTheLastAssistant = new Set<ChatModelFunctionCall>();
   messages.forEach((message, index) => {
     const text = contentText(message.content);
     if (message.role === 'tool') {
       const call = latestCall.get(message.toolCallId ?? '');
-      if (call !== undefined) {
-        call.result = jsonOrText(text);
-        unanswered.delete(call);
+      if (call === undefined) return; // the route checked that it answers an earlier call
+      const where = `messages[${index}].tool_call_id`;
+      if (!unanswered.has(call)) {
+        throw new AppError(
+          'invalid_request',
+          `${where}: call "${message.toolCallId}" has its result already.`,
+          {
+            param: where,
+          },
+        );
       }
-    } else if (message.role === 'system') history.push({ type: 'system', text });
-    else if (message.role === 'user') history.push({ type: 'user', text });
-    else {
+      // The template writes a result right after its call: one after a later message would
+      // silently move ahead of it, as OpenAI's API refuses too.
+      if (!callsOfTheLastAssistant.has(call)) {
+        throw new AppError(
+          'invalid_request',
+          `${where}: a tool message must follow the assistant message whose call it answers ` +
+            '(or the other tool messages answering it).',
+          { param: where },
+        );
+      }
+      call.result = jsonOrText(text);
+      unanswered.delete(call);
+    } else if (message.role === 'system' || message.role === 'user') {
+      callsOfTheLastAssistant.clear();
+      history.push(message.role === 'system' ? { type: 'system', text } : { type: 'user', text });
+    } else {
+      callsOfTheLastAssistant.clear();
       const last = history.at(-1);
       const turn = last?.type === 'model' && endsWithCall(last) ? last : undefined;
       const response = turn?.response ?? [];
@@ -78,6 +100,7 @@ export function toHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
         };
         response.push(made);
         latestCall.set(call.id, made);
+        callsOfTheLastAssistant.add(made);
         unanswered.set(made, { at: `messages[${index}].tool_calls[${callIndex}]`, id: call.id });
       });
       if (turn === undefined) history.push({ type: 'model', response });

@@ -7,6 +7,7 @@ import {
   answerEnd,
   badCallError,
   ForcedCallStream,
+  heldBack,
   toolPlan,
   withInstructions,
 } from './tool-calls.js';
@@ -77,7 +78,7 @@ describe('toolPlan', () => {
   it('refuses parameters whose keywords say another shape than an object, naming the keyword', () => {
     for (const [parameters, keyword] of [
       [{ enum: [1, 2] }, 'enum'],
-      [{ $ref: '#/$defs/a', $defs: { a: { type: 'object' } } }, '$ref'],
+      [{ $ref: '#/$defs/a', $defs: { a: { type: 'integer' } } }, '$ref'],
       [{ oneOf: [{ type: 'object' }] }, 'oneOf'],
       [{ items: { type: 'integer' } }, 'items'],
       [{ properties: {}, maxLength: 3 }, 'maxLength'],
@@ -91,6 +92,13 @@ describe('toolPlan', () => {
     const plan = toolPlan(request({ tools: [tool('f', { properties: { a: {} } })] }));
     if (plan.kind !== 'auto') throw new Error(plan.kind);
     expect(plan.functions.f!.params).toMatchObject({ type: 'object', properties: { a: {} } });
+    // A reference to an object's definition is an object schema.
+    const ref = { $ref: '#/$defs/Args', $defs: { Args: { type: 'object', properties: {} } } };
+    const referred = toolPlan(request({ tools: [tool('f', ref)], toolChoice: 'required' }));
+    expect(referred).toMatchObject({
+      kind: 'forced',
+      schema: { properties: { arguments: { $ref: '#/$defs/tool0_Args' } } },
+    });
   });
 
   it('makes a named function the only choice', () => {
@@ -226,6 +234,19 @@ describe('tool calls in the history', () => {
     ).toThrow(/^messages\[1\]\.tool_calls\[1\]: the id "c" is that of tool_calls\[0\] too/);
   });
 
+  it('refuses a second result for one call, and a result after a later message, naming the tool message', () => {
+    const call = { id: 'c', type: 'function' as const, function: { name: 'f', arguments: '{}' } };
+    const asked = { role: 'user' as const, content: 'x' };
+    const made = { role: 'assistant' as const, content: '', toolCalls: [call] };
+    const result = { role: 'tool' as const, toolCallId: 'c', content: 'ok' };
+    expect(() => toHistory([asked, made, result, result])).toThrow(
+      /^messages\[3\]\.tool_call_id: call "c" has its result already/,
+    );
+    expect(() => toHistory([asked, made, { role: 'user', content: 'and?' }, result])).toThrow(
+      /^messages\[3\]\.tool_call_id: a tool message must follow the assistant message/,
+    );
+  });
+
   it('refuses a call no tool message answers, naming it', () => {
     expect(() =>
       toHistory([
@@ -294,10 +315,31 @@ describe('ForcedCallStream', () => {
     expect(args(cut.parts)).toBe('{"a": {"b": {}}');
   });
 
+  it('holds back only a last closing brace and white space, in time linear in the text', () => {
+    expect(heldBack('{"a": 1}')).toBe(7);
+    expect(heldBack('{"a": 1}  \n}  ')).toBe(8);
+    expect(heldBack('"x"  ')).toBe(3);
+    expect(heldBack('}}')).toBe(1);
+    // A string argument of 200,000 spaces: an anchored regular expression took seconds.
+    const spaces = `"${' '.repeat(200_000)}x`;
+    expect(heldBack(spaces)).toBe(spaces.length);
+  });
+
+  it('reads a whole answer whose opening the pattern missed as the call', () => {
+    // An escaped name (the grammar writes none: names are letters, digits, _ and -).
+    const { parts, called } = run(['{"name":"\\u0066","arguments":{"a":1}}']);
+    expect(called).toBe(true);
+    expect(parts).toMatchObject([{ type: 'tool-call-delta', name: 'f', arguments: '{"a":1}' }]);
+  });
+
   it('gives an answer cut before its arguments began as text', () => {
     const { parts, called } = run(['{ "name": "f"']);
     expect(called).toBe(false);
     expect(parts).toEqual([{ type: 'text-delta', text: '{ "name": "f"' }]);
+    // Cut after the arguments' key, before their value began: still text.
+    expect(run(['{ "name": "f", "arguments": ']).parts).toEqual([
+      { type: 'text-delta', text: '{ "name": "f", "arguments": ' },
+    ]);
   });
 });
 

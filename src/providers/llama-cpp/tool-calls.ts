@@ -136,6 +136,8 @@ function parameters(
     throw refused(`${param}.type`, 'function parameters must be an object schema (type "object")');
   }
   if (schema.type === undefined) {
+    // A reference to an object's definition (`{"$ref": "#/$defs/Args", "$defs": …}`) is one.
+    if (refersToObject(schema)) return grammarSchema(schema, param, budget);
     const other = Object.keys(schema).find((key) => notObject.has(key));
     if (other !== undefined) {
       throw refused(
@@ -145,6 +147,16 @@ function parameters(
     }
   }
   return grammarSchema({ ...schema, type: 'object' }, param, budget);
+}
+
+/** Whether a schema is only a reference to a definition of an object. */
+function refersToObject(schema: Json): boolean {
+  const ref = schema.$ref;
+  if (typeof ref !== 'string' || !ref.startsWith('#/$defs/') || !isObject(schema.$defs)) {
+    return false;
+  }
+  const target = schema.$defs[ref.slice('#/$defs/'.length)];
+  return isObject(target) && target.type === 'object';
 }
 
 /** Keywords of a shape other than an object's, or of a choice between shapes. */
@@ -214,8 +226,11 @@ export function withInstructions(history: ChatHistoryItem[], instructions: strin
   }
 }
 
-/** The opening of a forced answer up to its arguments (names are letters, digits, _ and -). */
-const forcedHead = /^\s*\{\s*"name"\s*:\s*"([A-Za-z0-9_-]+)"\s*,\s*"arguments"\s*:\s*/;
+/**
+ * The opening of a forced answer up to its arguments, once they have begun (names are letters,
+ * digits, _ and -).
+ */
+const forcedHead = /^\s*\{\s*"name"\s*:\s*"([A-Za-z0-9_-]+)"\s*,\s*"arguments"\s*:\s*(?=\S)/;
 
 /**
  * A forced answer's text, as the model writes it, streamed as its call: once
@@ -265,8 +280,10 @@ export class ForcedCallStream {
       this.pending = this.pending.trimStart();
       this.started = this.pending !== '';
     }
-    // Held back: a last "}" with the white space around it, which may close the wrapper.
-    const held = /\s*(\}\s*)?$/.exec(this.pending)!.index;
+    // Held back: a last "}" with the white space around it, which may close the wrapper. (Not
+    // a regular expression: one anchored at the end backtracks over every run of white space,
+    // quadratic in a long one, which a string argument may hold.)
+    const held = heldBack(this.pending);
     if (held > 0) {
       const piece = this.pending.slice(0, held);
       this.args += piece;
@@ -282,11 +299,41 @@ export class ForcedCallStream {
    * answer cut before its arguments began, its text.
    */
   end(): StreamPart[] {
-    if (!this.head) return this.pending === '' ? [] : [{ type: 'text-delta', text: this.pending }];
+    if (!this.head) {
+      // A whole call whose opening the pattern did not read (it cannot today: names are
+      // letters, digits, _ and -, and the grammar writes `"name": "…",` plainly) is still a call.
+      const whole = parsedCall(this.text);
+      if (whole !== undefined) {
+        this.head = true;
+        this.args = whole.function.arguments;
+        const { id, function: fn } = whole;
+        return [{ type: 'tool-call-delta', index: 0, id, name: fn.name, arguments: fn.arguments }];
+      }
+      return this.pending === '' ? [] : [{ type: 'text-delta', text: this.pending }];
+    }
     const rest = isJson(this.text) ? this.pending.replace(/\s*\}\s*$/, '') : this.pending;
     this.args += rest;
     return rest === '' ? [] : [{ type: 'tool-call-delta', index: 0, arguments: rest }];
   }
+}
+
+/** Where the held-back end of `text` begins: its trailing white space, a "}" and white space before it. */
+export function heldBack(text: string): number {
+  let end = text.trimEnd().length;
+  if (text[end - 1] === '}') end = text.slice(0, end - 1).trimEnd().length;
+  return end;
+}
+
+/** A whole forced answer read as JSON: its call, or undefined. */
+function parsedCall(text: string): ToolCall | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(value) || typeof value.name !== 'string') return undefined;
+  return toolCall(value.name, value.arguments);
 }
 
 function isJson(text: string): boolean {
