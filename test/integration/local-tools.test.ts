@@ -72,6 +72,13 @@ afterAll(async () => {
   await Promise.all([harness?.close(), caller?.close()]);
 });
 
+/** The message's first call, a function call (the openai types allow custom calls too). */
+function functionCall(message: OpenAI.Chat.ChatCompletionMessage) {
+  const call = message.tool_calls?.[0];
+  if (call?.type !== 'function') throw new Error('no function call');
+  return call;
+}
+
 function expectWeatherArguments(text: string): void {
   const value = JSON.parse(text) as Record<string, unknown>;
   expect(Object.keys(value).sort()).toEqual(['city', 'unit']);
@@ -104,10 +111,8 @@ describe('function calling on the local engine', () => {
       expect(answer.finish_reason).toBe('tool_calls');
       expect(answer.message.content).toBeNull();
       expect(answer.message.tool_calls).toHaveLength(1);
-      const call = answer.message.tool_calls![0]!;
-      expect(call.type).toBe('function');
+      const call = functionCall(answer.message);
       expect(call.id).toMatch(/^call_/);
-      if (call.type !== 'function') throw new Error('not a function call');
       expect(call.function.name).toBe('get_weather');
       expectWeatherArguments(call.function.arguments);
     }
@@ -126,8 +131,7 @@ describe('function calling on the local engine', () => {
       });
       const answer = completion.choices[0]!;
       expect(answer.finish_reason).toBe('tool_calls');
-      const call = answer.message.tool_calls![0]!;
-      if (call.type !== 'function') throw new Error('not a function call');
+      const call = functionCall(answer.message);
       names.add(call.function.name);
       const args = JSON.parse(call.function.arguments) as Record<string, unknown>;
       if (call.function.name === 'get_weather') expectWeatherArguments(call.function.arguments);
@@ -209,8 +213,7 @@ describe('function calling on the local engine', () => {
         tools: [numbers],
         tool_choice: 'required',
       });
-      const call = completion.choices[0]!.message.tool_calls![0]!;
-      if (call.type !== 'function') throw new Error('not a function call');
+      const call = functionCall(completion.choices[0]!.message);
       expect(call.function.arguments, `seed ${seed}`).not.toContain('null');
       const args = JSON.parse(call.function.arguments) as { i: number; n: number; list: number[] };
       expect(Number.isSafeInteger(args.i), `seed ${seed}`).toBe(true);
@@ -231,8 +234,7 @@ describe('function calling on the local engine', () => {
     });
     const answer = completion.choices[0]!;
     expect(answer.finish_reason).toBe('tool_calls');
-    const call = answer.message.tool_calls![0]!;
-    if (call.type !== 'function') throw new Error('not a function call');
+    const call = functionCall(answer.message);
     expectWeatherArguments(call.function.arguments);
   });
 
@@ -255,12 +257,11 @@ describe('function calling on the local engine', () => {
     let unfinished = 0;
     for (const maxTokens of [30, 40, 50, 60, 70]) {
       const answer = await cut(maxTokens);
-      const call = answer.message.tool_calls?.[0];
-      if (call === undefined) {
+      if (answer.message.tool_calls === undefined) {
         expect(answer.finish_reason).toBe('length');
         continue;
       }
-      if (call.type !== 'function') throw new Error('not a function call');
+      const call = functionCall(answer.message);
       expect(call.function.name).toBe('get_weather');
       expect(call.function.arguments.startsWith('{')).toBe(true);
       if (answer.finish_reason === 'tool_calls') {
@@ -362,8 +363,7 @@ describe('function calling on the local engine', () => {
     expect(answer.finish_reason).toBe('tool_calls');
     expect(answer.message.content).toBe('Let me look.');
     expect(answer.message.tool_calls).toHaveLength(1);
-    const call = answer.message.tool_calls![0]!;
-    if (call.type !== 'function') throw new Error('not a function call');
+    const call = functionCall(answer.message);
     // The name is written under a grammar of the offered names, which the script's own token
     // does not fit, so sampling picks one of them: either is a whole call.
     if (call.function.name === 'get_weather') expectWeatherArguments(call.function.arguments);
@@ -438,8 +438,7 @@ describe('function calling on the local engine', () => {
       });
       const answer = completion.choices[0]!;
       expect(answer.finish_reason, `seed ${seed}`).toBe('tool_calls');
-      const call = answer.message.tool_calls![0]!;
-      if (call.type !== 'function') throw new Error('not a function call');
+      const call = functionCall(answer.message);
       expect(call.function.arguments, `seed ${seed}`).not.toContain('null');
       const args = JSON.parse(call.function.arguments) as { n: number; x: number; xs: number[] };
       expect(Number.isSafeInteger(args.n), `seed ${seed}`).toBe(true);
@@ -476,8 +475,7 @@ describe('function calling on the local engine', () => {
       });
       const answer = completion.choices[0]!;
       if (answer.finish_reason === 'length') continue;
-      const call = answer.message.tool_calls![0]!;
-      if (call.type !== 'function') throw new Error('not a function call');
+      const call = functionCall(answer.message);
       const args = JSON.parse(call.function.arguments) as Record<string, unknown>;
       expect(Object.keys(args).sort()).toEqual(['any', 'box', 'note']);
       expect(Object.keys(args.box as object)).toEqual(['k']);
@@ -521,8 +519,7 @@ describe('function calling on the local engine', () => {
         },
       ],
     });
-    const call = completion.choices[0]!.message.tool_calls![0]!;
-    if (call.type !== 'function') throw new Error('not a function call');
+    const call = functionCall(completion.choices[0]!.message);
     const args = JSON.parse(call.function.arguments) as Record<string, unknown>;
     expect(Object.keys(args)).toEqual(['__proto__', 'b']);
     expect(typeof args.__proto__).toBe('boolean');

@@ -6,14 +6,26 @@ import type { Json } from './json-schema-choices.js';
 // type out beside "properties". So the type the keywords imply is written out, and a node that
 // implies none takes any JSON value, as JSON Schema means it.
 
-const impliedBy: ReadonlyArray<readonly [string, readonly string[]]> = [
+const implying: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['object', ['properties', 'additionalProperties', 'required']],
   ['array', ['items', 'prefixItems', 'minItems', 'maxItems']],
   ['string', ['minLength', 'maxLength', 'format']],
 ];
 
-/** Keywords that give a node its shape already. */
-const shaping = ['type', 'oneOf', '$ref', 'const', 'enum'];
+/** The keywords that imply a node of `type` when it gives none. */
+export function impliedBy(type: 'object' | 'array' | 'string'): readonly string[] {
+  return implying.find(([implied]) => implied === type)![1];
+}
+
+/** Keywords that give a node its shape already (the request's `anyOf` is read as `oneOf`). */
+export const shapingKeywords: readonly string[] = [
+  'type',
+  'oneOf',
+  'anyOf',
+  '$ref',
+  'const',
+  'enum',
+];
 
 /** Any JSON value, as node-llama-cpp's grammar and check both read it. */
 export function anyJson(): Json {
@@ -35,8 +47,8 @@ export function withImpliedType(
   path: string,
   refused: (param: string, message: string) => Error,
 ): Json {
-  if (shaping.some((keyword) => keyword in node)) return node;
-  const types = impliedBy.filter(([, keywords]) => keywords.some((keyword) => keyword in node));
+  if (shapingKeywords.some((keyword) => keyword in node)) return node;
+  const types = implying.filter(([, keywords]) => keywords.some((keyword) => keyword in node));
   if (types.length > 1) {
     throw refused(
       path,

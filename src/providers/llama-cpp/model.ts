@@ -17,12 +17,10 @@ import type {
 import { finishReasonOf, measurePrompt, samplingOf, toHistory } from './chat-mapping.js';
 import { historyFingerprints, withAnswer } from './history-fingerprint.js';
 import type { Runtime } from './runtime.js';
+import { answerEnd, ForcedCallStream, toolCall } from './call-stream.js';
 import {
-  answerEnd,
   badCallError,
-  ForcedCallStream,
   functionOptions,
-  toolCall,
   toolPlan,
   withInstructions,
   type ToolPlan,

@@ -3,14 +3,8 @@ import { AppError } from '../../errors.js';
 import type { ChatRequest, StreamPart, ToolDefinition } from '../types.js';
 import { toHistory } from './chat-mapping.js';
 import { LlamaJsonSchemaValidationError, QwenChatWrapper } from 'node-llama-cpp';
-import {
-  answerEnd,
-  badCallError,
-  ForcedCallStream,
-  heldBack,
-  toolPlan,
-  withInstructions,
-} from './tool-calls.js';
+import { answerEnd, ForcedCallStream, heldBack } from './call-stream.js';
+import { badCallError, toolPlan, withInstructions } from './tool-calls.js';
 
 const tool = (name: string, parameters?: Record<string, unknown>): ToolDefinition => ({
   type: 'function',
