@@ -558,24 +558,25 @@ describe('function calling on the local engine', () => {
     );
   });
 
-  it('refuses a parameter keyword the grammar cannot enforce, and response_format with "auto", naming them', async () => {
+  it('refuses a parameter keyword the grammar cannot enforce in a strict tool, and response_format with "auto", naming them', async () => {
     const send = (body: object) =>
       harness.json<{ error: { code: string; param: string; message: string } }>(
         '/v1/chat/completions',
         { body: { model: 'tiny-chat', messages: [{ role: 'user', content: 'x' }], ...body } },
       );
-    const pattern = await send({
-      tools: [
-        clock,
-        {
-          type: 'function',
-          function: {
-            name: 'lookup',
-            parameters: { type: 'object', properties: { code: { type: 'string', pattern: '^A' } } },
-          },
-        },
-      ],
+    const lookup = (strict: boolean) => ({
+      type: 'function',
+      function: {
+        name: 'lookup',
+        strict,
+        parameters: { type: 'object', properties: { code: { type: 'string', pattern: '^A' } } },
+      },
     });
+    // Without strict, as OpenAI's API, the schema is not all enforced: the grammar holds the
+    // shape, and the model is told the rest.
+    const loose = await send({ tools: [clock, lookup(false)], tool_choice: 'required' });
+    expect(loose.status).toBe(200);
+    const pattern = await send({ tools: [clock, lookup(true)] });
     expect(pattern.status).toBe(400);
     expect(pattern.body.error).toMatchObject({
       code: 'unsupported_parameter',

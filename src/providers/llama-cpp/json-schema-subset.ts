@@ -109,6 +109,12 @@ export function grammarSchema(
 export interface GrammarBudget {
   nodes: number;
   repeats: number;
+  /**
+   * Keywords the grammar cannot enforce are left out of it, and named in the node's
+   * description, instead of refused: a tool without `strict: true`, whose schema OpenAI's API
+   * does not enforce at all.
+   */
+  loose?: boolean;
 }
 
 export function grammarBudget(): GrammarBudget {
@@ -123,6 +129,7 @@ function convert(schema: unknown, path: string, defs: Json, budget: Budget): Jso
   if (!isObject(schema)) throw refused(path, 'must be an object (or true)');
   spend(budget, 1, path);
   const out: Json = {};
+  const dropped: Json = {};
   const nested = (value: unknown, at: string) => convert(value, at, defs, budget);
   for (const [keyword, value] of Object.entries(schema)) {
     const at = `${path}.${keyword}`;
@@ -131,6 +138,10 @@ function convert(schema: unknown, path: string, defs: Json, budget: Budget): Jso
       continue;
     }
     if (!enforced.has(keyword)) {
+      if (budget.loose === true) {
+        dropped[keyword] = value;
+        continue;
+      }
       throw refused(at, `the local engine cannot enforce "${keyword}"`);
     }
     if (counts.has(keyword)) {
@@ -157,6 +168,10 @@ function convert(schema: unknown, path: string, defs: Json, budget: Budget): Jso
         out.type = value;
         break;
       case 'format':
+        if (typeof value === 'string' && !formats.has(value) && budget.loose === true) {
+          dropped.format = value;
+          break;
+        }
         if (typeof value !== 'string' || !formats.has(value)) {
           throw refused(at, 'the local engine enforces only "date-time", "time" and "date"');
         }
@@ -233,6 +248,11 @@ function convert(schema: unknown, path: string, defs: Json, budget: Budget): Jso
     }
   }
   checkBounds(out, path);
+  if (Object.keys(dropped).length > 0) {
+    // Told to the model, which may still honour them; the grammar does not.
+    const note = `Not enforced: ${JSON.stringify(dropped)}`;
+    out.description = typeof out.description === 'string' ? `${out.description} (${note})` : note;
+  }
   const result = alone(withImpliedType(out, path, refused), path);
   if ('anyOf' in schema) writtenAsAnyOf.add(result);
   return result;

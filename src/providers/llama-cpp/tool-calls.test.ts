@@ -95,6 +95,35 @@ describe('toolPlan', () => {
     });
   });
 
+  it('leaves what the grammar cannot enforce out of a tool without strict, telling the model; refuses it with strict', () => {
+    const parameters = {
+      type: 'object',
+      properties: {
+        n: { type: 'integer', minimum: 1, description: 'how many' },
+        url: { type: 'string', format: 'uri', pattern: '^https://' },
+      },
+    };
+    const plan = toolPlan(request({ tools: [tool('fetch', parameters)] }));
+    if (plan.kind !== 'auto') throw new Error(plan.kind);
+    expect(plan.functions.fetch!.params).toEqual({
+      type: 'object',
+      properties: {
+        n: { type: 'integer', description: 'how many (Not enforced: {"minimum":1})' },
+        url: {
+          type: 'string',
+          description: 'Not enforced: {"format":"uri","pattern":"^https://"}',
+        },
+      },
+    });
+    const strict: ToolDefinition = {
+      type: 'function',
+      function: { name: 'fetch', parameters, strict: true },
+    };
+    expect(() => toolPlan(request({ tools: [strict] }))).toThrow(
+      /^tools\[0\]\.function\.parameters\.properties\.n\.minimum: the local engine cannot enforce "minimum"/,
+    );
+  });
+
   it('makes a named function the only choice', () => {
     const plan = toolPlan(
       request({

@@ -38,6 +38,9 @@ export function toolPlan(request: ChatRequest): ToolPlan {
   let checked = 0;
   const params = tools.map((tool, index) => {
     const budget = shared ?? grammarBudget();
+    // A tool without `strict: true`: OpenAI's API enforces none of its schema; what the grammar
+    // can enforce is, the rest is told to the model (json-schema-subset.ts).
+    budget.loose = tool.function.strict !== true;
     const before = budget.nodes;
     const schema = parameters(tool, index, budget);
     checked += before - budget.nodes;
