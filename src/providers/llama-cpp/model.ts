@@ -14,17 +14,11 @@ import type {
   ToolCall,
   Usage,
 } from '../types.js';
-import { finishReasonOf, measurePrompt, samplingOf, toHistory } from './chat-mapping.js';
+import { finishReasonOf, measurePrompt, samplingOf } from './chat-mapping.js';
 import { historyFingerprints, withAnswer } from './history-fingerprint.js';
 import type { Runtime } from './runtime.js';
 import { answerEnd, ForcedCallStream, toolCall } from './call-stream.js';
-import {
-  badCallError,
-  functionOptions,
-  toolPlan,
-  withInstructions,
-  type ToolPlan,
-} from './tool-calls.js';
+import { badCallError, functionOptions, preparedAnswer, type ToolPlan } from './tool-calls.js';
 import { SequencePool, type PoolStats, type Slot } from './sequence-pool.js';
 
 export interface LlamaCppModelOptions {
@@ -163,15 +157,9 @@ export class LlamaCppModel implements ChatModel {
     const { pool, runtime } = this.ready();
     // A schema the grammar cannot enforce, or a call without its result, is a 400 before any
     // slot is taken.
-    const plan = toolPlan(request);
-    const grammar =
-      plan.kind === 'forced'
-        ? await runtime.grammars.grammarForSchema(plan.schema, plan.param)
-        : request.responseFormat === undefined
-          ? undefined
-          : await runtime.grammars.grammarFor(request.responseFormat);
-    const history = toHistory(request.messages);
-    if (plan.kind === 'forced') withInstructions(history, plan.instructions);
+    const prepared = preparedAnswer(request, runtime.grammars);
+    const { plan, history } = prepared;
+    const grammar = prepared.grammar === undefined ? undefined : await prepared.grammar;
     const fingerprints = historyFingerprints(request.messages);
     const slot = await pool.acquire([...fingerprints].reverse(), signal);
     const stop = new AbortController();
@@ -199,15 +187,10 @@ export class LlamaCppModel implements ChatModel {
         if (chunks.length > 0) {
           for (const text of chunks.splice(0)) {
             answer += text;
-            if (forced !== undefined) {
-              for (const part of forced.push(text)) {
-                yielded = true;
-                yield part;
-              }
-              continue;
+            for (const part of forced?.push(text) ?? [{ type: 'text-delta', text } as const]) {
+              yielded = true;
+              yield part;
             }
-            yielded = true;
-            yield { type: 'text-delta', text };
           }
           continue;
         }

@@ -6,6 +6,12 @@ import { LlamaJsonSchemaValidationError, QwenChatWrapper } from 'node-llama-cpp'
 import { answerEnd, ForcedCallStream, heldBack } from './call-stream.js';
 import { badCallError, toolPlan, withInstructions } from './tool-calls.js';
 
+/** An assistant message's call, as the route passes it on. */
+const madeCall = (id: string, name: string, args = '{}') => ({
+  id,
+  type: 'function' as const,
+  function: { name, arguments: args },
+});
 const tool = (name: string, parameters?: Record<string, unknown>): ToolDefinition => ({
   type: 'function',
   function: { name, ...(parameters === undefined ? {} : { parameters }) },
@@ -178,10 +184,7 @@ describe('tool calls in the history', () => {
       {
         role: 'assistant',
         content: '',
-        toolCalls: [
-          { id: 'a', type: 'function', function: { name: 'locate', arguments: '{"q":1}' } },
-          { id: 'b', type: 'function', function: { name: 'raw', arguments: 'not json' } },
-        ],
+        toolCalls: [madeCall('a', 'locate', '{"q":1}'), madeCall('b', 'raw', 'not json')],
       },
       { role: 'tool', toolCallId: 'b', content: 'plain text' },
       { role: 'tool', toolCallId: 'a', content: '{"x": 2}' },
@@ -277,10 +280,7 @@ describe('tool calls in the history', () => {
         {
           role: 'assistant',
           content: '',
-          toolCalls: [
-            { id: 'a', type: 'function', function: { name: 'f', arguments: '{}' } },
-            { id: 'b', type: 'function', function: { name: 'g', arguments: '{}' } },
-          ],
+          toolCalls: [madeCall('a', 'f'), madeCall('b', 'g')],
         },
         { role: 'tool', toolCallId: 'a', content: 'ok' },
       ]),
@@ -451,9 +451,7 @@ describe('a call and its result in a template that reopens the assistant turn (Q
       {
         role: 'assistant',
         content: '',
-        toolCalls: [
-          { id: 'a', type: 'function', function: { name: 'locate', arguments: '{"q":1}' } },
-        ],
+        toolCalls: [madeCall('a', 'locate', '{"q":1}')],
       },
       { role: 'tool', toolCallId: 'a', content: '{"x": 2}' },
     ]);

@@ -1,6 +1,13 @@
-import type { ChatHistoryItem, ChatModelFunctions, GbnfJsonSchema } from 'node-llama-cpp';
+import type {
+  ChatHistoryItem,
+  ChatModelFunctions,
+  GbnfJsonSchema,
+  LlamaGrammar,
+} from 'node-llama-cpp';
 import { AppError } from '../../errors.js';
 import type { ChatRequest, ToolDefinition } from '../types.js';
+import { toHistory } from './chat-mapping.js';
+import type { JsonGrammars } from './json-output.js';
 import { isObject, type Json } from './json-schema-choices.js';
 import { impliedBy, shapingKeywords } from './json-schema-shape.js';
 import {
@@ -240,4 +247,26 @@ export function badCallError(error: unknown): AppError | undefined {
       `(${error.message}); its length check counts UTF-16 units, so characters beyond U+FFFF ` +
       'near a maxLength fail it.',
   );
+}
+
+/**
+ * What a request is answered with: its tool plan, the chat history (with a forced call's
+ * instructions) and the grammar that holds the answer (a forced call's, or `response_format`'s;
+ * a promise only when there is one, so a request without waits no extra turn for its
+ * sequence). Every 400 the request can earn comes from here, before a sequence is taken.
+ */
+export function preparedAnswer(
+  request: ChatRequest,
+  grammars: JsonGrammars,
+): { plan: ToolPlan; history: ChatHistoryItem[]; grammar: Promise<LlamaGrammar> | undefined } {
+  const plan = toolPlan(request);
+  const history = toHistory(request.messages);
+  if (plan.kind === 'forced') withInstructions(history, plan.instructions);
+  const grammar =
+    plan.kind === 'forced'
+      ? grammars.grammarForSchema(plan.schema, plan.param)
+      : request.responseFormat === undefined
+        ? undefined
+        : grammars.grammarFor(request.responseFormat);
+  return { plan, history, grammar };
 }
