@@ -58,6 +58,47 @@ describe('prompt building', () => {
     expect(result.promptTokens).toBeLessThanOrEqual(43);
   });
 
+  it('drops turns whole: an answer whose question was left out goes too', () => {
+    const result = buildPrompt({
+      system: undefined,
+      history,
+      olderCount: 0,
+      fresh: [counted('user', 'q3', 10)],
+      // Room for a2 but not for q2 before it.
+      budgetTokens: 3 + 10 + 15,
+    });
+    if (!result.fits) throw new Error('expected a prompt');
+    expect(result.messages).toEqual([{ role: 'user', content: 'q3' }]);
+    expect(result.omittedMessages).toBe(4);
+    expect(result.promptTokens).toBe(3 + 10);
+  });
+
+  it('starts kept history at a user message when the store left older ones out', () => {
+    const result = buildPrompt({
+      system: undefined,
+      history: history.slice(1),
+      olderCount: 1,
+      fresh: [counted('user', 'q3', 10)],
+      budgetTokens: 1000,
+    });
+    if (!result.fits) throw new Error('expected a prompt');
+    expect(result.messages.map((message) => message.content)).toEqual(['q2', 'a2', 'q3']);
+    expect(result.omittedMessages).toBe(2);
+  });
+
+  it('keeps a history that starts with an answer when nothing was left out', () => {
+    const result = buildPrompt({
+      system: undefined,
+      history: history.slice(1),
+      olderCount: 0,
+      fresh: [counted('user', 'q3', 10)],
+      budgetTokens: 1000,
+    });
+    if (!result.fits) throw new Error('expected a prompt');
+    expect(result.messages.map((message) => message.content)).toEqual(['a1', 'q2', 'a2', 'q3']);
+    expect(result.omittedMessages).toBe(0);
+  });
+
   it('says how many tokens are needed when the new messages alone do not fit', () => {
     const result = buildPrompt({
       system: counted('system', 'rules', 50),

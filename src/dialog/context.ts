@@ -31,7 +31,9 @@ export type PromptResult =
 /**
  * Builds a prompt within the token budget: the system prompt and the new messages are always
  * kept; history fills what is left from the newest message backwards, so the oldest turns are
- * the first to go. The result says how many stored messages were left out.
+ * the first to go. Turns go whole: once anything is left out, kept history starts at a user
+ * message, never with an answer whose question was dropped. The result says how many stored
+ * messages were left out.
  */
 export function buildPrompt(input: PromptInput): PromptResult {
   const template = input.templateTokens;
@@ -48,6 +50,12 @@ export function buildPrompt(input: PromptInput): PromptResult {
     if (used + candidate.tokens + extra > input.budgetTokens) break;
     used += candidate.tokens + extra;
     firstKept--;
+  }
+  if (firstKept > 0 || input.olderCount > 0) {
+    while (firstKept < input.history.length && input.history[firstKept]!.message.role !== 'user') {
+      used -= input.history[firstKept]!.tokens + extra;
+      firstKept++;
+    }
   }
   const messages: ConversationMessage[] = [];
   if (input.system) messages.push(input.system.message);

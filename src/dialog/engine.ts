@@ -102,7 +102,7 @@ export class DialogEngine {
           message: systemMessage,
           tokens: messageTokens(systemMessage, count),
         },
-        history: (context?.messages ?? []).map((record) => toCounted(record, model)),
+        history: (context?.messages ?? []).map((record) => toCounted(record, model, count)),
         olderCount: context?.olderCount ?? 0,
         fresh: freshCounted,
         budgetTokens: model.capabilities.contextWindow - maxTokens,
@@ -240,13 +240,34 @@ function splitMessages(messages: readonly ConversationMessage[]) {
   return { system: systemTexts.length > 0 ? systemTexts.join('\n\n') : undefined, fresh };
 }
 
-/** History for a model without image input keeps the text of messages that had images. */
-function toCounted(record: MessageRecord, model: ChatModel): CountedMessage {
+/**
+ * Token counts of stored messages for the model at hand, by message: a stored count is the
+ * counter of the model that answered that turn (an endpoint's estimate, or another tokenizer),
+ * which can be several times off for another model; kept per record, so a cached context is
+ * counted once per model.
+ */
+const countedFor = new WeakMap<MessageRecord, { model: ChatModel; tokens: number }>();
+
+/**
+ * A stored message as the model at hand sees it, counted with its counter. History for a model
+ * without image input keeps the text of messages that had images.
+ */
+function toCounted(
+  record: MessageRecord,
+  model: ChatModel,
+  count: (text: string) => number,
+): CountedMessage {
   let content = record.content;
   if (!model.capabilities.images && typeof content !== 'string') {
     content = content.filter((part): part is ContentPart => part.type === 'text');
   }
-  return { message: { role: record.role, content }, tokens: record.tokens };
+  const message = { role: record.role, content };
+  let counted = countedFor.get(record);
+  if (counted?.model !== model) {
+    counted = { model, tokens: messageTokens(message, count) };
+    countedFor.set(record, counted);
+  }
+  return { message, tokens: counted.tokens };
 }
 
 function titleFrom(messages: readonly ConversationMessage[]): string {
