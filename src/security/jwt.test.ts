@@ -363,7 +363,10 @@ describe('JWT bearer tokens', () => {
       // Finite, but past what a Date holds (the console's session answered 500 for it).
       [{ exp: '1e13' }, 'invalid_token'],
       [{ exp: '1e300' }, 'invalid_token'],
-      [{ iat: String(seconds + 100_000) }, 'token_not_yet_valid'],
+      // A token issued in the future is invalid, not "not valid yet" (that is nbf's answer).
+      [{ iat: String(seconds + 100_000) }, 'invalid_token'],
+      [{ iat: String(seconds + 45), nbf: String(seconds) }, 'invalid_token'],
+      [{ nbf: String(seconds + 100) }, 'token_not_yet_valid'],
     ];
     for (const [fields, code] of refused) {
       await expect(verify(signed(claims(fields))), JSON.stringify(fields)).rejects.toMatchObject({

@@ -160,7 +160,7 @@ export class JwtVerifier {
     }
     const tolerance = this.settings.clockToleranceSeconds;
     if (typeof payload.iat === 'number' && payload.iat > this.clock() / 1000 + tolerance) {
-      throw new AppError('token_not_yet_valid');
+      throw badClaim('iat', 'is in the future (a token cannot be issued later than now)');
     }
     return payload.sub;
   }
@@ -231,7 +231,8 @@ function badClaim(claim: string, what: string): AppError {
 function mapJoseError(error: unknown): AppError {
   if (error instanceof errors.JWTExpired) return new AppError('expired_token');
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf' || error.claim === 'iat') return new AppError('token_not_yet_valid');
+    if (error.claim === 'nbf') return new AppError('token_not_yet_valid');
+    if (error.claim === 'iat') return badClaim('iat', 'is in the future or not a time');
     if (error.claim === 'iss') return new AppError('wrong_token_issuer');
     if (error.claim === 'aud') return new AppError('wrong_token_audience');
     return new AppError(
