@@ -1,7 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import type { ConfigFlags } from '../config/load.js';
-import { TokenRequestError, checkTokenId, tokenJson } from '../security/token-issuer.js';
+import {
+  TokenRequestError,
+  checkTokenId,
+  revocationFacts,
+  tokenJson,
+} from '../security/token-issuer.js';
 import { mintToken } from '../security/tokens.js';
 import { revocationRecheckMs } from '../storage/sqlite/revocations.js';
 import { addStoreOptions } from './config-options.js';
@@ -135,14 +140,13 @@ export function tokensCommand(io: CliIo): Command {
     }
     await withOffline(flags, io, async ({ security, audit }) => {
       const note: AuditNote = { resource: `/admin/tokens/${id}`, details: { token_id: id } };
-      const { fresh, issuedHere } = await audited(audit, 'delete:token', note, async () => {
+      const { fresh, issued } = await audited(audit, 'delete:token', note, async () => {
         const revoked = await security.issuer.revoke(id, expiresAt);
-        note.details.already_revoked = !revoked.fresh;
-        note.details.issued_here = revoked.issuedHere;
+        Object.assign(note.details, revocationFacts(id, revoked));
         return revoked;
       });
       io.stderr(fresh ? `revoked token ${id}\n` : `token ${id} was already revoked\n`);
-      if (!issuedHere) {
+      if (issued === undefined) {
         io.stderr(
           `note: no token with id ${id} was issued here (tokens list shows those that were); ` +
             'it is refused anyway, should a JWT from another issuer carry it\n',

@@ -1,4 +1,5 @@
-import type { TokenListing, TokenStore } from '../storage/types.js';
+import type { AuditDetailValue } from '../storage/audit-types.js';
+import type { IssuedTokenFacts, TokenListing, TokenStore } from '../storage/types.js';
 import type { Clock } from '../util/ids.js';
 import { parseDuration } from '../util/duration.js';
 import { issueJwt, type IssuedJwt, type JwtSettings } from './jwt.js';
@@ -125,18 +126,37 @@ export class TokenIssuer {
 
   /**
    * Revokes a token by its `jti` or opaque id: `fresh` false when it already was. Any id is
-   * accepted (a JWT from an external issuer is not registered here); `issuedHere` says whether
-   * this service issued it, so a mistyped id can be told apart.
+   * accepted (a JWT from an external issuer is not registered here); `issued` says to whom this
+   * service issued it, undefined when it did not, so a mistyped id can be told apart.
    */
-  async revoke(id: string, expiresAt?: number): Promise<{ fresh: boolean; issuedHere: boolean }> {
+  async revoke(
+    id: string,
+    expiresAt?: number,
+  ): Promise<{ fresh: boolean; issued: IssuedTokenFacts | undefined }> {
     checkTokenId(id);
     const fresh = await this.options.tokens.revoke({
       id,
       revokedAt: this.options.clock(),
       expiresAt,
     });
-    return { fresh, issuedHere: await this.options.tokens.issuedHere(id) };
+    return { fresh, issued: await this.options.tokens.issuedToken(id) };
   }
+}
+
+/**
+ * What the audit record and the answer of a revocation say: the id, whether it already was, and
+ * whether (and to whom) it was issued here. Never the token.
+ */
+export function revocationFacts(
+  id: string,
+  revoked: { fresh: boolean; issued: IssuedTokenFacts | undefined },
+): Record<string, AuditDetailValue> {
+  return {
+    token_id: id,
+    already_revoked: !revoked.fresh,
+    issued_here: revoked.issued !== undefined,
+    ...(revoked.issued && { principal: revoked.issued.principal, groups: revoked.issued.groups }),
+  };
 }
 
 /**

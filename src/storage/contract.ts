@@ -282,9 +282,15 @@ export function runContract(name: string, makeStore: () => Promise<Store>): void
         expiresAt: undefined,
       });
       await expect(store.tokens.recordIssued(jwt('jwt-a', 1, 2))).rejects.toThrow();
-      expect(await store.tokens.issuedHere('jwt-a')).toBe(true);
-      expect(await store.tokens.issuedHere('opq-1')).toBe(true);
-      expect(await store.tokens.issuedHere('never-issued')).toBe(false);
+      expect(await store.tokens.issuedToken('jwt-a')).toEqual({
+        principal: 'p-jwt-a',
+        groups: ['dev', 'ops'],
+      });
+      expect(await store.tokens.issuedToken('opq-1')).toEqual({
+        principal: 'root',
+        groups: ['admin'],
+      });
+      expect(await store.tokens.issuedToken('never-issued')).toBeUndefined();
       await store.tokens.revoke({ id: 'jwt-c', revokedAt: 4000, expiresAt: 9000 });
 
       const all = await store.tokens.listTokens({ now: 6000, includeExpired: true, limit: 10 });

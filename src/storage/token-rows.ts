@@ -1,4 +1,4 @@
-import type { IssuedJwtRecord, TokenListing, TokenListQuery } from './types.js';
+import type { IssuedJwtRecord, IssuedTokenFacts, TokenListing, TokenListQuery } from './types.js';
 
 /** A row of the token list query, as both backends return it. */
 export interface TokenListRow {
@@ -37,13 +37,23 @@ export function tokenListSql(placeholder: (index: number) => string): string {
 }
 
 /**
- * Whether a token id was issued by this service: an opaque token's id or a registered JWT's `jti`
- * (`issued_here`, 1 or 0). Two placeholders, both the id, so SQLite can take plain `?`.
+ * The principal and groups (JSON text) of a token this service issued: a registered JWT's `jti`
+ * or an opaque token's id; no row for another id. Two placeholders, both the id, so SQLite can
+ * take plain `?`.
  */
-export function issuedHereSql(placeholder: (index: number) => string): string {
-  return `SELECT CASE WHEN EXISTS (SELECT 1 FROM api_tokens WHERE id = ${placeholder(1)})
-      OR EXISTS (SELECT 1 FROM issued_tokens WHERE id = ${placeholder(2)}) THEN 1 ELSE 0 END
-      AS issued_here`;
+export function issuedTokenSql(placeholder: (index: number) => string): string {
+  return `SELECT principal, groups FROM issued_tokens WHERE id = ${placeholder(1)}
+    UNION ALL
+    SELECT principal, CASE WHEN admin THEN '["admin"]' ELSE '[]' END AS groups
+      FROM api_tokens WHERE id = ${placeholder(2)}
+    LIMIT 1`;
+}
+
+/** A row of `issuedTokenSql`, as `TokenStore.issuedToken` answers it. */
+export function toIssuedToken(
+  row: { principal: string; groups: string } | undefined,
+): IssuedTokenFacts | undefined {
+  return row && { principal: row.principal, groups: parseGroups(row.groups) };
 }
 
 /** The values for `tokenListSql`, in placeholder order. */

@@ -163,6 +163,12 @@ export interface TokenListing {
   revokedAt: number | undefined;
 }
 
+/** Who a token issued here was issued to (an opaque token has the `admin` group or none). */
+export interface IssuedTokenFacts {
+  principal: string;
+  groups: string[];
+}
+
 export interface TokenListQuery {
   /** Tokens that expired at or before `now` are left out unless `includeExpired`. */
   now: number;
@@ -179,8 +185,11 @@ export interface TokenStore {
   /** JWTs issued here and opaque tokens, newest first (`createdAt`, then `id`, descending). */
   listTokens(query: TokenListQuery): Promise<TokenListing[]>;
   findToken(id: string): Promise<TokenRecord | undefined>;
-  /** Whether `id` is an opaque token's id or a registered JWT's `jti` (issued by this service). */
-  issuedHere(id: string): Promise<boolean>;
+  /**
+   * Who a token was issued to, when `id` is an opaque token's id or a registered JWT's `jti`
+   * (issued by this service); undefined for any other id.
+   */
+  issuedToken(id: string): Promise<IssuedTokenFacts | undefined>;
   /** Marks a token revoked; false when it already was. */
   revoke(revocation: RevocationRecord): Promise<boolean>;
   isRevoked(id: string): Promise<boolean>;

@@ -94,6 +94,21 @@ describe('/admin/tokens', () => {
     );
     expect(revoked.status).toBe(200);
     expect(revoked.body).toEqual({ id, revoked: true, already_revoked: false, issued_here: true });
+    // Its audit record names the token's principal and groups, as the does.
+    const revocations = await harness.json<{ data: Array<Record<string, unknown>> }>(
+      '/admin/audit?action=delete:token&limit=100',
+    );
+    expect(
+      revocations.body.data.find(
+        (entry) => (entry.details as Record<string, unknown> | null)?.token_id === id,
+      )?.details,
+    ).toEqual({
+      token_id: id,
+      already_revoked: false,
+      issued_here: true,
+      principal: 'carol@example.com',
+      groups: ['dev'],
+    });
     const refused = await withBearer(token);
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as ErrorBody).error.code).toBe('token_revoked');

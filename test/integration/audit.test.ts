@@ -292,6 +292,12 @@ describe('the audit log over HTTP', () => {
       error: null,
       details: { type: 'jwt', subject: 'cli-subject@example.com', token_id: jti },
     });
+    // The revocation names to whom the token was issued, as its issue did.
+    expect(
+      cliRecords.find((r) => r.action === 'delete:token' && r.details?.token_id === jti),
+    ).toMatchObject({
+      details: { principal: 'cli-subject@example.com', groups: [], issued_here: true },
+    });
     expect(JSON.stringify(cliRecords)).not.toContain(issued.stdout.trim());
     const actions = cliRecords.map((record) => `${record.action} ${record.error ?? 'ok'}`);
     expect(actions).toEqual(

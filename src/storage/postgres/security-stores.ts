@@ -3,7 +3,8 @@ import type { DataKeyStore, WrappedDataKey } from '../../security/crypto/index.j
 import {
   issuedTokenColumns,
   issuedTokenValues,
-  issuedHereSql,
+  issuedTokenSql,
+  toIssuedToken,
   tokenListSql,
   tokenListValues,
   toTokenListing,
@@ -11,6 +12,7 @@ import {
 } from '../token-rows.js';
 import type {
   IssuedJwtRecord,
+  IssuedTokenFacts,
   RevocationRecord,
   SigningKeyRecord,
   SigningKeyStore,
@@ -68,13 +70,13 @@ export class PostgresTokens implements TokenStore {
     );
   }
 
-  async issuedHere(id: string): Promise<boolean> {
-    const { rows } = await query<{ issued_here: number }>(
+  async issuedToken(id: string): Promise<IssuedTokenFacts | undefined> {
+    const { rows } = await query<{ principal: string; groups: string }>(
       this.pool,
-      issuedHereSql((index) => `$${index}`),
+      issuedTokenSql((index) => `$${index}`),
       [id, id],
     );
-    return rows[0]?.issued_here === 1;
+    return toIssuedToken(rows[0]);
   }
 
   async revoke(revocation: RevocationRecord): Promise<boolean> {

@@ -3,7 +3,8 @@ import type { DataKeyStore, WrappedDataKey } from '../../security/crypto/index.j
 import {
   issuedTokenColumns,
   issuedTokenValues,
-  issuedHereSql,
+  issuedTokenSql,
+  toIssuedToken,
   tokenListSql,
   tokenListValues,
   toTokenListing,
@@ -11,6 +12,7 @@ import {
 } from '../token-rows.js';
 import type {
   IssuedJwtRecord,
+  IssuedTokenFacts,
   RevocationRecord,
   SigningKeyRecord,
   SigningKeyStore,
@@ -63,7 +65,9 @@ export class SqliteTokens implements TokenStore {
         `INSERT INTO issued_tokens (${issuedTokenColumns}) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       list: db.prepare<unknown[], TokenListRow>(tokenListSql(() => '?')),
-      issuedHere: db.prepare<[string, string], number>(issuedHereSql(() => '?')).pluck(),
+      issuedToken: db.prepare<[string, string], { principal: string; groups: string }>(
+        issuedTokenSql(() => '?'),
+      ),
     };
     this.revocations = new RevocationList(db);
   }
@@ -84,8 +88,8 @@ export class SqliteTokens implements TokenStore {
     });
   }
 
-  issuedHere(id: string): Promise<boolean> {
-    return settle(() => this.statements.issuedHere.get(id, id) === 1);
+  issuedToken(id: string): Promise<IssuedTokenFacts | undefined> {
+    return settle(() => toIssuedToken(this.statements.issuedToken.get(id, id)));
   }
 
   findToken(id: string): Promise<TokenRecord | undefined> {

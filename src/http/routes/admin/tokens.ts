@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from '../../../util/zod.js';
 import { AppError } from '../../../errors.js';
-import { TokenRequestError, tokenJson } from '../../../security/token-issuer.js';
+import { TokenRequestError, revocationFacts, tokenJson } from '../../../security/token-issuer.js';
 import { KeyringError } from '../../../security/keyring.js';
 import type { TokenListing } from '../../../storage/types.js';
 import type { AppDeps } from '../../app.js';
@@ -105,10 +105,13 @@ export function tokenRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.delete('/admin/tokens/:id', async (request) => {
     const { id } = parseValue(revokeParamsSchema, request.params);
-    const { fresh, issuedHere } = await deps.tokenIssuer
-      .revoke(id)
-      .catch((error: unknown) => asInvalid(error));
-    request.auditDetails = { token_id: id, already_revoked: !fresh, issued_here: issuedHere };
-    return { id, revoked: true, already_revoked: !fresh, issued_here: issuedHere };
+    const revoked = await deps.tokenIssuer.revoke(id).catch((error: unknown) => asInvalid(error));
+    request.auditDetails = revocationFacts(id, revoked);
+    return {
+      id,
+      revoked: true,
+      already_revoked: !revoked.fresh,
+      issued_here: revoked.issued !== undefined,
+    };
   });
 }
