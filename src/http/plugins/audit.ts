@@ -21,6 +21,17 @@ declare module 'fastify' {
 }
 
 /**
+ * Adds facts to the request's audit record, keeping those already there (the session cookie's
+ * `credential`, set by authentication, stays beside what the route adds).
+ */
+export function addAuditDetails(
+  request: FastifyRequest,
+  details: Readonly<Record<string, AuditDetailValue>>,
+): void {
+  request.auditDetails = { ...request.auditDetails, ...details };
+}
+
+/**
  * One audit record per request, authenticated or not: allowed, denied (403), unauthenticated
  * (401, thrown by the auth `onRequest` hook), unknown routes (404) and every other error. Public
  * routes (health, readiness, JWKS) are not recorded: probes call them every few seconds, and

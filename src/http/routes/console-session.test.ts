@@ -403,6 +403,43 @@ describe('the cookie as an API credential', () => {
 });
 
 describe('records', () => {
+  it("mark an admin operation done with the cookie, beside the route's own facts", async () => {
+    const token = await jwt('ada', '--admin');
+    const headers = { ...cookieOf(token), 'x-csrf-token': csrfTokenFor(token) };
+    const issued = await harness.json<{ id: string }>('/admin/tokens', {
+      principal: null,
+      body: { principal: 'bea@example.com', ttl: '1h' },
+      headers: { ...headers, 'x-request-id': 'cookie-issue' },
+    });
+    expect(issued.status).toBe(201);
+    const revoked = await harness.json(`/admin/tokens/${issued.body.id}`, {
+      principal: null,
+      method: 'DELETE',
+      headers: { ...headers, 'x-request-id': 'cookie-revoke' },
+    });
+    expect(revoked.status).toBe(200);
+    const records = (await harness.json<{ data: AuditJson[] }>('/admin/audit?limit=1000')).body
+      .data;
+    expect(records.find((record) => record.request_id === 'cookie-issue')).toMatchObject({
+      principal: 'ada',
+      action: 'create:token',
+      details: {
+        credential: 'session-cookie',
+        subject: 'bea@example.com',
+        token_id: issued.body.id,
+      },
+    });
+    expect(records.find((record) => record.request_id === 'cookie-revoke')).toMatchObject({
+      principal: 'ada',
+      action: 'delete:token',
+      details: {
+        credential: 'session-cookie',
+        token_id: issued.body.id,
+        principal: 'bea@example.com',
+      },
+    });
+  });
+
   it('audit sign-in, sign-out and cookie calls without any token, and the logs hold none', async () => {
     const response = await harness.json<{ data: AuditJson[] }>('/admin/audit?limit=1000');
     const records = response.body.data;

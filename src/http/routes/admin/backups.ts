@@ -6,6 +6,7 @@ import type { Snapshot } from '../../../backup/repository.js';
 import type { BackupState } from '../../../backup/runner.js';
 import { AppError } from '../../../errors.js';
 import type { AppDeps } from '../../app.js';
+import { addAuditDetails } from '../../plugins/audit.js';
 import { parseBody } from '../../validate.js';
 
 /** Snapshots one listing shows, newest first (`has_more` says whether older ones exist). */
@@ -102,7 +103,7 @@ export function backupRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post('/admin/backups', (request, reply) => {
     if (request.body !== undefined) parseBody(startSchema, request.body);
-    request.auditDetails = { trigger: 'admin' };
+    addAuditDetails(request, { trigger: 'admin' });
     const result = runner.start('admin');
     if (!result.started) throw new AppError('backup_running');
     reply.code(202);

@@ -5,6 +5,7 @@ import { TokenRequestError, revocationFacts, tokenJson } from '../../../security
 import { KeyringError } from '../../../security/keyring.js';
 import type { TokenListing } from '../../../storage/types.js';
 import type { AppDeps } from '../../app.js';
+import { addAuditDetails } from '../../plugins/audit.js';
 import { principalOf } from '../../plugins/auth.js';
 import { parseBody, parseValue } from '../../validate.js';
 
@@ -83,13 +84,13 @@ export function tokenRoutes(app: FastifyInstance, deps: AppDeps): void {
     const issued = await deps.tokenIssuer
       .issue({ ...body, issuedBy })
       .catch((error: unknown) => asInvalid(error));
-    request.auditDetails = {
+    addAuditDetails(request, {
       type: 'jwt',
       subject: issued.principal,
       groups: issued.groups,
       token_id: issued.jti,
       kid: issued.kid,
-    };
+    });
     void reply.code(201).header('cache-control', 'no-store');
     return {
       id: issued.jti,
@@ -106,7 +107,7 @@ export function tokenRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.delete('/admin/tokens/:id', async (request) => {
     const { id } = parseValue(revokeParamsSchema, request.params);
     const revoked = await deps.tokenIssuer.revoke(id).catch((error: unknown) => asInvalid(error));
-    request.auditDetails = revocationFacts(id, revoked);
+    addAuditDetails(request, revocationFacts(id, revoked));
     return {
       id,
       revoked: true,
