@@ -28,6 +28,13 @@ interface VerifyFlags extends ConfigFlags {
   fromCheckpoint?: string;
 }
 
+/** SQLite's and PostgreSQL's words for a table that is not there. */
+const missingTable = /no such table|relation "[^"]+" does not exist/;
+
+interface CheckpointFlags extends ConfigFlags {
+  acceptGap?: boolean;
+}
+
 interface TailFlags extends ConfigFlags {
   lines: string;
   follow?: boolean;
@@ -67,6 +74,7 @@ export function auditCommand(io: CliIo): Command {
         ...(await ownSigningKeys(config, store)),
         checkpointFile: checkpointFileIn(config.data_dir),
         sharedTable: config.database.url !== undefined,
+        checkpointEveryMs: config.audit.checkpoint_every_seconds * 1000,
         fromCheckpoint,
       }).catch((error: unknown) => {
         if (error instanceof VerifyRangeError) {
@@ -115,19 +123,32 @@ export function auditCommand(io: CliIo): Command {
   addStoreOptions(
     audit
       .command('checkpoint')
-      .description(
-        'sign a checkpoint over the newest record now (the server does so periodically)',
+      .description('sign a checkpoint over the newest record now (the server does so periodically)')
+      .option(
+        '--accept-gap',
+        'sign even when records waited longer than checkpoints allow (checkpoints were removed): only once `audit verify` explained why',
       ),
-  ).action(async (flags: ConfigFlags) => {
-    await withOffline(flags, io, async ({ audit: log, store }) => {
-      await log.checkpoint();
-      const last = await store.audit.lastCheckpoint();
-      io.stderr(
-        last
-          ? `checkpoint at record ${last.seq} (key ${last.kid}, ${new Date(last.at).toISOString()})\n`
-          : 'no checkpoint: the log is empty or no signing key is active\n',
-      );
-    });
+  ).action(async (flags: CheckpointFlags) => {
+    await withOffline(
+      flags,
+      io,
+      async ({ audit: log, store }) => {
+        await log.checkpoint();
+        if (log.refusal) {
+          throw new UsageError(
+            `no checkpoint signed: ${log.refusal.message}; --accept-gap signs the log as it is`,
+            auditFailedExitCode,
+          );
+        }
+        const last = await store.audit.lastCheckpoint();
+        io.stderr(
+          last
+            ? `checkpoint at record ${last.seq} (key ${last.kid}, ${new Date(last.at).toISOString()})\n`
+            : 'no checkpoint: the log is empty or no signing key is active\n',
+        );
+      },
+      { acceptGap: flags.acceptGap === true },
+    );
   });
 
   return audit;
@@ -187,12 +208,26 @@ async function withAuditStore(
   if (config.database.url === undefined && !existsSync(sqlitePath(config))) {
     throw new UsageError(`no assistd database at ${sqlitePath(config)} (see --data-dir)`);
   }
-  const store = await openStore(config);
+  const store = await openStore(config).catch(tableRemoved);
   try {
-    await work({ config, store });
+    await work({ config, store }).catch(tableRemoved);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * A table of a migrated store that is not there was dropped: tampering (exit 3), not a fault of
+ * assistd. Other errors pass.
+ */
+function tableRemoved(error: unknown): never {
+  if (error instanceof Error && missingTable.test(error.message)) {
+    throw new UsageError(
+      `the audit log cannot be read (${error.message}): its tables were dropped or damaged`,
+      auditFailedExitCode,
+    );
+  }
+  throw error;
 }
 
 /** The human-readable verification report. */

@@ -358,5 +358,15 @@ describe('the audit log over HTTP', () => {
       expect(refused.code, from).toBe(2);
       expect(refused.stderr).toMatch(/--from-checkpoint/);
     }
+    // A dropped table is tampering too, not a fault of assistd.
+    const dropped = new Database(join(harness.dataDir, 'assistd.db'));
+    tamper(dropped, 'DROP TABLE audit_records');
+    dropped.close();
+    const gone = await cli(['audit', 'verify']);
+    expect(gone.code).toBe(3);
+    expect(gone.stderr).toMatch(
+      /audit log cannot be read \(no such table: audit_records\): its tables were dropped/,
+    );
+    expect(gone.stderr).not.toContain('unexpected error');
   });
 });
