@@ -210,6 +210,21 @@ describe('model backups in a local folder', () => {
     await expect(restoreSnapshot(repository, snapshot.id, '/proc/assistd-restore')).rejects.toThrow(
       RestoreError,
     );
+    // An empty folder it cannot write into (root writes into a read-only one: a path with no room
+    // left for the staging folder's name fails the same way, ENAMETOOLONG instead of EACCES).
+    const parent = temp('restore-long');
+    const deep = join(parent, ...Array.from({ length: 30 }, () => 'd'.repeat(200)));
+    const unwritable = deep.slice(0, 4085 - 1) + 'x';
+    mkdirSync(unwritable, { recursive: true });
+    const failure = await restoreSnapshot(repository, snapshot.id, unwritable).catch(
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(RestoreError);
+    expect((failure as RestoreError).damaged).toBe(false);
+    expect((failure as Error).message).toMatch(
+      `the restore target ${unwritable} cannot be written (ENAMETOOLONG`,
+    );
+    rmSync(parent, { recursive: true });
   });
 
   it('backs up a link to a file as that file, and names what it skips', async () => {
@@ -255,6 +270,26 @@ describe('model backups in a local folder', () => {
     const target = join(temp('restore'), 'kept');
     await restoreSnapshot(repository, newest.snapshot.id, target);
     expectSameFolder(folder, target, files);
+  });
+
+  it('prunes each folder alone: a folder backed up before another keeps its snapshot', async () => {
+    const { repository } = await repositoryOn(new LocalObjectStore(temp('objects')));
+    const [fa, fb] = [modelFolder(), modelFolder()];
+    const base = Date.parse('2026-11-20T03:00:00Z');
+    const older = await backupFolder(repository, fa, { now: base });
+    const other = await backupFolder(repository, fb, { now: base + 3_600_000 });
+    const newer = await backupFolder(repository, fa, { now: base + 7_200_000 });
+    // The defaults: of one day, each folder keeps its newest snapshot.
+    const pruned = await pruneRepository(repository, {
+      keepDaily: 7,
+      keepWeekly: 4,
+      keepMonthly: 6,
+    });
+    expect(pruned.removedSnapshots).toEqual([older.snapshot.id]);
+    expect((await repository.snapshots()).map((snapshot) => snapshot.id)).toEqual([
+      other.snapshot.id,
+      newer.snapshot.id,
+    ]);
   });
 
   it('refuses a backup while a prune holds the repository', async () => {

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { Chunker } from './chunker.js';
 import { BackupRepository, snapshotId, type Snapshot, type SnapshotFile } from './repository.js';
-import { snapshotsToKeep, type RetentionPolicy } from './retention.js';
+import { snapshotsToKeepPerFolder, type RetentionPolicy } from './retention.js';
+import { ObjectDataKeys } from './object-data-keys.js';
 
 /** Bytes read so far and in all, for a progress bar. */
 export type Progress = (done: number, total: number) => void;
@@ -19,22 +20,56 @@ export interface BackupResult {
   /** Chunks uploaded, and their plaintext bytes. */
   newChunks: number;
   addedBytes: number;
-  /** Entries that are not files (links to folders, broken links, sockets), relative: not kept. */
+  /**
+   * Entries not kept, relative: those that are not files (links to folders, broken links,
+   * sockets) and those named in `undecodable`.
+   */
   skipped: string[];
+  /**
+   * Of `skipped`, the files and folders whose names are not UTF-8, their odd bytes as `\xNN`: a
+   * snapshot keeps names as JSON strings, which cannot hold them.
+   */
+  undecodable: string[];
+}
+
+/** Reads of a file that changes while it is read, before the backup gives up on it. */
+const readAttempts = 3;
+
+/** A file kept changing while it was read: no snapshot is saved rather than one with half of it. */
+export class FileChangedError extends Error {
+  constructor(readonly path: string) {
+    super(
+      `${path} changed while it was read, ${readAttempts} times in a row; no snapshot was ` +
+        'saved (back up again once nothing writes to it)',
+    );
+    this.name = 'FileChangedError';
+  }
 }
 
 /**
  * The files under `folder`, relative, sorted, and what was skipped. A symbolic link to a file is
  * a file (its content is backed up under the link's name and restored as a plain file: model
  * folders such as a Hugging Face snapshot are links into a blob store); a link to a folder, a
- * broken link, a socket or a device is skipped and named.
+ * broken link, a socket or a device is skipped and named. Names are read as bytes: one that is not
+ * UTF-8 would come back with U+FFFD in it, naming no file, so it is skipped (with what is under it).
  */
-async function filesUnder(folder: string): Promise<{ files: string[]; skipped: string[] }> {
+async function filesUnder(
+  folder: string,
+): Promise<{ files: string[]; skipped: string[]; undecodable: string[] }> {
   const files: string[] = [];
   const skipped: string[] = [];
+  const undecodable: string[] = [];
   const walk = async (dir: string) => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
+    for (const entry of await readdir(dir, { withFileTypes: true, encoding: 'buffer' })) {
+      const decoded = utf8(entry.name);
+      const relativeDir = relative(folder, dir).split(sep).join('/');
+      if (decoded === undefined) {
+        undecodable.push(
+          relativeDir === '' ? escaped(entry.name) : `${relativeDir}/${escaped(entry.name)}`,
+        );
+        continue;
+      }
+      const path = join(dir, decoded);
       const name = relative(folder, path).split(sep).join('/');
       if (entry.isDirectory()) await walk(path);
       else if (entry.isFile()) files.push(name);
@@ -44,7 +79,63 @@ async function filesUnder(folder: string): Promise<{ files: string[]; skipped: s
     }
   };
   await walk(folder);
-  return { files: files.sort(), skipped: skipped.sort() };
+  return {
+    files: files.sort(),
+    skipped: [...skipped, ...undecodable].sort(),
+    undecodable: undecodable.sort(),
+  };
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The name as text, or undefined when its bytes are not UTF-8. */
+function utf8(name: Buffer): string | undefined {
+  try {
+    return strictUtf8.decode(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A name for messages: printable ASCII as it is, every other byte as `\xNN`. */
+function escaped(name: Buffer): string {
+  return [...name]
+    .map((byte) =>
+      byte >= 0x20 && byte < 0x7f && byte !== 0x5c
+        ? String.fromCharCode(byte)
+        : `\\x${byte.toString(16).padStart(2, '0')}`,
+    )
+    .join('');
+}
+
+/**
+ * Cuts the file at `path` into chunks, handing each to `store`; resolves to its stat when the file
+ * did not change while it was read, undefined when it did. As restic does, size, times and inode
+ * are compared before and after (a write moves mtime and ctime, a replacement the inode), and the
+ * bytes read must be as many as the size.
+ */
+async function chunkFile(
+  path: string,
+  store: (chunk: Buffer) => Promise<void>,
+): Promise<Stats | undefined> {
+  const before = await stat(path);
+  const chunker = new Chunker();
+  let read = 0;
+  for await (const piece of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    read += (piece as Buffer).length;
+    for (const chunk of chunker.push(piece as Buffer)) await store(chunk);
+  }
+  const last = chunker.end();
+  if (last) await store(last);
+  const after = await stat(path);
+  const same =
+    read === before.size &&
+    after.size === before.size &&
+    after.mtimeMs === before.mtimeMs &&
+    after.ctimeMs === before.ctimeMs &&
+    after.ino === before.ino &&
+    after.dev === before.dev;
+  return same ? after : undefined;
 }
 
 /** The folder to back up does not exist or is not a folder. */
@@ -83,7 +174,7 @@ export async function backupFolder(
     const { snapshots } = await repository.readableSnapshots();
     const previous = snapshots.filter((s) => s.source === source).at(-1);
     const earlier = new Map(previous?.files.map((file) => [file.path, file]));
-    const { files: paths, skipped } = await filesUnder(source);
+    const { files: paths, skipped, undecodable } = await filesUnder(source);
     const stats = await Promise.all(paths.map((path) => stat(join(source, path))));
     const totalBytes = stats.reduce((sum, s) => sum + s.size, 0);
     let done = 0;
@@ -105,7 +196,7 @@ export async function backupFolder(
         options.progress?.(done, totalBytes);
         continue;
       }
-      const chunks: string[] = [];
+      let chunks: string[] = [];
       const store = async (chunk: Buffer) => {
         const hash = createHash('sha256').update(chunk).digest('hex');
         chunks.push(hash);
@@ -118,17 +209,21 @@ export async function backupFolder(
         done += chunk.length;
         options.progress?.(done, totalBytes);
       };
-      const chunker = new Chunker();
-      for await (const piece of createReadStream(join(source, path), { highWaterMark: 1 << 20 })) {
-        for (const chunk of chunker.push(piece as Buffer)) await store(chunk);
+      // A file that changed while it was read is read again: stored as read, it would be its old
+      // start and its new end. Chunks of a torn read stay until a prune finds them unused.
+      const doneBefore = done;
+      let read: Stats | undefined;
+      for (let attempt = 0; read === undefined; attempt++) {
+        if (attempt === readAttempts) throw new FileChangedError(join(source, path));
+        chunks = [];
+        done = doneBefore;
+        read = await chunkFile(join(source, path), store);
       }
-      const last = chunker.end();
-      if (last) await store(last);
       files.push({
         path,
-        size: fileStat.size,
-        mode: fileStat.mode & 0o777,
-        mtimeMs: fileStat.mtimeMs,
+        size: read.size,
+        mode: read.mode & 0o777,
+        mtimeMs: read.mtimeMs,
         chunks,
       });
     }
@@ -151,6 +246,7 @@ export async function backupFolder(
       newChunks,
       addedBytes,
       skipped,
+      undecodable,
     };
   });
 }
@@ -163,43 +259,55 @@ export interface VerifyResult {
   problems: string[];
 }
 
-/** Decrypts and re-hashes every chunk, and checks that every snapshot's chunks exist. */
+/**
+ * Decrypts and re-hashes every chunk, and checks that every snapshot can be read and has its
+ * chunks, whole. A damaged data key is named first: the chunks and snapshots it encrypted follow.
+ */
 export async function verifyRepository(
   repository: BackupRepository,
   options: { progress?: Progress } = {},
 ): Promise<VerifyResult> {
   const problems: string[] = [];
+  for (const { id, reason } of await new ObjectDataKeys(repository.objects).damaged()) {
+    problems.push(
+      `data key ${id} (keys/${id}) is damaged, what it encrypted cannot be read: ${reason}`,
+    );
+  }
   const hashes = [...(await repository.chunkHashes())];
+  const damaged = new Set<string>();
   let bytes = 0;
   for (const [index, hash] of hashes.entries()) {
     try {
       bytes += (await repository.getChunk(hash)).length;
     } catch (error) {
+      damaged.add(hash);
       problems.push(`chunk ${hash}: ${(error as Error).message}`);
     }
     options.progress?.(index + 1, hashes.length);
   }
   const present = new Set(hashes);
-  let snapshots = 0;
-  for await (const info of repository.objects.list('snapshots/')) {
-    const id = info.key.slice('snapshots/'.length);
-    snapshots += 1;
+  const ids = await repository.snapshotIds();
+  for (const id of ids) {
     try {
       const snapshot = await repository.snapshot(id);
       for (const file of snapshot.files) {
         const missing = file.chunks.filter((hash) => !present.has(hash));
         if (missing.length > 0)
           problems.push(`snapshot ${id}: ${file.path} lacks ${missing.length} chunks`);
+        const unreadable = file.chunks.filter((hash) => damaged.has(hash));
+        if (unreadable.length > 0)
+          problems.push(`snapshot ${id}: ${file.path} has ${unreadable.length} damaged chunks`);
       }
     } catch (error) {
       problems.push(`snapshot ${id}: ${(error as Error).message}`);
     }
   }
-  return { snapshots, chunks: hashes.length, bytes, problems };
+  return { snapshots: ids.length, chunks: hashes.length, bytes, problems };
 }
 
 /**
- * Forgets the snapshots the policy does not keep, then deletes the chunks no remaining snapshot
+ * Forgets the snapshots the policy does not keep (applied to each host and folder alone, so every
+ * folder keeps its newest snapshot), then deletes the chunks no remaining snapshot
  * names. Snapshots go first: a prune stopped halfway leaves unreferenced chunks (removed by the
  * next prune), never a snapshot without its chunks.
  */
@@ -209,7 +317,7 @@ export async function pruneRepository(
 ): Promise<{ removedSnapshots: string[]; removedChunks: number; keptSnapshots: number }> {
   return repository.withLock('prune', async () => {
     const snapshots = await repository.snapshots();
-    const keep = snapshotsToKeep(snapshots, policy);
+    const keep = snapshotsToKeepPerFolder(snapshots, policy);
     const removed = snapshots.filter((snapshot) => !keep.has(snapshot.id));
     for (const snapshot of removed) await repository.deleteSnapshot(snapshot.id);
     const referenced = new Set<string>();

@@ -24,6 +24,9 @@ export interface Snapshot {
   addedBytes: number;
 }
 
+/** What `snapshotId` makes. */
+const snapshotIdPattern = /^[0-9TZ-]+-[0-9a-f]{8}$/;
+
 /** How a stored snapshot that cannot be read fails: its ciphertext or its JSON is damaged. */
 function isDamagedSnapshot(error: unknown): error is Error {
   return error instanceof CryptoError || error instanceof SyntaxError;
@@ -116,8 +119,7 @@ export class BackupRepository {
   }> {
     const snapshots: Snapshot[] = [];
     const unreadable: { id: string; reason: string }[] = [];
-    for await (const info of this.objects.list('snapshots/')) {
-      const id = info.key.slice('snapshots/'.length);
+    for (const id of await this.snapshotIds()) {
       try {
         snapshots.push(await this.snapshot(id));
       } catch (error) {
@@ -138,10 +140,7 @@ export class BackupRepository {
   async newestSnapshots(
     limit: number,
   ): Promise<{ snapshots: Snapshot[]; more: boolean; unreadable: string[] }> {
-    const ids: string[] = [];
-    for await (const info of this.objects.list('snapshots/')) {
-      ids.push(info.key.slice('snapshots/'.length));
-    }
+    const ids = await this.snapshotIds();
     ids.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
     const unreadable: string[] = [];
     const read = await Promise.all(
@@ -159,8 +158,22 @@ export class BackupRepository {
     return { snapshots, more: ids.length > limit, unreadable: unreadable.sort().reverse() };
   }
 
+  /**
+   * The ids under `snapshots/`. Other objects there (a note someone left, the empty "folder"
+   * object some S3 tools make) are no snapshots: passed over, they stop no listing, backup or
+   * prune.
+   */
+  async snapshotIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const info of this.objects.list('snapshots/')) {
+      const id = info.key.slice('snapshots/'.length);
+      if (snapshotIdPattern.test(id)) ids.push(id);
+    }
+    return ids;
+  }
+
   async snapshot(id: string): Promise<Snapshot> {
-    if (!/^[0-9TZ-]+-[0-9a-f]{8}$/.test(id)) throw new Error(`no snapshot ${id}`);
+    if (!snapshotIdPattern.test(id)) throw new Error(`no snapshot ${id}`);
     const sealed = await this.objects.get(`snapshots/${id}`);
     if (!sealed) throw new Error(`no snapshot ${id}`);
     const text = await this.crypto.decryptAsync(sealed, `backup-snapshot:${id}`);

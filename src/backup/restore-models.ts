@@ -57,7 +57,13 @@ export async function restoreSnapshot(
   const snapshot = await repository.snapshot(id);
   const destination = resolve(target);
   const created = await emptyTarget(destination);
-  const staging = await mkdtemp(join(destination, stagingPrefix));
+  let staging: string;
+  try {
+    staging = await mkdtemp(join(destination, stagingPrefix));
+  } catch (error) {
+    if (created) await rmdir(destination).catch(() => undefined);
+    throw targetFailure(destination, error);
+  }
   const total = snapshot.files.reduce((sum, file) => sum + file.size, 0);
   let done = 0;
   try {
@@ -130,6 +136,18 @@ async function writeFile(
 }
 
 /**
+ * The target folder failed (read-only, immutable, no permission, a path too long): the operator's
+ * to fix, named as the target, not taken for a fault of the object store.
+ */
+function targetFailure(destination: string, error: unknown): RestoreError {
+  // Node's message starts with the code: "EPERM: operation not permitted, mkdtemp '…'".
+  return new RestoreError(
+    `the restore target ${destination} cannot be written (${(error as Error).message}); ` +
+      'nothing was restored',
+  );
+}
+
+/**
  * Checks that `destination` is an empty folder or absent, creating it then; true when created.
  * Folders are made one level at a time (`ensureFolder`: Node's recursive mkdir never returns
  * under `/proc`).
@@ -138,12 +156,18 @@ async function emptyTarget(destination: string): Promise<boolean> {
   const found = await stat(destination).catch(() => undefined);
   if (found !== undefined) {
     if (!found.isDirectory()) throw new RestoreError(`${destination} is a file, not a folder`);
-    const entries = await readdir(destination);
+    const entries = await readdir(destination).catch((error: unknown) => {
+      throw targetFailure(destination, error);
+    });
     // What a restore that was killed left behind: removed, then the target counts as empty.
     const leftovers = entries.filter((entry) => entry.startsWith(stagingPrefix));
     if (entries.length > leftovers.length) throw new RestoreError(`${destination} is not empty`);
     for (const entry of leftovers) {
-      await rm(join(destination, entry), { recursive: true, force: true });
+      await rm(join(destination, entry), { recursive: true, force: true }).catch(
+        (error: unknown) => {
+          throw targetFailure(destination, error);
+        },
+      );
     }
     return false;
   }

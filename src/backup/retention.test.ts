@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { snapshotsToKeep } from './retention.js';
+import { snapshotsToKeep, snapshotsToKeepPerFolder } from './retention.js';
 
 const day = 86_400_000;
 const at = (iso: string) => Date.parse(iso);
@@ -34,5 +34,23 @@ describe('snapshotsToKeep', () => {
       ...snapshotsToKeep(snapshots, { keepDaily: 0, keepWeekly: 0, keepMonthly: 0 }),
     ]).toEqual(['b']);
     expect(snapshotsToKeep([], { keepDaily: 7, keepWeekly: 4, keepMonthly: 6 }).size).toBe(0);
+  });
+});
+
+describe('snapshotsToKeepPerFolder', () => {
+  it('applies the policy to each host and folder alone', () => {
+    const snapshots = [
+      { id: 'a1', time: at('2026-03-01T01:00:00Z'), host: 'h', source: '/a' },
+      { id: 'b1', time: at('2026-03-01T02:00:00Z'), host: 'h', source: '/b' },
+      { id: 'a2', time: at('2026-03-01T03:00:00Z'), host: 'h', source: '/a' },
+      { id: 'a-other-host', time: at('2026-03-01T00:00:00Z'), host: 'g', source: '/a' },
+    ];
+    const policy = { keepDaily: 7, keepWeekly: 4, keepMonthly: 6 };
+    expect([...snapshotsToKeepPerFolder(snapshots, policy)].sort()).toEqual([
+      'a-other-host',
+      'a2',
+      'b1',
+    ]);
+    expect([...snapshotsToKeep(snapshots, policy)]).toEqual(['a2']);
   });
 });

@@ -35,6 +35,29 @@ export function snapshotsToKeep<T extends { id: string; time: number }>(
   return keep;
 }
 
+/**
+ * `snapshotsToKeep` applied to the snapshots of each host and folder alone (restic's default
+ * grouping): a folder backed up less often than another keeps its own days, weeks and months, and
+ * its newest snapshot always stays, whatever was backed up since elsewhere.
+ */
+export function snapshotsToKeepPerFolder<
+  T extends { id: string; time: number; host: string; source: string },
+>(snapshots: readonly T[], policy: RetentionPolicy): Set<string> {
+  const groups = new Map<string, T[]>();
+  for (const snapshot of snapshots) {
+    // JSON of the pair: no host or folder name can make two groups one.
+    const group = JSON.stringify([snapshot.host, snapshot.source]);
+    const members = groups.get(group);
+    if (members) members.push(snapshot);
+    else groups.set(group, [snapshot]);
+  }
+  const keep = new Set<string>();
+  for (const members of groups.values()) {
+    for (const id of snapshotsToKeep(members, policy)) keep.add(id);
+  }
+  return keep;
+}
+
 /** `YYYY-Www`: the ISO week (Monday first; week 1 holds the year's first Thursday). */
 function isoWeek(time: number): string {
   const date = new Date(time);

@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { modelsFolder, openRepository } from '../backup/open-repository.js';
 import {
   backupFolder,
+  FileChangedError,
   NotAFolderError,
   pruneRepository,
   verifyRepository,
@@ -19,7 +20,7 @@ import type { Config } from '../config/schema.js';
 import { CryptoError, DecryptionError, openCrypto } from '../security/crypto/index.js';
 import { fieldCipher } from '../security/field-cipher.js';
 import { describeStore, openStore } from '../storage/open.js';
-import { restoreConversations } from '../backup/log-restore.js';
+import { readShippedLog, replayLog } from '../backup/log-restore.js';
 import { formatBytes } from '../util/format-bytes.js';
 import { addStoreOptions } from './config-options.js';
 import { processIo, UsageError, type CliIo } from './io.js';
@@ -91,6 +92,34 @@ function repositoryFailure(error: unknown): unknown {
   return failure === undefined ? error : new UsageError(failure, 1);
 }
 
+/**
+ * Runs `work`, which writes into `folder` (made first if missing, one level at a time: Node's
+ * recursive mkdir never returns under /proc). If it fails, the entries it added to the folder are
+ * removed again, and the folders made for it, so a retry is not refused; what was there stays.
+ */
+async function removedOnFailure<T>(folder: string, work: () => Promise<T>): Promise<T> {
+  const made: string[] = [];
+  for (let at = folder; !existsSync(at) && dirname(at) !== at; at = dirname(at)) made.push(at);
+  ensureFolder(folder, 'the restore target', '--to');
+  const before = new Set(readdirSync(folder));
+  try {
+    return await work();
+  } catch (error) {
+    for (const entry of readdirSync(folder)) {
+      if (!before.has(entry)) rmSync(join(folder, entry), { recursive: true, force: true });
+    }
+    // Innermost first; a folder something else wrote into meanwhile is not empty and stays.
+    for (const at of made) {
+      try {
+        rmdirSync(at);
+      } catch {
+        break;
+      }
+    }
+    throw error;
+  }
+}
+
 /** `assistd backup …` and `assistd restore …`: model backups in the object store. */
 export function backupCommands(io: CliIo): Command[] {
   const backup = new Command('backup').description(
@@ -115,6 +144,7 @@ export function backupCommands(io: CliIo): Command[] {
           const done = await backupFolder(repository, folder, { progress: bar.update }).catch(
             (error: unknown) => {
               if (error instanceof NotAFolderError) throw new UsageError(error.message);
+              if (error instanceof FileChangedError) throw new UsageError(error.message, 1);
               throw error;
             },
           );
@@ -127,12 +157,20 @@ export function backupCommands(io: CliIo): Command[] {
             `${result.unchangedFiles} unchanged, ${result.newChunks} new chunks, ` +
             `${formatBytes(result.addedBytes)} uploaded to ${repository.objects.location}\n`,
         );
-        if (result.skipped.length > 0) {
-          const shown = result.skipped.slice(0, 5).join(', ');
-          const more = result.skipped.length > 5 ? `, and ${result.skipped.length - 5} more` : '';
+        const listed = (names: string[]) =>
+          names.slice(0, 5).join(', ') + (names.length > 5 ? `, and ${names.length - 5} more` : '');
+        const undecodable = new Set(result.undecodable);
+        const others = result.skipped.filter((name) => !undecodable.has(name));
+        if (others.length > 0) {
           io.stderr(
-            `skipped ${result.skipped.length} entries that are not files (links to folders, ` +
-              `broken links, sockets): ${shown}${more}\n`,
+            `skipped ${others.length} entries that are not files (links to folders, ` +
+              `broken links, sockets): ${listed(others)}\n`,
+          );
+        }
+        if (result.undecodable.length > 0) {
+          io.stderr(
+            `skipped ${result.undecodable.length} entries whose names are not UTF-8 (a ` +
+              `snapshot cannot hold them; rename them to back them up): ${listed(result.undecodable)}\n`,
           );
         }
         io.stdout(`${result.snapshot.id}\n`);
@@ -292,8 +330,6 @@ export function backupCommands(io: CliIo): Command[] {
       if (flags.toDatabaseUrl === undefined && existsSync(join(target, 'assistd.db'))) {
         throw new UsageError(`${join(target, 'assistd.db')} exists: restore into a new data dir`);
       }
-      // One level at a time: Node's recursive mkdir never returns under /proc.
-      ensureFolder(target, 'the restore target', '--to');
       // The rebuilt store uses the same master key file as the log (point the server at it).
       const masterKeyFile = config.security.master_key_file ?? join(config.data_dir, 'master.key');
       const targetConfig = loadConfig({
@@ -308,40 +344,46 @@ export function backupCommands(io: CliIo): Command[] {
         cwd: io.cwd,
         readSecrets: false,
       });
-      await withRepository(config, 'read', async ({ repository, crypto }) => {
-        const store = await openStore(targetConfig);
-        try {
-          const atRest = await openCrypto({
-            masterKeyFile,
-            dataDir: target,
-            store: store.dataKeys,
-            logger: quietLogger,
-          });
+      await withRepository(config, 'read', ({ repository, crypto }) =>
+        removedOnFailure(target, async () => {
+          // The whole log is read and checked before anything is written: a gap or a damaged
+          // segment stops the restore here, and a retry is not refused.
+          const bar = progressBar(io, 'chunks');
+          const log = await readShippedLog(repository.objects, crypto, bar.update).catch(
+            (error: unknown) => {
+              if (!(error instanceof RestoreError)) throw error;
+              throw new UsageError(
+                `${error.message}; nothing was restored into ${describeStore(targetConfig)}`,
+                1,
+              );
+            },
+          );
+          bar.end();
+          const store = await openStore(targetConfig);
+          let result;
           try {
-            await store.useEncryption(fieldCipher(atRest));
-            const bar = progressBar(io, 'chunks');
-            const result = await restoreConversations(
-              repository.objects,
-              crypto,
-              store.conversations,
-              {
-                until,
-                progress: bar.update,
-              },
-            );
-            bar.end();
-            io.stderr(
-              `replayed ${result.records} changes from ${result.segments} segments into ${describeStore(targetConfig)}` +
-                `${result.later > 0 ? `; ${result.later} later changes left out` : ''}` +
-                `${result.skipped > 0 ? `; ${result.skipped} no longer applied` : ''}\n`,
-            );
+            const atRest = await openCrypto({
+              masterKeyFile,
+              dataDir: target,
+              store: store.dataKeys,
+              logger: quietLogger,
+            });
+            try {
+              await store.useEncryption(fieldCipher(atRest));
+              result = await replayLog(log, store.conversations, until);
+            } finally {
+              await atRest.close();
+            }
           } finally {
-            await atRest.close();
+            await store.close();
           }
-        } finally {
-          await store.close();
-        }
-      });
+          io.stderr(
+            `replayed ${result.records} changes from ${result.segments} segments into ${describeStore(targetConfig)}` +
+              `${result.later > 0 ? `; ${result.later} later changes left out` : ''}` +
+              `${result.skipped > 0 ? `; ${result.skipped} no longer applied` : ''}\n`,
+          );
+        }),
+      );
     },
   );
   return [backup, restore];

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readShippedLog, replayLog } from '../../src/backup/log-restore.js';
 import { LogShipper } from '../../src/backup/log-shipper.js';
 import type { ObjectStore } from '../../src/backup/object-store/types.js';
 import { openRepositoryCrypto } from '../../src/backup/open-repository.js';
@@ -181,9 +182,8 @@ describe('the log shipper under load', () => {
     }
     await Promise.all(appends);
     await shipper.close();
-    const { restoreConversations } = await import('../../src/backup/log-restore.js');
     const deleted: string[] = [];
-    const result = await restoreConversations(objects, crypto, {
+    const result = await replayLog(await readShippedLog(objects, crypto), {
       deleteConversation: (_principal: string, id: string) => {
         deleted.push(id);
         return Promise.resolve(true);
@@ -212,9 +212,8 @@ describe('the log shipper after a crash', () => {
     const keys: string[] = [];
     for await (const info of objects.list('conversation-log/')) keys.push(info.key);
     expect(keys).toHaveLength(1);
-    const { restoreConversations } = await import('../../src/backup/log-restore.js');
     const deleted: string[] = [];
-    const result = await restoreConversations(objects, crypto, {
+    const result = await replayLog(await readShippedLog(objects, crypto), {
       deleteConversation: (_principal: string, id: string) => {
         deleted.push(id);
         return Promise.resolve(true);
