@@ -218,6 +218,56 @@ describe('assistd doctor', () => {
     expect(existsSync(join(folder, 'objects-down'))).toBe(false);
   });
 
+  it('fails object storage whose data keys another master key wrapped, as serve would', async () => {
+    // A backup writes a data key wrapped by its data dir's generated master key…
+    const models = join(folder, 'keys-models');
+    mkdirSync(models);
+    writeFileSync(join(models, 'a.bin'), 'weights');
+    const objects = join(folder, 'keys-objects');
+    const backup = await runCliCaptured(
+      [
+        'backup',
+        'models',
+        '--folder',
+        models,
+        '--data-dir',
+        join(folder, 'keys-a'),
+        '--config',
+        configFile({ object_store: { folder: objects } }),
+      ],
+      { cwd: folder, env: {} },
+    );
+    expect(backup.code, backup.stderr).toBe(0);
+    // …which another data dir's master key does not open.
+    const other = await runCliCaptured(
+      ['tokens', 'issue', '--principal', 'x', '--data-dir', join(folder, 'keys-b')],
+      { cwd: folder, env: {} },
+    );
+    expect(other.code, other.stderr).toBe(0);
+    const settings = {
+      port: 0,
+      data_dir: join(folder, 'keys-c'),
+      object_store: { folder: objects },
+      security: { master_key_file: join(folder, 'keys-b', 'master.key') },
+    };
+    const run = await doctor(['--config', configFile(settings), '--json']);
+    expect(run.code).toBe(1);
+    expect(byId(JSON.parse(run.stdout) as Report)['object-store']).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/data key \S+ does not decrypt under master key v1 of /),
+    });
+    // With the key that wrapped it, it passes.
+    const right = {
+      ...settings,
+      security: { master_key_file: join(folder, 'keys-a', 'master.key') },
+    };
+    const passed = await doctor(['--config', configFile(right), '--json']);
+    expect(byId(JSON.parse(passed.stdout) as Report)['object-store']).toMatchObject({
+      status: 'pass',
+      detail: expect.stringContaining('its data keys open'),
+    });
+  });
+
   it('fails a port in use and a rejected API key, naming them in the table', async () => {
     const busy = createServer();
     const port = await listen(busy);

@@ -6,7 +6,10 @@ import type { Pool } from 'pg';
 import type { Config } from '../../config/schema.js';
 import { openRedis } from '../../cache/redis.js';
 import { readSecretFile } from '../../config/load.js';
+import { ObjectDataKeys } from '../../backup/object-data-keys.js';
 import { openObjectStore } from '../../backup/object-store/open.js';
+import type { ObjectStore } from '../../backup/object-store/types.js';
+import { CryptoError, openCrypto } from '../../security/crypto/index.js';
 import { describeStore } from '../../storage/open.js';
 import { fail, messageOf, pass, skip, type Check } from './check.js';
 
@@ -154,7 +157,9 @@ function objectStoreCheck(config: Readonly<Config>): Check {
         if (back === undefined || !Buffer.from(back).equals(data)) {
           return fail(`${store.location}: the object read back differs`);
         }
-        return pass(`${store.location}: write-read-delete ok`);
+        const keys = await dataKeysOpen(config, store);
+        if (keys !== undefined) return fail(`${store.location}: ${keys}`);
+        return pass(`${store.location}: write-read-delete ok, its data keys open`);
       } catch (error) {
         await store.delete(key).catch(() => undefined);
         return fail(`${store.location}: ${messageOf(error)}`);
@@ -165,6 +170,35 @@ function objectStoreCheck(config: Readonly<Config>): Check {
     },
   };
 }
+
+/**
+ * Why the data keys kept in the object store (backups, log shipping) do not open under the
+ * configured master key file, as `serve` would find at start; undefined when they open or there
+ * are none. Read only: nothing is stored, and no key file is made.
+ */
+async function dataKeysOpen(
+  config: Readonly<Config>,
+  objects: ObjectStore,
+): Promise<string | undefined> {
+  const store = new ObjectDataKeys(objects);
+  if ((await store.list()).length === 0) return undefined;
+  try {
+    const crypto = await openCrypto({
+      masterKeyFile: config.security.master_key_file,
+      dataDir: config.data_dir,
+      store,
+      logger: silentCryptoLogger,
+      readOnly: true,
+    });
+    await crypto.close();
+    return undefined;
+  } catch (error) {
+    if (error instanceof CryptoError) return error.message;
+    throw error;
+  }
+}
+
+const silentCryptoLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 function redactedUrl(url: string): string {
   try {
