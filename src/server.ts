@@ -158,9 +158,6 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     });
     closers.push(() => audit.close());
     if (!audit.enabled) logger.warn('audit.enabled is false: no audit records are written');
-    // Anchors what a process stopped without its last checkpoint (killed) left, before this one
-    // writes: records that wait for a checkpoint across a downtime would look like removed ones.
-    else await audit.checkpoint();
     const auditKey = (operation: string) =>
       audit.record(
         serverEntry(

@@ -28,13 +28,6 @@ interface VerifyFlags extends ConfigFlags {
   fromCheckpoint?: string;
 }
 
-/** SQLite's and PostgreSQL's words for a table that is not there. */
-const missingTable = /no such table|relation "[^"]+" does not exist/;
-
-interface CheckpointFlags extends ConfigFlags {
-  acceptGap?: boolean;
-}
-
 interface TailFlags extends ConfigFlags {
   lines: string;
   follow?: boolean;
@@ -74,7 +67,6 @@ export function auditCommand(io: CliIo): Command {
         ...(await ownSigningKeys(config, store)),
         checkpointFile: checkpointFileIn(config.data_dir),
         sharedTable: config.database.url !== undefined,
-        checkpointEveryMs: config.audit.checkpoint_every_seconds * 1000,
         fromCheckpoint,
       }).catch((error: unknown) => {
         if (error instanceof VerifyRangeError) {
@@ -123,32 +115,19 @@ export function auditCommand(io: CliIo): Command {
   addStoreOptions(
     audit
       .command('checkpoint')
-      .description('sign a checkpoint over the newest record now (the server does so periodically)')
-      .option(
-        '--accept-gap',
-        'sign even when records waited longer than checkpoints allow (checkpoints were removed): only once `audit verify` explained why',
+      .description(
+        'sign a checkpoint over the newest record now (the server does so periodically)',
       ),
-  ).action(async (flags: CheckpointFlags) => {
-    await withOffline(
-      flags,
-      io,
-      async ({ audit: log, store }) => {
-        await log.checkpoint();
-        if (log.refusal) {
-          throw new UsageError(
-            `no checkpoint signed: ${log.refusal.message}; --accept-gap signs the log as it is`,
-            auditFailedExitCode,
-          );
-        }
-        const last = await store.audit.lastCheckpoint();
-        io.stderr(
-          last
-            ? `checkpoint at record ${last.seq} (key ${last.kid}, ${new Date(last.at).toISOString()})\n`
-            : 'no checkpoint: the log is empty or no signing key is active\n',
-        );
-      },
-      { acceptGap: flags.acceptGap === true },
-    );
+  ).action(async (flags: ConfigFlags) => {
+    await withOffline(flags, io, async ({ audit: log, store }) => {
+      await log.checkpoint();
+      const last = await store.audit.lastCheckpoint();
+      io.stderr(
+        last
+          ? `checkpoint at record ${last.seq} (key ${last.kid}, ${new Date(last.at).toISOString()})\n`
+          : 'no checkpoint: the log is empty or no signing key is active\n',
+      );
+    });
   });
 
   return audit;
@@ -215,6 +194,9 @@ async function withAuditStore(
     await store.close();
   }
 }
+
+/** SQLite's and PostgreSQL's words for a table that is not there. */
+const missingTable = /no such table|relation "[^"]+" does not exist/;
 
 /**
  * A table of a migrated store that is not there was dropped: tampering (exit 3), not a fault of

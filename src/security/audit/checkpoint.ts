@@ -16,39 +16,6 @@ export class CheckpointFileError extends Error {
   }
 }
 
-/**
- * A checkpoint would anchor records that went longer without one than checkpoints allow: signed
- * every `audit.checkpoint_every_seconds`, at every start and at shutdown, records never wait
- * that long, so the checkpoints that covered them were removed (and the records perhaps
- * rewritten since). Signing the head now would bless whatever is there.
- */
-export class CheckpointGapError extends Error {
-  constructor(
-    readonly from: number,
-    readonly to: number,
-    readonly spanMs: number,
-  ) {
-    super(
-      `records ${from}–${to} were written over ${describeSpan(spanMs)} with no checkpoint ` +
-        'between them: checkpoints were removed, or none could be signed then ' +
-        '(run `assistd audit verify`)',
-    );
-    this.name = 'CheckpointGapError';
-  }
-}
-
-/**
- * The longest time records may legitimately wait for a checkpoint: one period, the next tick's
- * delay once more (a busy or paused process), and a minute of slack.
- */
-export function maxUnanchoredSpanMs(everyMs: number): number {
-  return 2 * everyMs + 60_000;
-}
-
-export function describeSpan(ms: number): string {
-  return ms < 120_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
-}
-
 /** Signs checkpoints; throws when no key can sign now. */
 export interface CheckpointSigner {
   sign(data: Buffer): Promise<{ kid: string; signature: Buffer }>;
@@ -75,11 +42,6 @@ export interface WriteCheckpointOptions {
   /** checkpoints.jsonl; undefined writes the table only. */
   file: string | undefined;
   clock: Clock;
-  /**
-   * Refuse (`CheckpointGapError`) to sign when the records after the last checkpoint span more
-   * than this (`maxUnanchoredSpanMs`); undefined signs whatever is there.
-   */
-  maxSpanMs?: number | undefined;
 }
 
 /**
@@ -98,7 +60,6 @@ export async function writeCheckpoint(
   for (let attempt = 0; attempt < 5; attempt++) {
     const [head, last] = await Promise.all([store.head(), store.lastCheckpoint()]);
     if (!head || (last && last.seq >= head.seq)) return undefined;
-    if (options.maxSpanMs !== undefined) await checkSpan(store, last?.seq ?? 0, options.maxSpanMs);
     const kid = signer.currentKid();
     if (kid === undefined) throw new Error('no signing key is active to sign a checkpoint');
     const unsigned = {
@@ -123,15 +84,4 @@ export async function writeCheckpoint(
     return checkpoint;
   }
   throw new Error('could not write an audit checkpoint: other writers kept checkpointing first');
-}
-
-/** Throws `CheckpointGapError` when the records after `anchored` span more than `maxSpanMs`. */
-async function checkSpan(store: AuditStore, anchored: number, maxSpanMs: number): Promise<void> {
-  const [[first], [newest]] = await Promise.all([
-    store.query({ after: anchored, limit: 1 }),
-    store.latest(1),
-  ]);
-  if (first && newest && newest.at - first.at > maxSpanMs) {
-    throw new CheckpointGapError(first.seq, newest.seq, newest.at - first.at);
-  }
 }

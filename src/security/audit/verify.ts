@@ -1,7 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { AuditCheckpoint, AuditRecord, AuditStore } from '../../storage/types.js';
 import { chainHash, genesisHash } from './chain.js';
-import { describeSpan, maxUnanchoredSpanMs } from './checkpoint.js';
 import {
   checkValidCheckpoints,
   clockSkewMs,
@@ -26,8 +25,6 @@ export type { SigningPeriod } from './verify-checkpoints.js';
  * - `checkpoint-chain`: a checkpoint does not link to the one before it (one was removed or
  *   replaced).
  * - `checkpoint-copy`: the table and checkpoints.jsonl disagree (a copy was removed or changed).
- * - `checkpoint-gap`: records went longer without a checkpoint than checkpoints allow (every
- *   checkpoint that covered them was removed, from both copies; see `maxUnanchoredSpanMs`).
  */
 export type AuditProblemKind =
   | 'modified'
@@ -38,8 +35,7 @@ export type AuditProblemKind =
   | 'checkpoint-mismatch'
   | 'checkpoint-signature'
   | 'checkpoint-chain'
-  | 'checkpoint-copy'
-  | 'checkpoint-gap';
+  | 'checkpoint-copy';
 
 export interface AuditProblem {
   kind: AuditProblemKind;
@@ -88,11 +84,6 @@ export interface VerifyOptions {
    * replica's, not a removed line. What the file holds must still be in the table, unchanged.
    */
   sharedTable?: boolean;
-  /**
-   * `audit.checkpoint_every_seconds` in ms: records that went longer than `maxUnanchoredSpanMs`
-   * of it without a checkpoint are a `checkpoint-gap`. Undefined: not checked.
-   */
-  checkpointEveryMs?: number | undefined;
   /** Records read per query (default 1000). */
   pageSize?: number;
   /** Awaited between pages: the server yields to the event loop there. */
@@ -142,7 +133,6 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
   let prevHash: Buffer | undefined = from === 1 ? genesisHash : undefined;
   let previousMoved = false;
   let records = 0;
-  const gaps = new GapCheck(options.checkpointEveryMs, problems);
   for (;;) {
     const page = await options.store.query({ after: expected - 1, limit: pageSize });
     for (const record of page) {
@@ -200,7 +190,6 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
             `(${iso(record.at)}): it was signed with a date that is not its own`,
         );
       }
-      gaps.add(record, checkpoint !== undefined && valid.has(checkpoint));
       previousMoved = own.kind === 'reordered';
       prevHash = record.hash;
       expected = record.seq + 1;
@@ -209,7 +198,6 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
     await options.pause?.();
   }
 
-  gaps.end();
   const lastSeq = expected - 1;
   const lastValid = anchors.at(-1);
   if (lastValid && lastSeq < lastValid.seq) {
@@ -260,53 +248,4 @@ function checkOwnHash(record: AuditRecord): OwnHash {
     }
   }
   return { kind: 'modified' };
-}
-
-/**
- * Records between two valid checkpoints (or before the first, or after the last) whose times
- * span more than checkpoints allow: a `checkpoint-gap`. The server checkpoints every period, at
- * start and at shutdown, so only a removal (or a server that could not sign, which its log
- * says) leaves records waiting that long.
- */
-class GapCheck {
-  private readonly maxMs: number | undefined;
-  private first: { seq: number; at: number } | undefined;
-  private last: { seq: number; at: number } | undefined;
-  private earliest = Infinity;
-  private latest = -Infinity;
-
-  constructor(
-    private readonly everyMs: number | undefined,
-    private readonly problems: ProblemList,
-  ) {
-    this.maxMs = everyMs === undefined ? undefined : maxUnanchoredSpanMs(everyMs);
-  }
-
-  add(record: AuditRecord, anchors: boolean): void {
-    if (this.maxMs === undefined) return;
-    this.first ??= { seq: record.seq, at: record.at };
-    this.last = { seq: record.seq, at: record.at };
-    this.earliest = Math.min(this.earliest, record.at);
-    this.latest = Math.max(this.latest, record.at);
-    if (anchors) this.end();
-  }
-
-  /** Closes the stretch so far (at a valid checkpoint, or at the end of the log). */
-  end(): void {
-    if (this.first && this.last && this.latest - this.earliest > this.maxMs!) {
-      this.problems.add(
-        'checkpoint-gap',
-        this.first.seq,
-        `records ${this.first.seq}–${this.last.seq} were written over ` +
-          `${describeSpan(this.latest - this.earliest)} with no checkpoint between them, but ` +
-          `checkpoints are signed every ${this.everyMs! / 1000} s, at start and at shutdown: ` +
-          'the checkpoints that covered them were removed (or none could be signed then: see ' +
-          "the server's log; if audit.checkpoint_every_seconds was larger then, verify with it)",
-      );
-    }
-    this.first = undefined;
-    this.last = undefined;
-    this.earliest = Infinity;
-    this.latest = -Infinity;
-  }
 }
