@@ -38,7 +38,7 @@ describe('snapshotsToKeep', () => {
 });
 
 describe('snapshotsToKeepPerFolder', () => {
-  it('applies the policy to each host and folder alone', () => {
+  it('applies the policy to each folder alone, whatever host (a pod) made it', () => {
     const snapshots = [
       { id: 'a1', time: at('2026-03-01T01:00:00Z'), host: 'h', source: '/a' },
       { id: 'b1', time: at('2026-03-01T02:00:00Z'), host: 'h', source: '/b' },
@@ -46,11 +46,8 @@ describe('snapshotsToKeepPerFolder', () => {
       { id: 'a-other-host', time: at('2026-03-01T00:00:00Z'), host: 'g', source: '/a' },
     ];
     const policy = { keepDaily: 7, keepWeekly: 4, keepMonthly: 6 };
-    expect([...snapshotsToKeepPerFolder(snapshots, policy)].sort()).toEqual([
-      'a-other-host',
-      'a2',
-      'b1',
-    ]);
+    // One snapshot a day per folder: a2 is /a's newest of that day, on any host.
+    expect([...snapshotsToKeepPerFolder(snapshots, policy)].sort()).toEqual(['a2', 'b1']);
     expect([...snapshotsToKeep(snapshots, policy)]).toEqual(['a2']);
   });
 });

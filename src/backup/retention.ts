@@ -36,17 +36,19 @@ export function snapshotsToKeep<T extends { id: string; time: number }>(
 }
 
 /**
- * `snapshotsToKeep` applied to the snapshots of each host and folder alone (restic's default
- * grouping): a folder backed up less often than another keeps its own days, weeks and months, and
- * its newest snapshot always stays, whatever was backed up since elsewhere.
+ * `snapshotsToKeep` applied to the snapshots of each folder alone: a folder backed up less often
+ * than another keeps its own days, weeks and months, and its newest snapshot always stays,
+ * whatever was backed up since elsewhere. By folder, not by host and folder as restic groups: a
+ * Kubernetes pod's host name changes with every pod, and each old pod's newest snapshot would
+ * stay forever (a backup's previous snapshot is found by folder too).
  */
-export function snapshotsToKeepPerFolder<
-  T extends { id: string; time: number; host: string; source: string },
->(snapshots: readonly T[], policy: RetentionPolicy): Set<string> {
+export function snapshotsToKeepPerFolder<T extends { id: string; time: number; source: string }>(
+  snapshots: readonly T[],
+  policy: RetentionPolicy,
+): Set<string> {
   const groups = new Map<string, T[]>();
   for (const snapshot of snapshots) {
-    // JSON of the pair: no host or folder name can make two groups one.
-    const group = JSON.stringify([snapshot.host, snapshot.source]);
+    const group = snapshot.source;
     const members = groups.get(group);
     if (members) members.push(snapshot);
     else groups.set(group, [snapshot]);
