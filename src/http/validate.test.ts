@@ -14,6 +14,22 @@ function errorOf(body: unknown): AppError {
 }
 
 const user = { role: 'user', content: 'hi' };
+/** A PNG's 8-byte signature and the start of its first chunk. */
+const pngBase64 = 'iVBORw0KGgoAAAANSUhEUg==';
+
+function imageBody(url: string): unknown {
+  return {
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'what is this?' },
+          { type: 'image_url', image_url: { url } },
+        ],
+      },
+    ],
+  };
+}
 
 describe('request body validation', () => {
   it.each([
@@ -63,6 +79,30 @@ describe('request body validation', () => {
       'http(s) URL',
     ],
     [
+      imageBody(`data:image/png;base64,${Buffer.from('hello, not a picture').toString('base64')}`),
+      'invalid_request',
+      'messages[0].content[1].image_url.url',
+      'declares image/png, but its data is not a PNG image',
+    ],
+    [
+      imageBody(`data:image/jpeg;base64,${pngBase64}`),
+      'invalid_request',
+      'messages[0].content[1].image_url.url',
+      'not a JPEG image',
+    ],
+    [
+      imageBody('data:image/webp;base64,UklGRiQAAABXQVZF'),
+      'invalid_request',
+      'messages[0].content[1].image_url.url',
+      'not a WebP image',
+    ],
+    [
+      imageBody('data:image/gif,GIF88a'),
+      'invalid_request',
+      'messages[0].content[1].image_url.url',
+      'not a GIF image',
+    ],
+    [
       { messages: [user], stop: ['a', 'b', 'c', 'd', 'e'] },
       'invalid_request',
       'stop',
@@ -83,7 +123,10 @@ describe('request body validation', () => {
           role: 'user',
           content: [
             { type: 'text', text: 'what is this?' },
-            { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: 'low' } },
+            {
+              type: 'image_url',
+              image_url: { url: `data:image/png;base64,${pngBase64}`, detail: 'low' },
+            },
           ],
         },
       ],
@@ -91,5 +134,24 @@ describe('request body validation', () => {
     });
     expect(body.messages[0]!.content).toHaveLength(2);
     expect(body.stop).toBe('END');
+  });
+
+  it('accepts data URLs whose bytes are the image type they declare, and leaves links alone', () => {
+    const base64 = (bytes: string | number[]) =>
+      (typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes)).toString(
+        'base64',
+      );
+    for (const url of [
+      `data:image/png;base64,${pngBase64}`,
+      `data:IMAGE/PNG;name=a.png;base64,${pngBase64}`,
+      `data:image/jpeg;base64,${base64([0xff, 0xd8, 0xff, 0xe0, 0, 0x10])}`,
+      `data:image/gif;base64,${base64('GIF87a\x01\x00')}`,
+      `data:image/gif;base64,${base64('GIF89a\x01\x00')}`,
+      `data:image/webp;base64,${base64('RIFF\x24\x00\x00\x00WEBPVP8 ')}`,
+      'data:image/png,%89PNG%0D%0A%1A%0A',
+      'https://example.com/fake.png',
+    ]) {
+      expect(() => parseBody(chatBodySchema, imageBody(url)), url).not.toThrow();
+    }
   });
 });

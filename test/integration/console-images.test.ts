@@ -201,6 +201,56 @@ describe('console: image attachments', () => {
     await context.close();
   });
 
+  it('refuses a file that only its name calls an image, in the browser and on the server', async () => {
+    const context = await browser.newContext();
+    const token = issue(server, 'dave@example.com');
+    const page = await signIn(context, server, token);
+    await expect.poll(() => page.getByTestId('model-select').inputValue()).toBe('vision-model');
+    const before = upstream.chatRequests.length;
+    const text = Buffer.from('just some text, renamed to look like a picture\n');
+    await attach(page, [{ name: 'fake.png', mimeType: 'image/png', buffer: text }]);
+    await expect
+      .poll(() => page.getByTestId('attach-error').textContent())
+      .toBe('fake.png is not a PNG, JPEG, WebP or GIF image.');
+    expect(await page.getByTestId('attachment').count()).toBe(0);
+    // A JPEG named .png is an image all the same: attached, and sent as the JPEG it is.
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00]);
+    await attach(page, [{ name: 'photo.png', mimeType: 'image/png', buffer: jpeg }]);
+    await expect.poll(() => page.getByTestId('attachment').count()).toBe(1);
+    await page.getByTestId('composer').fill('what is this?');
+    await page.getByTestId('send').click();
+    await eventually(() => upstream.chatRequests.length > before);
+    expect(lastUserMessage()?.content).toContainEqual({
+      type: 'image_url',
+      image_url: { url: `data:image/jpeg;base64,${jpeg.toString('base64')}` },
+    });
+
+    // The API refuses the same bytes declared as a PNG, naming the part.
+    const response = await fetch(`${server.url}/v1/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'what is this?' },
+              {
+                type: 'image_url',
+                image_url: { url: `data:image/png;base64,${text.toString('base64')}` },
+              },
+            ],
+          },
+        ],
+      }),
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: { type: string; param: string } };
+    expect(body.error.type).toBe('invalid_request_error');
+    expect(body.error.param).toBe('messages[0].content[1].image_url.url');
+    await context.close();
+  });
+
   it('shows no attach control for a text-only model, and holds attached images back from it', async () => {
     const context = await browser.newContext();
     const page = await signIn(context, server, issue(server, 'carol@example.com'));

@@ -99,6 +99,11 @@ describe('console: operations dashboard', () => {
     await page.getByTestId('ops-tab-audit').click();
     await page.getByTestId('audit-table').waitFor();
     await expect.poll(() => page.getByTestId('audit-row').count()).toBeGreaterThan(5);
+    // The action filter's hint is an action the log really holds (`verb:object`).
+    const hint = await page.getByTestId('audit-filter-action').getAttribute('placeholder');
+    const example = /^e\.g\. (\S+)$/.exec(hint ?? '')?.[1];
+    const actions = await page.locator('[data-testid="audit-row"] code').allTextContents();
+    expect(actions).toContain(example);
     await page.getByTestId('audit-verify').click();
     await expect
       .poll(() => page.getByTestId('audit-verify-result').getAttribute('data-intact'))

@@ -70,6 +70,16 @@ describe('console: sign-in and chat with the demo model', () => {
     expect(
       await page.evaluate<string>('JSON.stringify(localStorage) + JSON.stringify(sessionStorage)'),
     ).not.toMatch(/eyJ/);
+    // Nothing else either (the session's expiry included), before and after a reload: browser
+    // storage holds the theme at most.
+    const storedKeys = `JSON.stringify([
+      ...Object.keys(localStorage).filter((key) => key !== 'assistd-console-theme'),
+      ...Object.keys(sessionStorage),
+    ])`;
+    expect(await page.evaluate<string>(storedKeys)).toBe('[]');
+    await page.reload();
+    await page.getByTestId('composer').waitFor();
+    expect(await page.evaluate<string>(storedKeys)).toBe('[]');
     await page.getByTestId('sign-out').click();
     await page.getByTestId('token-input').waitFor();
     // Signed out means the cookie is gone, not just the page.
@@ -317,4 +327,98 @@ describe('console: stop', () => {
     expect(await page.getByTestId('send').isDisabled()).toBe(false);
     await context.close();
   });
+
+  it('lets an answer finish while another conversation is open, and keeps the open one in the address', async () => {
+    const token = issue(server, 'grace@example.com');
+    // An earlier conversation to switch to (answered at once by the recorded completion).
+    const earlier = await fetch(`${server.url}/v1/chat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'the earlier one' }] }),
+    });
+    expect(earlier.status).toBe(200);
+    const earlierId = ((await earlier.json()) as { conversation_id: string }).conversation_id;
+    const chunk = (delta: object, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'c2', object: 'chat.completion.chunk', created: 1, model: 'slow-model', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    upstream.enqueue({
+      kind: 'sse',
+      events: [
+        chunk({ role: 'assistant', content: '' }),
+        ...Array.from({ length: 60 }, (_, i) => chunk({ content: `word${i} ` })),
+        chunk({}, 'stop'),
+        'data: [DONE]\n\n',
+      ],
+      gapMs: 50,
+    });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await signIn(context, server, token);
+    await send(page, 'talk for a while');
+    const answer = page.getByTestId('assistant-message').last();
+    await expect.poll(async () => (await answer.textContent()) ?? '').toContain('word3');
+    // The new conversation has an address as soon as the server named it.
+    const address = new URL(page.url()).hash;
+    expect(address).toMatch(/^#\/c\/.+/);
+    const id = decodeURIComponent(address.slice('#/c/'.length));
+
+    // Opening another conversation mid-answer asks nothing and stops nothing.
+    await page
+      .locator(
+        `[data-testid="conversation-item"][data-conversation-id="${earlierId}"] .conversation-open`,
+      )
+      .click();
+    await expect.poll(() => new URL(page.url()).hash).toBe(`#/c/${earlierId}`);
+    await expect
+      .poll(async () => (await page.getByTestId('user-message').last().textContent()) ?? '')
+      .toContain('the earlier one');
+    expect(await page.getByTestId('stop').isDisabled()).toBe(true);
+
+    // Back returns to it, still being written or finished; either way it ends whole.
+    await page.goBack();
+    await expect.poll(() => new URL(page.url()).hash).toBe(address);
+    await expect
+      .poll(() => page.getByTestId('assistant-message').last().getAttribute('data-state'), {
+        timeout: 15_000,
+      })
+      .toBe('done');
+    expect(await page.getByTestId('assistant-message').last().textContent()).toContain('word59');
+    expect(upstream.chatRequests.at(-1)?.clientClosed).toBe(false);
+    const stored = await fetch(`${server.url}/v1/conversations/${id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const body = (await stored.json()) as { messages: { role: string; incomplete: boolean }[] };
+    expect(body.messages.map((message) => [message.role, message.incomplete])).toEqual([
+      ['user', false],
+      ['assistant', false],
+    ]);
+
+    // A reload opens the conversation in the address; Forward goes to the other one again.
+    await page.reload();
+    await page.getByTestId('composer').waitFor();
+    expect(new URL(page.url()).hash).toBe(address);
+    await expect
+      .poll(async () => (await page.getByTestId('assistant-message').last().textContent()) ?? '')
+      .toContain('word59');
+    expect(await page.getByTestId('assistant-message').last().getAttribute('data-state')).toBe(
+      'done',
+    );
+    await page.goForward();
+    await expect
+      .poll(async () => (await page.getByTestId('user-message').last().textContent()) ?? '')
+      .toContain('the earlier one');
+
+    // An address that names no conversation of this principal: a new chat and a short notice.
+    for (const missing of ['conv_does_not_exist', id]) {
+      const other = await browser.newContext();
+      const principal = missing === id ? 'mallory@example.com' : 'grace@example.com';
+      const visitor = await signIn(other, server, issue(server, principal));
+      await visitor.goto(`${server.url}/#/c/${encodeURIComponent(missing)}`);
+      await visitor.getByTestId('chat-notice').waitFor();
+      expect(await visitor.getByTestId('chat-notice').textContent()).toContain('no longer exists');
+      expect(new URL(visitor.url()).hash).toBe('#/chat');
+      expect(await visitor.getByTestId('user-message').count()).toBe(0);
+      expect(await visitor.getByTestId('chat-error').count()).toBe(0);
+      await other.close();
+    }
+    await context.close();
+  }, 60_000);
 });

@@ -8,6 +8,8 @@ import {
   maxImageBytes,
   maxMessageBytes,
   messageSizeProblem,
+  sniffImageType,
+  withImageType,
 } from './image-attachments';
 
 /** A data URL as FileReader makes it for a file of `bytes` bytes. */
@@ -36,6 +38,21 @@ describe('image file checks', () => {
     expect(
       imageFileProblem({ name: 'p.png', type: 'image/png', size: maxImageBytes + 1 }),
     ).toContain('701 KB');
+  });
+
+  it('tells the image type from the leading bytes, not the name', () => {
+    const bytes = (text: string) => Uint8Array.from(text, (character) => character.charCodeAt(0));
+    expect(sniffImageType(bytes('\x89PNG\r\n\x1a\n\0\0\0\rIHDR'))).toBe('image/png');
+    expect(sniffImageType(bytes('\xff\xd8\xff\xe0'))).toBe('image/jpeg');
+    expect(sniffImageType(bytes('GIF87a'))).toBe('image/gif');
+    expect(sniffImageType(bytes('GIF89a'))).toBe('image/gif');
+    expect(sniffImageType(bytes('RIFF\x24\0\0\0WEBP'))).toBe('image/webp');
+    expect(sniffImageType(bytes('RIFF\x24\0\0\0WAVE'))).toBeUndefined();
+    expect(sniffImageType(bytes('hello, not a picture'))).toBeUndefined();
+    expect(sniffImageType(bytes('\x89PNG'))).toBeUndefined();
+    expect(withImageType('data:image/png;base64,/9j/', 'image/jpeg')).toBe(
+      'data:image/jpeg;base64,/9j/',
+    );
   });
 
   it('writes sizes in B, KB and MB', () => {

@@ -39,15 +39,18 @@ export function formatFileSize(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
+/** The refusal for a file that is not an image the console takes. */
+export function notAnImage(name: string): string {
+  return `${name} is not a PNG, JPEG, WebP or GIF image.`;
+}
+
 /** Why a picked file cannot be attached (type, size), or undefined when it can. */
 export function imageFileProblem(file: {
   name: string;
   type: string;
   size: number;
 }): string | undefined {
-  if (!acceptedImageTypes.includes(file.type)) {
-    return `${file.name} is not a PNG, JPEG, WebP or GIF image.`;
-  }
+  if (!acceptedImageTypes.includes(file.type)) return notAnImage(file.name);
   if (file.size > maxImageBytes) {
     return (
       `${file.name} is ${formatFileSize(file.size)}: images can be at most ` +
@@ -55,6 +58,36 @@ export function imageFileProblem(file: {
     );
   }
   return undefined;
+}
+
+/** How many leading bytes `sniffImageType` needs (WebP's signature is the longest). */
+export const imageSignatureBytes = 12;
+
+function startsWith(bytes: Uint8Array, prefix: string | readonly number[]): boolean {
+  const expected =
+    typeof prefix === 'string' ? [...prefix].map((character) => character.charCodeAt(0)) : prefix;
+  return bytes.length >= expected.length && expected.every((byte, index) => bytes[index] === byte);
+}
+
+/**
+ * The image type a file's leading bytes say it is (PNG, JPEG, GIF or WebP), or undefined. The
+ * browser's `File.type` comes from the name alone: a text file renamed `.png` claims image/png.
+ */
+export function sniffImageType(bytes: Uint8Array): string | undefined {
+  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'image/png';
+  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'image/jpeg';
+  if (startsWith(bytes, 'GIF87a') || startsWith(bytes, 'GIF89a')) return 'image/gif';
+  // `RIFF`, the 4-byte chunk size, `WEBP`.
+  if (startsWith(bytes, 'RIFF') && startsWith(bytes.subarray(8), 'WEBP')) return 'image/webp';
+  return undefined;
+}
+
+/**
+ * FileReader's data URL, typed by what the bytes are: the server refuses a data URL whose bytes
+ * are not its declared type, and the declared one came from the file's name.
+ */
+export function withImageType(dataUrl: string, type: string): string {
+  return `data:${type};base64,${dataUrl.slice(dataUrl.indexOf(',') + 1)}`;
 }
 
 /**

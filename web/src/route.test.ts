@@ -17,6 +17,19 @@ describe('parseRoute', () => {
     expect(parseRoute('#/ops/nothing')).toEqual({ page: 'ops', section: undefined });
   });
 
+  it('reads a conversation by its id', () => {
+    expect(parseRoute('#/c/conv_abc123')).toEqual({ page: 'chat', conversationId: 'conv_abc123' });
+    expect(parseRoute('#/c/conv_abc123/')).toEqual({ page: 'chat', conversationId: 'conv_abc123' });
+    expect(parseRoute('#/c/a%2Fb')).toEqual({ page: 'chat', conversationId: 'a/b' });
+    expect(parseRoute('#/c/%E0%A4%A')).toEqual({ page: 'chat', conversationId: '%E0%A4%A' });
+    expect(parseRoute('#/c/')).toBeUndefined();
+    expect(routeHash({ page: 'chat', conversationId: 'conv_abc123' })).toBe('#/c/conv_abc123');
+    expect(parseRoute(routeHash({ page: 'chat', conversationId: 'a/b c' }))).toEqual({
+      page: 'chat',
+      conversationId: 'a/b c',
+    });
+  });
+
   it('leaves in-page anchors alone', () => {
     expect(parseRoute('#composer-input')).toBeUndefined();
     expect(parseRoute('#/other')).toBeUndefined();

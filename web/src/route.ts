@@ -10,16 +10,27 @@ export const opsSections = [
 ] as const;
 export type OpsSection = (typeof opsSections)[number];
 
-/** Where the signed-in page is: the chat, or an Operations section (undefined: the first allowed). */
-export type Route = { page: 'chat' } | { page: 'ops'; section: OpsSection | undefined };
+/**
+ * Where the signed-in page is: the chat (a conversation, or a new chat when `conversationId` is
+ * undefined), or an Operations section (undefined: the first allowed).
+ */
+export type Route =
+  | { page: 'chat'; conversationId?: string | undefined }
+  | { page: 'ops'; section: OpsSection | undefined };
 
 /**
- * Reads `#/chat`, `#/ops`, `#/ops/alerts`… An empty hash is the chat. Any other hash (an in-page
- * link such as the skip link's `#composer-input`) is not a route: undefined, the page stays put.
+ * Reads `#/chat`, `#/c/<conversation id>`, `#/ops`, `#/ops/alerts`… An empty hash is a new chat.
+ * Any other hash (an in-page link such as the skip link's `#composer-input`) is not a route:
+ * undefined, the page stays put.
  */
 export function parseRoute(hash: string): Route | undefined {
   const path = hash.replace(/^#/, '');
   if (path === '' || path === '/' || path === '/chat') return { page: 'chat' };
+  const conversation = /^\/c\/([^/]+)\/?$/.exec(path);
+  // Whether such a conversation exists (for this principal) is the server's to say.
+  if (conversation?.[1] !== undefined) {
+    return { page: 'chat', conversationId: decodedSegment(conversation[1]) };
+  }
   if (path === '/ops' || path === '/ops/') return { page: 'ops', section: undefined };
   const match = /^\/ops\/([a-z]+)\/?$/.exec(path);
   if (match === null) return undefined;
@@ -29,6 +40,19 @@ export function parseRoute(hash: string): Route | undefined {
 }
 
 export function routeHash(route: Route): string {
-  if (route.page === 'chat') return '#/chat';
+  if (route.page === 'chat') {
+    return route.conversationId === undefined
+      ? '#/chat'
+      : `#/c/${encodeURIComponent(route.conversationId)}`;
+  }
   return route.section === undefined ? '#/ops' : `#/ops/${route.section}`;
+}
+
+/** A percent-encoded path segment decoded; as it is when it is not valid encoding. */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

@@ -1,20 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import type { Session } from './api/types';
-import { expiryOf, forgetExpiry, rememberExpiry, rememberedExpiry } from './session-expiry';
+import {
+  type HistoryEntry,
+  expiryOf,
+  forgetExpiry,
+  rememberExpiry,
+  rememberedExpiry,
+} from './session-expiry';
 
-/** A Storage in memory (the tests run without a DOM). */
-function memoryStorage(): Storage {
-  const items = new Map<string, string>();
-  return {
-    get length() {
-      return items.size;
+/** A history entry in memory (the tests run without a DOM). */
+function memoryHistory(state: unknown = null): HistoryEntry & { state: unknown } {
+  const entry = {
+    state,
+    replaceState(data: unknown) {
+      entry.state = data;
     },
-    clear: () => items.clear(),
-    getItem: (key) => items.get(key) ?? null,
-    key: (index) => [...items.keys()][index] ?? null,
-    removeItem: (key) => void items.delete(key),
-    setItem: (key, value) => void items.set(key, value),
   };
+  return entry;
 }
 
 function session(expiresAt: Session['expires_at']): Session {
@@ -29,21 +31,24 @@ describe('session expiry', () => {
     expect(expiryOf(session('soon'))).toBeUndefined();
   });
 
-  it('remembers the time only, and forgets it', () => {
-    const storage = memoryStorage();
-    rememberExpiry(session('2025-03-01T12:00:00Z'), storage);
-    expect(rememberedExpiry(storage)).toBe(Date.parse('2025-03-01T12:00:00Z'));
-    expect(
-      JSON.stringify([...Array(storage.length).keys()].map((i) => storage.key(i))),
-    ).not.toMatch(/token/);
-    rememberExpiry(session(null), storage);
-    expect(rememberedExpiry(storage)).toBeUndefined();
-    rememberExpiry(session('2025-03-01T12:00:00Z'), storage);
-    forgetExpiry(storage);
-    expect(rememberedExpiry(storage)).toBeUndefined();
+  it('keeps the time only, in the history entry, beside what else it holds, and forgets it', () => {
+    const history = memoryHistory({ other: 1 });
+    rememberExpiry(session('2025-03-01T12:00:00Z'), history);
+    expect(rememberedExpiry(history)).toBe(Date.parse('2025-03-01T12:00:00Z'));
+    expect(JSON.stringify(history.state)).not.toMatch(/token|csrf|alice/);
+    expect(history.state).toMatchObject({ other: 1 });
+    rememberExpiry(session(null), history);
+    expect(rememberedExpiry(history)).toBeUndefined();
+    rememberExpiry(session('2025-03-01T12:00:00Z'), history);
+    forgetExpiry(history);
+    expect(rememberedExpiry(history)).toBeUndefined();
+    expect(history.state).toEqual({ other: 1 });
+    // A reload: a new page reads what the entry kept.
+    expect(rememberedExpiry(memoryHistory({ assistdSessionExpiresAt: 5 }))).toBe(5);
+    expect(rememberedExpiry(memoryHistory('not an object'))).toBeUndefined();
   });
 
-  it('does without storage', () => {
+  it('does without history', () => {
     expect(rememberedExpiry(undefined)).toBeUndefined();
     expect(() => rememberExpiry(session('2025-03-01T12:00:00Z'), undefined)).not.toThrow();
   });

@@ -1,12 +1,15 @@
-import type { Route } from '../route';
+import { type Route, routeHash } from '../route';
 
-/** Chat and Operations; shown only to a principal whose policies allow an Operations page. */
-export function AppNav({ route }: { route: Route }) {
+/**
+ * Chat and Operations; shown only to a principal whose policies allow an Operations page.
+ * `chatRoute` is where Chat leads: the conversation last open.
+ */
+export function AppNav({ route, chatRoute }: { route: Route; chatRoute: Route }) {
   return (
     <nav class="app-nav" aria-label="Pages">
       <a
         class="app-nav-link"
-        href="#/chat"
+        href={routeHash(chatRoute)}
         data-testid="nav-chat"
         aria-current={route.page === 'chat' ? 'page' : undefined}
       >

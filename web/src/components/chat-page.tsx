@@ -8,9 +8,11 @@ import { useChat } from '../hooks/use-chat';
 import { useConversations } from '../hooks/use-conversations';
 import { useImageAttachments } from '../hooks/use-image-attachments';
 import { useModels } from '../hooks/use-models';
+import type { Navigate } from '../hooks/use-hash-route';
 import type { ThemeState } from '../hooks/use-theme';
 import { contentParts, messageSizeProblem } from '../image-attachments';
 import type { MessageState } from '../messages';
+import type { Route } from '../route';
 import { AppHeader } from './app-header';
 import { ChatSettings, parseTemperature } from './chat-settings';
 import { Composer } from './composer';
@@ -25,6 +27,9 @@ export interface ChatPageProps {
   session: Session;
   theme: ThemeState;
   onSignedOut: () => void;
+  /** Where the page is: a conversation's address (`#/c/<id>`) opens it. */
+  route: Route;
+  navigate: Navigate;
   /** Links to the other pages, in the header. */
   nav?: ComponentChildren;
   /**
@@ -50,6 +55,7 @@ export function ChatPage(props: ChatPageProps) {
   const models = useModels(api);
   const conversations = useConversations(api);
   const { refresh } = conversations;
+  const { navigate } = props;
   const onTurnSettled = useCallback(
     (_conversationId: string | undefined, state: MessageState) => {
       refresh();
@@ -57,12 +63,22 @@ export function ChatPage(props: ChatPageProps) {
     },
     [refresh],
   );
-  const chat = useChat(api, { onTurnSettled });
+  const onConversationStarted = useCallback(
+    (conversationId: string, shown: boolean) => {
+      // The new chat has an address now, in place of `#/chat`: a reload, or Back after opening
+      // another conversation, comes back to it (also while its first answer is being written).
+      if (shown) navigate({ page: 'chat', conversationId }, { replace: true });
+    },
+    [navigate],
+  );
+  const chat = useChat(api, { onTurnSettled, onConversationStarted });
 
   const [draft, setDraft] = useState('');
   const attachments = useImageAttachments();
   const [temperature, setTemperature] = useState('');
   const [formError, setFormError] = useState<string | undefined>(undefined);
+  // Why the page shows a new chat instead of the conversation its address named.
+  const [notice, setNotice] = useState<string | undefined>(undefined);
   const [sidebarOpen, setSidebarOpen] = useState(false);
   const [signingOut, setSigningOut] = useState(false);
   const [signOutError, setSignOutError] = useState<string | undefined>(undefined);
@@ -107,20 +123,52 @@ export function ChatPage(props: ChatPageProps) {
     }
   }
 
-  async function select(id: string) {
+  const routeConversation = props.route.page === 'chat' ? props.route.conversationId : undefined;
+  const onChat = props.route.page === 'chat';
+  // The address leads: a conversation's (a link, a reload, Back or Forward) opens it, `#/chat` is
+  // a new chat. The Operations pages leave the chat as it is underneath.
+  useEffect(() => {
+    if (!onChat || routeConversation === chat.conversationId) return;
+    if (routeConversation === undefined) showNewChat();
+    else void openConversation(routeConversation);
+  }, [onChat, routeConversation]);
+
+  async function openConversation(id: string) {
     setFormError(undefined);
-    afterNavigation();
+    setNotice(undefined);
     const conversation = await chat.open(id);
-    if (conversation && models.models.some((model) => model.id === conversation.model)) {
+    if (conversation === 'not-found') {
+      showNewChat();
+      setNotice('That conversation no longer exists (or is not yours): this is a new chat.');
+      navigate({ page: 'chat' }, { replace: true });
+      return;
+    }
+    // Before the model list arrives (a reload on the address) too: the list keeps the choice.
+    if (
+      conversation !== undefined &&
+      (models.models.length === 0 || models.models.some((model) => model.id === conversation.model))
+    ) {
       models.select(conversation.model);
     }
   }
 
-  function newChat() {
+  function select(id: string) {
+    afterNavigation();
+    if (routeConversation === id) void openConversation(id);
+    else navigate({ page: 'chat', conversationId: id });
+  }
+
+  function showNewChat() {
     setFormError(undefined);
+    setNotice(undefined);
     chat.startNew();
     const model = initialModel(models.models);
     if (model !== undefined) models.select(model);
+  }
+
+  function newChat() {
+    showNewChat();
+    navigate({ page: 'chat' });
     setSidebarOpen(false);
     focusComposer();
   }
@@ -139,6 +187,7 @@ export function ChatPage(props: ChatPageProps) {
       return;
     }
     setFormError(undefined);
+    setNotice(undefined);
     attachments.setError(undefined);
     setDraft('');
     attachments.take();
@@ -207,15 +256,23 @@ export function ChatPage(props: ChatPageProps) {
             open={sidebarOpen}
             onClose={() => closeSidebar(true)}
             onNewChat={newChat}
-            onSelect={(id) => void select(id)}
+            onSelect={select}
             onDeleted={(id) => {
-              if (id === chat.conversationId) chat.startNew();
+              chat.stopIn(id);
+              if (id !== chat.conversationId) return;
+              showNewChat();
+              navigate({ page: 'chat' }, { replace: true });
             }}
           />
           {sidebarOpen && <div class="sidebar-backdrop" onClick={() => closeSidebar(false)} />}
           <main class="chat" id="chat">
             {showDemoBanner && <DemoBanner />}
             {models.error !== undefined && <p class="notice">{models.error}</p>}
+            {notice !== undefined && (
+              <p class="notice" role="status" data-testid="chat-notice">
+                {notice}
+              </p>
+            )}
             <MessageList
               messages={chat.messages}
               loading={chat.loading}

@@ -4,6 +4,7 @@ import type { ApiError } from '../api/api-error';
 import { createApiClient } from '../api/client';
 import { allowedSections } from '../api/ops-access';
 import type { Session } from '../api/types';
+import type { Route } from '../route';
 import { useHashRoute } from '../hooks/use-hash-route';
 import { useOpsAccess } from '../hooks/use-ops-access';
 import type { ThemeState } from '../hooks/use-theme';
@@ -38,7 +39,10 @@ export function SignedInPage(props: SignedInPageProps) {
       onSessionRenewed: (session) => callbacks.current.onSessionRenewed(session),
     }),
   );
-  const route = useHashRoute();
+  const { route, navigate } = useHashRoute();
+  // The Chat link goes back to the conversation that was open, not to a new chat.
+  const lastChat = useRef<Route>({ page: 'chat' });
+  if (route.page === 'chat') lastChat.current = route;
   const access = useOpsAccess(api);
   const sections = access === undefined ? [] : allowedSections(access);
   const opsAllowed = sections.length > 0;
@@ -103,7 +107,9 @@ export function SignedInPage(props: SignedInPageProps) {
       session={props.session}
       theme={props.theme}
       onSignedOut={props.onSignedOut}
-      nav={opsAllowed ? <AppNav route={route} /> : undefined}
+      route={route}
+      navigate={navigate}
+      nav={opsAllowed ? <AppNav route={route} chatRoute={lastChat.current} /> : undefined}
       replacement={ops}
     />
   );

@@ -12,15 +12,20 @@ import {
   finishNote,
   viewsOf,
 } from '../messages';
+import { type RunningTurn, runningViews, shownAnswers } from './running-turn';
 
 export type SendSettings = Pick<ChatTurnRequest, 'model' | 'temperature'>;
 
 /** What `send` did: the turn ran (whatever its end), or it failed before anything was stored. */
 export type SendResult = 'sent' | 'refused';
 
+/** What `open` found: the conversation, none by that id (for this principal), or a failure. */
+export type OpenResult = ConversationDetail | 'not-found' | undefined;
+
 export interface ChatState {
   conversationId: string | undefined;
   messages: ChatMessageView[];
+  /** An answer is being written in the conversation shown. */
   generating: boolean;
   loading: boolean;
   /** Older messages of the open conversation can be loaded (`loadOlder`). */
@@ -32,8 +37,13 @@ export interface ChatState {
   error: string | undefined;
   /** The screen-reader status line ("Generating…", "Answer complete"). */
   status: string;
-  /** Resolves with the conversation, for the caller to pick its model; undefined on failure. */
-  open: (id: string) => Promise<ConversationDetail | undefined>;
+  /**
+   * Shows a conversation; an answer being written elsewhere goes on. Resolves with the
+   * conversation, for the caller to pick its model; 'not-found' (no error shown) when there is
+   * none by that id for this principal; undefined on another failure.
+   */
+  open: (id: string) => Promise<OpenResult>;
+  /** Shows a new, empty chat; an answer being written elsewhere goes on. */
   startNew: () => void;
   /** `imageNames` label the content's images in the transcript (their file names). */
   send: (
@@ -41,13 +51,21 @@ export interface ChatState {
     settings: SendSettings,
     imageNames?: readonly string[],
   ) => Promise<SendResult>;
+  /** Stops the answer being written in the conversation shown. */
   stop: () => void;
+  /** Stops any answer being written in a conversation (deleted). */
+  stopIn: (conversationId: string) => void;
   dismissError: () => void;
 }
 
 export interface ChatOptions {
   /** A turn ended (stored, stopped or failed): the conversation list is out of date. */
   onTurnSettled: (conversationId: string | undefined, state: MessageState) => void;
+  /**
+   * The server named the conversation a turn sent from a new chat started; `shown` says whether
+   * the page still shows it (it is the open conversation now).
+   */
+  onConversationStarted?: (conversationId: string, shown: boolean) => void;
 }
 
 let nextLocalKey = 0;
@@ -57,9 +75,13 @@ function localKey(prefix: string): string {
 }
 
 export function useChat(api: ApiClient, options: ChatOptions): ChatState {
+  // What is shown: a conversation's id, or a new chat's local key.
+  const [viewKey, setViewKey] = useState(() => localKey('new'));
+  const viewRef = useRef(viewKey);
   const [conversationId, setConversationId] = useState<string | undefined>(undefined);
-  const [messages, setMessages] = useState<ChatMessageView[]>([]);
-  const [generating, setGenerating] = useState(false);
+  const [messages, setMessagesState] = useState<ChatMessageView[]>([]);
+  // The transcript as of now, for checks made between awaits (state updates land later).
+  const messagesRef = useRef<ChatMessageView[]>([]);
   const [loading, setLoading] = useState(false);
   // The cursor of the page before the oldest message shown; null when it is the first.
   const [olderCursor, setOlderCursor] = useState<string | null>(null);
@@ -67,27 +89,51 @@ export function useChat(api: ApiClient, options: ChatOptions): ChatState {
   const [error, setError] = useState<string | undefined>(undefined);
   const [status, setStatus] = useState('');
 
-  const abortRef = useRef<AbortController | undefined>(undefined);
+  const turns = useRef(new Set<RunningTurn>());
+  // Bumped when a turn starts, is named or ends: `generating` is read off `turns`.
+  const [, setTurnsChanged] = useState(0);
+  const turnsChanged = useCallback(() => setTurnsChanged((count) => count + 1), []);
   // Which open() is current: a slower earlier one must not overwrite a later choice.
   const openSeq = useRef(0);
-  // Streamed text waits here and reaches the page at most once per animation frame.
-  const pending = useRef<{ key: string; text: string } | undefined>(undefined);
+  // Streamed text reaches the page at most once per animation frame.
   const frame = useRef<number | undefined>(undefined);
-  const onTurnSettled = useRef(options.onTurnSettled);
-  onTurnSettled.current = options.onTurnSettled;
+  const callbacks = useRef(options);
+  callbacks.current = options;
 
-  const updateMessage = useCallback((key: string, change: Partial<ChatMessageView>) => {
-    setMessages((old) =>
-      old.map((message) => (message.key === key ? { ...message, ...change } : message)),
-    );
+  const setMessages = useCallback((update: (old: ChatMessageView[]) => ChatMessageView[]) => {
+    messagesRef.current = update(messagesRef.current);
+    setMessagesState(messagesRef.current);
   }, []);
+
+  const show = useCallback((key: string, id: string | undefined) => {
+    viewRef.current = key;
+    setViewKey(key);
+    setConversationId(id);
+  }, []);
+
+  const updateMessage = useCallback(
+    (key: string, change: Partial<ChatMessageView>) => {
+      setMessages((old) =>
+        old.map((message) => (message.key === key ? { ...message, ...change } : message)),
+      );
+    },
+    [setMessages],
+  );
 
   const flush = useCallback(() => {
     if (frame.current !== undefined) window.cancelAnimationFrame(frame.current);
     frame.current = undefined;
-    const text = pending.current;
-    if (text !== undefined) updateMessage(text.key, { content: text.text });
-  }, [updateMessage]);
+    const answers = shownAnswers(turns.current, viewRef.current);
+    if (answers.size === 0) return;
+    setMessages((old) =>
+      old.map((message) => {
+        const text = answers.get(message.key);
+        return text === undefined || text === message.content
+          ? message
+          : { ...message, content: text };
+      }),
+    );
+  }, [setMessages]);
 
   const scheduleFlush = useCallback(() => {
     frame.current ??= window.requestAnimationFrame(() => {
@@ -96,38 +142,61 @@ export function useChat(api: ApiClient, options: ChatOptions): ChatState {
     });
   }, [flush]);
 
-  const stop = useCallback(() => abortRef.current?.abort(), []);
+  const abortWhere = useCallback((matches: (turn: RunningTurn) => boolean) => {
+    for (const turn of turns.current) if (matches(turn)) turn.controller.abort();
+  }, []);
+  const stop = useCallback(
+    () => abortWhere((turn) => turn.viewKey === viewRef.current),
+    [abortWhere],
+  );
+  const stopIn = useCallback(
+    (id: string) => abortWhere((turn) => turn.viewKey === id),
+    [abortWhere],
+  );
 
-  // Leaving the page (sign-out, session end) stops a running answer.
-  useEffect(() => () => abortRef.current?.abort(), []);
+  // Leaving the page (sign-out, session end) stops every running answer.
+  useEffect(() => {
+    const running = turns.current;
+    return () => {
+      for (const turn of running) turn.controller.abort();
+    };
+  }, []);
 
   const open = useCallback(
-    async (id: string) => {
-      stop();
+    async (id: string): Promise<OpenResult> => {
+      flush();
       const seq = ++openSeq.current;
+      show(id, id);
       setLoading(true);
       setError(undefined);
-      setConversationId(id);
-      setMessages([]);
+      setMessages(() => []);
       setOlderCursor(null);
       setLoadingOlder(false);
       try {
         const conversation = await getConversation(api, id);
         if (seq !== openSeq.current) return undefined;
-        setMessages(viewsOf(conversation.messages));
+        // Turns still being written are not stored yet: they follow the stored messages.
+        setMessages(() => [...viewsOf(conversation.messages), ...runningViews(turns.current, id)]);
         setOlderCursor(conversation.next_cursor);
         setStatus(`Opened “${conversation.title}”.`);
         return conversation;
       } catch (failure) {
-        if (seq === openSeq.current && failure instanceof ApiError && failure.status !== 401) {
-          setError(describeError(failure));
+        if (seq !== openSeq.current || !(failure instanceof ApiError)) return undefined;
+        // A new conversation is stored with its first answer: until then, only this page has it.
+        const running = runningViews(turns.current, id);
+        if (failure.status === 404 && running.length > 0) {
+          setMessages(() => running);
+          return undefined;
         }
+        // Another principal's conversation is a 404 too; an id too long to be one, a 400.
+        if (failure.status === 404 || failure.status === 400) return 'not-found';
+        if (failure.status !== 401) setError(describeError(failure));
         return undefined;
       } finally {
         if (seq === openSeq.current) setLoading(false);
       }
     },
-    [api, stop],
+    [api, flush, setMessages, show],
   );
 
   const loadOlder = useCallback(async () => {
@@ -149,19 +218,19 @@ export function useChat(api: ApiClient, options: ChatOptions): ChatState {
     } finally {
       if (seq === openSeq.current) setLoadingOlder(false);
     }
-  }, [api, conversationId, olderCursor]);
+  }, [api, conversationId, olderCursor, setMessages]);
 
   const startNew = useCallback(() => {
-    stop();
+    flush();
     openSeq.current++;
+    show(localKey('new'), undefined);
     setLoading(false);
     setLoadingOlder(false);
     setOlderCursor(null);
-    setConversationId(undefined);
-    setMessages([]);
+    setMessages(() => []);
     setError(undefined);
     setStatus('New chat.');
-  }, [stop]);
+  }, [flush, setMessages, show]);
 
   const send = useCallback(
     async (
@@ -169,39 +238,51 @@ export function useChat(api: ApiClient, options: ChatOptions): ChatState {
       settings: SendSettings,
       imageNames: readonly string[] = [],
     ): Promise<SendResult> => {
-      const controller = new AbortController();
-      abortRef.current = controller;
-      const userKey = localKey('user');
-      const answerKey = localKey('answer');
+      const shown = contentView(content, imageNames);
+      const turn: RunningTurn = {
+        controller: new AbortController(),
+        viewKey: viewRef.current,
+        user: {
+          key: localKey('user'),
+          role: 'user',
+          content: shown.text,
+          images: shown.images,
+          state: 'done',
+        },
+        answerKey: localKey('answer'),
+        text: '',
+      };
+      const inView = () => turn.viewKey === viewRef.current;
       let started = false;
       let turnConversation = conversationId;
       let state: MessageState = 'streaming';
       let note: string | undefined;
-      const answer = { key: answerKey, text: '' };
-      pending.current = answer;
+      turns.current.add(turn);
+      turnsChanged();
       setError(undefined);
-      setGenerating(true);
       setStatus('Sending…');
-      const shown = contentView(content, imageNames);
-      setMessages((old) => [
-        ...old,
-        { key: userKey, role: 'user', content: shown.text, images: shown.images, state: 'done' },
-        { key: answerKey, role: 'assistant', content: '', state: 'streaming' },
-      ]);
+      setMessages((old) => [...old, ...runningViews([turn], turn.viewKey)]);
       try {
         for await (const part of streamChat(
           api,
           { content, conversationId, ...settings },
-          controller.signal,
+          turn.controller.signal,
         )) {
           if (part.type === 'start') {
             started = true;
             turnConversation = part.conversationId;
-            setConversationId(part.conversationId);
-            setStatus('Generating the answer…');
+            const named = turn.viewKey !== part.conversationId;
+            const shownNow = inView();
+            turn.viewKey = part.conversationId;
+            if (shownNow) {
+              show(part.conversationId, part.conversationId);
+              setStatus('Generating the answer…');
+            }
+            if (named) callbacks.current.onConversationStarted?.(part.conversationId, shownNow);
+            turnsChanged();
           } else if (part.type === 'text-delta') {
-            answer.text += part.text;
-            scheduleFlush();
+            turn.text += part.text;
+            if (inView()) scheduleFlush();
           } else if (part.type === 'finish') {
             state = 'done';
             note = finishNote(part.finishReason);
@@ -216,42 +297,60 @@ export function useChat(api: ApiClient, options: ChatOptions): ChatState {
           note = 'Stopped.';
         } else if (!started) {
           // Nothing was stored: take the turn off the page so the draft can be sent again.
-          flush();
-          pending.current = undefined;
-          setMessages((old) =>
-            old.filter((message) => message.key !== userKey && message.key !== answerKey),
-          );
-          setGenerating(false);
+          turns.current.delete(turn);
+          turnsChanged();
+          const keys = new Set([turn.user.key, turn.answerKey]);
+          setMessages((old) => old.filter((message) => !keys.has(message.key)));
           const text = failure instanceof ApiError ? describeError(failure) : String(failure);
-          if (!(failure instanceof ApiError && failure.status === 401)) setError(text);
-          setStatus(text);
-          if (abortRef.current === controller) abortRef.current = undefined;
+          if (inView()) {
+            if (!(failure instanceof ApiError && failure.status === 401)) setError(text);
+            setStatus(text);
+          }
           return 'refused';
         } else {
           state = 'error';
           note = failure instanceof ApiError ? describeError(failure) : String(failure);
         }
       }
-      flush();
-      pending.current = undefined;
-      updateMessage(answerKey, { state, note });
-      if (state === 'error' && note !== undefined) setError(note);
-      setStatus(
-        state === 'done'
-          ? 'Answer complete.'
-          : state === 'stopped'
-            ? 'Answer stopped.'
-            : `Error: ${note ?? ''}`,
-      );
-      setGenerating(false);
-      if (abortRef.current === controller) abortRef.current = undefined;
-      onTurnSettled.current(turnConversation, state);
+      if (inView()) flush();
+      turns.current.delete(turn);
+      turnsChanged();
+      if (inView()) {
+        if (messagesRef.current.some((message) => message.key === turn.answerKey)) {
+          updateMessage(turn.answerKey, { state, note, content: turn.text });
+        } else if (turnConversation !== undefined) {
+          // Opened again while the page was fetching it: the stored answer is there now.
+          void open(turnConversation);
+        }
+        if (state === 'error' && note !== undefined) setError(note);
+        setStatus(
+          state === 'done'
+            ? 'Answer complete.'
+            : state === 'stopped'
+              ? 'Answer stopped.'
+              : `Error: ${note ?? ''}`,
+        );
+      }
+      callbacks.current.onTurnSettled(turnConversation, state);
       return 'sent';
     },
-    [api, conversationId, flush, scheduleFlush, updateMessage],
+    [
+      api,
+      conversationId,
+      flush,
+      open,
+      scheduleFlush,
+      setMessages,
+      show,
+      turnsChanged,
+      updateMessage,
+    ],
   );
 
   const dismissError = useCallback(() => setError(undefined), []);
+
+  let generating = false;
+  for (const turn of turns.current) if (turn.viewKey === viewKey) generating = true;
 
   return {
     conversationId,
@@ -267,6 +366,7 @@ export function useChat(api: ApiClient, options: ChatOptions): ChatState {
     startNew,
     send,
     stop,
+    stopIn,
     dismissError,
   };
 }

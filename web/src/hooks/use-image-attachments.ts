@@ -1,5 +1,13 @@
 import { useCallback, useRef, useState } from 'preact/hooks';
-import { type ImageAttachment, imageFileProblem, messageSizeProblem } from '../image-attachments';
+import {
+  type ImageAttachment,
+  imageFileProblem,
+  imageSignatureBytes,
+  messageSizeProblem,
+  notAnImage,
+  sniffImageType,
+  withImageType,
+} from '../image-attachments';
 
 export interface ImageAttachmentsState {
   images: ImageAttachment[];
@@ -51,7 +59,14 @@ export function useImageAttachments(): ImageAttachmentsState {
         }
         let dataUrl: string;
         try {
-          dataUrl = await readDataUrl(file);
+          // The leading bytes first: a file that is no image (whatever its name) is not read.
+          const leading = await file.slice(0, imageSignatureBytes).arrayBuffer();
+          const type = sniffImageType(new Uint8Array(leading));
+          if (type === undefined) {
+            setError(notAnImage(file.name));
+            return;
+          }
+          dataUrl = withImageType(await readDataUrl(file), type);
         } catch {
           setError(`${file.name} could not be read.`);
           return;

@@ -24,7 +24,13 @@ export function useModels(api: ApiClient): ModelsState {
       (list) => {
         if (!current) return;
         setModels(list);
-        setSelected((previous) => previous ?? initialModel(list));
+        // A conversation opened before the list arrived (a reload on its address) chose its model
+        // already; it stays when it is still offered.
+        setSelected((previous) =>
+          previous !== undefined && list.some((model) => model.id === previous)
+            ? previous
+            : initialModel(list),
+        );
       },
       (failure: unknown) => {
         if (current && failure instanceof ApiError && failure.status !== 401) {

@@ -97,7 +97,7 @@ export function OpsAudit({ api }: { api: ApiClient }) {
           <input
             class="text-input text-input--small"
             data-testid="audit-filter-action"
-            placeholder="e.g. chat:create"
+            placeholder="e.g. create:chat"
             value={form.action}
             maxLength={128}
             onInput={(event) => setForm({ ...form, action: event.currentTarget.value })}
