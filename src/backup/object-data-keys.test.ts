@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -52,5 +52,29 @@ describe('ObjectDataKeys', () => {
       expect.stringMatching(`^snapshot ${ids[0]}: data key ${damaged}`),
     );
     expect(problems.some((line) => line.includes(ids[1]!))).toBe(false);
+  });
+
+  it('never makes a new master key while damaged keys are stored (all of them here)', async () => {
+    const objects = new LocalObjectStore(temp('objects'));
+    const dataDir = temp('backup-keys');
+    const crypto = await openCrypto({
+      dataDir,
+      store: new ObjectDataKeys(objects),
+      logger: silentLogger,
+    });
+    const id = crypto.status().activeDataKey!;
+    await crypto.close();
+    await objects.put(`keys/${id}`, Buffer.from('{"id":'));
+    // A machine without the key file, as a restore on a new machine runs.
+    const elsewhere = temp('no-key');
+    await expect(
+      openCrypto({
+        dataDir: elsewhere,
+        store: new ObjectDataKeys(objects),
+        logger: silentLogger,
+        readOnly: true,
+      }),
+    ).rejects.toThrow('the store holds 1 data keys but');
+    expect(existsSync(join(elsewhere, 'master.key'))).toBe(false);
   });
 });

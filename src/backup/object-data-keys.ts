@@ -49,6 +49,12 @@ export class ObjectDataKeys implements DataKeyStore {
   }
 
   /** The key objects that are not key records, with why. */
+  async storedCount(): Promise<number> {
+    let count = 0;
+    for (let ids = this.ids(); !(await ids.next()).done;) count += 1;
+    return count;
+  }
+
   async damaged(): Promise<{ id: string; reason: string }[]> {
     const found: { id: string; reason: string }[] = [];
     for await (const id of this.ids()) {

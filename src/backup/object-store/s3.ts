@@ -7,7 +7,13 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { assertObjectKey, assertObjectPrefix, type ObjectInfo, type ObjectStore } from './types.js';
+import {
+  assertObjectKey,
+  assertObjectPrefix,
+  isObjectKey,
+  type ObjectInfo,
+  type ObjectStore,
+} from './types.js';
 
 // The SDK warns on Node.js 20 (its releases after January 2027 need 22) with nine lines on
 // stderr: in every CLI command's output and among the server's JSON log lines. The version in
@@ -96,7 +102,10 @@ export class S3ObjectStore implements ObjectStore {
       );
       for (const item of page.Contents ?? []) {
         if (item.Key === undefined) continue;
-        yield { key: item.Key.slice(this.prefix.length), size: item.Size ?? 0 };
+        const key = item.Key.slice(this.prefix.length);
+        // Not one of ours, and not addressable here: an S3 console's folder marker (`locks/`).
+        if (!isObjectKey(key)) continue;
+        yield { key, size: item.Size ?? 0 };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

@@ -19,7 +19,8 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>;
   /**
    * Every object whose key starts with `prefix`, each once. The order is unspecified (S3 lists in
-   * byte order, some compatible servers do not): callers that need an order sort.
+   * byte order, some compatible servers do not): callers that need an order sort. Objects whose
+   * keys this store could not address (a bucket's folder marker `locks/`) are left out.
    */
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Removes the object; nothing happens when there is none. */
@@ -34,6 +35,16 @@ export class ObjectKeyError extends Error {
 }
 
 const segment = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+/** Whether `assertObjectKey` takes `key`. */
+export function isObjectKey(key: string): boolean {
+  try {
+    assertObjectKey(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Keys are relative paths of segments `[A-Za-z0-9._-]`, none `.`/`..`, at most 512 bytes. */
 export function assertObjectKey(key: string): void {

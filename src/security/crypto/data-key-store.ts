@@ -52,6 +52,12 @@ export interface DataKeyStore {
    * `createdAt` is left as it is. Rejects, changing nothing, when any id does not exist.
    */
   rewrap(keys: readonly WrappedDataKey[]): Promise<void>;
+  /**
+   * Data keys stored, those `list` leaves out as unreadable too (a damaged key object of a
+   * backup repository); absent: `list` holds them all. A new master key is never generated
+   * while any is stored.
+   */
+  storedCount?(): Promise<number>;
 }
 
 /** In memory, for tests and tools. Holds copies, so callers cannot alter what it stores. */

@@ -56,7 +56,7 @@ export async function openCrypto(options: OpenCryptoOptions): Promise<EnvelopeCr
     masterKeyFile: options.masterKeyFile,
     dataDir: options.dataDir,
     allowGroupReadable,
-    storedDataKeys: records.length,
+    storedDataKeys: (await options.store.storedCount?.()) ?? records.length,
     logger: options.logger,
     random,
   });
