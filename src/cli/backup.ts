@@ -93,9 +93,10 @@ function repositoryFailure(error: unknown): unknown {
 }
 
 /**
- * Runs `work`, which writes into `folder` (made first if missing, one level at a time: Node's
- * recursive mkdir never returns under /proc). If it fails, the entries it added to the folder are
- * removed again, and the folders made for it, so a retry is not refused; what was there stays.
+ * Runs `work`, which writes a SQLite store into `folder` (made first if missing, one level at a
+ * time: Node's recursive mkdir never returns under /proc). If it fails, the store's files it
+ * added are removed again, and the folders made for it, so a retry is not refused; anything else
+ * stays, whoever wrote it (with --to-database-url the folder may be a live server's).
  */
 async function removedOnFailure<T>(folder: string, work: () => Promise<T>): Promise<T> {
   const made: string[] = [];
@@ -106,7 +107,9 @@ async function removedOnFailure<T>(folder: string, work: () => Promise<T>): Prom
     return await work();
   } catch (error) {
     for (const entry of readdirSync(folder)) {
-      if (!before.has(entry)) rmSync(join(folder, entry), { recursive: true, force: true });
+      if (!before.has(entry) && /^assistd\.db(-wal|-shm|-journal)?$/.test(entry)) {
+        rmSync(join(folder, entry), { force: true });
+      }
     }
     // Innermost first; a folder something else wrote into meanwhile is not empty and stays.
     for (const at of made) {
