@@ -173,6 +173,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     // --- end audit log
     const keys = await security.keyring.ensureCurrent();
+    // With a key to sign with, anchors what a process stopped without its last checkpoint
+    // (killed) left: records that waited across a downtime would look like removed checkpoints.
+    if (audit.enabled) await audit.checkpoint();
     if (keys !== 'unchanged') logger.info({ keys }, 'signing key ready');
     if (keys !== 'unchanged') auditKey(keys);
     closers.push(

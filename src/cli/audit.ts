@@ -4,7 +4,9 @@ import { Command } from 'commander';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import {
+  acceptGapAction,
   checkpointFileIn,
+  cliEntry,
   recordJson,
   verifyAuditLog,
   VerifyRangeError,
@@ -26,6 +28,13 @@ interface VerifyFlags extends ConfigFlags {
   json?: boolean;
   strict?: boolean;
   fromCheckpoint?: string;
+}
+
+/** SQLite's and PostgreSQL's words for a table that is not there. */
+const missingTable = /no such table|relation "[^"]+" does not exist/;
+
+interface CheckpointFlags extends ConfigFlags {
+  acceptGap?: boolean;
 }
 
 interface TailFlags extends ConfigFlags {
@@ -67,6 +76,7 @@ export function auditCommand(io: CliIo): Command {
         ...(await ownSigningKeys(config, store)),
         checkpointFile: checkpointFileIn(config.data_dir),
         sharedTable: config.database.url !== undefined,
+        checkpointEveryMs: config.audit.checkpoint_every_seconds * 1000,
         fromCheckpoint,
       }).catch((error: unknown) => {
         if (error instanceof VerifyRangeError) {
@@ -115,19 +125,52 @@ export function auditCommand(io: CliIo): Command {
   addStoreOptions(
     audit
       .command('checkpoint')
-      .description(
-        'sign a checkpoint over the newest record now (the server does so periodically)',
+      .description('sign a checkpoint over the newest record now (the server does so periodically)')
+      .option(
+        '--accept-gap',
+        'sign even when records waited longer than checkpoints allow (checkpoints were removed): only once `audit verify` explained why',
       ),
-  ).action(async (flags: ConfigFlags) => {
-    await withOffline(flags, io, async ({ audit: log, store }) => {
-      await log.checkpoint();
-      const last = await store.audit.lastCheckpoint();
-      io.stderr(
-        last
-          ? `checkpoint at record ${last.seq} (key ${last.kid}, ${new Date(last.at).toISOString()})\n`
-          : 'no checkpoint: the log is empty or no signing key is active\n',
-      );
-    });
+  ).action(async (flags: CheckpointFlags) => {
+    await withOffline(
+      flags,
+      io,
+      async ({ audit: log, store }) => {
+        if (flags.acceptGap === true) {
+          // Said in the log, before the checkpoint that anchors it: `audit verify` takes the
+          // stretch this checkpoint closes as signed over on purpose.
+          const [head, last] = await Promise.all([
+            store.audit.head(),
+            store.audit.lastCheckpoint(),
+          ]);
+          if (head && head.seq > (last?.seq ?? 0)) {
+            await log.append(
+              cliEntry(
+                {
+                  action: acceptGapAction,
+                  resource: '/admin/audit',
+                  details: { from: (last?.seq ?? 0) + 1, to: head.seq },
+                },
+                Date.now(),
+              ),
+            );
+          }
+        }
+        await log.checkpoint();
+        if (log.refusal) {
+          throw new UsageError(
+            `no checkpoint signed: ${log.refusal.message}; --accept-gap signs the log as it is`,
+            auditFailedExitCode,
+          );
+        }
+        const last = await store.audit.lastCheckpoint();
+        io.stderr(
+          last
+            ? `checkpoint at record ${last.seq} (key ${last.kid}, ${new Date(last.at).toISOString()})\n`
+            : 'no checkpoint: the log is empty or no signing key is active\n',
+        );
+      },
+      { acceptGap: flags.acceptGap === true },
+    );
   });
 
   return audit;
@@ -194,9 +237,6 @@ async function withAuditStore(
     await store.close();
   }
 }
-
-/** SQLite's and PostgreSQL's words for a table that is not there. */
-const missingTable = /no such table|relation "[^"]+" does not exist/;
 
 /**
  * A table of a migrated store that is not there was dropped: tampering (exit 3), not a fault of

@@ -37,6 +37,7 @@ export async function withOffline<T>(
   flags: ConfigFlags,
   io: CliIo,
   work: (offline: Offline) => Promise<T>,
+  options: { acceptGap?: boolean } = {},
 ): Promise<T> {
   const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
   ensureDataDir(config.data_dir);
@@ -60,6 +61,7 @@ export async function withOffline<T>(
         keyring: security.keyring,
         logger,
         timer: false,
+        acceptGap: options.acceptGap,
       });
       try {
         return await work({ config, store, security, crypto: atRest.crypto, audit });
@@ -110,6 +112,9 @@ export async function audited<T>(
         Date.now(),
       ),
     );
+  // What a killed server left is anchored before this record (see server.ts); the log closes
+  // with another checkpoint over it.
+  await audit.checkpoint();
   let result: T;
   try {
     result = await operation(note);

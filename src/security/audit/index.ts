@@ -7,10 +7,12 @@ import { AuditLog } from './audit-log.js';
 import { checkpointFileIn } from './checkpoint-file.js';
 import { repairCheckpointFile } from './checkpoint-repair.js';
 import { keyringSigner } from './checkpoint.js';
+import { maxUnanchoredSpanMs } from './checkpoint-gap.js';
 
 export { AuditLog, AuditUnavailableError } from './audit-log.js';
 export { cliEntry, serverEntry, type AdminEvent } from './admin-event.js';
 export { checkpointFileIn } from './checkpoint-file.js';
+export { acceptGapAction } from './checkpoint-gap.js';
 export { recordJson } from './record-json.js';
 export {
   verifyAuditLog,
@@ -33,6 +35,8 @@ export function openAuditLog(options: {
   timer: boolean;
   /** Told how long each transaction took, ms (metrics). */
   onWrite?: (ms: number) => void;
+  /** Sign the head even when its records waited too long (`audit checkpoint --accept-gap`). */
+  acceptGap?: boolean;
 }): AuditLog {
   const { config } = options;
   return new AuditLog({
@@ -44,6 +48,9 @@ export function openAuditLog(options: {
     enabled: config.audit.enabled,
     checkpointEveryRecords: config.audit.checkpoint_every_records,
     checkpointEveryMs: options.timer ? config.audit.checkpoint_every_seconds * 1000 : 0,
+    maxUnanchoredSpanMs: options.acceptGap
+      ? undefined
+      : maxUnanchoredSpanMs(config.audit.checkpoint_every_seconds * 1000),
     maxPending: config.audit.max_pending,
     ...(options.onWrite ? { onWrite: options.onWrite } : {}),
   });

@@ -13,6 +13,7 @@ import {
 import type { Store } from '../../storage/types.js';
 import { chainHash } from './chain.js';
 import type { CheckpointSigner } from './checkpoint.js';
+import { acceptGapAction, maxUnanchoredSpanMs } from './checkpoint-gap.js';
 import { verifyAuditLog, VerifyRangeError } from './verify.js';
 
 let dir: string;
@@ -128,6 +129,105 @@ describe('audit verify', () => {
       ['checkpoint-copy', 20],
       ['truncated', 16],
     ]);
+  });
+
+  describe('records that waited longer for a checkpoint than checkpoints allow', () => {
+    const minute = 60_000;
+    const base = 1_700_000_000_000;
+    // Records 5 min apart, checkpointed every 10 (45 min a stretch): within what one-minute
+    // checkpoints allow (2 × 60 s + 60 s, 5 min of clock skew, an hour's wait for a key: 68 min).
+    const spaced = async (log = testAuditLog({ store: store.audit, signer, checkpointFile })) => {
+      for (let index = 1; index <= 20; index++) {
+        await log.append(sampleEntry(index, { at: base + index * 5 * minute }));
+        if (index % 10 === 0) await log.checkpoint();
+      }
+      await log.close();
+    };
+    const removeCheckpoints = () => {
+      tamper(raw, 'DELETE FROM audit_checkpoints');
+      writeFileSync(checkpointFile, '');
+    };
+    const verifyEvery = (
+      everyMs: number | undefined,
+      periods?: Map<string, { from: number; until: number | undefined }>,
+    ) =>
+      verifyAuditLog({
+        store: store.audit,
+        keys,
+        checkpointFile,
+        checkpointEveryMs: everyMs,
+        ...(periods ? { periods } : {}),
+      });
+
+    it('are not a problem while checkpoints came as often as configured', async () => {
+      await spaced();
+      expect((await verifyEvery(minute)).problems).toEqual([]);
+    });
+
+    it('name every checkpoint removed from both copies', async () => {
+      await spaced();
+      removeCheckpoints();
+      const result = await verifyEvery(minute);
+      expect(result.intact).toBe(false);
+      expect(result.problems).toEqual([
+        {
+          kind: 'checkpoint-gap',
+          seq: 1,
+          message: expect.stringMatching(
+            /^records 1–20 waited 95 min with no checkpoint, but checkpoints are signed every 60 s/,
+          ) as unknown,
+        },
+      ]);
+      // Without the period (a caller that does not know it) it is only unanchored.
+      expect(await verifyEvery(undefined)).toMatchObject({
+        intact: true,
+        unanchored: { from: 1, to: 20 },
+      });
+      // Before the first signing key was made nothing could sign: that time does not count.
+      const lateKey = new Map([['test-key', { from: base + 60 * minute, until: undefined }]]);
+      expect((await verifyEvery(minute, lateKey)).problems).toEqual([]);
+    });
+
+    it('are not signed over by the writer until accepted on purpose, which verify then takes', async () => {
+      await spaced();
+      removeCheckpoints();
+      await store.audit.append([sampleEntry(21, { at: base + 300 * minute })], chainHash);
+      const guarded = testAuditLog({
+        store: store.audit,
+        signer,
+        checkpointFile,
+        maxUnanchoredSpanMs: maxUnanchoredSpanMs(minute),
+      });
+      await guarded.checkpoint();
+      expect(guarded.refusal?.message).toMatch(/^records 1–21 waited 5 h for a checkpoint/);
+      expect(await store.audit.lastCheckpoint()).toBeUndefined();
+      await guarded.close();
+      // `audit checkpoint --accept-gap`: its record, then a checkpoint signed over the gap.
+      const accepting = testAuditLog({ store: store.audit, signer, checkpointFile });
+      await accepting.append(
+        sampleEntry(22, {
+          at: base + 301 * minute,
+          source: 'cli',
+          action: acceptGapAction,
+          details: { from: 1, to: 21 },
+        }),
+      );
+      await accepting.checkpoint();
+      expect((await store.audit.lastCheckpoint())?.seq).toBe(22);
+      await accepting.close();
+      expect((await verifyEvery(minute)).problems).toEqual([]);
+    });
+
+    it('take no acceptance from a record no checkpoint anchors', async () => {
+      await spaced();
+      removeCheckpoints();
+      // Someone without the key appends an acceptance of their own.
+      await store.audit.append(
+        [sampleEntry(21, { at: base + 200 * minute, source: 'cli', action: acceptGapAction })],
+        chainHash,
+      );
+      expect((await verifyEvery(minute)).problems.map((p) => p.kind)).toEqual(['checkpoint-gap']);
+    });
   });
 
   it('names a forged checkpoint signature', async () => {

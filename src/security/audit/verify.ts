@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { AuditCheckpoint, AuditRecord, AuditStore } from '../../storage/types.js';
 import { chainHash, genesisHash } from './chain.js';
+import { GapCheck } from './checkpoint-gap.js';
 import {
   checkValidCheckpoints,
   clockSkewMs,
@@ -25,6 +26,8 @@ export type { SigningPeriod } from './verify-checkpoints.js';
  * - `checkpoint-chain`: a checkpoint does not link to the one before it (one was removed or
  *   replaced).
  * - `checkpoint-copy`: the table and checkpoints.jsonl disagree (a copy was removed or changed).
+ * - `checkpoint-gap`: records went longer without a checkpoint than checkpoints allow (every
+ *   checkpoint that covered them was removed, from both copies; see `maxUnanchoredSpanMs`).
  */
 export type AuditProblemKind =
   | 'modified'
@@ -35,7 +38,8 @@ export type AuditProblemKind =
   | 'checkpoint-mismatch'
   | 'checkpoint-signature'
   | 'checkpoint-chain'
-  | 'checkpoint-copy';
+  | 'checkpoint-copy'
+  | 'checkpoint-gap';
 
 export interface AuditProblem {
   kind: AuditProblemKind;
@@ -84,6 +88,11 @@ export interface VerifyOptions {
    * replica's, not a removed line. What the file holds must still be in the table, unchanged.
    */
   sharedTable?: boolean;
+  /**
+   * `audit.checkpoint_every_seconds` in ms: records that went longer than `maxUnanchoredSpanMs`
+   * of it without a checkpoint are a `checkpoint-gap`. Undefined: not checked.
+   */
+  checkpointEveryMs?: number | undefined;
   /** Records read per query (default 1000). */
   pageSize?: number;
   /** Awaited between pages: the server yields to the event loop there. */
@@ -133,6 +142,7 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
   let prevHash: Buffer | undefined = from === 1 ? genesisHash : undefined;
   let previousMoved = false;
   let records = 0;
+  const gaps = new GapCheck(options.checkpointEveryMs, firstKeyAt(options.periods), problems);
   for (;;) {
     const page = await options.store.query({ after: expected - 1, limit: pageSize });
     for (const record of page) {
@@ -190,6 +200,7 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
             `(${iso(record.at)}): it was signed with a date that is not its own`,
         );
       }
+      gaps.add(record, checkpoint !== undefined && valid.has(checkpoint));
       previousMoved = own.kind === 'reordered';
       prevHash = record.hash;
       expected = record.seq + 1;
@@ -198,6 +209,7 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
     await options.pause?.();
   }
 
+  gaps.end();
   const lastSeq = expected - 1;
   const lastValid = anchors.at(-1);
   if (lastValid && lastSeq < lastValid.seq) {
@@ -248,4 +260,10 @@ function checkOwnHash(record: AuditRecord): OwnHash {
     }
   }
   return { kind: 'modified' };
+}
+
+/** When the first signing key was made, from the keys' signing periods; undefined: unknown. */
+function firstKeyAt(periods: VerifyOptions['periods']): number | undefined {
+  if (periods === undefined || periods.size === 0) return undefined;
+  return Math.min(...[...periods.values()].map((period) => period.from));
 }

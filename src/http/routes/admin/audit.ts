@@ -81,6 +81,7 @@ export function auditRoutes(app: FastifyInstance, deps: AppDeps): void {
           ...(await deps.keyring.provenKeys()),
           checkpointFile: checkpointFileIn(deps.config.data_dir),
           sharedTable: deps.config.database.url !== undefined,
+          checkpointEveryMs: deps.config.audit.checkpoint_every_seconds * 1000,
           pause: () => yieldToLoop(),
           fromCheckpoint,
         }))().finally(() => running.delete(key));
