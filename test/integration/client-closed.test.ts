@@ -137,8 +137,11 @@ describe('a client that closes the connection before the answer', () => {
           );
       await eventually(() => access().length > 0);
       expect(JSON.parse(access()[0]!)).toMatchObject({ route, status: 499 });
-      const audited = await harness.json<AuditPage>(`/admin/audit?principal=${principal}`);
-      expect(audited.body.data[0]).toMatchObject({ status: 499, error: 'client_closed_request' });
+      // The record commits with its batch, which may be after the access line is written.
+      const records = async () =>
+        (await harness.json<AuditPage>(`/admin/audit?principal=${principal}`)).body.data;
+      await eventually(async () => (await records()).length > 0);
+      expect((await records())[0]).toMatchObject({ status: 499, error: 'client_closed_request' });
       // The wait was cut short: the endpoint never got the retry.
       await new Promise((resolve) => setTimeout(resolve, 3_200));
       expect(harness.upstream.chatRequests.length).toBe(before + 1);

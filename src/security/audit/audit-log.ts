@@ -3,7 +3,6 @@ import type { AuditEntry, AuditStore } from '../../storage/types.js';
 import type { Clock } from '../../util/ids.js';
 import { chainHash } from './chain.js';
 import { CheckpointFileError, writeCheckpoint, type CheckpointSigner } from './checkpoint.js';
-import { CheckpointGapError } from './checkpoint-gap.js';
 import { wellFormedEntry } from './well-formed.js';
 
 /** The audit log cannot take records now; HTTP answers 503 `audit_unavailable`. */
@@ -31,11 +30,6 @@ export interface AuditLogOptions {
   checkpointEveryRecords?: number;
   /** …or this often, in milliseconds, when records were added (default 60 000; 0: no timer). */
   checkpointEveryMs?: number;
-  /**
-   * Checkpoints refuse to anchor records that waited longer than this (`maxUnanchoredSpanMs`,
-   * checkpoint-gap.ts): their checkpoints were removed. Undefined: every head is signed.
-   */
-  maxUnanchoredSpanMs?: number | undefined;
   /** Records waiting for their transaction at most; more are refused at once (default 10 000). */
   maxPending?: number;
   /** Records per transaction at most (default 500), which bounds how long one blocks. */
@@ -72,8 +66,6 @@ export class AuditLog {
   auditWriteFailures = 0;
   /** Checkpoints that could not be signed or stored (not counted in `auditWriteFailures`). */
   checkpointFailures = 0;
-  /** Why the last checkpoint was refused (records that waited too long), until one is signed. */
-  refusal: CheckpointGapError | undefined;
   readonly enabled: boolean;
 
   private readonly store: AuditStore;
@@ -264,9 +256,7 @@ export class AuditLog {
         signer,
         file: this.options.checkpointFile,
         clock: this.clock,
-        maxSpanMs: this.options.maxUnanchoredSpanMs,
       });
-      this.refusal = undefined;
       // Nothing new: the last checkpoint (perhaps another process's) covers the head already.
       this.anchoredSeq = Math.max(this.anchoredSeq, written?.seq ?? head);
       if (written) this.logger.debug({ seq: written.seq }, 'audit checkpoint');
@@ -284,15 +274,6 @@ export class AuditLog {
       }
       // Retried after the next N records or by the timer, not after every batch.
       this.anchoredSeq = Math.max(this.anchoredSeq, head);
-      if (error instanceof CheckpointGapError) {
-        this.refusal = error;
-        this.logger.error(
-          { from: error.from, to: error.to },
-          `audit checkpoint refused: ${error.message}; once explained, ` +
-            '`assistd audit checkpoint --accept-gap` signs the log as it is',
-        );
-        return;
-      }
       this.logger.error({ err: error }, 'audit checkpoint failed');
     }
   }

@@ -5,7 +5,6 @@ import type { Clock } from '../../util/ids.js';
 import type { Keyring } from '../keyring.js';
 import { appendCheckpointLine } from './checkpoint-file.js';
 import { signedBytes } from './checkpoint-format.js';
-import { CheckpointGapError, unanchoredSpanMs } from './checkpoint-gap.js';
 
 const sign = promisify(signCallback);
 
@@ -22,8 +21,6 @@ export interface CheckpointSigner {
   sign(data: Buffer): Promise<{ kid: string; signature: Buffer }>;
   /** The kid that would sign now, or undefined when none can (no active key). */
   currentKid(): string | undefined;
-  /** When the first signing key was made (nothing could sign before); undefined: never. */
-  firstKeyAt?(): number | undefined;
 }
 
 /** Signs with the keyring's active key, in libuv's thread pool (off the event loop). */
@@ -36,13 +33,6 @@ export function keyringSigner(keyring: Keyring): CheckpointSigner {
     currentKid() {
       return keyring.activeKid();
     },
-    firstKeyAt() {
-      const made = keyring
-        .list()
-        .filter((key) => key.source === 'generated')
-        .map((key) => key.createdAt);
-      return made.length === 0 ? undefined : Math.min(...made);
-    },
   };
 }
 
@@ -52,12 +42,6 @@ export interface WriteCheckpointOptions {
   /** checkpoints.jsonl; undefined writes the table only. */
   file: string | undefined;
   clock: Clock;
-  /**
-   * Refuse (`CheckpointGapError`) to sign when the records after the last checkpoint waited
-   * longer than this (`maxUnanchoredSpanMs`, checkpoint-gap.ts); undefined signs whatever is
-   * there (`audit checkpoint --accept-gap`).
-   */
-  maxSpanMs?: number | undefined;
 }
 
 /**
@@ -76,9 +60,6 @@ export async function writeCheckpoint(
   for (let attempt = 0; attempt < 5; attempt++) {
     const [head, last] = await Promise.all([store.head(), store.lastCheckpoint()]);
     if (!head || (last && last.seq >= head.seq)) return undefined;
-    if (options.maxSpanMs !== undefined) {
-      await checkSpan(store, last?.seq ?? 0, options.maxSpanMs, signer.firstKeyAt?.());
-    }
     const kid = signer.currentKid();
     if (kid === undefined) throw new Error('no signing key is active to sign a checkpoint');
     const unsigned = {
@@ -103,20 +84,4 @@ export async function writeCheckpoint(
     return checkpoint;
   }
   throw new Error('could not write an audit checkpoint: other writers kept checkpointing first');
-}
-
-/** Throws `CheckpointGapError` when the records after `anchored` waited more than `maxSpanMs`. */
-async function checkSpan(
-  store: AuditStore,
-  anchored: number,
-  maxSpanMs: number,
-  firstKeyAt: number | undefined,
-): Promise<void> {
-  const [[first], [newest]] = await Promise.all([
-    store.query({ after: anchored, limit: 1 }),
-    store.latest(1),
-  ]);
-  if (!first || !newest) return;
-  const span = unanchoredSpanMs(first, newest, firstKeyAt);
-  if (span > maxSpanMs) throw new CheckpointGapError(first.seq, newest.seq, span);
 }
