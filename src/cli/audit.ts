@@ -4,9 +4,10 @@ import { Command } from 'commander';
 import { loadConfig, type ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import {
+  acceptanceBytes,
   acceptGapAction,
   checkpointFileIn,
-  cliEntry,
+  keyringSigner,
   recordJson,
   verifyAuditLog,
   VerifyRangeError,
@@ -19,7 +20,7 @@ import { openStore, sqlitePath } from '../storage/open.js';
 import type { AuditRecord, AuditStore, Store } from '../storage/types.js';
 import { addStoreOptions } from './config-options.js';
 import { UsageError, type CliIo } from './io.js';
-import { withOffline } from './offline.js';
+import { audited, withOffline } from './offline.js';
 
 /** Exit code of `audit verify` when it found a problem (0: intact, 2: bad input). */
 export const auditFailedExitCode = 3;
@@ -32,10 +33,6 @@ interface VerifyFlags extends ConfigFlags {
 
 /** SQLite's and PostgreSQL's words for a table that is not there. */
 const missingTable = /no such table|relation "[^"]+" does not exist/;
-
-interface CheckpointFlags extends ConfigFlags {
-  acceptGap?: boolean;
-}
 
 interface TailFlags extends ConfigFlags {
   lines: string;
@@ -125,52 +122,59 @@ export function auditCommand(io: CliIo): Command {
   addStoreOptions(
     audit
       .command('checkpoint')
-      .description('sign a checkpoint over the newest record now (the server does so periodically)')
-      .option(
-        '--accept-gap',
-        'sign even when records waited longer than checkpoints allow (checkpoints were removed): only once `audit verify` explained why',
+      .description(
+        'sign a checkpoint over the newest record now (the server does so periodically)',
       ),
-  ).action(async (flags: CheckpointFlags) => {
-    await withOffline(
-      flags,
-      io,
-      async ({ audit: log, store }) => {
-        if (flags.acceptGap === true) {
-          // Said in the log, before the checkpoint that anchors it: `audit verify` takes the
-          // stretch this checkpoint closes as signed over on purpose.
-          const [head, last] = await Promise.all([
-            store.audit.head(),
-            store.audit.lastCheckpoint(),
-          ]);
-          if (head && head.seq > (last?.seq ?? 0)) {
-            await log.append(
-              cliEntry(
-                {
-                  action: acceptGapAction,
-                  resource: '/admin/audit',
-                  details: { from: (last?.seq ?? 0) + 1, to: head.seq },
-                },
-                Date.now(),
-              ),
-            );
-          }
-        }
-        await log.checkpoint();
-        if (log.refusal) {
-          throw new UsageError(
-            `no checkpoint signed: ${log.refusal.message}; --accept-gap signs the log as it is`,
-            auditFailedExitCode,
-          );
-        }
-        const last = await store.audit.lastCheckpoint();
-        io.stderr(
-          last
-            ? `checkpoint at record ${last.seq} (key ${last.kid}, ${new Date(last.at).toISOString()})\n`
-            : 'no checkpoint: the log is empty or no signing key is active\n',
+  ).action(async (flags: ConfigFlags) => {
+    await withOffline(flags, io, async ({ audit: log, store }) => {
+      await log.checkpoint();
+      const last = await store.audit.lastCheckpoint();
+      io.stderr(
+        last
+          ? `checkpoint at record ${last.seq} (key ${last.kid}, ${new Date(last.at).toISOString()})\n`
+          : 'no checkpoint: the log is empty or no signing key is active\n',
+      );
+    });
+  });
+
+  addStoreOptions(
+    audit
+      .command('accept-gaps')
+      .description(
+        'sign an acceptance of each checkpoint gap `audit verify` reports (records that waited too long for a checkpoint), once explained: verify then takes them',
+      ),
+  ).action(async (flags: ConfigFlags) => {
+    await withOffline(flags, io, async ({ config, store, security, audit: log }) => {
+      const { gaps } = await verifyAuditLog({
+        store: store.audit,
+        ...(await security.keyring.provenKeys()),
+        checkpointFile: checkpointFileIn(config.data_dir),
+        sharedTable: config.database.url !== undefined,
+        checkpointEveryMs: config.audit.checkpoint_every_seconds * 1000,
+      });
+      if (gaps.length === 0) {
+        io.stderr('no checkpoint gap to accept\n');
+        return;
+      }
+      await security.keyring.ensureCurrent();
+      const signer = keyringSigner(security.keyring);
+      for (const gap of gaps) {
+        const [last] = await store.audit.query({ after: gap.to - 1, limit: 1 });
+        // Signed over the gap's last record as it is: rewritten later, it is a gap again.
+        const { kid, signature } = await signer.sign(acceptanceBytes(gap.from, gap.to, last!.hash));
+        const details = {
+          from: gap.from,
+          to: gap.to,
+          kid,
+          signature: signature.toString('base64'),
+        };
+        await audited(log, acceptGapAction, { resource: '/admin/audit', details }, () =>
+          Promise.resolve(),
         );
-      },
-      { acceptGap: flags.acceptGap === true },
-    );
+        io.stderr(`accepted records ${gap.from}–${gap.to} (key ${kid})\n`);
+      }
+      // The log's last checkpoint, as the command ends, anchors the acceptances.
+    });
   });
 
   return audit;

@@ -37,7 +37,6 @@ export async function withOffline<T>(
   flags: ConfigFlags,
   io: CliIo,
   work: (offline: Offline) => Promise<T>,
-  options: { acceptGap?: boolean } = {},
 ): Promise<T> {
   const config = loadConfig({ flags, env: io.env, cwd: io.cwd, readSecrets: false });
   ensureDataDir(config.data_dir);
@@ -61,7 +60,6 @@ export async function withOffline<T>(
         keyring: security.keyring,
         logger,
         timer: false,
-        acceptGap: options.acceptGap,
       });
       try {
         return await work({ config, store, security, crypto: atRest.crypto, audit });

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPolicyYaml } from '../../src/security/policy/default-policy.js';
-import { tamper } from '../support/audit.js';
+import { chainHash } from '../../src/security/audit/chain.js';
+import { openSqliteStore } from '../../src/storage/sqlite/store.js';
+import { sampleEntry, tamper } from '../support/audit.js';
 import { Harness } from '../support/harness.js';
 import { runCliCaptured } from '../support/cli.js';
 
@@ -368,5 +370,44 @@ describe('the audit log over HTTP', () => {
       /audit log cannot be read \(no such table: audit_records\): its tables were dropped/,
     );
     expect(gone.stderr).not.toContain('unexpected error');
+  });
+});
+
+describe('checkpoint gaps from the command line', () => {
+  it('cannot come from a command run before any signing key: it makes one as it ends', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'assistd-gap-'));
+    const run = (args: string[]) =>
+      runCliCaptured([...args, '--data-dir', dataDir], { cwd: dataDir });
+    // Before the first start: no key yet, and this command needs none itself.
+    expect((await run(['crypto', 'rotate-master'])).code).toBe(0);
+    const verified = await run(['audit', 'verify', '--strict']);
+    expect(verified.code, verified.stdout).toBe(0);
+    expect(verified.stdout).toMatch(/OK: every record matches/);
+  });
+
+  it('are named by audit verify and taken once audit accept-gaps signed them', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'assistd-gap-'));
+    const run = (args: string[]) =>
+      runCliCaptured([...args, '--data-dir', dataDir], { cwd: dataDir });
+    expect((await run(['tokens', 'issue', '--principal', 'gap@example.com'])).code).toBe(0);
+    // Records that waited three hours with no checkpoint, as when every checkpoint after them
+    // was removed (written straight into the table, as someone with the file could).
+    const store = openSqliteStore({ path: join(dataDir, 'assistd.db') });
+    const now = Date.now();
+    await store.audit.append(
+      [sampleEntry(1, { at: now - 3 * 3_600_000 }), sampleEntry(2, { at: now })],
+      chainHash,
+    );
+    await store.close();
+    const found = await run(['audit', 'verify', '--json']);
+    expect(found.code).toBe(3);
+    const { gaps } = JSON.parse(found.stdout) as { gaps: Array<{ from: number; to: number }> };
+    expect(gaps).toHaveLength(1);
+    const accepted = await run(['audit', 'accept-gaps']);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(accepted.stderr).toContain(`accepted records ${gaps[0]!.from}–${gaps[0]!.to}`);
+    const verified = await run(['audit', 'verify', '--strict']);
+    expect(verified.code, verified.stdout).toBe(0);
+    expect((await run(['audit', 'accept-gaps'])).stderr).toContain('no checkpoint gap to accept');
   });
 });

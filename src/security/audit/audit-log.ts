@@ -241,8 +241,15 @@ export class AuditLog {
   private async checkpointOnce(): Promise<void> {
     const signer = this.options.signer!;
     if (this.fatal !== undefined) return;
+    // The last checkpoint of a log that may make a key (the CLI's) does, so its records never
+    // wait for the next process; earlier ones do not (`keys generate` would find one made).
+    if (signer.currentKid() === undefined && this.closed) {
+      await signer.ensureKey?.().catch((error: unknown) => {
+        this.logger.error({ err: error }, 'no signing key could be made for the audit checkpoint');
+      });
+    }
     if (signer.currentKid() === undefined) {
-      // Only before the first key exists (the server makes one at start); not an attack sign.
+      // Before the first key exists, or between a key's end and the next upkeep's rotation.
       if (!this.warnedNoKey) {
         this.logger.info('no signing key is active: audit checkpoints wait for one');
         this.warnedNoKey = true;

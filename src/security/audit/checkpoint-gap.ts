@@ -1,3 +1,4 @@
+import { verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { AuditRecord } from '../../storage/types.js';
 import { clockSkewMs } from './verify-checkpoints.js';
 
@@ -6,7 +7,9 @@ import { clockSkewMs } from './verify-checkpoints.js';
  * `audit.checkpoint_every_seconds`, at start (over what a killed process left) and at shutdown,
  * and the CLI before and after each operation it records; so records wait that long only when
  * the checkpoints that covered them were removed, from both copies (and the records perhaps
- * rewritten since): a removal the checkpoints' own chain cannot show once none is left.
+ * rewritten since): a removal the checkpoints' own chain cannot show once none is left. A later
+ * checkpoint signed over them does not hide it: `audit verify` measures every stretch between
+ * checkpoints, anchored or not.
  */
 
 /**
@@ -24,63 +27,54 @@ export function maxUnanchoredSpanMs(everyMs: number): number {
   return 2 * everyMs + 60_000 + clockSkewMs + keyUpkeepMs;
 }
 
+/** The action of the record `audit accept-gaps` writes for each gap it accepts. */
+export const acceptGapAction = 'accept:audit-gap';
+
 /**
- * How long the records from `first` to `last` (one stretch between checkpoints) waited: from
- * the first, or from when the first signing key was made (before it nothing could sign), to the
- * last.
+ * What an acceptance signs: the gap's records by their range and the hash of its last record,
+ * which covers every record before it: records rewritten after they were accepted are a gap again.
  */
-export function unanchoredSpanMs(
-  first: Pick<AuditRecord, 'at'>,
-  last: Pick<AuditRecord, 'at'>,
-  firstKeyAt: number | undefined,
-): number {
-  return last.at - Math.max(first.at, firstKeyAt ?? -Infinity);
+export function acceptanceBytes(from: number, to: number, lastHash: Buffer): Buffer {
+  return Buffer.from(`assistd audit gap accepted: ${from}-${to} ${lastHash.toString('hex')}`);
 }
 
-/** The action of the record `audit checkpoint --accept-gap` writes before it signs. */
-export const acceptGapAction = 'accept:audit-gap';
+/** A range of records that waited too long for a checkpoint. */
+export interface CheckpointGap {
+  from: number;
+  to: number;
+  /** From the first record's time to the last one's, ms. */
+  spanMs: number;
+}
 
 export function describeSpan(ms: number): string {
   if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
   return ms < 7_200_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 3_600_000)} h`;
 }
 
-/** A checkpoint would anchor records that waited too long (`maxUnanchoredSpanMs`). */
-export class CheckpointGapError extends Error {
-  constructor(
-    readonly from: number,
-    readonly to: number,
-    readonly spanMs: number,
-  ) {
-    super(
-      `records ${from}–${to} waited ${describeSpan(spanMs)} for a checkpoint: checkpoints were ` +
-        'removed, or none could be signed then (run `assistd audit verify`)',
-    );
-    this.name = 'CheckpointGapError';
-  }
-}
-
-/** Where `GapCheck` reports what it finds. */
-export interface GapSink {
-  add(kind: 'checkpoint-gap', seq: number, message: string): void;
+interface Acceptance {
+  seq: number;
+  from: number;
+  to: number;
+  kid: string;
+  signature: Buffer;
 }
 
 /**
- * Follows `audit verify` through the records: each stretch between two valid checkpoints (or
- * before the first, or after the last) that waited longer than `maxUnanchoredSpanMs` is a
- * `checkpoint-gap`, unless a checkpoint closes it that was signed over it on purpose (an
- * `accept:audit-gap` record among its records).
+ * Follows `audit verify` through the records, stretch by stretch (between two valid checkpoints,
+ * before the first, after the last). A stretch whose records' times span more than
+ * `maxUnanchoredSpanMs` is a gap, unless an acceptance covers it: an `accept:audit-gap` record
+ * whose signature by one of this server's keys verifies, and that a valid checkpoint anchors.
  */
 export class GapCheck {
   private readonly maxMs: number | undefined;
   private first: AuditRecord | undefined;
   private last: AuditRecord | undefined;
-  private accepted = false;
+  private readonly found: Array<CheckpointGap & { lastHash: Buffer }> = [];
+  private readonly acceptances: Acceptance[] = [];
 
   constructor(
-    private readonly everyMs: number | undefined,
-    private readonly firstKeyAt: number | undefined,
-    private readonly sink: GapSink,
+    everyMs: number | undefined,
+    private readonly keys: ReadonlyMap<string, KeyObject>,
   ) {
     this.maxMs = everyMs === undefined ? undefined : maxUnanchoredSpanMs(everyMs);
   }
@@ -90,29 +84,72 @@ export class GapCheck {
     if (this.maxMs === undefined) return;
     this.first ??= record;
     this.last = record;
-    if (record.action === acceptGapAction && record.source === 'cli') this.accepted = true;
-    if (anchored) this.end(true);
+    const acceptance = acceptanceIn(record);
+    if (acceptance) this.acceptances.push(acceptance);
+    if (anchored) this.close();
   }
 
-  /** Closes the stretch so far: at a valid checkpoint, or unanchored at the end of the log. */
-  end(anchored = false): void {
+  /** Closes the stretch so far: at a valid checkpoint, or at the end of the log. */
+  close(): void {
     const { first, last } = this;
-    if (first && last && !(anchored && this.accepted)) {
-      const span = unanchoredSpanMs(first, last, this.firstKeyAt);
-      if (span > this.maxMs!) {
-        this.sink.add(
-          'checkpoint-gap',
-          first.seq,
-          `records ${first.seq}–${last.seq} waited ${describeSpan(span)} with no checkpoint, ` +
-            `but checkpoints are signed every ${this.everyMs! / 1000} s, at start and at ` +
-            'shutdown: the checkpoints that covered them were removed (or none could be signed ' +
-            "then: see the server's log; if audit.checkpoint_every_seconds was larger then, " +
-            'verify with it)',
-        );
-      }
+    if (first && last && last.at - first.at > this.maxMs!) {
+      this.found.push({
+        from: first.seq,
+        to: last.seq,
+        spanMs: last.at - first.at,
+        lastHash: last.hash,
+      });
     }
     this.first = undefined;
     this.last = undefined;
-    this.accepted = false;
   }
+
+  /** The gaps no anchored acceptance covers; `anchoredTo`: the last valid checkpoint's seq. */
+  gaps(anchoredTo: number): CheckpointGap[] {
+    this.close();
+    const valid = this.acceptances.filter((acceptance) => acceptance.seq <= anchoredTo);
+    return this.found
+      .filter(
+        (gap) =>
+          !valid.some(
+            (acceptance) =>
+              acceptance.from === gap.from &&
+              acceptance.to === gap.to &&
+              this.verifies(acceptance, gap.lastHash),
+          ),
+      )
+      .map(({ from, to, spanMs }) => ({ from, to, spanMs }));
+  }
+
+  /** Signed by one of this server's keys over the gap as it is now. */
+  private verifies(acceptance: Acceptance, lastHash: Buffer): boolean {
+    const key = this.keys.get(acceptance.kid);
+    if (!key) return false;
+    const bytes = acceptanceBytes(acceptance.from, acceptance.to, lastHash);
+    try {
+      return verifySignature('sha256', bytes, key, acceptance.signature);
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** The acceptance a record holds, when it is one (by its shape; its signature is checked later). */
+function acceptanceIn(record: AuditRecord): Acceptance | undefined {
+  if (record.action !== acceptGapAction || record.source !== 'cli') return undefined;
+  const details = record.details ?? {};
+  const { from, to, kid, signature } = details as Record<string, unknown>;
+  if (typeof from !== 'number' || typeof to !== 'number') return undefined;
+  if (typeof kid !== 'string' || typeof signature !== 'string') return undefined;
+  return { seq: record.seq, from, to, kid, signature: Buffer.from(signature, 'base64') };
+}
+
+/** The problem `audit verify` reports for a gap. */
+export function gapMessage(gap: CheckpointGap, everyMs: number): string {
+  return (
+    `records ${gap.from}–${gap.to} waited ${describeSpan(gap.spanMs)} for a checkpoint, but ` +
+    `checkpoints are signed every ${everyMs / 1000} s, at start and at shutdown: the checkpoints ` +
+    "that covered them were removed (or none could be signed then: see the server's log); once " +
+    'explained, `assistd audit accept-gaps` signs an acceptance of it'
+  );
 }

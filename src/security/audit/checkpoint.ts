@@ -21,11 +21,24 @@ export interface CheckpointSigner {
   sign(data: Buffer): Promise<{ kid: string; signature: Buffer }>;
   /** The kid that would sign now, or undefined when none can (no active key). */
   currentKid(): string | undefined;
+  /** Makes a key that signs when none does (for a log's last checkpoint); absent: none is made. */
+  ensureKey?(): Promise<void>;
 }
 
-/** Signs with the keyring's active key, in libuv's thread pool (off the event loop). */
-export function keyringSigner(keyring: Keyring): CheckpointSigner {
+/**
+ * Signs with the keyring's active key, in libuv's thread pool (off the event loop). `ensureKey`:
+ * makes the first key, or rotates one past its signing period, when none signs.
+ */
+export function keyringSigner(
+  keyring: Keyring,
+  options: { ensureKey?: boolean } = {},
+): CheckpointSigner {
   return {
+    ...(options.ensureKey && {
+      async ensureKey() {
+        await keyring.ensureCurrent();
+      },
+    }),
     async sign(data) {
       const { kid, key } = await keyring.signingKey();
       return { kid, signature: await sign('sha256', data, key) };

@@ -7,12 +7,12 @@ import { AuditLog } from './audit-log.js';
 import { checkpointFileIn } from './checkpoint-file.js';
 import { repairCheckpointFile } from './checkpoint-repair.js';
 import { keyringSigner } from './checkpoint.js';
-import { maxUnanchoredSpanMs } from './checkpoint-gap.js';
 
 export { AuditLog, AuditUnavailableError } from './audit-log.js';
 export { cliEntry, serverEntry, type AdminEvent } from './admin-event.js';
 export { checkpointFileIn } from './checkpoint-file.js';
-export { acceptGapAction } from './checkpoint-gap.js';
+export { acceptanceBytes, acceptGapAction } from './checkpoint-gap.js';
+export { keyringSigner } from './checkpoint.js';
 export { recordJson } from './record-json.js';
 export {
   verifyAuditLog,
@@ -35,22 +35,19 @@ export function openAuditLog(options: {
   timer: boolean;
   /** Told how long each transaction took, ms (metrics). */
   onWrite?: (ms: number) => void;
-  /** Sign the head even when its records waited too long (`audit checkpoint --accept-gap`). */
-  acceptGap?: boolean;
 }): AuditLog {
   const { config } = options;
   return new AuditLog({
     store: options.store.audit,
-    signer: keyringSigner(options.keyring),
+    // The CLI makes the first key, or the next, when none signs (as `tokens issue` does): its
+    // records are anchored as it ends. The server's upkeep does that for the server.
+    signer: keyringSigner(options.keyring, { ensureKey: !options.timer }),
     checkpointFile: checkpointFileIn(config.data_dir),
     logger: options.logger,
     ...(options.clock ? { clock: options.clock } : {}),
     enabled: config.audit.enabled,
     checkpointEveryRecords: config.audit.checkpoint_every_records,
     checkpointEveryMs: options.timer ? config.audit.checkpoint_every_seconds * 1000 : 0,
-    maxUnanchoredSpanMs: options.acceptGap
-      ? undefined
-      : maxUnanchoredSpanMs(config.audit.checkpoint_every_seconds * 1000),
     maxPending: config.audit.max_pending,
     ...(options.onWrite ? { onWrite: options.onWrite } : {}),
   });

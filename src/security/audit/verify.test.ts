@@ -13,7 +13,7 @@ import {
 import type { Store } from '../../storage/types.js';
 import { chainHash } from './chain.js';
 import type { CheckpointSigner } from './checkpoint.js';
-import { acceptGapAction, maxUnanchoredSpanMs } from './checkpoint-gap.js';
+import { acceptanceBytes, acceptGapAction } from './checkpoint-gap.js';
 import { verifyAuditLog, VerifyRangeError } from './verify.js';
 
 let dir: string;
@@ -147,17 +147,8 @@ describe('audit verify', () => {
       tamper(raw, 'DELETE FROM audit_checkpoints');
       writeFileSync(checkpointFile, '');
     };
-    const verifyEvery = (
-      everyMs: number | undefined,
-      periods?: Map<string, { from: number; until: number | undefined }>,
-    ) =>
-      verifyAuditLog({
-        store: store.audit,
-        keys,
-        checkpointFile,
-        checkpointEveryMs: everyMs,
-        ...(periods ? { periods } : {}),
-      });
+    const verifyEvery = (everyMs: number | undefined) =>
+      verifyAuditLog({ store: store.audit, keys, checkpointFile, checkpointEveryMs: everyMs });
 
     it('are not a problem while checkpoints came as often as configured', async () => {
       await spaced();
@@ -174,7 +165,7 @@ describe('audit verify', () => {
           kind: 'checkpoint-gap',
           seq: 1,
           message: expect.stringMatching(
-            /^records 1–20 waited 95 min with no checkpoint, but checkpoints are signed every 60 s/,
+            /^records 1–20 waited 95 min for a checkpoint, but checkpoints are signed every 60 s/,
           ) as unknown,
         },
       ]);
@@ -183,47 +174,61 @@ describe('audit verify', () => {
         intact: true,
         unanchored: { from: 1, to: 20 },
       });
-      // Before the first signing key was made nothing could sign: that time does not count.
-      const lateKey = new Map([['test-key', { from: base + 60 * minute, until: undefined }]]);
-      expect((await verifyEvery(minute, lateKey)).problems).toEqual([]);
     });
 
-    it('are not signed over by the writer until accepted on purpose, which verify then takes', async () => {
+    it('stay a gap when a checkpoint is signed over them later (as the next server would)', async () => {
       await spaced();
       removeCheckpoints();
-      await store.audit.append([sampleEntry(21, { at: base + 300 * minute })], chainHash);
-      const guarded = testAuditLog({
-        store: store.audit,
-        signer,
-        checkpointFile,
-        maxUnanchoredSpanMs: maxUnanchoredSpanMs(minute),
-      });
-      await guarded.checkpoint();
-      expect(guarded.refusal?.message).toMatch(/^records 1–21 waited 5 h for a checkpoint/);
-      expect(await store.audit.lastCheckpoint()).toBeUndefined();
-      await guarded.close();
-      // `audit checkpoint --accept-gap`: its record, then a checkpoint signed over the gap.
-      const accepting = testAuditLog({ store: store.audit, signer, checkpointFile });
-      await accepting.append(
-        sampleEntry(22, {
-          at: base + 301 * minute,
-          source: 'cli',
-          action: acceptGapAction,
-          details: { from: 1, to: 21 },
-        }),
-      );
-      await accepting.checkpoint();
-      expect((await store.audit.lastCheckpoint())?.seq).toBe(22);
-      await accepting.close();
-      expect((await verifyEvery(minute)).problems).toEqual([]);
+      const next = testAuditLog({ store: store.audit, signer, checkpointFile });
+      await next.append(sampleEntry(21, { at: base + 106 * minute }));
+      await next.close();
+      const result = await verifyEvery(minute);
+      expect(result.unanchored).toBeNull();
+      expect(result.gaps).toEqual([{ from: 1, to: 21, spanMs: 101 * minute }]);
     });
 
-    it('take no acceptance from a record no checkpoint anchors', async () => {
+    it('are taken once accepted by a signed and anchored record (audit accept-gaps)', async () => {
       await spaced();
       removeCheckpoints();
-      // Someone without the key appends an acceptance of their own.
+      const [twentieth] = await store.audit.query({ after: 19, limit: 1 });
+      // As `audit accept-gaps` does: a checkpoint closes the gap, then the acceptance is recorded.
+      const accept = async (signature: Buffer) => {
+        const log = testAuditLog({ store: store.audit, signer, checkpointFile });
+        await log.checkpoint();
+        await log.append(
+          sampleEntry(21, {
+            at: base + 106 * minute,
+            source: 'cli',
+            action: acceptGapAction,
+            details: { from: 1, to: 20, kid: 'test-key', signature: signature.toString('base64') },
+          }),
+        );
+        await log.close();
+      };
+      // An acceptance no key of this server signed (anyone can write the record) is not taken.
+      await accept(Buffer.alloc(256, 1));
+      expect((await verifyEvery(minute)).gaps).toEqual([{ from: 1, to: 20, spanMs: 95 * minute }]);
+      const { signature } = await signer.sign(acceptanceBytes(1, 20, twentieth!.hash));
+      await accept(signature);
+      const result = await verifyEvery(minute);
+      expect(result.gaps).toEqual([]);
+      expect(result.problems).toEqual([]);
+    });
+
+    it('take no acceptance that no checkpoint anchors', async () => {
+      await spaced();
+      removeCheckpoints();
+      const [twentieth] = await store.audit.query({ after: 19, limit: 1 });
+      const { signature } = await signer.sign(acceptanceBytes(1, 20, twentieth!.hash));
       await store.audit.append(
-        [sampleEntry(21, { at: base + 200 * minute, source: 'cli', action: acceptGapAction })],
+        [
+          sampleEntry(21, {
+            at: base + 106 * minute,
+            source: 'cli',
+            action: acceptGapAction,
+            details: { from: 1, to: 20, kid: 'test-key', signature: signature.toString('base64') },
+          }),
+        ],
         chainHash,
       );
       expect((await verifyEvery(minute)).problems.map((p) => p.kind)).toEqual(['checkpoint-gap']);

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { AuditCheckpoint, AuditRecord, AuditStore } from '../../storage/types.js';
 import { chainHash, genesisHash } from './chain.js';
-import { GapCheck } from './checkpoint-gap.js';
+import { GapCheck, gapMessage, type CheckpointGap } from './checkpoint-gap.js';
 import {
   checkValidCheckpoints,
   clockSkewMs,
@@ -26,8 +26,9 @@ export type { SigningPeriod } from './verify-checkpoints.js';
  * - `checkpoint-chain`: a checkpoint does not link to the one before it (one was removed or
  *   replaced).
  * - `checkpoint-copy`: the table and checkpoints.jsonl disagree (a copy was removed or changed).
- * - `checkpoint-gap`: records went longer without a checkpoint than checkpoints allow (every
- *   checkpoint that covered them was removed, from both copies; see `maxUnanchoredSpanMs`).
+ * - `checkpoint-gap`: records waited longer for a checkpoint than checkpoints allow (every
+ *   checkpoint that covered them was removed, from both copies), and no signed acceptance
+ *   covers them (checkpoint-gap.ts).
  */
 export type AuditProblemKind =
   | 'modified'
@@ -65,6 +66,8 @@ export interface AuditVerification {
    */
   unanchored: { from: number; to: number } | null;
   checkpointFile: 'present' | 'absent' | 'not-configured';
+  /** Checkpoint gaps no signed acceptance covers (also among `problems`); [] when not checked. */
+  gaps: CheckpointGap[];
   problems: AuditProblem[];
   /** Problems past `maxProblems`, counted but not listed. */
   problemsOmitted: number;
@@ -89,8 +92,8 @@ export interface VerifyOptions {
    */
   sharedTable?: boolean;
   /**
-   * `audit.checkpoint_every_seconds` in ms: records that went longer than `maxUnanchoredSpanMs`
-   * of it without a checkpoint are a `checkpoint-gap`. Undefined: not checked.
+   * `audit.checkpoint_every_seconds` in ms: records that waited longer than `maxUnanchoredSpanMs`
+   * of it for a checkpoint are a `checkpoint-gap`. Undefined: not checked.
    */
   checkpointEveryMs?: number | undefined;
   /** Records read per query (default 1000). */
@@ -142,7 +145,7 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
   let prevHash: Buffer | undefined = from === 1 ? genesisHash : undefined;
   let previousMoved = false;
   let records = 0;
-  const gaps = new GapCheck(options.checkpointEveryMs, firstKeyAt(options.periods), problems);
+  const gapCheck = new GapCheck(options.checkpointEveryMs, options.keys);
   for (;;) {
     const page = await options.store.query({ after: expected - 1, limit: pageSize });
     for (const record of page) {
@@ -200,7 +203,7 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
             `(${iso(record.at)}): it was signed with a date that is not its own`,
         );
       }
-      gaps.add(record, checkpoint !== undefined && valid.has(checkpoint));
+      gapCheck.add(record, checkpoint !== undefined && valid.has(checkpoint));
       previousMoved = own.kind === 'reordered';
       prevHash = record.hash;
       expected = record.seq + 1;
@@ -209,7 +212,6 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
     await options.pause?.();
   }
 
-  gaps.end();
   const lastSeq = expected - 1;
   const lastValid = anchors.at(-1);
   if (lastValid && lastSeq < lastValid.seq) {
@@ -222,6 +224,10 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
     );
   }
   const anchoredTo = lastValid?.seq ?? 0;
+  const gaps = gapCheck.gaps(anchoredTo);
+  for (const gap of gaps) {
+    problems.add('checkpoint-gap', gap.from, gapMessage(gap, options.checkpointEveryMs!));
+  }
   const last = checkpoints.at(-1);
   return {
     intact: problems.total === 0,
@@ -232,6 +238,7 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
     lastCheckpoint: last ? { seq: last.seq, at: last.at, kid: last.kid } : null,
     unanchored: lastSeq > anchoredTo ? { from: anchoredTo + 1, to: lastSeq } : null,
     checkpointFile: fileState,
+    gaps,
     problems: problems.list,
     problemsOmitted: problems.total - problems.list.length,
   };
@@ -260,10 +267,4 @@ function checkOwnHash(record: AuditRecord): OwnHash {
     }
   }
   return { kind: 'modified' };
-}
-
-/** When the first signing key was made, from the keys' signing periods; undefined: unknown. */
-function firstKeyAt(periods: VerifyOptions['periods']): number | undefined {
-  if (periods === undefined || periods.size === 0) return undefined;
-  return Math.min(...[...periods.values()].map((period) => period.from));
 }
