@@ -34,6 +34,11 @@ interface VerifyFlags extends ConfigFlags {
 /** SQLite's and PostgreSQL's words for a table that is not there. */
 const missingTable = /no such table|relation "[^"]+" does not exist/;
 
+interface AcceptFlags extends ConfigFlags {
+  gap?: string[];
+  all?: boolean;
+}
+
 interface TailFlags extends ConfigFlags {
   lines: string;
   follow?: boolean;
@@ -141,17 +146,52 @@ export function auditCommand(io: CliIo): Command {
     audit
       .command('accept-gaps')
       .description(
-        'sign an acceptance of each checkpoint gap `audit verify` reports (records that waited too long for a checkpoint), once explained: verify then takes them',
-      ),
-  ).action(async (flags: ConfigFlags) => {
+        'sign an acceptance of checkpoint gaps `audit verify` names (records that waited too long for a checkpoint), once explained: verify then takes them',
+      )
+      .option('--gap <from-to...>', 'a gap to accept, as verify names it (1-20)')
+      .option('--all', 'accept every gap verify names'),
+  ).action(async (flags: AcceptFlags) => {
+    const chosen = (flags.gap ?? []).map((text) => {
+      const match = /^(\d{1,15})-(\d{1,15})$/.exec(text);
+      if (!match) throw new UsageError(`--gap ${text}: give a range of records, such as 1-20`);
+      return { from: Number(match[1]), to: Number(match[2]) };
+    });
+    if (chosen.length > 0 === (flags.all === true)) {
+      throw new UsageError(
+        'name the gaps to accept (--gap FROM-TO, as audit verify names them) or --all',
+      );
+    }
+    const verifyOptions = (config: Readonly<Config>, store: Store) => ({
+      store: store.audit,
+      checkpointFile: checkpointFileIn(config.data_dir),
+      sharedTable: config.database.url !== undefined,
+      checkpointEveryMs: config.audit.checkpoint_every_seconds * 1000,
+    });
+    const accepted: Array<{ from: number; to: number }> = [];
     await withOffline(flags, io, async ({ config, store, security, audit: log }) => {
-      const { gaps } = await verifyAuditLog({
-        store: store.audit,
+      const result = await verifyAuditLog({
+        ...verifyOptions(config, store),
         ...(await security.keyring.provenKeys()),
-        checkpointFile: checkpointFileIn(config.data_dir),
-        sharedTable: config.database.url !== undefined,
-        checkpointEveryMs: config.audit.checkpoint_every_seconds * 1000,
       });
+      const others = result.problems.filter((problem) => problem.kind !== 'checkpoint-gap');
+      if (others.length > 0) {
+        throw new UsageError(
+          `the audit log has ${others.length} other problems (run audit verify): no gap is accepted in a log that fails otherwise`,
+          auditFailedExitCode,
+        );
+      }
+      const named = (gap: { from: number; to: number }) =>
+        chosen.some((one) => one.from === gap.from && one.to === gap.to);
+      const unknown = chosen.filter(
+        (one) => !result.gaps.some((gap) => gap.from === one.from && gap.to === one.to),
+      );
+      if (unknown.length > 0) {
+        throw new UsageError(
+          `no such gap: ${unknown.map((one) => `${one.from}-${one.to}`).join(', ')} (verify names ` +
+            `${result.gaps.map((gap) => `${gap.from}-${gap.to}`).join(', ') || 'none'})`,
+        );
+      }
+      const gaps = flags.all === true ? result.gaps : result.gaps.filter(named);
       if (gaps.length === 0) {
         io.stderr('no checkpoint gap to accept\n');
         return;
@@ -171,9 +211,26 @@ export function auditCommand(io: CliIo): Command {
         await audited(log, acceptGapAction, { resource: '/admin/audit', details }, () =>
           Promise.resolve(),
         );
+        accepted.push(gap);
         io.stderr(`accepted records ${gap.from}–${gap.to} (key ${kid})\n`);
       }
       // The log's last checkpoint, as the command ends, anchors the acceptances.
+    });
+    if (accepted.length === 0) return;
+    // A server writing meanwhile can grow a gap at the log's end past what was accepted.
+    await withAuditStore(flags, io, async ({ config, store }) => {
+      const { gaps } = await verifyAuditLog({
+        ...verifyOptions(config, store),
+        ...(await ownSigningKeys(config, store)),
+      });
+      const open = gaps.filter((gap) => accepted.some((one) => one.from === gap.from));
+      if (open.length > 0) {
+        throw new UsageError(
+          `records ${open.map((gap) => `${gap.from}–${gap.to}`).join(', ')} are still a gap ` +
+            '(the log grew while they were accepted): run audit accept-gaps again',
+          1,
+        );
+      }
     });
   });
 

@@ -403,11 +403,19 @@ describe('checkpoint gaps from the command line', () => {
     expect(found.code).toBe(3);
     const { gaps } = JSON.parse(found.stdout) as { gaps: Array<{ from: number; to: number }> };
     expect(gaps).toHaveLength(1);
-    const accepted = await run(['audit', 'accept-gaps']);
+    const range = `${gaps[0]!.from}-${gaps[0]!.to}`;
+    // Gaps are named: an operator accepts the one explained, not whatever else is there.
+    expect((await run(['audit', 'accept-gaps'])).code).toBe(2);
+    const wrong = await run(['audit', 'accept-gaps', '--gap', '1-2']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain(`no such gap: 1-2 (verify names ${range})`);
+    const accepted = await run(['audit', 'accept-gaps', '--gap', range]);
     expect(accepted.code, accepted.stderr).toBe(0);
     expect(accepted.stderr).toContain(`accepted records ${gaps[0]!.from}–${gaps[0]!.to}`);
     const verified = await run(['audit', 'verify', '--strict']);
     expect(verified.code, verified.stdout).toBe(0);
-    expect((await run(['audit', 'accept-gaps'])).stderr).toContain('no checkpoint gap to accept');
+    expect((await run(['audit', 'accept-gaps', '--all'])).stderr).toContain(
+      'no checkpoint gap to accept',
+    );
   });
 });

@@ -150,6 +150,28 @@ describe('AuditLog', () => {
     }
   });
 
+  it('anchors what it wrote before a pause its timer slept through, before writing more', async () => {
+    let now = 1_700_000_000_000;
+    const own = testSigner();
+    // Its one-minute timer does not fire in this test's real time: the host is asleep.
+    const audit = log({ signer: own.signer, checkpointEveryMs: 60_000, clock: () => now });
+    await audit.append(sampleEntry(1, { at: now }));
+    now += 60_000;
+    await audit.append(sampleEntry(2, { at: now }));
+    expect(await store.audit.lastCheckpoint()).toBeUndefined();
+    now += 3 * 3_600_000; // the lid was closed
+    await audit.append(sampleEntry(3, { at: now }));
+    expect((await store.audit.lastCheckpoint())?.seq).toBe(2);
+    await audit.close();
+    const verified = await verifyAuditLog({
+      store: store.audit,
+      keys: own.keys,
+      checkpointFile: undefined,
+      checkpointEveryMs: 60_000,
+    });
+    expect(verified.problems).toEqual([]);
+  });
+
   it('stops for good when the checkpoint file cannot be written', async () => {
     // A directory where the file should be: the append fails, as a failed fsync would.
     mkdirSync(checkpointFile, { recursive: true });

@@ -82,6 +82,10 @@ export class AuditLog {
   /** The newest seq this process wrote, and the newest seq a checkpoint covers. */
   private headSeq = 0;
   private anchoredSeq = 0;
+  /** When this process wrote its first record no checkpoint covers yet (its clock). */
+  private unanchoredSince: number | undefined;
+  /** The checkpoint period (0: no timer, the CLI). */
+  private readonly everyMs: number;
   private timer: NodeJS.Timeout | undefined;
   private fatal: string | undefined;
   private closed = false;
@@ -98,6 +102,7 @@ export class AuditLog {
     this.maxPending = options.maxPending ?? 10_000;
     this.maxBatch = options.maxBatch ?? 500;
     const everyMs = options.checkpointEveryMs ?? 60_000;
+    this.everyMs = everyMs;
     if (this.enabled && options.signer && everyMs > 0) {
       this.timer = setInterval(() => void this.checkpoint(), everyMs);
       this.timer.unref();
@@ -211,6 +216,14 @@ export class AuditLog {
   private async writeQueued(): Promise<void> {
     for (let batch = this.batches.shift(); batch; batch = this.batches.shift()) {
       const count = batch.entries.length;
+      // The timer did not fire for longer than its period (the host slept, the process was
+      // paused, the clock jumped): what was written before is anchored first, or it and this
+      // batch would make one stretch that waited across the pause (a checkpoint gap).
+      const since = this.unanchoredSince;
+      if (since !== undefined && this.everyMs > 0 && this.clock() - since > this.everyMs * 2) {
+        this.unanchoredSince = this.clock(); // one try per period, should it fail
+        await this.checkpoint();
+      }
       const started = performance.now();
       try {
         const last = await this.store.append(batch.entries, chainHash);
@@ -218,6 +231,7 @@ export class AuditLog {
         this.pendingCount -= count;
         batch.resolve();
         this.headSeq = Math.max(this.headSeq, last);
+        if (this.headSeq > this.anchoredSeq) this.unanchoredSince ??= this.clock();
         this.overloaded = false;
         this.checkpointIfDue();
       } catch (error) {
@@ -266,6 +280,7 @@ export class AuditLog {
       });
       // Nothing new: the last checkpoint (perhaps another process's) covers the head already.
       this.anchoredSeq = Math.max(this.anchoredSeq, written?.seq ?? head);
+      this.unanchoredSince = this.anchoredSeq >= this.headSeq ? undefined : this.clock();
       if (written) this.logger.debug({ seq: written.seq }, 'audit checkpoint');
     } catch (error) {
       this.checkpointFailures += 1;

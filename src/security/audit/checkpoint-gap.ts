@@ -1,6 +1,6 @@
 import { verify as verifySignature, type KeyObject } from 'node:crypto';
 import type { AuditRecord } from '../../storage/types.js';
-import { clockSkewMs } from './verify-checkpoints.js';
+import { clockSkewMs, type SigningPeriod } from './verify-checkpoints.js';
 
 /**
  * Records that waited longer for a checkpoint than checkpoints allow. The server signs one every
@@ -53,6 +53,7 @@ export function describeSpan(ms: number): string {
 
 interface Acceptance {
   seq: number;
+  at: number;
   from: number;
   to: number;
   kid: string;
@@ -72,9 +73,14 @@ export class GapCheck {
   private readonly found: Array<CheckpointGap & { lastHash: Buffer }> = [];
   private readonly acceptances: Acceptance[] = [];
 
+  /**
+   * `periods`: when each key signed; an acceptance counts only when dated within its key's (a
+   * key that leaked after it was retired cannot accept gaps). Undefined: not checked.
+   */
   constructor(
     everyMs: number | undefined,
     private readonly keys: ReadonlyMap<string, KeyObject>,
+    private readonly periods?: ReadonlyMap<string, SigningPeriod>,
   ) {
     this.maxMs = everyMs === undefined ? undefined : maxUnanchoredSpanMs(everyMs);
   }
@@ -125,6 +131,11 @@ export class GapCheck {
   private verifies(acceptance: Acceptance, lastHash: Buffer): boolean {
     const key = this.keys.get(acceptance.kid);
     if (!key) return false;
+    if (this.periods) {
+      const period = this.periods.get(acceptance.kid);
+      if (!period || acceptance.at < period.from - clockSkewMs) return false;
+      if (period.until !== undefined && acceptance.at > period.until + clockSkewMs) return false;
+    }
     const bytes = acceptanceBytes(acceptance.from, acceptance.to, lastHash);
     try {
       return verifySignature('sha256', bytes, key, acceptance.signature);
@@ -141,7 +152,8 @@ function acceptanceIn(record: AuditRecord): Acceptance | undefined {
   const { from, to, kid, signature } = details as Record<string, unknown>;
   if (typeof from !== 'number' || typeof to !== 'number') return undefined;
   if (typeof kid !== 'string' || typeof signature !== 'string') return undefined;
-  return { seq: record.seq, from, to, kid, signature: Buffer.from(signature, 'base64') };
+  const bytes = Buffer.from(signature, 'base64');
+  return { seq: record.seq, at: record.at, from, to, kid, signature: bytes };
 }
 
 /** The problem `audit verify` reports for a gap. */

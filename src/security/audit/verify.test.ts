@@ -213,6 +213,16 @@ describe('audit verify', () => {
       const result = await verifyEvery(minute);
       expect(result.gaps).toEqual([]);
       expect(result.problems).toEqual([]);
+      // Dated outside its key's signing period (a key that leaked later), it is not taken.
+      const late = new Map([['test-key', { from: base + 200 * minute, until: undefined }]]);
+      const outside = await verifyAuditLog({
+        store: store.audit,
+        keys,
+        checkpointFile,
+        checkpointEveryMs: minute,
+        periods: late,
+      });
+      expect(outside.gaps).toEqual([{ from: 1, to: 20, spanMs: 95 * minute }]);
     });
 
     it('take no acceptance that no checkpoint anchors', async () => {

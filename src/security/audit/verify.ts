@@ -145,7 +145,7 @@ export async function verifyAuditLog(options: VerifyOptions): Promise<AuditVerif
   let prevHash: Buffer | undefined = from === 1 ? genesisHash : undefined;
   let previousMoved = false;
   let records = 0;
-  const gapCheck = new GapCheck(options.checkpointEveryMs, options.keys);
+  const gapCheck = new GapCheck(options.checkpointEveryMs, options.keys, options.periods);
   for (;;) {
     const page = await options.store.query({ after: expected - 1, limit: pageSize });
     for (const record of page) {
