@@ -21,13 +21,14 @@ export interface CheckpointSigner {
   sign(data: Buffer): Promise<{ kid: string; signature: Buffer }>;
   /** The kid that would sign now, or undefined when none can (no active key). */
   currentKid(): string | undefined;
-  /** Makes a key that signs when none does (for a log's last checkpoint); absent: none is made. */
+  /** Makes the first key when there is none (for a log's last checkpoint); absent: none is made. */
   ensureKey?(): Promise<void>;
 }
 
 /**
  * Signs with the keyring's active key, in libuv's thread pool (off the event loop). `ensureKey`:
- * makes the first key, or rotates one past its signing period, when none signs.
+ * makes the first key when there never was one (a key retired or past its period is the
+ * server's upkeep's to replace, within the hour checkpoint gaps allow for it).
  */
 export function keyringSigner(
   keyring: Keyring,
@@ -36,7 +37,9 @@ export function keyringSigner(
   return {
     ...(options.ensureKey && {
       async ensureKey() {
-        await keyring.ensureCurrent();
+        if (!keyring.list().some((key) => key.source === 'generated')) {
+          await keyring.ensureCurrent();
+        }
       },
     }),
     async sign(data) {

@@ -39,8 +39,8 @@ export function openAuditLog(options: {
   const { config } = options;
   return new AuditLog({
     store: options.store.audit,
-    // The CLI makes the first key, or the next, when none signs (as `tokens issue` does): its
-    // records are anchored as it ends. The server's upkeep does that for the server.
+    // The CLI makes the first key when there is none (as `tokens issue` does), so its records
+    // are anchored as it ends; the server makes it at start.
     signer: keyringSigner(options.keyring, { ensureKey: !options.timer }),
     checkpointFile: checkpointFileIn(config.data_dir),
     logger: options.logger,
