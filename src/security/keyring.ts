@@ -43,6 +43,9 @@ export interface KeyringOptions {
   maxTokenTtlMs: number;
 }
 
+/** How long before its signing period ends a key is rotated (see `ensureCurrent`). */
+export const rotationLeadMs = 2 * 3_600_000;
+
 /** A problem with a key operation the caller can fix (bad PEM, unknown kid…). */
 export class KeyringError extends Error {
   constructor(message: string) {
@@ -200,11 +203,18 @@ export class Keyring {
     return view;
   }
 
-  /** Makes the first key or rotates a key past its signing period; returns what it did. */
+  /**
+   * Makes the first key, or rotates one that is past its signing period or within
+   * `rotationLeadMs` of its end; returns what it did. The lead is more than the upkeep's hour
+   * between checks (security/key-upkeep.ts), so a key never runs out between two: until the
+   * next, tokens could not be issued (503) and no audit checkpoint signed.
+   */
   async ensureCurrent(): Promise<'unchanged' | 'generated' | 'rotated'> {
     await this.load();
     const now = this.clock();
-    if (this.activeRecord(now)) return 'unchanged';
+    const active = this.activeRecord(now);
+    const lead = Math.min(rotationLeadMs, this.options.rotationMs / 4);
+    if (active && (active.signsUntil ?? Infinity) - now > lead) return 'unchanged';
     const hadKey = [...this.keys.values()].some(({ record }) => record.source === 'generated');
     await this.rotateLoaded();
     return hadKey ? 'rotated' : 'generated';

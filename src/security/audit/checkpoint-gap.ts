@@ -13,8 +13,9 @@ import { clockSkewMs, type SigningPeriod } from './verify-checkpoints.js';
  */
 
 /**
- * How long the keyring may have no key to sign with: a key's signing period ends, or the active
- * key is retired by hand, and the next upkeep (security/key-upkeep.ts, hourly) makes a new one.
+ * How long the keyring may have no key to sign with: the active key is retired by hand (or a
+ * rotation failed), and the next upkeep (security/key-upkeep.ts, hourly) makes a new one. (Keys
+ * are rotated two hours before their signing period ends, so that alone leaves no hour.)
  */
 const keyUpkeepMs = 3_600_000;
 
