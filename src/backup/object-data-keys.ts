@@ -25,14 +25,7 @@ export class ObjectDataKeys implements DataKeyStore {
   constructor(private readonly objects: ObjectStore) {}
 
   async list(): Promise<WrappedDataKey[]> {
-    const keys: WrappedDataKey[] = [];
-    for await (const id of this.ids()) {
-      const bytes = await this.objects.get(`keys/${id}`);
-      if (!bytes) continue;
-      const key = parseKey(id, bytes);
-      if (!(key instanceof Error)) keys.push(key);
-    }
-    return keys;
+    return (await this.scan()).keys;
   }
 
   async get(id: string): Promise<WrappedDataKey | undefined> {
@@ -48,21 +41,30 @@ export class ObjectDataKeys implements DataKeyStore {
     return key;
   }
 
-  /** The key objects that are not key records, with why. */
+  /** Key objects, damaged ones too: one listing, no object read. */
   async storedCount(): Promise<number> {
     let count = 0;
     for (let ids = this.ids(); !(await ids.next()).done;) count += 1;
     return count;
   }
 
+  /** The key objects that are not key records, with why. */
   async damaged(): Promise<{ id: string; reason: string }[]> {
-    const found: { id: string; reason: string }[] = [];
+    return (await this.scan()).damaged;
+  }
+
+  /** Every key object read and parsed: the keys, and those that are not key records. */
+  private async scan() {
+    const keys: WrappedDataKey[] = [];
+    const damaged: { id: string; reason: string }[] = [];
     for await (const id of this.ids()) {
       const bytes = await this.objects.get(`keys/${id}`);
-      const key = bytes && parseKey(id, bytes);
-      if (key instanceof Error) found.push({ id, reason: key.message });
+      if (!bytes) continue;
+      const key = parseKey(id, bytes);
+      if (key instanceof Error) damaged.push({ id, reason: key.message });
+      else keys.push(key);
     }
-    return found;
+    return { keys, damaged };
   }
 
   async insert(key: WrappedDataKey): Promise<void> {
