@@ -9,6 +9,7 @@ import {
   checkpointFileIn,
   keyringSigner,
   recordJson,
+  verifyOptionsFor,
   verifyAuditLog,
   VerifyRangeError,
   type AuditVerification,
@@ -74,11 +75,8 @@ export function auditCommand(io: CliIo): Command {
     }
     await withAuditStore(flags, io, async ({ config, store }) => {
       const result = await verifyAuditLog({
-        store: store.audit,
+        ...verifyOptionsFor(config, store),
         ...(await ownSigningKeys(config, store)),
-        checkpointFile: checkpointFileIn(config.data_dir),
-        sharedTable: config.database.url !== undefined,
-        checkpointEveryMs: config.audit.checkpoint_every_seconds * 1000,
         fromCheckpoint,
       }).catch((error: unknown) => {
         if (error instanceof VerifyRangeError) {
@@ -161,16 +159,10 @@ export function auditCommand(io: CliIo): Command {
         'name the gaps to accept (--gap FROM-TO, as audit verify names them) or --all',
       );
     }
-    const verifyOptions = (config: Readonly<Config>, store: Store) => ({
-      store: store.audit,
-      checkpointFile: checkpointFileIn(config.data_dir),
-      sharedTable: config.database.url !== undefined,
-      checkpointEveryMs: config.audit.checkpoint_every_seconds * 1000,
-    });
     const accepted: Array<{ from: number; to: number }> = [];
     await withOffline(flags, io, async ({ config, store, security, audit: log }) => {
       const result = await verifyAuditLog({
-        ...verifyOptions(config, store),
+        ...verifyOptionsFor(config, store),
         ...(await security.keyring.provenKeys()),
       });
       const others = result.problems.filter((problem) => problem.kind !== 'checkpoint-gap');
@@ -220,7 +212,7 @@ export function auditCommand(io: CliIo): Command {
     // A server writing meanwhile can grow a gap at the log's end past what was accepted.
     await withAuditStore(flags, io, async ({ config, store }) => {
       const { gaps } = await verifyAuditLog({
-        ...verifyOptions(config, store),
+        ...verifyOptionsFor(config, store),
         ...(await ownSigningKeys(config, store)),
       });
       const open = gaps.filter((gap) => accepted.some((one) => one.from === gap.from));

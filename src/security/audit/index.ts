@@ -6,6 +6,7 @@ import type { Keyring } from '../keyring.js';
 import { AuditLog } from './audit-log.js';
 import { checkpointFileIn } from './checkpoint-file.js';
 import { repairCheckpointFile } from './checkpoint-repair.js';
+import type { VerifyOptions } from './verify.js';
 import { keyringSigner } from './checkpoint.js';
 
 export { AuditLog, AuditUnavailableError } from './audit-log.js';
@@ -20,6 +21,22 @@ export {
   type AuditProblem,
   type AuditVerification,
 } from './verify.js';
+
+/**
+ * What checking a data dir's log takes from its configuration: its store, its checkpoint file,
+ * whether replicas share the table, and the checkpoint period gaps are measured against.
+ */
+export function verifyOptionsFor(
+  config: Readonly<Config>,
+  store: Store,
+): Pick<VerifyOptions, 'store' | 'checkpointFile' | 'sharedTable' | 'checkpointEveryMs'> {
+  return {
+    store: store.audit,
+    checkpointFile: checkpointFileIn(config.data_dir),
+    sharedTable: config.database.url !== undefined,
+    checkpointEveryMs: config.audit.checkpoint_every_seconds * 1000,
+  };
+}
 
 /**
  * The audit log of a data dir, as the server and the CLI open it: records in the store,

@@ -2,7 +2,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import * as z from '../../../util/zod.js';
 import {
-  checkpointFileIn,
+  verifyOptionsFor,
   recordJson,
   verifyAuditLog,
   VerifyRangeError,
@@ -77,11 +77,8 @@ export function auditRoutes(app: FastifyInstance, deps: AppDeps): void {
     if (!run) {
       run = (async () =>
         verifyAuditLog({
-          store: deps.store.audit,
+          ...verifyOptionsFor(deps.config, deps.store),
           ...(await deps.keyring.provenKeys()),
-          checkpointFile: checkpointFileIn(deps.config.data_dir),
-          sharedTable: deps.config.database.url !== undefined,
-          checkpointEveryMs: deps.config.audit.checkpoint_every_seconds * 1000,
           pause: () => yieldToLoop(),
           fromCheckpoint,
         }))().finally(() => running.delete(key));
