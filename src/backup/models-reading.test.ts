@@ -1,26 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../test/support/encrypted-store.js';
-import { openCrypto } from '../security/crypto/index.js';
+import { repositoryOn, tempDir } from '../../test/support/backup.js';
 import { backupFolder, FileChangedError } from './models.js';
-import { ObjectDataKeys } from './object-data-keys.js';
 import { LocalObjectStore } from './object-store/local.js';
-import { BackupRepository } from './repository.js';
+import type { BackupRepository } from './repository.js';
 import { restoreSnapshot } from './restore-models.js';
 
-const temp = (label: string) => mkdtempSync(join(tmpdir(), `assistd-${label}-`));
+const temp = tempDir;
 
 async function newRepository(): Promise<BackupRepository> {
-  const objects = new LocalObjectStore(temp('objects'));
-  const crypto = await openCrypto({
-    dataDir: temp('backup-keys'),
-    store: new ObjectDataKeys(objects),
-    logger: silentLogger,
-  });
-  return new BackupRepository(objects, crypto);
+  return (await repositoryOn(new LocalObjectStore(temp('objects')))).repository;
 }
 
 describe('reading the files of a backup', () => {

@@ -5,7 +5,6 @@ import {
   symlinkSync,
   mkdirSync,
   readdirSync,
-  mkdtempSync,
   readFileSync,
   rmSync,
   statSync,
@@ -14,33 +13,19 @@ import {
   utimesSync,
 } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../test/support/encrypted-store.js';
+import { repositoryOn, tempDir } from '../../test/support/backup.js';
 import { S3Server } from '../../test/support/s3.js';
-import { openCrypto } from '../security/crypto/index.js';
 import { backupFolder, pruneRepository, verifyRepository } from './models.js';
 import { RestoreError, restoreSnapshot } from './restore-models.js';
-import { ObjectDataKeys } from './object-data-keys.js';
 import { LocalObjectStore } from './object-store/local.js';
 import { S3ObjectStore } from './object-store/s3.js';
-import type { ObjectStore } from './object-store/types.js';
 import { BackupRepository } from './repository.js';
 import { RepositoryLockedError } from './repository-lock.js';
 
-const temp = (label: string) => mkdtempSync(join(tmpdir(), `assistd-${label}-`));
+const temp = tempDir;
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-
-/** A repository over `objects`, keys wrapped by a master key in `dataDir` (made on first use). */
-async function repositoryOn(objects: ObjectStore, dataDir = temp('backup-keys')) {
-  const crypto = await openCrypto({
-    dataDir,
-    store: new ObjectDataKeys(objects),
-    logger: silentLogger,
-  });
-  return { repository: new BackupRepository(objects, crypto), crypto, dataDir };
-}
 
 function modelFolder(): string {
   const folder = temp('models');

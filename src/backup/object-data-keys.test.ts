@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/backup.js';
 import { silentLogger } from '../../test/support/encrypted-store.js';
 import { DecryptionError, openCrypto } from '../security/crypto/index.js';
 import { backupFolder, verifyRepository } from './models.js';
@@ -10,7 +10,7 @@ import { LocalObjectStore } from './object-store/local.js';
 import { BackupRepository } from './repository.js';
 import { restoreSnapshot } from './restore-models.js';
 
-const temp = (label: string) => mkdtempSync(join(tmpdir(), `assistd-${label}-`));
+const temp = tempDir;
 
 describe('ObjectDataKeys', () => {
   it('leaves a damaged key out: verify names it, what other keys encrypted restores', async () => {

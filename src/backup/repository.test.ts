@@ -1,16 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../test/support/encrypted-store.js';
-import { openCrypto } from '../security/crypto/index.js';
+import { repositoryOn, tempDir } from '../../test/support/backup.js';
 import { backupFolder, pruneRepository, verifyRepository } from './models.js';
-import { ObjectDataKeys } from './object-data-keys.js';
 import { LocalObjectStore } from './object-store/local.js';
 import type { ObjectInfo, ObjectStore } from './object-store/types.js';
-import { BackupRepository } from './repository.js';
 
-const temp = (label: string) => mkdtempSync(join(tmpdir(), `assistd-${label}-`));
+const temp = tempDir;
 
 /** A local store whose listing also shows the empty "folder" objects S3 tools leave. */
 class WithFolderMarkers extends LocalObjectStore {
@@ -25,12 +21,7 @@ describe('BackupRepository', () => {
     const objects: ObjectStore = new WithFolderMarkers(temp('objects'));
     await objects.put('snapshots/README', Buffer.from('note\n'));
     await objects.put('snapshots/old/20261127T031500Z-1a2b3c4d', Buffer.from('x'));
-    const crypto = await openCrypto({
-      dataDir: temp('backup-keys'),
-      store: new ObjectDataKeys(objects),
-      logger: silentLogger,
-    });
-    const repository = new BackupRepository(objects, crypto);
+    const { repository } = await repositoryOn(objects);
     const folder = temp('models');
     writeFileSync(join(folder, 'model.gguf'), 'weights');
     const { snapshot } = await backupFolder(repository, folder);
